@@ -1,0 +1,31 @@
+# paaskit_add_doc_examples(<docs-dir>)
+#
+# Every fenced block in <docs-dir>/*.md that opens with "```cpp" and whose first line is
+# "// example: <name>" is written to the build tree and compiled as its own program
+# doc_example_<name>; when tests are on, each is also run as a test. The documentation therefore
+# shows exactly the code that compiles and runs.
+function(paaskit_add_doc_examples docs_dir)
+    file(GLOB docs CONFIGURE_DEPENDS "${docs_dir}/*.md")
+    foreach(doc IN LISTS docs)
+        file(READ "${doc}" text)
+        string(REGEX MATCHALL "```cpp\n// example: [a-z0-9_]+\n[^`]*```" blocks "${text}")
+        foreach(block IN LISTS blocks)
+            string(REGEX MATCH "// example: ([a-z0-9_]+)" _ "${block}")
+            set(name "${CMAKE_MATCH_1}")
+            string(REGEX REPLACE "^```cpp\n" "" code "${block}")
+            string(REGEX REPLACE "```$" "" code "${code}")
+            set(source "${PROJECT_BINARY_DIR}/doc-examples/${name}.cpp")
+            file(CONFIGURE OUTPUT "${source}" CONTENT "${code}" @ONLY)
+            set(target doc_example_${name})
+            if(TARGET ${target})
+                message(FATAL_ERROR "doc example name ${name} is used twice (in ${doc})")
+            endif()
+            add_executable(${target} "${source}")
+            target_link_libraries(${target} PRIVATE paaskit::paaskit)
+            paaskit_own_target(${target})
+            if(PAASKIT_BUILD_TESTS)
+                add_test(NAME doc_example.${name} COMMAND ${target})
+            endif()
+        endforeach()
+    endforeach()
+endfunction()

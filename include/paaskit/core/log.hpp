@@ -1,0 +1,231 @@
+#pragma once
+/// \file
+/// A structured logger that writes one JSON object per line:
+/// `{"ts":"2026-11-23T21:13:04.123456Z","level":"info","msg":"listening","port":8080}`.
+
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/detail/json_escape.hpp>
+#include <paaskit/core/result.hpp>
+#include <paaskit/core/timestamp.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace paaskit::core {
+
+/// Severity, in increasing order; `off` disables a logger.
+enum class log_level : std::uint8_t { trace, debug, info, warn, error, off };
+
+inline std::string_view to_string(log_level level) noexcept
+{
+    switch (level) {
+    case log_level::trace: return "trace";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::off: return "off";
+    }
+    return "off";
+}
+
+/// "trace", "debug", "info", "warn", "error" or "off".
+inline result<log_level> parse_log_level(std::string_view text)
+{
+    for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn, log_level::error,
+                       log_level::off})
+        if (text == to_string(level))
+            return level;
+    return error(errc::invalid_argument,
+                 "log level \"" + std::string(text.substr(0, 32)) + "\" is not one of trace, debug, info, warn, error, off");
+}
+
+/// One key/value pair of a log line. Keys are written as given (use plain identifiers); values
+/// are strings, integers, floating point numbers, booleans or null.
+class log_field {
+public:
+    using value_type = std::variant<std::nullptr_t, std::string_view, std::int64_t, std::uint64_t, double, bool>;
+
+    log_field(std::string_view key, std::string_view value) noexcept : key_(key), value_(value) {}
+    log_field(std::string_view key, const std::string& value) noexcept : key_(key), value_(std::string_view(value)) {}
+    log_field(std::string_view key, const char* value) noexcept : key_(key), value_(std::string_view(value)) {}
+    log_field(std::string_view key, bool value) noexcept : key_(key), value_(value) {}
+    log_field(std::string_view key, double value) noexcept : key_(key), value_(value) {}
+    log_field(std::string_view key, std::nullptr_t) noexcept : key_(key), value_(nullptr) {}
+    template <class Int>
+        requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool>)
+    log_field(std::string_view key, Int value) noexcept : key_(key)
+    {
+        if constexpr (std::is_signed_v<Int>)
+            value_ = static_cast<std::int64_t>(value);
+        else
+            value_ = static_cast<std::uint64_t>(value);
+    }
+
+    /// Appends `,"key":value` to `out`.
+    void append_to(std::string& out) const
+    {
+        out += ',';
+        detail::append_json_string(out, key_);
+        out += ':';
+        std::visit([&](const auto& v) { append_value(out, v); }, value_);
+    }
+
+private:
+    static void append_value(std::string& out, std::nullptr_t) { out += "null"; }
+    static void append_value(std::string& out, std::string_view v) { detail::append_json_string(out, v); }
+    static void append_value(std::string& out, bool v) { out += v ? "true" : "false"; }
+    template <class Number>
+    static void append_value(std::string& out, Number v)
+    {
+        if constexpr (std::is_floating_point_v<Number>) {
+            if (!std::isfinite(v)) { // JSON has no NaN or infinity
+                out += "null";
+                return;
+            }
+        }
+        char buf[32];
+        const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+        out.append(buf, end);
+    }
+
+    std::string_view key_;
+    value_type value_;
+};
+
+/// Where finished lines go. `write` receives a whole line including its '\n' and must be safe to
+/// call from several threads at once.
+class log_sink {
+public:
+    virtual ~log_sink() = default;
+    virtual void write(std::string_view line) = 0;
+};
+
+/// Writes lines to a file descriptor (stdout by default), one write(2) per line under a mutex, so
+/// lines from different threads never interleave.
+class fd_log_sink final : public log_sink {
+public:
+    explicit fd_log_sink(int fd = STDOUT_FILENO) noexcept : fd_(fd) {}
+
+    void write(std::string_view line) override
+    {
+        std::lock_guard lock(mutex_);
+        while (!line.empty()) {
+            const ssize_t n = ::write(fd_, line.data(), line.size());
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return; // a log that cannot be written must not take the program down
+            }
+            line.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int fd_;
+    std::mutex mutex_;
+};
+
+/// Keeps lines in memory; for tests.
+class memory_log_sink final : public log_sink {
+public:
+    void write(std::string_view line) override
+    {
+        std::lock_guard lock(mutex_);
+        lines_.emplace_back(line);
+    }
+
+    std::vector<std::string> lines() const
+    {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+/// A structured JSON-lines logger.
+///
+/// Each line carries `ts` (RFC 3339, microseconds, UTC, from the given clock), `level`, `msg`, the
+/// fields bound with `with`, then the call's own fields. Nothing is formatted below the level.
+/// Thread-safety: all members are safe to call concurrently; `with` returns a logger that shares
+/// the sink, clock and level setting with its parent.
+class logger {
+public:
+    logger(std::shared_ptr<log_sink> sink, const clock& clock, log_level level = log_level::info)
+        : shared_(std::make_shared<shared_state>(std::move(sink), clock, level))
+    {
+    }
+
+    bool enabled(log_level level) const noexcept
+    {
+        return level != log_level::off && level >= shared_->level.load(std::memory_order_relaxed);
+    }
+
+    /// Changes the level of this logger and of every logger derived from the same root.
+    void set_level(log_level level) noexcept { shared_->level.store(level, std::memory_order_relaxed); }
+
+    log_level level() const noexcept { return shared_->level.load(std::memory_order_relaxed); }
+
+    /// A logger that adds `fields` to every line (for example a request id).
+    logger with(std::initializer_list<log_field> fields) const
+    {
+        logger child(*this);
+        for (const auto& field : fields)
+            field.append_to(child.bound_);
+        return child;
+    }
+
+    void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) const
+    {
+        if (!enabled(level))
+            return;
+        std::string line;
+        line.reserve(128 + bound_.size());
+        line += "{\"ts\":\"";
+        line += format_rfc3339(shared_->time_source.now());
+        line += "\",\"level\":\"";
+        line += to_string(level);
+        line += "\",\"msg\":";
+        detail::append_json_string(line, message);
+        line += bound_;
+        for (const auto& field : fields)
+            field.append_to(line);
+        line += "}\n";
+        shared_->sink->write(line);
+    }
+
+    void trace(std::string_view message, std::initializer_list<log_field> fields = {}) const { log(log_level::trace, message, fields); }
+    void debug(std::string_view message, std::initializer_list<log_field> fields = {}) const { log(log_level::debug, message, fields); }
+    void info(std::string_view message, std::initializer_list<log_field> fields = {}) const { log(log_level::info, message, fields); }
+    void warn(std::string_view message, std::initializer_list<log_field> fields = {}) const { log(log_level::warn, message, fields); }
+    void error(std::string_view message, std::initializer_list<log_field> fields = {}) const { log(log_level::error, message, fields); }
+
+private:
+    struct shared_state {
+        shared_state(std::shared_ptr<log_sink> s, const core::clock& c, log_level l) : sink(std::move(s)), time_source(c), level(l) {}
+        std::shared_ptr<log_sink> sink;
+        const core::clock& time_source;
+        std::atomic<log_level> level;
+    };
+
+    std::shared_ptr<shared_state> shared_;
+    std::string bound_; // pre-rendered `,"key":value` pairs
+};
+
+} // namespace paaskit::core
