@@ -58,7 +58,8 @@ inline void append_number(std::string& out, double value)
         out += value > 0 ? "+Inf" : "-Inf";
     } else {
         char buf[32];
-        out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr); // shortest round-trip form
+        // Shortest round-trip digits, fixed unless the exponent is < -4 or large: "0.0001", like Go clients.
+        out.append(buf, std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general).ptr);
     }
 }
 

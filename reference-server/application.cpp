@@ -1,0 +1,89 @@
+#include "application.hpp"
+
+#include "routes/routes.hpp"
+#include "server/http_server.hpp"
+#include "server/middleware.hpp"
+
+#include <paaskit/core/uuid.hpp>
+#include <paaskit/metrics/registry.hpp>
+
+#include <boost/asio/signal_set.hpp>
+
+#include <thread>
+#include <vector>
+
+namespace paaskit::server {
+
+application::application(server_options options, core::logger log, const core::clock& clock)
+    : options_(std::move(options)), log_(std::move(log)), clock_(clock)
+{
+}
+
+int application::run()
+{
+    asio::io_context io(static_cast<int>(options_.threads));
+    metrics::registry registry;
+    http_metrics metrics(registry);
+    core::uuid_v7_generator request_ids(clock_);
+    std::atomic<bool> draining{false};
+
+    router routes;
+    const platform state{draining, registry, routes};
+    register_health_routes(routes, state);
+    if (options_.debug_endpoints)
+        register_debug_routes(routes, state);
+
+    pipeline chain(routes);
+    chain.use(std::make_unique<request_id_middleware>(request_ids));
+    chain.use(std::make_unique<telemetry_middleware>(metrics));
+    chain.use(std::make_unique<input_guard_middleware>());
+
+    http_server_options http_options;
+    http_options.listen = options_.listen_endpoint;
+    http_options.header_timeout = std::chrono::milliseconds(options_.header_timeout_ms);
+    http_options.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
+    http_options.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
+    http_options.shutdown_timeout = std::chrono::milliseconds(options_.shutdown_timeout_ms);
+    http_server server(io, http_options, chain, log_, metrics);
+
+    const auto bound = server.listen();
+    if (!bound) {
+        log_.error("cannot start", {{"error", bound.error().message()}});
+        return 1;
+    }
+    server.start();
+    log_.info("listening", {{"address", bound->address().to_string()},
+                            {"port", bound->port()},
+                            {"threads", options_.threads}});
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int signal_number) {
+        if (ec)
+            return;
+        log_.info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+        draining = true;
+        server.shutdown([&](std::size_t abandoned) {
+            if (abandoned > 0)
+                log_.warn("shutdown deadline passed", {{"abandoned_connections", abandoned}});
+            io.stop();
+        });
+        // A second signal means "now".
+        signals.async_wait([&](boost::system::error_code second_ec, int) {
+            if (!second_ec) {
+                log_.warn("second signal: stopping at once");
+                io.stop();
+            }
+        });
+    });
+
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < options_.threads; ++i)
+        workers.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& worker : workers)
+        worker.join();
+    log_.info("stopped");
+    return 0;
+}
+
+} // namespace paaskit::server

@@ -1,0 +1,68 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <thread>
+
+namespace paaskit::server {
+
+core::result<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view text)
+{
+    const auto fail = [&](const char* why) {
+        return core::error(core::errc::invalid_config, "--listen \"" + std::string(text.substr(0, 100)) + "\": " + why);
+    };
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return fail("expected HOST:PORT");
+    std::string_view host = text.substr(0, colon);
+    const auto port_text = text.substr(colon + 1);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535 || port_text.empty())
+        return fail("the port must be a number from 0 to 65535");
+    if (host.front() == '[') {
+        if (host.back() != ']')
+            return fail("an IPv6 address must be written [ADDRESS]");
+        host = host.substr(1, host.size() - 2);
+    }
+    if (host == "localhost")
+        host = "127.0.0.1";
+    boost::system::error_code address_ec;
+    const auto address = boost::asio::ip::make_address(std::string(host), address_ec);
+    if (address_ec)
+        return fail("the host must be an IP address or localhost");
+    return boost::asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+core::result<config::parse_outcome> parse_server_options(int argc, const char* const* argv, server_options& options,
+                                                         std::ostream& out)
+{
+    config::command_line cli("paaskit-server",
+                             "paaskit reference server: the credit-billed PaaS platform over HTTP.\n"
+                             "Every option can also be set by the environment variable shown with it.");
+    cli.option("listen", options.listen, "Address and port to listen on (port 0: any free port)");
+    cli.option("threads", options.threads, "Threads running the event loop (0: one per core)").check(CLI::Range(0U, 1024U));
+    cli.option("log-level", options.log_level, "trace, debug, info, warn, error or off")
+        .check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    cli.option("header-timeout-ms", options.header_timeout_ms, "Time allowed for a request's headers, idle time included")
+        .check(CLI::Range(1, 3'600'000));
+    cli.option("body-timeout-ms", options.body_timeout_ms, "Time allowed for a request's body").check(CLI::Range(1, 3'600'000));
+    cli.option("write-timeout-ms", options.write_timeout_ms, "Time allowed for writing a response").check(CLI::Range(1, 3'600'000));
+    cli.option("shutdown-timeout-ms", options.shutdown_timeout_ms,
+               "On SIGINT/SIGTERM, how long requests in flight may take to finish")
+        .check(CLI::Range(0, 3'600'000));
+    cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
+
+    auto outcome = cli.parse(argc, argv, out);
+    if (!outcome || *outcome == config::parse_outcome::exit)
+        return outcome;
+    auto endpoint = parse_listen_address(options.listen);
+    if (!endpoint)
+        return endpoint.error();
+    options.listen_endpoint = *endpoint;
+    options.level = core::parse_log_level(options.log_level).value(); // IsMember checked it
+    if (options.threads == 0)
+        options.threads = std::max(1U, std::thread::hardware_concurrency());
+    return outcome;
+}
+
+} // namespace paaskit::server

@@ -1,0 +1,38 @@
+#pragma once
+// paaskit-server's command line and PAASKIT_* environment.
+
+#include <paaskit/config/command_line.hpp>
+#include <paaskit/core/log.hpp>
+#include <paaskit/core/result.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace paaskit::server {
+
+struct server_options {
+    std::string listen = "127.0.0.1:8080";
+    unsigned threads = 0; // 0: one per core
+    std::string log_level = "info";
+    int header_timeout_ms = 10'000;
+    int body_timeout_ms = 30'000;
+    int write_timeout_ms = 30'000;
+    int shutdown_timeout_ms = 10'000;
+    bool debug_endpoints = false;
+
+    // Derived by parse_server_options from the above.
+    boost::asio::ip::tcp::endpoint listen_endpoint;
+    core::log_level level = core::log_level::info;
+};
+
+/// Fills `options` from argv and the environment and validates it. `--help` prints to `out`.
+core::result<config::parse_outcome> parse_server_options(int argc, const char* const* argv, server_options& options,
+                                                         std::ostream& out);
+
+/// "127.0.0.1:8080", "localhost:8080", "[::1]:8080", "0.0.0.0:0" (port 0: any free port).
+core::result<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
+
+} // namespace paaskit::server

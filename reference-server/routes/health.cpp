@@ -1,0 +1,48 @@
+// Liveness, readiness, metrics and the index: the endpoints operators and load balancers use.
+
+#include "routes/routes.hpp"
+#include "server/problem.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace paaskit::server {
+
+void register_health_routes(router& routes, const platform& p)
+{
+    // Liveness: the process answers. Deliberately does nothing else.
+    routes.add(http::verb::get, "/healthz", [](request_context& ctx) -> asio::awaitable<http_response> {
+        http_response res{http::status::ok, ctx.request.version()};
+        res.set(http::field::content_type, json_content_type);
+        res.set(http::field::cache_control, "no-store");
+        res.body() = R"({"status":"ok"})";
+        co_return res;
+    });
+
+    // Readiness: whether this replica should get traffic. Not while draining for shutdown.
+    routes.add(http::verb::get, "/readyz", [&p](request_context& ctx) -> asio::awaitable<http_response> {
+        if (p.draining.load())
+            co_return problem_response(ctx, problems::unavailable, "shutting down",
+                                       {{"checks", boost::json::object{{"http", "draining"}}}});
+        co_return json_response(ctx, http::status::ok,
+                                boost::json::object{{"status", "ready"}, {"checks", boost::json::object{{"http", "ok"}}}});
+    });
+
+    routes.add(http::verb::get, "/metrics", [&p](request_context& ctx) -> asio::awaitable<http_response> {
+        http_response res{http::status::ok, ctx.request.version()};
+        res.set(http::field::content_type, metrics::exposition_content_type);
+        res.set(http::field::cache_control, "no-store");
+        p.metrics.expose_to(res.body());
+        co_return res;
+    });
+
+    // The index: what this server offers, for a person exploring it with curl.
+    routes.add(http::verb::get, "/", [&p](request_context& ctx) -> asio::awaitable<http_response> {
+        boost::json::array endpoints;
+        for (const auto& r : p.routes.routes())
+            endpoints.emplace_back(std::string(http::to_string(r->method)) + " " + r->pattern);
+        co_return json_response(ctx, http::status::ok,
+                                boost::json::object{{"name", "paaskit-server"}, {"endpoints", std::move(endpoints)}});
+    });
+}
+
+} // namespace paaskit::server

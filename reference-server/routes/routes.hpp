@@ -1,0 +1,23 @@
+#pragma once
+// Each resource registers its routes in one table (routes/<resource>.cpp).
+
+#include "server/router.hpp"
+
+#include <paaskit/metrics/registry.hpp>
+
+#include <atomic>
+#include <string>
+
+namespace paaskit::server {
+
+/// What the route tables need from the running platform.
+struct platform {
+    const std::atomic<bool>& draining;
+    const metrics::registry& metrics;
+    const router& routes;
+};
+
+void register_health_routes(router& routes, const platform& p);
+void register_debug_routes(router& routes, const platform& p);
+
+} // namespace paaskit::server

@@ -1,0 +1,156 @@
+#include "server/middleware.hpp"
+
+#include "server/problem.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <exception>
+
+namespace paaskit::server {
+
+asio::awaitable<http_response> next_handler::operator()(request_context& ctx) const
+{
+    return chain_->run_from(index_, ctx);
+}
+
+asio::awaitable<http_response> pipeline::run_from(std::size_t index, request_context& ctx) const
+{
+    if (index < layers_.size())
+        co_return co_await layers_[index]->handle(ctx, next_handler(*this, index + 1));
+    co_return co_await dispatch(ctx);
+}
+
+asio::awaitable<http_response> pipeline::dispatch(request_context& ctx) const
+{
+    switch (ctx.route.outcome) {
+    case route_match::kind::not_found:
+        co_return problem_response(ctx, problems::not_found, "no route for " + std::string(ctx.path));
+    case route_match::kind::method_not_allowed: {
+        auto res = problem_response(ctx, problems::method_not_allowed,
+                                    std::string(ctx.request.method_string()) + " is not allowed on " + std::string(ctx.path));
+        res.set(http::field::allow, ctx.route.allow);
+        co_return res;
+    }
+    case route_match::kind::options: {
+        http_response res{http::status::no_content, ctx.request.version()};
+        res.set(http::field::allow, ctx.route.allow);
+        co_return res;
+    }
+    case route_match::kind::found: break;
+    }
+    std::exception_ptr failure;
+    try {
+        co_return co_await ctx.route.matched->handler(ctx);
+    } catch (...) {
+        failure = std::current_exception(); // a handler bug; answered below (no co_await in a catch)
+    }
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    ctx.log.error("handler threw", {{"route", ctx.route_label}, {"exception", what}});
+    co_return problem_response(ctx, problems::internal_error, "");
+}
+
+namespace {
+
+bool is_acceptable_request_id(std::string_view id) noexcept
+{
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-';
+    });
+}
+
+std::string_view method_label(const http_request& request) noexcept
+{
+    return request.method() == http::verb::unknown ? std::string_view("OTHER") : std::string_view(request.method_string());
+}
+
+} // namespace
+
+asio::awaitable<http_response> request_id_middleware::handle(request_context& ctx, next_handler next) const
+{
+    const auto incoming = ctx.request["X-Request-Id"];
+    ctx.request_id = is_acceptable_request_id(incoming) ? std::string(incoming) : ids_.next().to_string();
+    ctx.log = ctx.log.with({{"request_id", ctx.request_id}});
+    auto res = co_await next(ctx);
+    res.set("X-Request-Id", ctx.request_id);
+    co_return res;
+}
+
+asio::awaitable<http_response> telemetry_middleware::handle(request_context& ctx, next_handler next) const
+{
+    http_response res;
+    {
+        metrics::gauge_scope in_flight(metrics_.in_flight);
+        res = co_await next(ctx);
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - ctx.received_at;
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+
+    char timing[48];
+    const auto [end, ec] = std::to_chars(timing, timing + sizeof timing, seconds * 1000.0, std::chars_format::fixed, 3);
+    res.set("Server-Timing", "app;dur=" + std::string(timing, ec == std::errc{} ? end : timing));
+
+    const auto method = method_label(ctx.request);
+    char status[8];
+    const auto status_end = std::to_chars(status, status + sizeof status, res.result_int()).ptr;
+    const std::string_view status_text(status, static_cast<std::size_t>(status_end - status));
+    metrics_.requests.with({method, ctx.route_label, status_text}).inc();
+    metrics_.duration.with({method, ctx.route_label}).observe(seconds);
+
+    if (ctx.log.enabled(core::log_level::info))
+        ctx.log.info("request", {{"method", method},
+                                 {"path", ctx.path},
+                                 {"route", ctx.route_label},
+                                 {"status", res.result_int()},
+                                 {"duration_ms", static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()) / 1000.0},
+                                 {"bytes_out", res.body().size()},
+                                 {"remote", ctx.remote_address}});
+    co_return res;
+}
+
+bool is_json_media_type(std::string_view content_type) noexcept
+{
+    auto media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t'))
+        media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
+        media.remove_prefix(1);
+    const auto iequals = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    if (iequals(media, "application/json"))
+        return true;
+    return media.size() > 17 && iequals(media.substr(0, 12), "application/") && iequals(media.substr(media.size() - 5), "+json");
+}
+
+asio::awaitable<http_response> input_guard_middleware::handle(request_context& ctx, next_handler next) const
+{
+    switch (ctx.failure) {
+    case read_failure::malformed: co_return problem_response(ctx, problems::malformed_request, ctx.failure_detail);
+    case read_failure::header_too_large:
+        co_return problem_response(ctx, problems::header_fields_too_large, ctx.failure_detail);
+    case read_failure::body_too_large: co_return problem_response(ctx, problems::payload_too_large, ctx.failure_detail);
+    case read_failure::none: break;
+    }
+    if (!ctx.request.body().empty()) {
+        const auto content_type = ctx.request[http::field::content_type];
+        if (!is_json_media_type(content_type))
+            co_return problem_response(ctx, problems::unsupported_media_type,
+                                       content_type.empty() ? std::string("a request body needs Content-Type: application/json")
+                                                            : "Content-Type " + std::string(content_type.substr(0, 100)) +
+                                                                  " is not JSON");
+    }
+    co_return co_await next(ctx);
+}
+
+} // namespace paaskit::server

@@ -1,0 +1,69 @@
+#pragma once
+// Everything a middleware or handler knows about one request.
+
+#include "server/http_types.hpp"
+
+#include <paaskit/core/log.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace paaskit::server {
+
+struct route;
+
+/// Why a request could not be read completely; the input guard answers each with its problem.
+enum class read_failure {
+    none,
+    malformed,        ///< 400: not HTTP/1.1 the parser accepts
+    header_too_large, ///< 431
+    body_too_large,   ///< 413
+};
+
+struct route_param {
+    std::string_view name;
+    std::string value; // percent-decoded
+};
+
+/// Outcome of looking the request up in the router; filled before the middleware runs so that
+/// telemetry can label even rejected requests with their route.
+struct route_match {
+    enum class kind { found, not_found, method_not_allowed, options } outcome = kind::not_found;
+    const route* matched = nullptr;
+    std::vector<route_param> params;
+    std::string allow; ///< for method_not_allowed and options: the path's methods
+};
+
+class request_context {
+public:
+    request_context(http_request& incoming, core::logger request_log) : request(incoming), log(std::move(request_log)) {}
+
+    http_request& request;
+    std::string_view path;  ///< the request target's path, still percent-encoded
+    std::string_view query; ///< the request target's query without '?', still percent-encoded
+    route_match route;
+    std::string_view route_label = "unmatched"; ///< the route's pattern, for logs and metrics
+    read_failure failure = read_failure::none;
+    std::string failure_detail;
+    std::string request_id;
+    std::string remote_address;
+    core::logger log;
+    std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
+
+    /// A path parameter of the matched route, e.g. `param("id")` for `/api/users/{id}`.
+    std::optional<std::string_view> param(std::string_view name) const
+    {
+        for (const auto& p : route.params)
+            if (p.name == name)
+                return std::string_view(p.value);
+        return std::nullopt;
+    }
+
+    /// The first query parameter named `name`, percent-decoded ('+' is a space).
+    std::optional<std::string> query_param(std::string_view name) const;
+};
+
+} // namespace paaskit::server
