@@ -154,7 +154,9 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
         }
         conn->busy = true;
 
-        const bool header_complete = parser.is_header_done();
+        // Beast reports an oversized Content-Length before it marks the header done, but the
+        // header has been parsed by then, and the 413 should name the request's route.
+        const bool header_complete = parser.is_header_done() || failure == read_failure::body_too_large;
         if (failure == read_failure::none && !parser.is_done()) {
             auto& header = parser.get();
             if (header[http::field::expect] == "100-continue") {
