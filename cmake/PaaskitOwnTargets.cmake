@@ -5,7 +5,7 @@
 function(paaskit_own_target target)
     target_compile_options(${target} PRIVATE
         -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
-        -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+        -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
     if(PAASKIT_WARNINGS_AS_ERRORS)
         target_compile_options(${target} PRIVATE -Werror)
     endif()

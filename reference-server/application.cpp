@@ -9,8 +9,6 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include <thread>
-#include <vector>
 
 namespace paaskit::server {
 
@@ -21,7 +19,7 @@ application::application(server_options options, core::logger log, const core::c
 
 int application::run()
 {
-    asio::io_context io(static_cast<int>(options_.threads));
+    event_loops loops(options_.threads);
     metrics::registry registry;
     http_metrics metrics(registry);
     core::uuid_v7_generator request_ids(clock_);
@@ -35,7 +33,7 @@ int application::run()
 
     pipeline chain(routes);
     chain.use(std::make_unique<request_id_middleware>(request_ids));
-    chain.use(std::make_unique<telemetry_middleware>(metrics));
+    chain.use(std::make_unique<telemetry_middleware>(metrics, options_.access_log));
     chain.use(std::make_unique<input_guard_middleware>());
 
     http_server_options http_options;
@@ -44,7 +42,7 @@ int application::run()
     http_options.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
     http_options.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
     http_options.shutdown_timeout = std::chrono::milliseconds(options_.shutdown_timeout_ms);
-    http_server server(io, http_options, chain, log_, metrics);
+    http_server server(loops, http_options, chain, log_, metrics);
 
     const auto bound = server.listen();
     if (!bound) {
@@ -56,7 +54,7 @@ int application::run()
                             {"port", bound->port()},
                             {"threads", options_.threads}});
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::signal_set signals(loops.main(), SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int signal_number) {
         if (ec)
             return;
@@ -65,23 +63,18 @@ int application::run()
         server.shutdown([&](std::size_t abandoned) {
             if (abandoned > 0)
                 log_.warn("shutdown deadline passed", {{"abandoned_connections", abandoned}});
-            io.stop();
+            loops.stop();
         });
         // A second signal means "now".
         signals.async_wait([&](boost::system::error_code second_ec, int) {
             if (!second_ec) {
                 log_.warn("second signal: stopping at once");
-                io.stop();
+                loops.stop();
             }
         });
     });
 
-    std::vector<std::thread> workers;
-    for (unsigned i = 1; i < options_.threads; ++i)
-        workers.emplace_back([&io] { io.run(); });
-    io.run();
-    for (auto& worker : workers)
-        worker.join();
+    loops.run();
     log_.info("stopped");
     return 0;
 }

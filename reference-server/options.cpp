@@ -50,6 +50,7 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("shutdown-timeout-ms", options.shutdown_timeout_ms,
                "On SIGINT/SIGTERM, how long requests in flight may take to finish")
         .check(CLI::Range(0, 3'600'000));
+    cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 
     auto outcome = cli.parse(argc, argv, out);

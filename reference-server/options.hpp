@@ -22,6 +22,7 @@ struct server_options {
     int write_timeout_ms = 30'000;
     int shutdown_timeout_ms = 10'000;
     bool debug_endpoints = false;
+    bool access_log = true;
 
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -14,26 +13,68 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+
 namespace paaskit::server {
 
 namespace {
+
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using steady = std::chrono::steady_clock;
+
+// The phases a connection can time out in; the names label paaskit_http_timeouts_total.
+enum class phase { none, header, body, write, drain };
+
+const char* phase_name(phase p) noexcept
+{
+    switch (p) {
+    case phase::header: return "header";
+    case phase::body: return "body";
+    case phase::write: return "write";
+    case phase::drain: return "drain";
+    case phase::none: break;
+    }
+    return "none";
+}
+
 } // namespace
 
-/// One client connection. `busy` and `closing` are only touched on the connection's strand.
+/// One client connection. Only ever touched on its loop's thread.
 struct http_server::connection {
-    explicit connection(asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
+    explicit connection(asio::ip::tcp::socket s) : socket(std::move(s)) {}
 
-    beast::tcp_stream stream;
-    bool busy = false;    // a request has been read and is being handled or answered
-    bool closing = false; // shutdown asked: finish the current request, then close
+    void expect(phase p, std::chrono::milliseconds timeout)
+    {
+        current = p;
+        deadline = steady::now() + timeout;
+        timed_out = false;
+    }
+    void no_deadline() { current = phase::none; }
+
+    asio::ip::tcp::socket socket;
+    phase current = phase::none;
+    steady::time_point deadline{};
+    bool timed_out = false; // the sweep cancelled the pending operation
+    bool busy = false;      // a request has been read and is being handled or answered
+    bool closing = false;   // shutdown asked: finish the current request, then close
+    std::list<connection*>::iterator position;
 };
 
-http_server::http_server(asio::io_context& io, http_server_options options, const pipeline& handlers,
-                         core::logger log, http_metrics& metrics)
-    : io_(io), options_(std::move(options)), pipeline_(handlers), log_(std::move(log)), metrics_(metrics),
-      strand_(asio::make_strand(io)), acceptor_(strand_), deadline_(strand_)
+/// The connections of one event loop, and the timer that sweeps them for expired deadlines.
+struct http_server::loop_state {
+    explicit loop_state(asio::io_context& context) : io(context), sweeper(context) {}
+    asio::io_context& io;
+    asio::steady_timer sweeper;
+    std::list<connection*> connections;
+};
+
+http_server::http_server(event_loops& loops, http_server_options options, const pipeline& handlers, core::logger log,
+                         http_metrics& metrics)
+    : loops_(loops), options_(std::move(options)), pipeline_(handlers), log_(std::move(log)), metrics_(metrics),
+      acceptor_(loops.main()), shutdown_deadline_(loops.main())
 {
+    for (std::size_t i = 0; i < loops_.size(); ++i)
+        loop_states_.push_back(std::make_unique<loop_state>(loops_.at(i)));
 }
 
 http_server::~http_server() = default;
@@ -60,14 +101,18 @@ core::result<asio::ip::tcp::endpoint> http_server::listen()
 
 void http_server::start()
 {
-    asio::co_spawn(strand_, accept_loop(), asio::detached);
+    asio::co_spawn(loops_.main(), accept_loop(), asio::detached);
+    for (auto& loop : loop_states_)
+        asio::co_spawn(loop->io, sweep(*loop), asio::detached);
 }
 
 asio::awaitable<void> http_server::accept_loop()
 {
     while (!draining_) {
-        // Each connection gets its own strand, so its coroutine and shutdown's posts never overlap.
-        auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+        // Connections are dealt to the loops in turn; each stays on its loop for life.
+        const std::size_t index = next_loop_++ % loop_states_.size();
+        auto& loop = *loop_states_[index];
+        auto [ec, socket] = co_await acceptor_.async_accept(loop.io, use_tuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open())
                 break;
@@ -76,13 +121,32 @@ asio::awaitable<void> http_server::accept_loop()
             continue;
         }
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        auto conn = std::make_shared<connection>(std::move(socket));
-        {
-            std::lock_guard lock(connections_mutex_);
-            connections_.insert(conn);
-        }
+        ++open_;
         metrics_.open_connections.inc();
-        asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+        asio::co_spawn(loop.io, serve(std::make_shared<connection>(std::move(socket)), loop), asio::detached);
+    }
+}
+
+asio::awaitable<void> http_server::sweep(loop_state& loop)
+{
+    // A few checks per shortest timeout: a deadline is enforced within a quarter of its length.
+    const auto shortest = std::min({options_.header_timeout, options_.body_timeout, options_.write_timeout});
+    const auto tick = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    for (;;) {
+        loop.sweeper.expires_after(tick);
+        auto [ec] = co_await loop.sweeper.async_wait(use_tuple);
+        if (ec)
+            co_return;
+        const auto now = steady::now();
+        for (auto* conn : loop.connections) {
+            if (conn->current == phase::none || conn->timed_out || now < conn->deadline)
+                continue;
+            conn->timed_out = true;
+            if (conn->current != phase::drain)
+                metrics_.timeouts.with({phase_name(conn->current)}).inc();
+            boost::system::error_code ignored;
+            conn->socket.cancel(ignored);
+        }
     }
 }
 
@@ -101,36 +165,24 @@ bool is_disconnect(const boost::system::error_code& ec)
 {
     return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
            ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-           ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe || ec == beast::error::timeout;
-}
-
-// Reads and discards what the client is still sending, for at most `limit` bytes or until the
-// timer runs out, so that closing does not reset the connection before the client has read our
-// error response.
-asio::awaitable<void> drain_input(beast::tcp_stream& stream, std::chrono::milliseconds timeout, std::size_t limit)
-{
-    boost::system::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    stream.expires_after(timeout);
-    char sink[8192];
-    std::size_t drained = 0;
-    while (drained < limit) {
-        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-        if (ec)
-            break;
-        drained += n;
-    }
+           ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe;
 }
 
 } // namespace
 
-asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
+asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_state& loop)
 {
-    auto& stream = conn->stream;
+    loop.connections.push_front(conn.get());
+    conn->position = loop.connections.begin();
+    if (draining_)
+        conn->closing = true; // accepted just before shutdown began
+
+    auto& socket = conn->socket;
     beast::flat_buffer buffer;
     boost::system::error_code endpoint_ec;
-    const auto remote = stream.socket().remote_endpoint(endpoint_ec);
-    const std::string remote_address = endpoint_ec ? std::string() : remote.address().to_string() + ":" + std::to_string(remote.port());
+    const auto remote = socket.remote_endpoint(endpoint_ec);
+    const std::string remote_address =
+        endpoint_ec ? std::string() : remote.address().to_string() + ":" + std::to_string(remote.port());
     bool drain_before_close = false;
 
     while (!conn->closing) {
@@ -138,13 +190,11 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
         parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
         parser.body_limit(options_.body_limit);
 
-        stream.expires_after(options_.header_timeout);
-        auto [read_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        conn->expect(phase::header, options_.header_timeout);
+        auto [read_ec, header_bytes] = co_await http::async_read_header(socket, buffer, parser, use_tuple);
         read_failure failure = read_failure::none;
         std::string failure_detail;
         if (read_ec) {
-            if (read_ec == beast::error::timeout)
-                metrics_.timeouts.with({"header"}).inc();
             if (is_disconnect(read_ec))
                 break;
             failure = classify(read_ec);
@@ -154,22 +204,17 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
         }
         conn->busy = true;
 
-        // Beast reports an oversized Content-Length before it marks the header done, but the
-        // header has been parsed by then, and the 413 should name the request's route.
-        const bool header_complete = parser.is_header_done() || failure == read_failure::body_too_large;
         if (failure == read_failure::none && !parser.is_done()) {
             auto& header = parser.get();
             if (header[http::field::expect] == "100-continue") {
                 http::response<http::empty_body> go_on{http::status::continue_, header.version()};
-                stream.expires_after(options_.write_timeout);
-                auto [ec, n] = co_await http::async_write(stream, go_on, use_tuple);
+                conn->expect(phase::write, options_.write_timeout);
+                auto [ec, n] = co_await http::async_write(socket, go_on, use_tuple);
                 if (ec)
                     break;
             }
-            stream.expires_after(options_.body_timeout);
-            auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
-            if (body_ec == beast::error::timeout)
-                metrics_.timeouts.with({"body"}).inc();
+            conn->expect(phase::body, options_.body_timeout);
+            auto [body_ec, body_bytes] = co_await http::async_read(socket, buffer, parser, use_tuple);
             if (body_ec == http::error::body_limit) {
                 failure = read_failure::body_too_large;
                 failure_detail = "body is over the " + std::to_string(options_.body_limit) + "-byte limit";
@@ -177,7 +222,11 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
                 break; // the client went away or stalled mid-body: nobody to answer
             }
         }
+        conn->no_deadline();
 
+        // Beast reports an oversized Content-Length before it marks the header done, but the
+        // header has been parsed by then, and the 413 should name the request's route.
+        const bool header_complete = parser.is_header_done() || failure == read_failure::body_too_large;
         // A request whose header could not be parsed is answered as an empty request.
         http_request request = header_complete ? parser.release() : http_request{};
         request_context ctx(request, log_);
@@ -208,91 +257,93 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn)
             res.content_length(res.body().size()); // HEAD: the GET's length, no body
             res.body().clear();
         }
-        stream.expires_after(options_.write_timeout);
-        auto [write_ec, written] = co_await http::async_write(stream, res, use_tuple);
+        conn->expect(phase::write, options_.write_timeout);
+        auto [write_ec, written] = co_await http::async_write(socket, res, use_tuple);
+        conn->no_deadline();
         conn->busy = false;
-        if (write_ec) {
-            if (write_ec == beast::error::timeout)
-                metrics_.timeouts.with({"write"}).inc();
+        if (write_ec)
             break;
-        }
         if (!keep_alive) {
             drain_before_close = ctx.failure != read_failure::none;
             break;
         }
     }
 
-    if (drain_before_close)
-        co_await drain_input(stream, std::chrono::milliseconds{1000}, 4 * options_.body_limit);
     boost::system::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream.close();
-    forget(conn);
-}
-
-void http_server::forget(const std::shared_ptr<connection>& conn)
-{
-    metrics_.open_connections.dec();
-    std::function<void(std::size_t)> report;
-    {
-        std::lock_guard lock(connections_mutex_);
-        connections_.erase(conn);
-        if (draining_ && connections_.empty() && !drained_reported_) {
-            drained_reported_ = true;
-            report = std::move(on_drained_);
+    if (drain_before_close) {
+        // Read and discard what the client is still sending (up to a bound, for at most a second),
+        // so that closing does not reset the connection before it has read our error response.
+        socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        conn->expect(phase::drain, std::chrono::milliseconds(1000));
+        char sink[8192];
+        for (std::size_t drained = 0; drained < 4 * options_.body_limit;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
+            if (ec)
+                break;
+            drained += n;
         }
     }
-    if (report) {
-        asio::post(strand_, [this] { deadline_.cancel(); });
-        report(0);
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    loop.connections.erase(conn->position);
+    connection_closed();
+}
+
+void http_server::connection_closed()
+{
+    metrics_.open_connections.dec();
+    if (open_.fetch_sub(1) == 1 && draining_)
+        report_drained(0);
+}
+
+void http_server::report_drained(std::size_t abandoned)
+{
+    std::function<void(std::size_t)> report;
+    {
+        std::lock_guard lock(drained_mutex_);
+        report = std::move(on_drained_);
+        on_drained_ = nullptr;
     }
+    if (!report)
+        return;
+    if (abandoned == 0)
+        asio::post(loops_.main(), [this] { shutdown_deadline_.cancel(); });
+    report(abandoned);
 }
 
 void http_server::shutdown(std::function<void(std::size_t)> on_drained)
 {
-    if (draining_.exchange(true))
-        return;
-    asio::post(strand_, [this, on_drained = std::move(on_drained)]() mutable {
+    {
+        std::lock_guard lock(drained_mutex_);
+        if (draining_)
+            return;
+        on_drained_ = std::move(on_drained);
+        draining_ = true;
+    }
+    asio::post(loops_.main(), [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-
-        std::vector<std::shared_ptr<connection>> open;
-        {
-            std::lock_guard lock(connections_mutex_);
-            open.assign(connections_.begin(), connections_.end());
-            if (open.empty()) {
-                drained_reported_ = true;
-            } else {
-                on_drained_ = on_drained;
-            }
-        }
-        log_.info("shutting down", {{"open_connections", open.size()}});
-        if (open.empty()) {
-            on_drained(0);
-            return;
-        }
-        for (auto& conn : open) {
-            asio::post(conn->stream.get_executor(), [conn] {
-                conn->closing = true;
-                if (!conn->busy)
-                    conn->stream.cancel(); // idle, or still sending its headers: close now
+        const std::size_t open = open_.load();
+        log_.info("shutting down", {{"open_connections", open}});
+        for (auto& loop : loop_states_) {
+            asio::post(loop->io, [&state = *loop] {
+                for (auto* conn : state.connections) {
+                    conn->closing = true;
+                    if (!conn->busy) {
+                        boost::system::error_code cancel_ignored;
+                        conn->socket.cancel(cancel_ignored); // idle, or still sending its headers: close now
+                    }
+                }
             });
         }
-        deadline_.expires_after(options_.shutdown_timeout);
-        deadline_.async_wait([this](boost::system::error_code ec) {
-            if (ec)
-                return; // cancelled: everything finished in time
-            std::function<void(std::size_t)> report;
-            std::size_t abandoned = 0;
-            {
-                std::lock_guard lock(connections_mutex_);
-                if (drained_reported_)
-                    return;
-                drained_reported_ = true;
-                abandoned = connections_.size();
-                report = std::move(on_drained_);
-            }
-            report(abandoned);
+        if (open == 0) {
+            report_drained(0);
+            return;
+        }
+        shutdown_deadline_.expires_after(options_.shutdown_timeout);
+        shutdown_deadline_.async_wait([this](boost::system::error_code ec) {
+            if (!ec)
+                report_drained(open_.load());
         });
     });
 }

@@ -1,10 +1,12 @@
 #pragma once
 // HTTP/1.1 listener and connections on Boost.Beast with C++20 coroutines.
 //
-// Each connection is one coroutine on its own strand: read a request (with timeouts), run it
-// through the pipeline, write the response, repeat while keep-alive. Requests on one connection
-// are handled strictly in order, which is what makes pipelining safe.
+// Each connection is one coroutine on one event loop: read a request, run it through the
+// pipeline, write the response, repeat while keep-alive. Requests on one connection are handled
+// strictly in order, which is what makes pipelining safe. Timeouts are deadlines that a sweep on
+// each loop checks a few times per timeout period, rather than a timer per read and write.
 
+#include "server/event_loops.hpp"
 #include "server/http_metrics.hpp"
 #include "server/http_types.hpp"
 #include "server/middleware.hpp"
@@ -12,17 +14,16 @@
 #include <paaskit/core/log.hpp>
 #include <paaskit/core/result.hpp>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
-#include <unordered_set>
 
 namespace paaskit::server {
 
@@ -39,9 +40,11 @@ struct http_server_options {
     std::chrono::milliseconds shutdown_timeout{10'000};
 };
 
+/// Thread-safety: `listen` and `start` once, from the thread that set the server up; `shutdown`
+/// from any thread.
 class http_server {
 public:
-    http_server(asio::io_context& io, http_server_options options, const pipeline& handlers, core::logger log,
+    http_server(event_loops& loops, http_server_options options, const pipeline& handlers, core::logger log,
                 http_metrics& metrics);
     ~http_server();
 
@@ -53,33 +56,34 @@ public:
 
     /// Graceful shutdown: stop accepting, close idle connections, let requests in flight finish
     /// and answer with `Connection: close`. `on_drained` runs once no connection is left, or when
-    /// `shutdown_timeout` passes first (with `abandoned` > 0). Safe to call from any thread; a
-    /// second call does nothing.
+    /// `shutdown_timeout` passes first (with the number of connections abandoned). A second call
+    /// does nothing.
     void shutdown(std::function<void(std::size_t abandoned)> on_drained);
-
-    bool draining() const noexcept { return draining_.load(); }
 
 private:
     struct connection;
+    struct loop_state;
 
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(std::shared_ptr<connection> conn);
-    void forget(const std::shared_ptr<connection>& conn);
+    asio::awaitable<void> serve(std::shared_ptr<connection> conn, loop_state& loop);
+    asio::awaitable<void> sweep(loop_state& loop);
+    void connection_closed();
+    void report_drained(std::size_t abandoned);
 
-    asio::io_context& io_;
+    event_loops& loops_;
     http_server_options options_;
     const pipeline& pipeline_;
     core::logger log_;
     http_metrics& metrics_;
-    asio::strand<asio::io_context::executor_type> strand_; // acceptor and shutdown bookkeeping
-    asio::ip::tcp::acceptor acceptor_;
-    asio::steady_timer deadline_;
+    asio::ip::tcp::acceptor acceptor_; // on the main loop
+    asio::steady_timer shutdown_deadline_;
+    std::vector<std::unique_ptr<loop_state>> loop_states_;
+    std::size_t next_loop_ = 0;
 
-    std::mutex connections_mutex_;
-    std::unordered_set<std::shared_ptr<connection>> connections_;
-    std::function<void(std::size_t)> on_drained_;
     std::atomic<bool> draining_{false};
-    bool drained_reported_ = false; // guarded by connections_mutex_
+    std::atomic<std::size_t> open_{0};
+    std::mutex drained_mutex_;
+    std::function<void(std::size_t)> on_drained_; // guarded by drained_mutex_; empty once reported
 };
 
 } // namespace paaskit::server

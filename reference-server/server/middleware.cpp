@@ -105,7 +105,7 @@ asio::awaitable<http_response> telemetry_middleware::handle(request_context& ctx
     metrics_.requests.with({method, ctx.route_label, status_text}).inc();
     metrics_.duration.with({method, ctx.route_label}).observe(seconds);
 
-    if (ctx.log.enabled(core::log_level::info))
+    if (access_log_ && ctx.log.enabled(core::log_level::info))
         ctx.log.info("request", {{"method", method},
                                  {"path", ctx.path},
                                  {"route", ctx.route_label},

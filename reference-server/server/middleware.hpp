@@ -69,11 +69,12 @@ private:
 /// One access-log line per request, the request metrics, and a `Server-Timing` header.
 class telemetry_middleware final : public middleware {
 public:
-    explicit telemetry_middleware(http_metrics& metrics) : metrics_(metrics) {}
+    telemetry_middleware(http_metrics& metrics, bool access_log) : metrics_(metrics), access_log_(access_log) {}
     asio::awaitable<http_response> handle(request_context& ctx, next_handler next) const override;
 
 private:
     http_metrics& metrics_;
+    bool access_log_;
 };
 
 /// Answers requests that could not be read (400, 413, 431) and bodies that are not JSON (415).

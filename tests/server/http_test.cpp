@@ -230,7 +230,7 @@ TEST_CASE("/metrics exposes request counts by route and status, latency and in-f
     // And Prometheus' own parser accepts it.
     const std::string path = "server-metrics-" + std::to_string(::getpid()) + ".prom";
     std::ofstream(path) << text;
-    const int status = std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str());
+    const int status = std::system((std::string(PAASKIT_PROMTOOL) + " check metrics < " + path + " > /dev/null 2>&1").c_str());
     std::remove(path.c_str());
     CHECK(status == 0);
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Load test of paaskit-server with wrk, both on this machine (loopback).
+#
+#   bench/http-load.sh [PATH] [wrk options...]
+#   bench/http-load.sh                       # /healthz, wrk -t2 -c64 -d10s
+#   bench/http-load.sh /metrics -t2 -c16 -d5s
+#
+# Builds the Release server, starts it on a free port with its JSON access log going to a file
+# (one line per request, as in production) and prints requests/s and p99 latency.
+# PAASKIT_LOAD_SERVER_ARGS adds server flags, e.g. "--threads 1".
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+path=${1:-/healthz}
+shift || true
+wrk_args=("$@")
+[ ${#wrk_args[@]} -gt 0 ] || wrk_args=(-t2 -c64 -d10s)
+
+scripts/bootstrap --bench
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
+  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
+cmake --build build/release --target paaskit-server >/dev/null
+
+log=$(mktemp)
+build/release/reference-server/paaskit-server --listen 127.0.0.1:0 ${PAASKIT_LOAD_SERVER_ARGS:-} >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  [ -n "$port" ] && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1 # poll for the listening line
+done
+[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
+
+echo "paaskit-server on port $port, $(nproc) cores; wrk ${wrk_args[*]} http://127.0.0.1:$port$path"
+out=$(wrk --latency "${wrk_args[@]}" "http://127.0.0.1:$port$path")
+echo "$out"
+rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+echo
+echo "result: path=$path requests_per_second=$rps p99=$p99 non_2xx=${non2xx:-0}"
