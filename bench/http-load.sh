@@ -36,11 +36,20 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
 
+# CPU time the server used (user + system, clock ticks), to report CPU per request: on a shared
+# machine it varies far less than requests/s does.
+server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+
 echo "paaskit-server on port $port, $(nproc) cores; wrk ${wrk_args[*]} http://127.0.0.1:$port$path"
+ticks_before=$(server_ticks)
 out=$(wrk --latency "${wrk_args[@]}" "http://127.0.0.1:$port$path")
+ticks_after=$(server_ticks)
 echo "$out"
 rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
 p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+requests=$(echo "$out" | awk '/requests in/ {print $1}')
 non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+  'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 echo
-echo "result: path=$path requests_per_second=$rps p99=$p99 non_2xx=${non2xx:-0}"
+echo "result: path=$path requests_per_second=$rps p99=$p99 server_cpu_us_per_request=$cpu_us non_2xx=${non2xx:-0}"

@@ -98,7 +98,8 @@ void bm_problem_response(benchmark::State& state)
     http_request request{http::verb::get, "/no/such/path", 11};
     core::system_clock clock;
     core::logger log(std::make_shared<core::memory_log_sink>(), clock, core::log_level::off);
-    request_context ctx(request, log);
+    loop_context local(clock);
+    request_context ctx(request, log, local);
     ctx.path = "/no/such/path";
     ctx.request_id = "0190c3b1-7d2e-7abc-8def-0123456789ab";
     for (auto _ : state)

@@ -22,7 +22,6 @@ int application::run()
     event_loops loops(options_.threads);
     metrics::registry registry;
     http_metrics metrics(registry);
-    core::uuid_v7_generator request_ids(clock_);
     std::atomic<bool> draining{false};
 
     router routes;
@@ -32,7 +31,7 @@ int application::run()
         register_debug_routes(routes, state);
 
     pipeline chain(routes);
-    chain.use(std::make_unique<request_id_middleware>(request_ids));
+    chain.use(std::make_unique<request_id_middleware>());
     chain.use(std::make_unique<telemetry_middleware>(metrics, options_.access_log));
     chain.use(std::make_unique<input_guard_middleware>());
 
@@ -42,7 +41,7 @@ int application::run()
     http_options.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
     http_options.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
     http_options.shutdown_timeout = std::chrono::milliseconds(options_.shutdown_timeout_ms);
-    http_server server(loops, http_options, chain, log_, metrics);
+    http_server server(loops, http_options, chain, log_, metrics, clock_);
 
     const auto bound = server.listen();
     if (!bound) {

@@ -20,7 +20,7 @@ int main(int argc, char** argv)
         return 0;
 
     paaskit::core::system_clock clock;
-    paaskit::core::logger log(std::make_shared<paaskit::core::fd_log_sink>(), clock, options.level);
+    paaskit::core::logger log(std::make_shared<paaskit::core::background_log_sink>(), clock, options.level);
     paaskit::server::application app(options, log, clock);
     return app.run();
 }

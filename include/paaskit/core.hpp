@@ -8,6 +8,7 @@
 #include <paaskit/core/error.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/core/log.hpp>
+#include <paaskit/core/log_sinks.hpp>
 #include <paaskit/core/money.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/timestamp.hpp>

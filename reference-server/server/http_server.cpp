@@ -1,10 +1,13 @@
 #include "server/http_server.hpp"
 
+#include "server/response_writer.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -52,6 +55,8 @@ struct http_server::connection {
     void no_deadline() { current = phase::none; }
 
     asio::ip::tcp::socket socket;
+    std::string wire;              // the response being written, reused across requests
+    std::string response_headers;  // lent to each request's context, so its capacity is reused
     phase current = phase::none;
     steady::time_point deadline{};
     bool timed_out = false; // the sweep cancelled the pending operation
@@ -62,19 +67,20 @@ struct http_server::connection {
 
 /// The connections of one event loop, and the timer that sweeps them for expired deadlines.
 struct http_server::loop_state {
-    explicit loop_state(asio::io_context& context) : io(context), sweeper(context) {}
+    loop_state(asio::io_context& context, const core::clock& clock) : io(context), sweeper(context), local(clock) {}
     asio::io_context& io;
     asio::steady_timer sweeper;
     std::list<connection*> connections;
+    loop_context local;
 };
 
 http_server::http_server(event_loops& loops, http_server_options options, const pipeline& handlers, core::logger log,
-                         http_metrics& metrics)
+                         http_metrics& metrics, const core::clock& clock)
     : loops_(loops), options_(std::move(options)), pipeline_(handlers), log_(std::move(log)), metrics_(metrics),
       acceptor_(loops.main()), shutdown_deadline_(loops.main())
 {
     for (std::size_t i = 0; i < loops_.size(); ++i)
-        loop_states_.push_back(std::make_unique<loop_state>(loops_.at(i)));
+        loop_states_.push_back(std::make_unique<loop_state>(loops_.at(i), clock));
 }
 
 http_server::~http_server() = default;
@@ -229,7 +235,9 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
         const bool header_complete = parser.is_header_done() || failure == read_failure::body_too_large;
         // A request whose header could not be parsed is answered as an empty request.
         http_request request = header_complete ? parser.release() : http_request{};
-        request_context ctx(request, log_);
+        request_context ctx(request, log_, loop.local);
+        ctx.response_headers.swap(conn->response_headers);
+        ctx.response_headers.clear();
         ctx.remote_address = remote_address;
         ctx.failure = failure;
         ctx.failure_detail = std::move(failure_detail);
@@ -250,15 +258,15 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
         http_response res = co_await pipeline_.run(ctx);
 
         const bool keep_alive = ctx.failure == read_failure::none && request.keep_alive() && !conn->closing;
-        res.keep_alive(keep_alive);
-        res.set(http::field::server, "paaskit");
-        res.prepare_payload();
-        if (request.method() == http::verb::head) {
-            res.content_length(res.body().size()); // HEAD: the GET's length, no body
-            res.body().clear();
-        }
+        serialize_response(res,
+                           {.keep_alive = keep_alive,
+                            .head_request = request.method() == http::verb::head,
+                            .request_version = request.version() == 10 ? 10U : 11U,
+                            .extra_headers = ctx.response_headers},
+                           conn->wire);
+        conn->response_headers.swap(ctx.response_headers);
         conn->expect(phase::write, options_.write_timeout);
-        auto [write_ec, written] = co_await http::async_write(socket, res, use_tuple);
+        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(conn->wire), use_tuple);
         conn->no_deadline();
         conn->busy = false;
         if (write_ec)

@@ -9,6 +9,7 @@
 #include "server/event_loops.hpp"
 #include "server/http_metrics.hpp"
 #include "server/http_types.hpp"
+#include "server/loop_context.hpp"
 #include "server/middleware.hpp"
 
 #include <paaskit/core/log.hpp>
@@ -45,7 +46,7 @@ struct http_server_options {
 class http_server {
 public:
     http_server(event_loops& loops, http_server_options options, const pipeline& handlers, core::logger log,
-                http_metrics& metrics);
+                http_metrics& metrics, const core::clock& clock);
     ~http_server();
 
     /// Opens, binds and listens; an address in use or not available is an error value.

@@ -54,7 +54,7 @@ asio::awaitable<http_response> pipeline::dispatch(request_context& ctx) const
         what = e.what();
     } catch (...) {
     }
-    ctx.log.error("handler threw", {{"route", ctx.route_label}, {"exception", what}});
+    ctx.log().error("handler threw", {{"route", ctx.route_label}, {"exception", what}});
     co_return problem_response(ctx, problems::internal_error, "");
 }
 
@@ -77,11 +77,11 @@ std::string_view method_label(const http_request& request) noexcept
 asio::awaitable<http_response> request_id_middleware::handle(request_context& ctx, next_handler next) const
 {
     const auto incoming = ctx.request["X-Request-Id"];
-    ctx.request_id = is_acceptable_request_id(incoming) ? std::string(incoming) : ids_.next().to_string();
-    ctx.log = ctx.log.with({{"request_id", ctx.request_id}});
-    auto res = co_await next(ctx);
-    res.set("X-Request-Id", ctx.request_id);
-    co_return res;
+    ctx.request_id = is_acceptable_request_id(incoming) ? std::string(incoming) : ctx.loop.request_ids.next().to_string();
+    ctx.response_headers += "X-Request-Id: ";
+    ctx.response_headers += ctx.request_id;
+    ctx.response_headers += "\r\n";
+    co_return co_await next(ctx);
 }
 
 asio::awaitable<http_response> telemetry_middleware::handle(request_context& ctx, next_handler next) const
@@ -96,17 +96,29 @@ asio::awaitable<http_response> telemetry_middleware::handle(request_context& ctx
 
     char timing[48];
     const auto [end, ec] = std::to_chars(timing, timing + sizeof timing, seconds * 1000.0, std::chars_format::fixed, 3);
-    res.set("Server-Timing", "app;dur=" + std::string(timing, ec == std::errc{} ? end : timing));
+    ctx.response_headers += "Server-Timing: app;dur=";
+    ctx.response_headers.append(timing, ec == std::errc{} ? end : timing);
+    ctx.response_headers += "\r\n";
 
     const auto method = method_label(ctx.request);
-    char status[8];
-    const auto status_end = std::to_chars(status, status + sizeof status, res.result_int()).ptr;
-    const std::string_view status_text(status, static_cast<std::size_t>(status_end - status));
-    metrics_.requests.with({method, ctx.route_label, status_text}).inc();
-    metrics_.duration.with({method, ctx.route_label}).observe(seconds);
+    const loop_context::telemetry_key key{ctx.request.method(), ctx.route_label, res.result_int()};
+    auto series = ctx.loop.telemetry.find(key);
+    if (series == ctx.loop.telemetry.end()) {
+        char status[8];
+        const auto status_end = std::to_chars(status, status + sizeof status, res.result_int()).ptr;
+        const std::string_view status_text(status, static_cast<std::size_t>(status_end - status));
+        series = ctx.loop.telemetry
+                     .emplace(key, loop_context::telemetry_series{&metrics_.requests.with({method, ctx.route_label, status_text}),
+                                                                  &metrics_.duration.with({method, ctx.route_label})})
+                     .first;
+    }
+    series->second.requests->inc();
+    series->second.duration->observe(seconds);
 
-    if (access_log_ && ctx.log.enabled(core::log_level::info))
-        ctx.log.info("request", {{"method", method},
+    const auto& log = ctx.server_log();
+    if (access_log_ && log.enabled(core::log_level::info))
+        log.info("request", {{"request_id", ctx.request_id},
+                             {"method", method},
                                  {"path", ctx.path},
                                  {"route", ctx.route_label},
                                  {"status", res.result_int()},

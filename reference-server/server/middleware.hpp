@@ -56,14 +56,10 @@ private:
 };
 
 /// Takes a well-formed incoming `X-Request-Id` (1..128 of [A-Za-z0-9._:-]) or makes a UUIDv7;
-/// binds it to the request's logger and returns it in `X-Request-Id`.
+/// it is bound to `ctx.log()` and returned in `X-Request-Id`.
 class request_id_middleware final : public middleware {
 public:
-    explicit request_id_middleware(core::uuid_v7_generator& ids) : ids_(ids) {}
     asio::awaitable<http_response> handle(request_context& ctx, next_handler next) const override;
-
-private:
-    core::uuid_v7_generator& ids_;
 };
 
 /// One access-log line per request, the request metrics, and a `Server-Timing` header.

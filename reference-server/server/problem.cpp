@@ -65,7 +65,7 @@ http_response error_response(const request_context& ctx, const core::error& erro
     const auto& type = problem_for(error);
     // Internal errors are logged in full but never shown: their detail may name internals.
     if (type.status == http::status::internal_server_error) {
-        ctx.log.error("unexpected error", {{"error", error.message()}});
+        ctx.log().error("unexpected error", {{"error", error.message()}});
         return problem_response(ctx, type, "");
     }
     return problem_response(ctx, type, error.message());

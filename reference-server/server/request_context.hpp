@@ -2,6 +2,7 @@
 // Everything a middleware or handler knows about one request.
 
 #include "server/http_types.hpp"
+#include "server/loop_context.hpp"
 
 #include <paaskit/core/log.hpp>
 
@@ -39,7 +40,10 @@ struct route_match {
 
 class request_context {
 public:
-    request_context(http_request& incoming, core::logger request_log) : request(incoming), log(std::move(request_log)) {}
+    request_context(http_request& incoming, const core::logger& server_log, loop_context& local)
+        : request(incoming), loop(local), server_log_(server_log)
+    {
+    }
 
     http_request& request;
     std::string_view path;  ///< the request target's path, still percent-encoded
@@ -50,8 +54,22 @@ public:
     std::string failure_detail;
     std::string request_id;
     std::string remote_address;
-    core::logger log;
+    /// Headers the middleware adds to the response, preformatted as "Name: value\r\n" lines
+    /// (kept out of the response's field map, which would allocate per field).
+    std::string response_headers;
+    loop_context& loop; ///< state of the event loop serving this request
     std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
+
+    /// The server's logger with this request's id bound (made on first use).
+    const core::logger& log() const
+    {
+        if (!request_log_)
+            request_log_.emplace(server_log_.with({{"request_id", request_id}}));
+        return *request_log_;
+    }
+
+    /// The server's logger, without the request id.
+    const core::logger& server_log() const noexcept { return server_log_; }
 
     /// A path parameter of the matched route, e.g. `param("id")` for `/api/users/{id}`.
     std::optional<std::string_view> param(std::string_view name) const
@@ -64,6 +82,10 @@ public:
 
     /// The first query parameter named `name`, percent-decoded ('+' is a space).
     std::optional<std::string> query_param(std::string_view name) const;
+
+private:
+    const core::logger& server_log_;
+    mutable std::optional<core::logger> request_log_;
 };
 
 } // namespace paaskit::server

@@ -3,7 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace paaskit::core;
 
@@ -96,4 +101,37 @@ TEST_CASE("concurrent logging never interleaves lines")
     REQUIRE(lines.size() == 2000);
     for (const auto& l : lines)
         REQUIRE(parse_json(l).has_value());
+}
+
+TEST_CASE("background sink writes every line whole, in order per thread, before it is destroyed")
+{
+    char path[] = "/tmp/paaskit-log-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    {
+        auto sink = std::make_shared<background_log_sink>(fd);
+        system_clock clock;
+        logger log(sink, clock);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&log, t] {
+                for (int i = 0; i < 2'000; ++i)
+                    log.info("tick", {{"thread", t}, {"i", i}});
+            });
+        for (auto& th : threads)
+            th.join();
+    } // the destructor flushes
+    ::close(fd);
+    std::ifstream in(path);
+    std::string line;
+    std::vector<std::int64_t> next(4, 0);
+    std::size_t count = 0;
+    while (std::getline(in, line)) {
+        const auto object = parse_json(line).value().as_object();
+        const auto t = static_cast<std::size_t>(object.at("thread").as_int64());
+        REQUIRE(object.at("i").as_int64() == next[t]++);
+        ++count;
+    }
+    std::remove(path);
+    CHECK(count == 8'000);
 }

@@ -5,24 +5,20 @@
 
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/detail/json_escape.hpp>
+#include <paaskit/core/log_sinks.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/timestamp.hpp>
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <variant>
-#include <vector>
 
 namespace paaskit::core {
 
@@ -104,59 +100,6 @@ private:
 
     std::string_view key_;
     value_type value_;
-};
-
-/// Where finished lines go. `write` receives a whole line including its '\n' and must be safe to
-/// call from several threads at once.
-class log_sink {
-public:
-    virtual ~log_sink() = default;
-    virtual void write(std::string_view line) = 0;
-};
-
-/// Writes lines to a file descriptor (stdout by default), one write(2) per line under a mutex, so
-/// lines from different threads never interleave.
-class fd_log_sink final : public log_sink {
-public:
-    explicit fd_log_sink(int fd = STDOUT_FILENO) noexcept : fd_(fd) {}
-
-    void write(std::string_view line) override
-    {
-        std::lock_guard lock(mutex_);
-        while (!line.empty()) {
-            const ssize_t n = ::write(fd_, line.data(), line.size());
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                return; // a log that cannot be written must not take the program down
-            }
-            line.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-private:
-    int fd_;
-    std::mutex mutex_;
-};
-
-/// Keeps lines in memory; for tests.
-class memory_log_sink final : public log_sink {
-public:
-    void write(std::string_view line) override
-    {
-        std::lock_guard lock(mutex_);
-        lines_.emplace_back(line);
-    }
-
-    std::vector<std::string> lines() const
-    {
-        std::lock_guard lock(mutex_);
-        return lines_;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
 };
 
 /// A structured JSON-lines logger.
