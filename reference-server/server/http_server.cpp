@@ -46,10 +46,12 @@ const char* phase_name(phase p) noexcept
 struct http_server::connection {
     explicit connection(asio::ip::tcp::socket s) : socket(std::move(s)) {}
 
-    void expect(phase p, std::chrono::milliseconds timeout)
+    /// `tick_time` is the loop's last sweep time, at most one tick old, so one tick is added: the
+    /// sweep then enforces the deadline no sooner than `timeout` and at most two ticks later.
+    void expect(phase p, std::chrono::milliseconds timeout, steady::time_point tick_time, steady::duration tick)
     {
         current = p;
-        deadline = steady::now() + timeout;
+        deadline = tick_time + tick + timeout;
         timed_out = false;
     }
     void no_deadline() { current = phase::none; }
@@ -72,12 +74,16 @@ struct http_server::loop_state {
     asio::steady_timer sweeper;
     std::list<connection*> connections;
     loop_context local;
+    steady::time_point tick_time = steady::now(); // refreshed by every sweep; a cheap "now" for deadlines
 };
 
 http_server::http_server(event_loops& loops, http_server_options options, const pipeline& handlers, core::logger log,
                          http_metrics& metrics, const core::clock& clock)
     : loops_(loops), options_(std::move(options)), pipeline_(handlers), log_(std::move(log)), metrics_(metrics),
-      acceptor_(loops.main()), shutdown_deadline_(loops.main())
+      acceptor_(loops.main()), shutdown_deadline_(loops.main()),
+      // A few sweeps per shortest timeout.
+      tick_(std::clamp(std::min({options_.header_timeout, options_.body_timeout, options_.write_timeout}) / 4,
+                       std::chrono::milliseconds(10), std::chrono::milliseconds(1000)))
 {
     for (std::size_t i = 0; i < loops_.size(); ++i)
         loop_states_.push_back(std::make_unique<loop_state>(loops_.at(i), clock));
@@ -135,15 +141,13 @@ asio::awaitable<void> http_server::accept_loop()
 
 asio::awaitable<void> http_server::sweep(loop_state& loop)
 {
-    // A few checks per shortest timeout: a deadline is enforced within a quarter of its length.
-    const auto shortest = std::min({options_.header_timeout, options_.body_timeout, options_.write_timeout});
-    const auto tick = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     for (;;) {
-        loop.sweeper.expires_after(tick);
+        loop.sweeper.expires_after(tick_);
         auto [ec] = co_await loop.sweeper.async_wait(use_tuple);
         if (ec)
             co_return;
         const auto now = steady::now();
+        loop.tick_time = now;
         for (auto* conn : loop.connections) {
             if (conn->current == phase::none || conn->timed_out || now < conn->deadline)
                 continue;
@@ -196,7 +200,7 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
         parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
         parser.body_limit(options_.body_limit);
 
-        conn->expect(phase::header, options_.header_timeout);
+        conn->expect(phase::header, options_.header_timeout, loop.tick_time, tick_);
         auto [read_ec, header_bytes] = co_await http::async_read_header(socket, buffer, parser, use_tuple);
         read_failure failure = read_failure::none;
         std::string failure_detail;
@@ -214,12 +218,12 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
             auto& header = parser.get();
             if (header[http::field::expect] == "100-continue") {
                 http::response<http::empty_body> go_on{http::status::continue_, header.version()};
-                conn->expect(phase::write, options_.write_timeout);
+                conn->expect(phase::write, options_.write_timeout, loop.tick_time, tick_);
                 auto [ec, n] = co_await http::async_write(socket, go_on, use_tuple);
                 if (ec)
                     break;
             }
-            conn->expect(phase::body, options_.body_timeout);
+            conn->expect(phase::body, options_.body_timeout, loop.tick_time, tick_);
             auto [body_ec, body_bytes] = co_await http::async_read(socket, buffer, parser, use_tuple);
             if (body_ec == http::error::body_limit) {
                 failure = read_failure::body_too_large;
@@ -265,7 +269,7 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
                             .extra_headers = ctx.response_headers},
                            conn->wire);
         conn->response_headers.swap(ctx.response_headers);
-        conn->expect(phase::write, options_.write_timeout);
+        conn->expect(phase::write, options_.write_timeout, loop.tick_time, tick_);
         auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(conn->wire), use_tuple);
         conn->no_deadline();
         conn->busy = false;
@@ -282,7 +286,7 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
         // Read and discard what the client is still sending (up to a bound, for at most a second),
         // so that closing does not reset the connection before it has read our error response.
         socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-        conn->expect(phase::drain, std::chrono::milliseconds(1000));
+        conn->expect(phase::drain, std::chrono::milliseconds(1000), steady::now(), steady::duration::zero());
         char sink[8192];
         for (std::size_t drained = 0; drained < 4 * options_.body_limit;) {
             auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);

@@ -78,6 +78,7 @@ private:
     http_metrics& metrics_;
     asio::ip::tcp::acceptor acceptor_; // on the main loop
     asio::steady_timer shutdown_deadline_;
+    std::chrono::steady_clock::duration tick_; // interval of the deadline sweeps
     std::vector<std::unique_ptr<loop_state>> loop_states_;
     std::size_t next_loop_ = 0;
 

@@ -139,9 +139,10 @@ public:
         if (!enabled(level))
             return;
         std::string line;
-        line.reserve(128 + bound_.size());
+        line.reserve(256 + bound_.size());
         line += "{\"ts\":\"";
-        line += format_rfc3339(shared_->time_source.now());
+        char ts[rfc3339_max_length];
+        line.append(ts, format_rfc3339_to(ts, shared_->time_source.now()));
         line += "\",\"level\":\"";
         line += to_string(level);
         line += "\",\"msg\":";

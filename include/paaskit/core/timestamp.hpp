@@ -57,8 +57,12 @@ inline void put_digits(char* out, unsigned value, int width) noexcept
 /// Sub-second digits written by `format_rfc3339`.
 enum class fraction_digits { seconds = 0, millis = 3, micros = 6, nanos = 9 };
 
-/// Formats `t` as `YYYY-MM-DDTHH:MM:SS[.fff]Z` in UTC (the fraction truncated, not rounded).
-inline std::string format_rfc3339(time_point t, fraction_digits digits = fraction_digits::micros)
+/// Longest text `format_rfc3339_to` writes.
+inline constexpr std::size_t rfc3339_max_length = 30;
+
+/// Writes `t` as `YYYY-MM-DDTHH:MM:SS[.fff]Z` in UTC (the fraction truncated, not rounded) to
+/// `buf`, which must hold `rfc3339_max_length` characters; returns the length written.
+inline std::size_t format_rfc3339_to(char* buf, time_point t, fraction_digits digits = fraction_digits::micros) noexcept
 {
     using namespace std::chrono;
     const auto ns = t.time_since_epoch().count();
@@ -72,7 +76,6 @@ inline std::string format_rfc3339(time_point t, fraction_digits digits = fractio
     const auto secs_of_day = static_cast<unsigned>(rem / 1'000'000'000);
     const auto nanos = static_cast<unsigned>(rem % 1'000'000'000);
 
-    char buf[32];
     detail::put_digits(buf, static_cast<unsigned>(date.year), 4);
     buf[4] = '-';
     detail::put_digits(buf + 5, date.month, 2);
@@ -94,7 +97,14 @@ inline std::string format_rfc3339(time_point t, fraction_digits digits = fractio
         len += static_cast<std::size_t>(n);
     }
     buf[len++] = 'Z';
-    return std::string(buf, len);
+    return len;
+}
+
+/// `format_rfc3339_to` as a string.
+inline std::string format_rfc3339(time_point t, fraction_digits digits = fraction_digits::micros)
+{
+    char buf[rfc3339_max_length];
+    return std::string(buf, format_rfc3339_to(buf, t, digits));
 }
 
 /// Parses an RFC 3339 `date-time` (`2026-11-23T21:13:04.5+07:00`, `...Z`, `t`/`z` accepted);
