@@ -85,7 +85,11 @@ TEST_CASE("readiness turns 503 while draining")
         if (ready.result_int() == 503)
             CHECK(ready[http::field::content_type] == "application/problem+json");
     }
-    server.signal(SIGINT); // a second signal stops at once
+    // A second signal stops at once. Send it only once the first has been handled: two pending
+    // SIGINTs would be merged into one by the kernel.
+    REQUIRE(server.wait_for_line([](const boost::json::object& line) { return line.at("msg") == "shutting down"; },
+                                 std::chrono::seconds(10)));
+    server.signal(SIGINT);
     CHECK(server.wait_exit(std::chrono::seconds(20)) == 0);
     CHECK_THAT(server.output(), Catch::Contains("second signal"));
 }
