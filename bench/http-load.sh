@@ -19,7 +19,10 @@ wrk_args=("$@")
 
 scripts/bootstrap --bench
 launcher=()
-command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+fi
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
   -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
 cmake --build build/release --target paaskit-server >/dev/null

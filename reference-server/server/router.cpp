@@ -1,5 +1,7 @@
 #include "server/router.hpp"
 
+#include <paaskit/core/detail/hex.hpp>
+
 #include <stdexcept>
 
 namespace paaskit::server {
@@ -129,21 +131,12 @@ route_match router::find(http::verb method, std::string_view path) const
 
 std::string percent_decode(std::string_view text, bool plus_is_space)
 {
-    const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size()) {
-            const int hi = hex(text[i + 1]);
-            const int lo = hex(text[i + 2]);
+            const int hi = core::detail::hex_digit_value(text[i + 1]);
+            const int lo = core::detail::hex_digit_value(text[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out += static_cast<char>(hi * 16 + lo);
                 i += 2;

@@ -3,6 +3,7 @@
 /// 128-bit identifiers (RFC 9562), and a generator of time-ordered version 7 UUIDs.
 
 #include <paaskit/core/clock.hpp>
+#include <paaskit/core/detail/hex.hpp>
 #include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/core/result.hpp>
 
@@ -44,8 +45,8 @@ public:
                 ++i;
                 continue;
             }
-            const int hi = hex_value(text[i]);
-            const int lo = hex_value(text[i + 1]);
+            const int hi = detail::hex_digit_value(text[i]);
+            const int lo = detail::hex_digit_value(text[i + 1]);
             if (hi < 0 || lo < 0)
                 return fail();
             bytes[out++] = static_cast<std::uint8_t>(hi << 4 | lo);
@@ -95,17 +96,6 @@ public:
     friend std::ostream& operator<<(std::ostream& out, const uuid& id) { return out << id.to_string(); }
 
 private:
-    static constexpr int hex_value(char c) noexcept
-    {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    }
-
     bytes_type bytes_{};
 };
 
