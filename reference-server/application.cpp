@@ -74,6 +74,7 @@ int application::run()
     });
 
     loops.run();
+    loops.destroy_pending_work(); // before the registry, router and server they use go away
     log_.info("stopped");
     return 0;
 }

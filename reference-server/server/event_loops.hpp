@@ -12,11 +12,18 @@
 namespace paaskit::server {
 
 class event_loops {
+    // io_context with its (protected) shutdown exposed: see destroy_pending_work().
+    class loop_io final : public boost::asio::io_context {
+    public:
+        using io_context::io_context;
+        void destroy_pending_work() { shutdown(); }
+    };
+
 public:
     explicit event_loops(unsigned count)
     {
         for (unsigned i = 0; i < count; ++i) {
-            auto& io = *loops_.emplace_back(std::make_unique<boost::asio::io_context>(1));
+            auto& io = *loops_.emplace_back(std::make_unique<loop_io>(1));
             guards_.emplace_back(io.get_executor()); // loops keep running while idle, until stop()
         }
     }
@@ -43,8 +50,19 @@ public:
             loop->stop();
     }
 
+    /// After `run` returned: destroys every handler and coroutine still pending (requests abandoned
+    /// at a shutdown deadline) now, while the objects they refer to still exist, rather than when
+    /// the loops themselves are destroyed. I/O objects bound to the loops may still be destroyed
+    /// afterwards.
+    void destroy_pending_work()
+    {
+        guards_.clear();
+        for (auto& loop : loops_)
+            loop->destroy_pending_work();
+    }
+
 private:
-    std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+    std::vector<std::unique_ptr<loop_io>> loops_;
     std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
 };
 
