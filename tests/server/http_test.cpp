@@ -12,10 +12,7 @@
 #include <cstdio>
 #include <fstream>
 
-using paaskit::test::http_connection;
-using paaskit::test::http_request_once;
-using paaskit::test::http_response;
-using paaskit::test::server_process;
+using namespace paaskit::test;
 namespace http = boost::beast::http;
 
 namespace {
