@@ -1,0 +1,116 @@
+#pragma once
+/// \file
+/// Statement parameters. Values are always sent separately from the SQL text (never spliced into
+/// it): as text for everything but bytea, which goes in binary.
+
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/timestamp.hpp>
+#include <paaskit/core/uuid.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace paaskit::pg {
+
+/// Bytes for a `bytea` parameter or column.
+using bytes = std::vector<std::byte>;
+
+/// The parameters `$1, $2, ...` of one statement. Build with `params{a, b, c}` or `add`.
+/// Accepted: bool, integers, double, strings, `bytes` (bytea), `core::uuid`, `core::time_point`
+/// (timestamptz; sent with microsecond precision), `boost::json::value` (json/jsonb),
+/// `std::nullopt` / `nullptr` (NULL) and `std::optional` of any of these.
+class params {
+public:
+    params() = default;
+
+    template <class... Values>
+    explicit params(const Values&... values)
+    {
+        (add(values), ...);
+    }
+
+    params& add(std::nullopt_t) { return push_null(); }
+    params& add(std::nullptr_t) { return push_null(); }
+    params& add(bool v) { return push_text(v ? "true" : "false"); }
+    params& add(std::string_view v) { return push_text(v); }
+    params& add(const std::string& v) { return push_text(v); }
+    params& add(const char* v) { return push_text(v); }
+    params& add(const core::uuid& v) { return push_text(v.to_string()); }
+    params& add(core::time_point v) { return push_text(core::format_rfc3339(v, core::fraction_digits::micros)); }
+    params& add(const boost::json::value& v) { return push_text(boost::json::serialize(v)); }
+    params& add(std::span<const std::byte> v)
+    {
+        values_.emplace_back(reinterpret_cast<const char*>(v.data()), v.size());
+        null_.push_back(false);
+        binary_.push_back(true);
+        return *this;
+    }
+    params& add(const bytes& v) { return add(std::span<const std::byte>(v)); }
+
+    template <class Number>
+        requires(std::is_arithmetic_v<Number> && !std::is_same_v<Number, bool>)
+    params& add(Number v)
+    {
+        char buf[32];
+        const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+        return push_text(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+    }
+
+    template <class T>
+    params& add(const std::optional<T>& v)
+    {
+        return v ? add(*v) : push_null();
+    }
+
+    std::size_t size() const noexcept { return values_.size(); }
+
+    /// The arrays libpq's PQsendQueryParams takes. Valid until this object changes.
+    struct wire {
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+        std::vector<unsigned> types; // Oid; 0: let the server infer, 17 for bytea
+    };
+    wire to_wire() const
+    {
+        wire w;
+        for (std::size_t i = 0; i < values_.size(); ++i) {
+            w.values.push_back(null_[i] ? nullptr : values_[i].data());
+            w.lengths.push_back(static_cast<int>(values_[i].size()));
+            w.formats.push_back(binary_[i] ? 1 : 0);
+            w.types.push_back(binary_[i] ? 17U : 0U);
+        }
+        return w;
+    }
+
+private:
+    params& push_text(std::string_view v)
+    {
+        values_.emplace_back(v);
+        null_.push_back(false);
+        binary_.push_back(false);
+        return *this;
+    }
+    params& push_null()
+    {
+        values_.emplace_back();
+        null_.push_back(true);
+        binary_.push_back(false);
+        return *this;
+    }
+
+    std::vector<std::string> values_;
+    std::vector<bool> null_;
+    std::vector<bool> binary_;
+};
+
+} // namespace paaskit::pg

@@ -1,0 +1,184 @@
+#include "support/pg_fixture.hpp"
+
+#include <paaskit/pg/connection.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace paaskit;
+using boost::asio::awaitable;
+using boost::asio::io_context;
+
+namespace {
+
+// Runs `body` with a fresh connection to the shared test cluster.
+template <class Body>
+void with_connection(Body body)
+{
+    test::run_coroutine([&](io_context& io) -> awaitable<void> {
+        auto c = co_await pg::connection::connect(io.get_executor(), test::shared_cluster().conninfo());
+        REQUIRE(c);
+        co_await body(*c);
+    });
+}
+
+} // namespace
+
+TEST_CASE("connect fails clearly for a server that is not there")
+{
+    const auto failure = test::run_coroutine([](io_context& io) -> awaitable<core::error> {
+        auto c = co_await pg::connection::connect(io.get_executor(), "host=/nonexistent port=1 user=postgres");
+        co_return c ? core::error{} : c.error();
+    });
+    CHECK(failure == pg::errc::connection_failed);
+    CHECK_THAT(failure.detail(), Catch::Contains("/nonexistent"));
+}
+
+TEST_CASE("every supported type round-trips in text and binary results")
+{
+    for (const auto format : {pg::result_format::text, pg::result_format::binary}) {
+        INFO("binary: " << (format == pg::result_format::binary));
+        with_connection([format](pg::connection& c) -> awaitable<void> {
+            const auto id = core::uuid::parse("0190c3b1-7d2e-7abc-8def-0123456789ab").value();
+            const core::time_point when{std::chrono::microseconds{1'700'000'000'123'456}};
+            const auto doc = core::parse_json(R"({"a":[1,2,{"b":"c"}],"unicode":"h\u00e9llo"})").value();
+            pg::bytes blob{std::byte{0}, std::byte{0xff}, std::byte{'\\'}, std::byte{'x'}};
+            auto r = co_await c.query("SELECT $1::int4, $2::int8, $3::numeric, $4::text, $5::bool, $6::bytea, $7::uuid, "
+                                      "$8::timestamptz, $9::jsonb, $10::int2, $11::float8",
+                                      pg::params(std::int32_t{-42}, std::int64_t{9'007'199'254'740'993}, "-12345678901234567890.000123",
+                                                 "héllo 'quoted' \"x\"", true, blob, id, when, doc, std::int16_t{-7}, 2.5),
+                                      format);
+            REQUIRE(r);
+            CHECK(r->get<std::int32_t>(0, 0).value() == -42);
+            CHECK(r->get<std::int64_t>(0, 1).value() == 9'007'199'254'740'993);
+            CHECK(r->get<std::string>(0, 2).value() == "-12345678901234567890.000123");
+            CHECK(r->get<std::string>(0, 3).value() == "héllo 'quoted' \"x\"");
+            CHECK(r->get<bool>(0, 4).value() == true);
+            CHECK(r->get<pg::bytes>(0, 5).value() == blob);
+            CHECK(r->get<core::uuid>(0, 6).value() == id);
+            CHECK(r->get<core::time_point>(0, 7).value() == when);
+            CHECK(r->get<boost::json::value>(0, 8).value() == doc);
+            CHECK(r->get<std::int16_t>(0, 9).value() == -7);
+            CHECK(r->get<double>(0, 10).value() == 2.5);
+            CHECK(r->get<std::int64_t>(0, 9).value() == -7); // a narrower column widens
+        });
+    }
+}
+
+TEST_CASE("numeric keeps every digit in both formats")
+{
+    for (const auto format : {pg::result_format::text, pg::result_format::binary}) {
+        with_connection([format](pg::connection& c) -> awaitable<void> {
+            for (const char* n : {"0", "1", "-1", "10000", "0.0001", "123456789.987654321", "-0.5", "1e-20", "99999999999999999999999"}) {
+                auto r = co_await c.query("SELECT $1::numeric, ($1::numeric)::text", pg::params(n), format);
+                REQUIRE(r);
+                CHECK(r->get<std::string>(0, 0).value() == r->get<std::string>(0, 1).value());
+            }
+        });
+    }
+}
+
+TEST_CASE("NULLs: optional reads them, plain types refuse them")
+{
+    with_connection([](pg::connection& c) -> awaitable<void> {
+        auto r = co_await c.query("SELECT $1::int4, $2::text, NULL::uuid",
+                                  pg::params(std::optional<int>{}, std::optional<std::string>{"x"}));
+        REQUIRE(r);
+        CHECK(r->get<std::optional<int>>(0, 0).value() == std::nullopt);
+        CHECK(r->get<std::optional<std::string>>(0, 1).value() == "x");
+        CHECK(r->get<int>(0, 0).error() == pg::errc::unexpected_null);
+        CHECK(r->get<std::optional<core::uuid>>(0, 2).value() == std::nullopt);
+        CHECK(r->is_null(0, 2));
+    });
+}
+
+TEST_CASE("type mismatches and bad indexes are errors, not crashes")
+{
+    with_connection([](pg::connection& c) -> awaitable<void> {
+        auto r = co_await c.query("SELECT 'text'::text AS label, 70000::int4 AS big");
+        REQUIRE(r);
+        CHECK(r->get<int>(0, 0).error() == pg::errc::type_mismatch);
+        CHECK(r->get<std::int16_t>(0, 1).error() == pg::errc::type_mismatch); // 70000 does not fit
+        CHECK(r->get<int>(0, "big").value() == 70000);
+        CHECK(r->get<int>(0, "missing").error() == pg::errc::no_such_column);
+        CHECK(r->get<int>(1, 0).error() == pg::errc::no_such_column);
+        CHECK(r->get<int>(0, 5).error() == pg::errc::no_such_column);
+    });
+}
+
+TEST_CASE("a 10 MB bytea round-trips")
+{
+    with_connection([](pg::connection& c) -> awaitable<void> {
+        pg::bytes blob(10 * 1024 * 1024);
+        for (std::size_t i = 0; i < blob.size(); ++i)
+            blob[i] = static_cast<std::byte>((i * 7919) & 0xff);
+        for (const auto format : {pg::result_format::binary, pg::result_format::text}) {
+            auto r = co_await c.query("SELECT $1::bytea, length($1::bytea)", pg::params(blob), format);
+            REQUIRE(r);
+            CHECK(r->get<std::int32_t>(0, 1).value() == static_cast<std::int32_t>(blob.size()));
+            CHECK(r->get<pg::bytes>(0, 0).value() == blob);
+        }
+    });
+}
+
+TEST_CASE("server errors map SQLSTATE to codes and keep message and detail")
+{
+    with_connection([](pg::connection& c) -> awaitable<void> {
+        auto awaited_1 = co_await c.query("CREATE TEMP TABLE account (id int PRIMARY KEY, balance int CHECK (balance >= 0), "
+                                 "owner int NOT NULL)");
+        REQUIRE(awaited_1.has_value());
+        auto awaited_2 = co_await c.query("INSERT INTO account VALUES (1, 10, 1)");
+        REQUIRE(awaited_2.has_value());
+
+        auto duplicate = co_await c.query("INSERT INTO account VALUES ($1, 0, 1)", pg::params(1));
+        REQUIRE(duplicate.has_error());
+        CHECK(duplicate.error() == pg::errc::unique_violation);
+        CHECK_THAT(duplicate.error().detail(), Catch::Contains("[SQLSTATE 23505]") && Catch::Contains("Key (id)=(1) already exists"));
+
+        auto awaited_3 = co_await c.query("UPDATE account SET balance = -1");
+        CHECK(awaited_3.error() == pg::errc::check_violation);
+        auto awaited_4 = co_await c.query("INSERT INTO account VALUES (2, 0, NULL)");
+        CHECK(awaited_4.error() == pg::errc::not_null_violation);
+        auto awaited_5 = co_await c.query("SELEC 1");
+        CHECK(awaited_5.error() == pg::errc::syntax_error);
+        auto awaited_6 = co_await c.query("SELECT * FROM no_such_table");
+        CHECK(awaited_6.error() == pg::errc::undefined_object);
+        auto awaited_7 = co_await c.query("SELECT $1::int", pg::params("abc"));
+        CHECK(awaited_7.error() == pg::errc::data_exception);
+
+        // Values are parameters, never SQL: a hostile string is stored as it is.
+        const std::string hostile = "1); DROP TABLE account; --";
+        auto stored = co_await c.query("SELECT $1::text", pg::params(hostile));
+        CHECK(stored->get<std::string>(0, 0).value() == hostile);
+        auto awaited_8 = co_await c.query("SELECT count(*) FROM account");
+        CHECK(awaited_8->get<std::int64_t>(0, 0).value() == 1);
+    });
+}
+
+TEST_CASE("prepared statements are cached per connection")
+{
+    with_connection([](pg::connection& c) -> awaitable<void> {
+        for (int i = 0; i < 5; ++i) {
+            auto r = co_await c.execute("SELECT $1::int * 2", pg::params(i));
+            REQUIRE(r);
+            CHECK(r->get<int>(0, 0).value() == 2 * i);
+        }
+        auto count = co_await c.query("SELECT count(*) FROM pg_prepared_statements");
+        CHECK(count->get<std::int64_t>(0, 0).value() == 1);
+        auto awaited_9 = co_await c.execute("SELECT $1::int", pg::params("x"));
+        CHECK(awaited_9.error() == pg::errc::data_exception);
+    });
+}
+
+TEST_CASE("a terminated backend is reported as a lost connection")
+{
+    with_connection([](pg::connection& victim) -> awaitable<void> {
+        auto killer = co_await pg::connection::connect(co_await boost::asio::this_coro::executor, test::shared_cluster().conninfo());
+        REQUIRE(killer);
+        auto awaited_10 = co_await killer->query("SELECT pg_terminate_backend($1)", pg::params(victim.backend_pid()));
+        REQUIRE(awaited_10.has_value());
+        auto r = co_await victim.query("SELECT 1");
+        REQUIRE(r.has_error());
+        CHECK(r.error() == pg::errc::connection_lost);
+        CHECK_FALSE(victim.is_open());
+    });
+}
