@@ -8,4 +8,6 @@
 #include <paaskit/pg/error.hpp>
 #include <paaskit/pg/local_cluster.hpp>
 #include <paaskit/pg/params.hpp>
+#include <paaskit/pg/pool.hpp>
 #include <paaskit/pg/query_result.hpp>
+#include <paaskit/pg/transaction.hpp>

@@ -16,7 +16,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <libpq-fe.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 #include <optional>
@@ -56,6 +59,8 @@ public:
             co_return core::error(errc::connection_failed, "out of memory");
         if (PQstatus(c.conn_.get()) == CONNECTION_BAD)
             co_return core::error(errc::connection_failed, c.libpq_message());
+        // libpq would print server notices (and the FATAL of a terminated session) on stderr.
+        PQsetNoticeProcessor(c.conn_.get(), [](void*, const char*) {}, nullptr);
         PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
         for (;;) {
             if (poll == PGRES_POLLING_OK)
@@ -232,6 +237,26 @@ public:
             for (auto& [sql, name] : preparing)
                 statements_.emplace(std::move(sql), std::move(name));
         co_return std::move(results);
+    }
+
+    /// Reads whatever the server sent while the connection was idle, without waiting, and says
+    /// whether the connection is still usable: a backend that was terminated or a server that
+    /// restarted is noticed here, before a statement is sent to it.
+    bool check_alive() noexcept
+    {
+        if (!is_open())
+            return false;
+        if (!PQconsumeInput(conn_.get()))
+            return false;
+        while (PGnotify* notice = PQnotifies(conn_.get())) // LISTEN/NOTIFY is not used; drop them
+            PQfreemem(notice);
+        // A terminated backend sends its FATAL message and closes; libpq only notices the close on
+        // its next read, so look for the end of the stream ourselves.
+        char byte;
+        const ssize_t peeked = ::recv(PQsocket(conn_.get()), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return false;
+        return is_open() && !PQisBusy(conn_.get()) && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
     }
 
     /// Whether the connection is usable (it is not after the server went away).
