@@ -7,6 +7,7 @@
 #include <paaskit/pg/connection.hpp>
 #include <paaskit/pg/error.hpp>
 #include <paaskit/pg/local_cluster.hpp>
+#include <paaskit/pg/migrations.hpp>
 #include <paaskit/pg/params.hpp>
 #include <paaskit/pg/pool.hpp>
 #include <paaskit/pg/query_result.hpp>

@@ -108,6 +108,31 @@ public:
         co_return co_await finish_single();
     }
 
+    /// Runs a script of several statements with the simple query protocol, for trusted SQL such
+    /// as migrations. It takes no parameters: never build its text from outside input.
+    asio::awaitable<core::result<void>> run_script(std::string_view script)
+    {
+        sql_.assign(script);
+        if (!PQsendQuery(conn_.get(), sql_.c_str()))
+            co_return send_failure();
+        if (auto flushed = co_await flush(); !flushed)
+            co_return flushed.error();
+        std::optional<core::error> failure;
+        for (;;) {
+            auto next = co_await next_result();
+            if (!next)
+                co_return next.error();
+            if (*next == nullptr)
+                break;
+            auto r = to_result(*next);
+            if (!r && !failure)
+                failure = r.error();
+        }
+        if (failure)
+            co_return *failure;
+        co_return core::result<void>{};
+    }
+
     /// Like `query`, but prepares the statement the first time this connection sees its text and
     /// reuses the prepared statement afterwards.
     asio::awaitable<core::result<query_result>> execute(std::string_view sql, const params& args = {},
