@@ -59,8 +59,10 @@ TEST_CASE("migrations apply once; re-applying is a no-op")
         REQUIRE(again.has_value());
         CHECK(again->applied.empty());
         CHECK(again->already_applied == 2);
-        CHECK(co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'fresh'") == 2);
-        CHECK(co_await count(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts_fresh' AND column_name = 'balance'") == 1);
+        auto awaited_1 = co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'fresh'");
+        CHECK(awaited_1 == 2);
+        auto awaited_2 = co_await count(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts_fresh' AND column_name = 'balance'");
+        CHECK(awaited_2 == 1);
     });
 }
 
@@ -69,13 +71,15 @@ TEST_CASE("an edited applied migration is refused and nothing else is applied")
     test::run_coroutine([](io_context&) -> awaitable<void> {
         auto c = co_await connect();
         auto ms = for_component(accounts_v2(), "edited");
-        REQUIRE((co_await pg::migrate(c, "edited", std::span(ms).first(1))).has_value());
+        auto awaited_3 = co_await pg::migrate(c, "edited", std::span(ms).first(1));
+        REQUIRE(awaited_3.has_value());
         ms[0].sql += " -- a harmless-looking edit";
         auto refused = co_await pg::migrate(c, "edited", ms);
         REQUIRE(refused.has_error());
         CHECK(refused.error() == pg::errc::migration_checksum_mismatch);
         CHECK_THAT(refused.error().detail(), Catch::Contains("create_accounts"));
-        CHECK(co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'edited'") == 1); // 2 not applied
+        const auto edited_rows = co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'edited'");
+        CHECK(edited_rows == 1); // 2 not applied
     });
 }
 
@@ -89,8 +93,10 @@ TEST_CASE("a failing migration rolls back the whole run")
         REQUIRE(r.has_error());
         CHECK(r.error() == pg::errc::undefined_object);
         CHECK_THAT(r.error().detail(), Catch::Contains("migration 3 (broken)"));
-        CHECK(co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'broken'") == 0);
-        CHECK(co_await count(c, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accounts_broken'") == 0);
+        auto awaited_4 = co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'broken'");
+        CHECK(awaited_4 == 0);
+        auto awaited_5 = co_await count(c, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accounts_broken'");
+        CHECK(awaited_5 == 0);
     });
 }
 
@@ -101,7 +107,8 @@ TEST_CASE("unknown and out-of-order versions are refused")
         const pg::migration v10{10, "ten", "CREATE TABLE order_ten (id int);"};
         const pg::migration v15{15, "fifteen", "CREATE TABLE order_fifteen (id int);"};
         const pg::migration v20{20, "twenty", "CREATE TABLE order_twenty (id int);"};
-        REQUIRE((co_await pg::migrate(c, "order", std::vector{v10, v20})).has_value());
+        auto awaited_6 = co_await pg::migrate(c, "order", std::vector{v10, v20});
+        REQUIRE(awaited_6.has_value());
 
         // A program that does not know version 20 must not run against this database.
         auto older_program = co_await pg::migrate(c, "order", std::vector{v10});
@@ -115,7 +122,8 @@ TEST_CASE("unknown and out-of-order versions are refused")
         // Versions must strictly increase within the list.
         auto unsorted = co_await pg::migrate(c, "order", std::vector{v20, v10});
         CHECK(unsorted.error() == pg::errc::migration_invalid);
-        CHECK(co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'order'") == 2);
+        auto awaited_7 = co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'order'");
+        CHECK(awaited_7 == 2);
     });
 }
 
@@ -130,7 +138,8 @@ TEST_CASE("two migrators at once apply each migration once")
         REQUIRE(ra.has_value());
         REQUIRE(rb.has_value());
         CHECK(ra->applied.size() + rb->applied.size() == 2); // one of them did the work
-        CHECK(co_await count(a, "SELECT count(*) FROM paaskit_migrations WHERE component = 'concurrent'") == 2);
+        auto awaited_8 = co_await count(a, "SELECT count(*) FROM paaskit_migrations WHERE component = 'concurrent'");
+        CHECK(awaited_8 == 2);
     });
 }
 
