@@ -87,6 +87,8 @@ TEST_CASE("a failing migration rolls back the whole run")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
         auto c = co_await connect();
+        auto setup = co_await pg::migrate(c, "broken-setup", std::span<const pg::migration>{}); // creates the bookkeeping table
+        REQUIRE(setup.has_value());
         auto ms = for_component(accounts_v2(), "broken");
         ms.push_back({3, "broken", "ALTER TABLE no_such_table ADD COLUMN x int;"});
         auto r = co_await pg::migrate(c, "broken", ms);
@@ -107,20 +109,21 @@ TEST_CASE("unknown and out-of-order versions are refused")
         const pg::migration v10{10, "ten", "CREATE TABLE order_ten (id int);"};
         const pg::migration v15{15, "fifteen", "CREATE TABLE order_fifteen (id int);"};
         const pg::migration v20{20, "twenty", "CREATE TABLE order_twenty (id int);"};
-        auto awaited_6 = co_await pg::migrate(c, "order", std::vector{v10, v20});
-        REQUIRE(awaited_6.has_value());
+        const std::vector<pg::migration> applied_set{v10, v20}, older_set{v10}, with_gap{v10, v15, v20}, unsorted_set{v20, v10};
+        auto first = co_await pg::migrate(c, "order", applied_set);
+        REQUIRE(first.has_value());
 
         // A program that does not know version 20 must not run against this database.
-        auto older_program = co_await pg::migrate(c, "order", std::vector{v10});
+        auto older_program = co_await pg::migrate(c, "order", older_set);
         CHECK(older_program.error() == pg::errc::migration_invalid);
 
         // A new migration older than one already applied would run out of order.
-        auto out_of_order = co_await pg::migrate(c, "order", std::vector{v10, v15, v20});
+        auto out_of_order = co_await pg::migrate(c, "order", with_gap);
         CHECK(out_of_order.error() == pg::errc::migration_invalid);
         CHECK_THAT(out_of_order.error().detail(), Catch::Contains("15") && Catch::Contains("20 is already applied"));
 
         // Versions must strictly increase within the list.
-        auto unsorted = co_await pg::migrate(c, "order", std::vector{v20, v10});
+        auto unsorted = co_await pg::migrate(c, "order", unsorted_set);
         CHECK(unsorted.error() == pg::errc::migration_invalid);
         auto awaited_7 = co_await count(c, "SELECT count(*) FROM paaskit_migrations WHERE component = 'order'");
         CHECK(awaited_7 == 2);
