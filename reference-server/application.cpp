@@ -1,6 +1,7 @@
 #include "application.hpp"
 
 #include "routes/routes.hpp"
+#include "store/database.hpp"
 #include "server/http_server.hpp"
 #include "server/middleware.hpp"
 
@@ -19,13 +20,23 @@ application::application(server_options options, core::logger log, const core::c
 
 int application::run()
 {
+    core::uuid_v7_generator ids(clock_);
+    const auto instance_id = ids.next();
+    auto database = store::database::open(options_.database_url, options_.data_dir, instance_id, log_);
+    if (!database) {
+        log_.error("cannot open the database", {{"error", database.error().message()}});
+        return 1;
+    }
+    log_.info("database ready", {{"embedded", (*database)->embedded()}, {"instance", instance_id.to_string()}});
+
     event_loops loops(options_.threads);
+    const auto pool = (*database)->make_pool(loops.main().get_executor(), options_.database_connections);
     metrics::registry registry;
     http_metrics metrics(registry);
     std::atomic<bool> draining{false};
 
     router routes;
-    const platform state{draining, registry, routes};
+    const platform state{draining, registry, routes, pool};
     register_health_routes(routes, state);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
@@ -75,6 +86,7 @@ int application::run()
 
     loops.run();
     loops.destroy_pending_work(); // before the registry, router and server they use go away
+    pool->close();
     log_.info("stopped");
     return 0;
 }

@@ -50,6 +50,11 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("shutdown-timeout-ms", options.shutdown_timeout_ms,
                "On SIGINT/SIGTERM, how long requests in flight may take to finish")
         .check(CLI::Range(0, 3'600'000));
+    cli.option("database-url", options.database_url,
+               "PostgreSQL connection string or postgresql:// URL (empty: a private cluster under --data-dir)");
+    cli.option("data-dir", options.data_dir, "Where the embedded PostgreSQL cluster keeps its data (in <dir>/pg)");
+    cli.option("database-connections", options.database_connections, "Size of the database connection pool")
+        .check(CLI::Range(1U, 1000U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 

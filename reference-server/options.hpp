@@ -23,6 +23,9 @@ struct server_options {
     int shutdown_timeout_ms = 10'000;
     bool debug_endpoints = false;
     bool access_log = true;
+    std::string database_url;  // empty: the embedded cluster under data_dir
+    std::string data_dir = "./var";
+    unsigned database_connections = 8;
 
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;

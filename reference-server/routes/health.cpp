@@ -18,13 +18,22 @@ void register_health_routes(router& routes, const platform& p)
         co_return res;
     });
 
-    // Readiness: whether this replica should get traffic. Not while draining for shutdown.
+    // Readiness: whether this replica should get traffic: not while draining for shutdown, not
+    // while the database does not answer.
     routes.add(http::verb::get, "/readyz", [&p](request_context& ctx) -> asio::awaitable<http_response> {
-        if (p.draining.load())
-            co_return problem_response(ctx, problems::unavailable, "shutting down",
-                                       {{"checks", boost::json::object{{"http", "draining"}}}});
-        co_return json_response(ctx, http::status::ok,
-                                boost::json::object{{"status", "ready"}, {"checks", boost::json::object{{"http", "ok"}}}});
+        boost::json::object checks{{"http", p.draining.load() ? "draining" : "ok"}};
+        std::string database_problem;
+        if (auto conn = co_await p.database->acquire(); !conn) {
+            database_problem = conn.error().message();
+        } else if (auto answered = co_await (*conn)->query("SELECT 1"); !answered) {
+            database_problem = answered.error().message();
+        }
+        checks["database"] = database_problem.empty() ? "ok" : "unavailable";
+        if (p.draining.load() || !database_problem.empty())
+            co_return problem_response(ctx, problems::unavailable,
+                                       p.draining.load() ? std::string("shutting down") : "database: " + database_problem,
+                                       {{"checks", std::move(checks)}});
+        co_return json_response(ctx, http::status::ok, boost::json::object{{"status", "ready"}, {"checks", std::move(checks)}});
     });
 
     routes.add(http::verb::get, "/metrics", [&p](request_context& ctx) -> asio::awaitable<http_response> {

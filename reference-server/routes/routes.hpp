@@ -4,6 +4,7 @@
 #include "server/router.hpp"
 
 #include <paaskit/metrics/registry.hpp>
+#include <paaskit/pg/pool.hpp>
 
 #include <atomic>
 #include <string>
@@ -15,6 +16,7 @@ struct platform {
     const std::atomic<bool>& draining;
     const metrics::registry& metrics;
     const router& routes;
+    std::shared_ptr<pg::pool> database;
 };
 
 void register_health_routes(router& routes, const platform& p);

@@ -2,6 +2,8 @@
 // Runs the real paaskit-server binary for a test: started on a free loopback port, its JSON-lines
 // stdout collected, signalled and reaped like an operator would.
 
+#include "support/pg_fixture.hpp"
+
 #include <paaskit/core/json.hpp>
 
 #include <fcntl.h>
@@ -29,8 +31,11 @@ namespace paaskit::test {
 class server_process {
 public:
     /// Starts `binary` with `args` plus `--listen 127.0.0.1:0`, and waits for its "listening" line.
+    /// Unless `args` choose a database (`--database-url` or `--data-dir`), the server uses the
+    /// test program's shared throwaway cluster.
     explicit server_process(std::vector<std::string> args = {}, const std::string& binary = PAASKIT_SERVER_BINARY)
     {
+        args = with_database(std::move(args));
         args.insert(args.begin(), {binary, "--listen", "127.0.0.1:0"});
         start(args);
         const auto listening = wait_for_line([](const boost::json::object& line) { return line.at("msg") == "listening"; },
@@ -47,7 +52,8 @@ public:
     {
         server_process p(no_start);
         std::vector<std::string> all{binary};
-        all.insert(all.end(), args.begin(), args.end());
+        const auto chosen = with_database(args);
+        all.insert(all.end(), chosen.begin(), chosen.end());
         p.start(all);
         const int status = p.wait_exit(std::chrono::seconds(30)).value();
         return {status, p.output()};
@@ -125,6 +131,15 @@ public:
     }
 
 private:
+    static std::vector<std::string> with_database(std::vector<std::string> args)
+    {
+        for (const auto& a : args)
+            if (a == "--database-url" || a == "--data-dir" || a == "--help")
+                return args;
+        args.insert(args.end(), {"--database-url", shared_cluster().conninfo()});
+        return args;
+    }
+
     struct no_start_tag {};
     static constexpr no_start_tag no_start{};
     explicit server_process(no_start_tag) {}

@@ -1,0 +1,91 @@
+// The server and its database: the embedded default keeps data across restarts; readiness
+// follows the database down and back up.
+
+#include "support/http_client.hpp"
+#include "support/server_process.hpp"
+
+#include <paaskit/pg/connection.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <filesystem>
+
+using namespace paaskit::test;
+using namespace paaskit;
+namespace http = boost::beast::http;
+
+namespace {
+
+std::int64_t count_instances(const std::string& conninfo)
+{
+    return run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<std::int64_t> {
+        auto c = co_await pg::connection::connect(io.get_executor(), conninfo);
+        REQUIRE(c.has_value());
+        auto r = co_await c->query("SELECT count(*) FROM paaskit_server_instances");
+        REQUIRE(r.has_value());
+        co_return r->get<std::int64_t>(0, 0).value();
+    });
+}
+
+std::string readiness_database(unsigned short port, unsigned& status)
+{
+    const auto res = http_request_once(port, "GET", "/readyz");
+    status = res.result_int();
+    return std::string(core::parse_json(res.body()).value().at("checks").at("database").as_string());
+}
+
+struct temp_dir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("paaskit-server-" + std::to_string(::getpid()));
+    temp_dir() { std::filesystem::remove_all(path); }
+    ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+} // namespace
+
+TEST_CASE("the embedded default keeps its data across a restart on the same --data-dir")
+{
+    temp_dir dir;
+    const std::string conninfo = "host=" + (dir.path / "pg").string() + " port=5432 user=postgres dbname=postgres";
+    for (int run = 1; run <= 2; ++run) {
+        server_process server({"--data-dir", dir.path.string()});
+        unsigned status = 0;
+        CHECK(readiness_database(server.port(), status) == "ok");
+        CHECK(status == 200);
+        CHECK(count_instances(conninfo) == run); // every start is recorded, and the first one is still there
+        server.signal(SIGTERM);
+        CHECK(server.wait_exit(std::chrono::seconds(60)) == 0);
+    }
+    CHECK(std::filesystem::exists(dir.path / "pg" / "data" / "PG_VERSION"));
+}
+
+TEST_CASE("readiness follows the database down and back up")
+{
+    temp_dir dir;
+    auto cluster = pg::local_cluster::start({.directory = dir.path, .durable = false});
+    REQUIRE(cluster.has_value());
+    server_process server({"--database-url", (*cluster)->conninfo()});
+    unsigned status = 0;
+    CHECK(readiness_database(server.port(), status) == "ok");
+    CHECK(status == 200);
+
+    REQUIRE((*cluster)->stop().has_value());
+    const auto down = http_request_once(server.port(), "GET", "/readyz");
+    CHECK(down.result_int() == 503);
+    CHECK(down[http::field::content_type] == "application/problem+json");
+    CHECK_THAT(std::string(down.body()), Catch::Contains("\"database\":\"unavailable\""));
+    CHECK(http_request_once(server.port(), "GET", "/healthz").result_int() == 200); // alive, just not ready
+
+    cluster = pg::local_cluster::start({.directory = dir.path, .durable = false}); // the same cluster again
+    REQUIRE(cluster.has_value());
+    CHECK(readiness_database(server.port(), status) == "ok"); // the pool reconnected by itself
+    CHECK(status == 200);
+}
+
+TEST_CASE("an unreachable database stops the start with a clear message")
+{
+    auto [status, output] = server_process::run_to_exit({"--database-url", "host=/nonexistent port=1 user=postgres"});
+    CHECK(status == 1);
+    CHECK_THAT(output, Catch::Contains("cannot open the database") && Catch::Contains("/nonexistent"));
+}
