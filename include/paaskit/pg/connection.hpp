@@ -101,7 +101,8 @@ public:
                                                       result_format format = result_format::text)
     {
         sql_.assign(sql);
-        const auto w = args.to_wire();
+        args.fill_wire(wire_);
+        const auto& w = wire_;
         if (!PQsendQueryParams(conn_.get(), sql_.c_str(), static_cast<int>(args.size()), w.types.data(), w.values.data(),
                                w.lengths.data(), w.formats.data(), static_cast<int>(format)))
             co_return send_failure();
@@ -147,10 +148,10 @@ public:
             auto prepared = co_await finish_single();
             if (!prepared)
                 co_return prepared.error();
-            statements_.emplace(std::string(sql), new_name);
-            name = &statements_.find(std::string(sql))->second;
+            name = &statements_.emplace(std::string(sql), new_name).first->second;
         }
-        const auto w = args.to_wire();
+        args.fill_wire(wire_);
+        const auto& w = wire_;
         if (!PQsendQueryPrepared(conn_.get(), name->c_str(), static_cast<int>(args.size()), w.values.data(), w.lengths.data(),
                                  w.formats.data(), static_cast<int>(format)))
             co_return send_failure();
@@ -202,7 +203,8 @@ public:
                     expected_prepares_.push_back(results.size());
                 }
             }
-            const auto w = s.args.to_wire();
+            s.args.fill_wire(wire_);
+            const auto& w = wire_;
             const int sent = name ? PQsendQueryPrepared(conn_.get(), name->c_str(), static_cast<int>(s.args.size()), w.values.data(),
                                                         w.lengths.data(), w.formats.data(), static_cast<int>(s.format))
                                   : PQsendQueryParams(conn_.get(), s.sql.c_str(), static_cast<int>(s.args.size()), w.types.data(),
@@ -319,7 +321,7 @@ private:
 
     const std::string* prepared_name(std::string_view sql) const
     {
-        const auto it = statements_.find(std::string(sql));
+        const auto it = statements_.find(sql);
         return it == statements_.end() ? nullptr : &it->second;
     }
 
@@ -369,13 +371,8 @@ private:
     // The next PGresult, or nullptr at the end of a statement's results.
     asio::awaitable<core::result<PGresult*>> next_result()
     {
-        while (PQisBusy(conn_.get())) {
-            const auto ec = co_await wait(asio::posix::descriptor_base::wait_read);
-            if (ec)
-                co_return core::error(errc::connection_lost, ec.message());
-            if (!PQconsumeInput(conn_.get()))
-                co_return core::error(errc::connection_lost, libpq_message());
-        }
+        if (auto ready = co_await until_not_busy(); !ready)
+            co_return ready.error();
         co_return PQgetResult(conn_.get());
     }
 
@@ -406,20 +403,35 @@ private:
         return core::error(code, std::move(text));
     }
 
-    // One statement's result: its PGresult, then the null that ends it.
+    // Waits until libpq has a whole result buffered (no wait when it already has).
+    asio::awaitable<core::result<void>> until_not_busy()
+    {
+        while (PQisBusy(conn_.get())) {
+            const auto ec = co_await wait(asio::posix::descriptor_base::wait_read);
+            if (ec)
+                co_return core::error(errc::connection_lost, ec.message());
+            if (!PQconsumeInput(conn_.get()))
+                co_return core::error(errc::connection_lost, libpq_message());
+        }
+        co_return core::result<void>{};
+    }
+
+    // One statement's result: its PGresult, then the null that ends it. In a pipeline most
+    // results are already buffered, so the waits are skipped without entering a coroutine.
     asio::awaitable<core::result<query_result>> next_statement_result()
     {
-        auto first = co_await next_result();
-        if (!first)
-            co_return first.error();
-        if (*first == nullptr)
+        if (PQisBusy(conn_.get()))
+            if (auto ready = co_await until_not_busy(); !ready)
+                co_return ready.error();
+        PGresult* first = PQgetResult(conn_.get());
+        if (first == nullptr)
             co_return core::error(errc::connection_lost, libpq_message());
-        auto result = to_result(*first);
-        auto end = co_await next_result();
-        if (!end)
-            co_return end.error();
-        if (*end != nullptr) {
-            PQclear(*end);
+        auto result = to_result(first);
+        if (PQisBusy(conn_.get()))
+            if (auto ready = co_await until_not_busy(); !ready)
+                co_return ready.error();
+        if (PGresult* extra = PQgetResult(conn_.get())) {
+            PQclear(extra);
             co_return core::error(errc::client_error, "a statement returned more than one result");
         }
         co_return result;
@@ -452,7 +464,12 @@ private:
     std::optional<asio::posix::stream_descriptor> socket_;
     int libpq_fd_ = -1;
     std::string sql_; // null-terminated copy of the statement being sent
-    std::unordered_map<std::string, std::string> statements_; // SQL text -> prepared statement name
+    struct text_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+    };
+    std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> statements_; // SQL text -> statement name
+    params::wire wire_; // parameter arrays, reused across statements
     std::vector<std::size_t> expected_prepares_;              // pipeline: statements preceded by a PREPARE
 };
 

@@ -156,7 +156,7 @@ private:
                 return core::error(errc::cluster_failed, "cannot create a temporary directory");
             directory_ = pattern;
         } else {
-            directory_ = std::filesystem::absolute(options_.directory, ec);
+            directory_ = std::filesystem::absolute(options_.directory, ec).lexically_normal();
             std::filesystem::create_directories(directory_, ec);
             if (ec)
                 return core::error(errc::cluster_failed, "cannot create " + directory_.string() + ": " + ec.message());

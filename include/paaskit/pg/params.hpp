@@ -83,13 +83,23 @@ public:
     wire to_wire() const
     {
         wire w;
+        fill_wire(w);
+        return w;
+    }
+
+    /// Like `to_wire`, reusing `w`'s storage (no allocation once it has grown).
+    void fill_wire(wire& w) const
+    {
+        w.values.clear();
+        w.lengths.clear();
+        w.formats.clear();
+        w.types.clear();
         for (std::size_t i = 0; i < values_.size(); ++i) {
             w.values.push_back(null_[i] ? nullptr : values_[i].data());
             w.lengths.push_back(static_cast<int>(values_[i].size()));
             w.formats.push_back(binary_[i] ? 1 : 0);
             w.types.push_back(binary_[i] ? 17U : 0U);
         }
-        return w;
     }
 
 private:

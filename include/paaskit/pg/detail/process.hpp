@@ -71,7 +71,10 @@ inline core::result<int> run_program(const std::vector<std::string>& argv, const
         return core::error(errc::cluster_failed, "fork failed");
     }
     if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
+        // Child: only async-signal-safe calls until exec. A session of its own: the server pg_ctl
+        // starts must not get the terminal's Ctrl-C (the owner stops it cleanly), nor share the
+        // owner's scheduling group.
+        ::setsid();
         ::dup2(log_fd, STDOUT_FILENO);
         ::dup2(log_fd, STDERR_FILENO);
         ::dup2(::open("/dev/null", O_RDONLY), STDIN_FILENO);
