@@ -134,6 +134,10 @@ TEST_CASE("server errors map SQLSTATE to codes and keep message and detail")
         CHECK(duplicate.error() == pg::errc::unique_violation);
         CHECK_THAT(duplicate.error().detail(), Catch::Contains("[SQLSTATE 23505]") && Catch::Contains("Key (id)=(1) already exists"));
 
+        auto awaited_fk_table = co_await c.query("CREATE TEMP TABLE payment (account int REFERENCES account (id))");
+        REQUIRE(awaited_fk_table.has_value());
+        auto awaited_fk = co_await c.query("INSERT INTO payment VALUES (99)");
+        CHECK(awaited_fk.error() == pg::errc::foreign_key_violation);
         auto awaited_3 = co_await c.query("UPDATE account SET balance = -1");
         CHECK(awaited_3.error() == pg::errc::check_violation);
         auto awaited_4 = co_await c.query("INSERT INTO account VALUES (2, 0, NULL)");
