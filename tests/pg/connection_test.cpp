@@ -8,20 +8,6 @@ using namespace paaskit;
 using boost::asio::awaitable;
 using boost::asio::io_context;
 
-namespace {
-
-// Runs `body` with a fresh connection to the shared test cluster.
-template <class Body>
-void with_connection(Body body)
-{
-    test::run_coroutine([&](io_context& io) -> awaitable<void> {
-        auto c = co_await pg::connection::connect(io.get_executor(), test::shared_cluster().conninfo());
-        REQUIRE(c);
-        co_await body(*c);
-    });
-}
-
-} // namespace
 
 TEST_CASE("connect fails clearly for a server that is not there")
 {
@@ -37,7 +23,7 @@ TEST_CASE("every supported type round-trips in text and binary results")
 {
     for (const auto format : {pg::result_format::text, pg::result_format::binary}) {
         INFO("binary: " << (format == pg::result_format::binary));
-        with_connection([format](pg::connection& c) -> awaitable<void> {
+        test::with_connection([format](pg::connection& c) -> awaitable<void> {
             const auto id = core::uuid::parse("0190c3b1-7d2e-7abc-8def-0123456789ab").value();
             const core::time_point when{std::chrono::microseconds{1'700'000'000'123'456}};
             const auto doc = core::parse_json(R"({"a":[1,2,{"b":"c"}],"unicode":"h\u00e9llo"})").value();
@@ -67,7 +53,7 @@ TEST_CASE("every supported type round-trips in text and binary results")
 TEST_CASE("numeric keeps every digit in both formats")
 {
     for (const auto format : {pg::result_format::text, pg::result_format::binary}) {
-        with_connection([format](pg::connection& c) -> awaitable<void> {
+        test::with_connection([format](pg::connection& c) -> awaitable<void> {
             for (const char* n : {"0", "1", "-1", "10000", "0.0001", "123456789.987654321", "-0.5", "1e-20", "99999999999999999999999"}) {
                 auto r = co_await c.query("SELECT $1::numeric, ($1::numeric)::text", pg::params(n), format);
                 REQUIRE(r);
@@ -79,7 +65,7 @@ TEST_CASE("numeric keeps every digit in both formats")
 
 TEST_CASE("NULLs: optional reads them, plain types refuse them")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         auto r = co_await c.query("SELECT $1::int4, $2::text, NULL::uuid",
                                   pg::params(std::optional<int>{}, std::optional<std::string>{"x"}));
         REQUIRE(r);
@@ -93,7 +79,7 @@ TEST_CASE("NULLs: optional reads them, plain types refuse them")
 
 TEST_CASE("type mismatches and bad indexes are errors, not crashes")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         auto r = co_await c.query("SELECT 'text'::text AS label, 70000::int4 AS big");
         REQUIRE(r);
         CHECK(r->get<int>(0, 0).error() == pg::errc::type_mismatch);
@@ -107,7 +93,7 @@ TEST_CASE("type mismatches and bad indexes are errors, not crashes")
 
 TEST_CASE("a 10 MB bytea round-trips")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         pg::bytes blob(10 * 1024 * 1024);
         for (std::size_t i = 0; i < blob.size(); ++i)
             blob[i] = static_cast<std::byte>((i * 7919) & 0xff);
@@ -122,7 +108,7 @@ TEST_CASE("a 10 MB bytea round-trips")
 
 TEST_CASE("server errors map SQLSTATE to codes and keep message and detail")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         auto awaited_1 = co_await c.query("CREATE TEMP TABLE account (id int PRIMARY KEY, balance int CHECK (balance >= 0), "
                                  "owner int NOT NULL)");
         REQUIRE(awaited_1.has_value());
@@ -160,7 +146,7 @@ TEST_CASE("server errors map SQLSTATE to codes and keep message and detail")
 
 TEST_CASE("prepared statements are cached per connection")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         for (int i = 0; i < 5; ++i) {
             auto r = co_await c.execute("SELECT $1::int * 2", pg::params(i));
             REQUIRE(r);
@@ -175,7 +161,7 @@ TEST_CASE("prepared statements are cached per connection")
 
 TEST_CASE("a terminated backend is reported as a lost connection")
 {
-    with_connection([](pg::connection& victim) -> awaitable<void> {
+    test::with_connection([](pg::connection& victim) -> awaitable<void> {
         auto killer = co_await pg::connection::connect(co_await boost::asio::this_coro::executor, test::shared_cluster().conninfo());
         REQUIRE(killer);
         auto awaited_10 = co_await killer->query("SELECT pg_terminate_backend($1)", pg::params(victim.backend_pid()));

@@ -14,13 +14,6 @@ using boost::asio::io_context;
 
 namespace {
 
-awaitable<pg::connection> connect()
-{
-    auto c = co_await pg::connection::connect(co_await boost::asio::this_coro::executor, test::shared_cluster().conninfo());
-    REQUIRE(c.has_value());
-    co_return std::move(*c);
-}
-
 // Each test uses its own component name, so the shared cluster's migration table does not mix them.
 std::vector<pg::migration> accounts_v2()
 {
@@ -49,7 +42,7 @@ awaitable<std::int64_t> count(pg::connection& c, const std::string& sql)
 TEST_CASE("migrations apply once; re-applying is a no-op")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         const auto ms = for_component(accounts_v2(), "fresh");
         auto first = co_await pg::migrate(c, "fresh", ms);
         REQUIRE(first.has_value());
@@ -69,7 +62,7 @@ TEST_CASE("migrations apply once; re-applying is a no-op")
 TEST_CASE("an edited applied migration is refused and nothing else is applied")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         auto ms = for_component(accounts_v2(), "edited");
         auto awaited_3 = co_await pg::migrate(c, "edited", std::span(ms).first(1));
         REQUIRE(awaited_3.has_value());
@@ -86,7 +79,7 @@ TEST_CASE("an edited applied migration is refused and nothing else is applied")
 TEST_CASE("a failing migration rolls back the whole run")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         auto setup = co_await pg::migrate(c, "broken-setup", std::span<const pg::migration>{}); // creates the bookkeeping table
         REQUIRE(setup.has_value());
         auto ms = for_component(accounts_v2(), "broken");
@@ -105,7 +98,7 @@ TEST_CASE("a failing migration rolls back the whole run")
 TEST_CASE("unknown and out-of-order versions are refused")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         const pg::migration v10{10, "ten", "CREATE TABLE order_ten (id int);"};
         const pg::migration v15{15, "fifteen", "CREATE TABLE order_fifteen (id int);"};
         const pg::migration v20{20, "twenty", "CREATE TABLE order_twenty (id int);"};
@@ -133,8 +126,8 @@ TEST_CASE("unknown and out-of-order versions are refused")
 TEST_CASE("two migrators at once apply each migration once")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto a = co_await connect();
-        auto b = co_await connect();
+        auto a = co_await test::connect_to_shared_cluster();
+        auto b = co_await test::connect_to_shared_cluster();
         const auto ms = for_component(accounts_v2(), "concurrent");
         using namespace boost::asio::experimental::awaitable_operators;
         auto [ra, rb] = co_await (pg::migrate(a, "concurrent", ms) && pg::migrate(b, "concurrent", ms));

@@ -8,23 +8,10 @@ using namespace paaskit;
 using boost::asio::awaitable;
 using boost::asio::io_context;
 
-namespace {
-
-template <class Body>
-void with_connection(Body body)
-{
-    test::run_coroutine([&](io_context& io) -> awaitable<void> {
-        auto c = co_await pg::connection::connect(io.get_executor(), test::shared_cluster().conninfo());
-        REQUIRE(c);
-        co_await body(*c);
-    });
-}
-
-} // namespace
 
 TEST_CASE("a pipeline returns one result per statement, in order")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         std::vector<pg::statement> batch;
         for (int i = 0; i < 1024; ++i)
             batch.push_back({"SELECT $1::int + 1", pg::params(i), pg::result_format::binary, /*prepared*/ i % 2 == 0});
@@ -39,7 +26,7 @@ TEST_CASE("a pipeline returns one result per statement, in order")
 
 TEST_CASE("a failing statement aborts the rest of its pipeline and leaves the connection usable")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         auto awaited_1 = co_await c.query("CREATE TEMP TABLE t (id int PRIMARY KEY)");
         REQUIRE(awaited_1.has_value());
         const std::vector<pg::statement> batch{
@@ -69,7 +56,7 @@ TEST_CASE("a failing statement aborts the rest of its pipeline and leaves the co
 
 TEST_CASE("a pipeline wrapped in BEGIN/COMMIT is all or nothing")
 {
-    with_connection([](pg::connection& c) -> awaitable<void> {
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
         auto awaited_3 = co_await c.query("CREATE TEMP TABLE u (id int PRIMARY KEY)");
         REQUIRE(awaited_3.has_value());
         const std::vector<pg::statement> batch{

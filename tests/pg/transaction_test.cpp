@@ -12,13 +12,6 @@ using boost::asio::io_context;
 
 namespace {
 
-awaitable<pg::connection> connect()
-{
-    auto c = co_await pg::connection::connect(co_await boost::asio::this_coro::executor, test::shared_cluster().conninfo());
-    REQUIRE(c.has_value());
-    co_return std::move(*c);
-}
-
 // Two coroutines on one single-threaded io_context meet here: each waits until both arrived.
 class rendezvous {
 public:
@@ -50,10 +43,10 @@ awaitable<void> reset_table(pg::connection& c, const char* name)
 TEST_CASE("conflicting serializable transactions both end committed, exactly once each")
 {
     test::run_coroutine([](io_context& io) -> awaitable<void> {
-        auto setup = co_await connect();
+        auto setup = co_await test::connect_to_shared_cluster();
         co_await reset_table(setup, "ledger_rows");
-        auto a = co_await connect();
-        auto b = co_await connect();
+        auto a = co_await test::connect_to_shared_cluster();
+        auto b = co_await test::connect_to_shared_cluster();
         rendezvous both_read(io.get_executor());
         int attempts_a = 0, attempts_b = 0;
 
@@ -92,7 +85,7 @@ TEST_CASE("conflicting serializable transactions both end committed, exactly onc
 TEST_CASE("an error from the body rolls back and is returned; nothing is retried")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         co_await reset_table(c, "rolled_back");
         int attempts = 0;
         auto r = co_await pg::transact(c, pg::isolation::read_committed, [&](pg::connection& conn) -> awaitable<core::result<int>> {
@@ -114,7 +107,7 @@ TEST_CASE("an error from the body rolls back and is returned; nothing is retried
 TEST_CASE("an exception from the body rolls back and propagates")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         co_await reset_table(c, "thrown");
         bool caught = false;
         try {
@@ -134,7 +127,7 @@ TEST_CASE("an exception from the body rolls back and propagates")
 TEST_CASE("a body that ignores a failed statement cannot commit")
 {
     test::run_coroutine([](io_context&) -> awaitable<void> {
-        auto c = co_await connect();
+        auto c = co_await test::connect_to_shared_cluster();
         co_await reset_table(c, "ignored");
         auto r = co_await pg::transact(c, pg::isolation::read_committed, [](pg::connection& conn) -> awaitable<core::result<int>> {
             (void)co_await conn.query("INSERT INTO ignored VALUES ('x', 1)");

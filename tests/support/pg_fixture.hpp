@@ -2,10 +2,12 @@
 // A throwaway PostgreSQL cluster shared by a test program's cases (started on first use, removed
 // at exit), and a helper to run a coroutine to completion.
 
+#include <paaskit/pg/connection.hpp>
 #include <paaskit/pg/local_cluster.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <stdexcept>
@@ -31,6 +33,25 @@ auto run_coroutine(Make make)
     auto future = boost::asio::co_spawn(io, make(io), boost::asio::use_future);
     io.run();
     return future.get();
+}
+
+/// A new connection to the shared cluster, on the calling coroutine's executor.
+inline boost::asio::awaitable<pg::connection> connect_to_shared_cluster()
+{
+    auto c = co_await pg::connection::connect(co_await boost::asio::this_coro::executor, shared_cluster().conninfo());
+    if (!c)
+        throw std::runtime_error("cannot connect to the test cluster: " + c.error().message());
+    co_return std::move(*c);
+}
+
+/// Runs `body(connection&)`, a coroutine, with a new connection to the shared cluster.
+template <class Body>
+void with_connection(Body body)
+{
+    run_coroutine([&](boost::asio::io_context&) -> boost::asio::awaitable<void> {
+        auto c = co_await connect_to_shared_cluster();
+        co_await body(c);
+    });
 }
 
 } // namespace paaskit::test
