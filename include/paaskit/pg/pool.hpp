@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <deque>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
