@@ -2,7 +2,6 @@
 
 #include "server/problem.hpp"
 
-#include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -184,6 +184,7 @@ public:
         // Statements to prepare first, within the same round trip.
         std::vector<std::pair<std::string, std::string>> preparing;
         preparing.reserve(batch.size()); // pointers to the names below must stay valid
+        std::vector<std::size_t> prepared_before; // statements preceded by their PREPARE
         for (const auto& s : batch) {
             const std::string* name = nullptr;
             if (s.prepared) {
@@ -200,7 +201,7 @@ public:
                         fail_rest(send_failure());
                         co_return std::move(results);
                     }
-                    expected_prepares_.push_back(results.size());
+                    prepared_before.push_back(static_cast<std::size_t>(&s - batch.data()));
                 }
             }
             s.args.fill_wire(wire_);
@@ -228,7 +229,7 @@ public:
         std::size_t prepare_index = 0;
         bool prepare_failed = false;
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (prepare_index < expected_prepares_.size() && expected_prepares_[prepare_index] == i) {
+            if (prepare_index < prepared_before.size() && prepared_before[prepare_index] == i) {
                 ++prepare_index;
                 auto prepared = co_await next_statement_result();
                 if (!prepared)
@@ -241,7 +242,6 @@ public:
             }
             results.push_back(std::move(r));
         }
-        expected_prepares_.clear();
         auto sync = co_await next_result();
         const bool synced = sync && *sync && PQresultStatus(*sync) == PGRES_PIPELINE_SYNC;
         if (sync && *sync)
@@ -470,7 +470,6 @@ private:
     };
     std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> statements_; // SQL text -> statement name
     params::wire wire_; // parameter arrays, reused across statements
-    std::vector<std::size_t> expected_prepares_;              // pipeline: statements preceded by a PREPARE
 };
 
 } // namespace paaskit::pg

@@ -73,21 +73,15 @@ public:
 
     std::size_t size() const noexcept { return values_.size(); }
 
-    /// The arrays libpq's PQsendQueryParams takes. Valid until this object changes.
+    /// The arrays libpq's PQsendQueryParams takes.
     struct wire {
         std::vector<const char*> values;
         std::vector<int> lengths;
         std::vector<int> formats;
         std::vector<unsigned> types; // Oid; 0: let the server infer, 17 for bytea
     };
-    wire to_wire() const
-    {
-        wire w;
-        fill_wire(w);
-        return w;
-    }
-
-    /// Like `to_wire`, reusing `w`'s storage (no allocation once it has grown).
+    /// Fills `w` with this object's parameters, reusing its storage (no allocation once it has
+    /// grown). The pointers stay valid until this object changes.
     void fill_wire(wire& w) const
     {
         w.values.clear();
