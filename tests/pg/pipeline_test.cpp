@@ -72,3 +72,26 @@ TEST_CASE("a pipeline wrapped in BEGIN/COMMIT is all or nothing")
         CHECK(awaited_5.has_value());
     });
 }
+
+TEST_CASE("statements prepared inside a pipeline get their own results, wherever they stand")
+{
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
+        // Two different statements first prepared mid-batch, after unprepared ones.
+        const std::vector<pg::statement> batch{
+            {"SELECT 1"},
+            {"SELECT $1::int * 2", pg::params(21), pg::result_format::text, true},
+            {"SELECT 3"},
+            {"SELECT $1::text || 'x'", pg::params("a"), pg::result_format::text, true},
+            {"SELECT $1::int * 2", pg::params(5), pg::result_format::text, true},
+        };
+        auto results = co_await c.pipeline(batch);
+        REQUIRE(results.size() == 5);
+        CHECK(results[0]->get<int>(0, 0).value() == 1);
+        CHECK(results[1]->get<int>(0, 0).value() == 42);
+        CHECK(results[2]->get<int>(0, 0).value() == 3);
+        CHECK(results[3]->get<std::string>(0, 0).value() == "ax");
+        CHECK(results[4]->get<int>(0, 0).value() == 10);
+        auto cached = co_await c.query("SELECT count(*) FROM pg_prepared_statements");
+        CHECK(cached->get<std::int64_t>(0, 0).value() == 2);
+    });
+}
