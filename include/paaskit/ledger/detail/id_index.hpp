@@ -1,0 +1,125 @@
+#pragma once
+// An open-addressing hash index from a 128-bit id to a 32-bit position, for the memory engine.
+// Linear probing over a power-of-two table kept at most half full; the zero id marks an empty
+// slot (ids are never zero). Erase is backward-shift, so no tombstones accumulate when linked chains
+// are rolled back. `prefetch` lets the batch loop hide the cache misses of the next events.
+
+#include <paaskit/ledger/uint128.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace paaskit::ledger::detail {
+
+class id_index {
+public:
+    static constexpr std::uint32_t npos = UINT32_MAX;
+
+    id_index() { slots_.resize(min_capacity); }
+
+    std::size_t size() const noexcept { return size_; }
+
+    std::uint32_t find(const uint128& id) const noexcept
+    {
+        for (std::size_t i = home(id);; i = (i + 1) & mask()) {
+            const slot& s = slots_[i];
+            if (s.id == id)
+                return s.position;
+            if (s.id.is_zero())
+                return npos;
+        }
+    }
+
+    void prefetch(const uint128& id) const noexcept { __builtin_prefetch(&slots_[home(id)]); }
+
+    /// Inserts an id that is not present.
+    void insert(const uint128& id, std::uint32_t position)
+    {
+        if ((size_ + 1) * 2 > slots_.size())
+            grow();
+        place(id, position);
+        ++size_;
+    }
+
+    void erase(const uint128& id) noexcept
+    {
+        std::size_t hole = home(id);
+        while (slots_[hole].id != id) {
+            if (slots_[hole].id.is_zero())
+                return;
+            hole = (hole + 1) & mask();
+        }
+        // Backward shift: move later members of the probe run into the hole when their home allows.
+        for (std::size_t next = (hole + 1) & mask();; next = (next + 1) & mask()) {
+            const slot& s = slots_[next];
+            if (s.id.is_zero())
+                break;
+            const std::size_t want = home(s.id);
+            const bool movable = hole <= next ? (want <= hole || want > next) : (want <= hole && want > next);
+            if (movable) {
+                slots_[hole] = s;
+                hole = next;
+            }
+        }
+        slots_[hole] = slot{};
+        --size_;
+    }
+
+    void clear()
+    {
+        slots_.assign(min_capacity, slot{});
+        size_ = 0;
+    }
+
+    void reserve(std::size_t count)
+    {
+        while (count * 2 > slots_.size())
+            grow();
+    }
+
+private:
+    struct slot {
+        uint128 id{};
+        std::uint32_t position{};
+    };
+    static constexpr std::size_t min_capacity = 1024;
+
+    std::size_t mask() const noexcept { return slots_.size() - 1; }
+
+    std::size_t home(const uint128& id) const noexcept
+    {
+        // A 128 -> 64 bit mix (the murmur3 finaliser over both halves): ids that are counters or
+        // time-ordered UUIDs spread as well as random ones.
+        std::uint64_t h = id.low ^ (id.high * 0x9e3779b97f4a7c15ULL);
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return static_cast<std::size_t>(h) & mask();
+    }
+
+    void place(const uint128& id, std::uint32_t position) noexcept
+    {
+        std::size_t i = home(id);
+        while (!slots_[i].id.is_zero())
+            i = (i + 1) & mask();
+        slots_[i] = slot{id, position};
+    }
+
+    void grow()
+    {
+        std::vector<slot> old(slots_.size() * 2);
+        old.swap(slots_);
+        for (const slot& s : old)
+            if (!s.id.is_zero())
+                place(s.id, s.position);
+    }
+
+    std::vector<slot> slots_;
+    std::size_t size_ = 0;
+};
+
+} // namespace paaskit::ledger::detail

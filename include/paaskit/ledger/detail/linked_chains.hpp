@@ -1,0 +1,51 @@
+#pragma once
+// The linked-chain rule shared by create_accounts and create_transfers: events whose `linked` flag
+// is set belong to one chain with the event after them; the chain's events succeed together or
+// fail together. A failure rolls back what the chain applied and marks every other event of the
+// chain `linked_event_failed`; the batch's last event, if linked, is `linked_event_chain_open`.
+
+#include <cstddef>
+#include <optional>
+#include <span>
+
+namespace paaskit::ledger::detail {
+
+/// `state` provides: `Result apply(const Event&, std::size_t index)`, `void begin_chain()`,
+/// `void end_chain()` (keep the chain's effects) and `void rollback_chain()` (undo them).
+template <class Result, class Event, class State, class IsLinked>
+void run_linked_chains(std::span<const Event> events, std::span<Result> results, State& state, IsLinked is_linked)
+{
+    std::optional<std::size_t> chain_start;
+    bool chain_broken = false;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const bool linked = is_linked(events[i]);
+        if (linked && !chain_start) {
+            chain_start = i;
+            chain_broken = false;
+            state.begin_chain();
+        }
+        Result result;
+        if (linked && i + 1 == events.size())
+            result = Result::linked_event_chain_open;
+        else if (chain_broken)
+            result = Result::linked_event_failed;
+        else
+            result = state.apply(events[i], i);
+        results[i] = result;
+
+        if (chain_start && result != Result::ok && !chain_broken) {
+            chain_broken = true;
+            state.rollback_chain();
+            for (std::size_t j = *chain_start; j < i; ++j)
+                results[j] = Result::linked_event_failed;
+        }
+        if (chain_start && (!linked || i + 1 == events.size())) {
+            if (!chain_broken)
+                state.end_chain();
+            chain_start.reset();
+            chain_broken = false;
+        }
+    }
+}
+
+} // namespace paaskit::ledger::detail

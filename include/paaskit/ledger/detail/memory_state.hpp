@@ -1,0 +1,477 @@
+#pragma once
+// The memory engine's state and the rules of account and transfer creation. The PostgreSQL
+// engine's SQL (pg_schema.hpp) implements the same rules in the same order; the conformance and
+// differential tests hold the two to identical results.
+
+#include <paaskit/ledger/account.hpp>
+#include <paaskit/ledger/detail/id_index.hpp>
+#include <paaskit/ledger/results.hpp>
+#include <paaskit/ledger/transfer.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <queue>
+#include <stdexcept>
+#include <vector>
+
+namespace paaskit::ledger::detail {
+
+inline constexpr std::int64_t max_amount = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::uint64_t ns_per_second = 1'000'000'000;
+
+/// a + b > max_amount, for a and b in [0, max_amount].
+constexpr bool sum_overflows(std::int64_t a, std::int64_t b) noexcept { return a > max_amount - b; }
+
+struct account_record {
+    account data;
+    std::vector<std::uint32_t> transfers; // positions in memory_state::transfers, in timestamp order
+    std::vector<account_balance> history; // only for accounts with the history flag
+};
+
+struct expiry {
+    std::uint64_t expires_at;
+    std::uint32_t position;
+    friend bool operator>(const expiry& a, const expiry& b) noexcept { return a.expires_at > b.expires_at; }
+};
+
+class memory_state {
+public:
+    std::vector<account_record> accounts;
+    id_index account_index;
+    std::vector<transfer> transfers;
+    std::vector<pending_state> states; // per transfer; meaningful for pending ones
+    id_index transfer_index;
+    std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
+    std::uint64_t last_timestamp = 0;
+
+    const account_record* find_account(const uint128& id) const noexcept
+    {
+        const auto at = account_index.find(id);
+        return at == id_index::npos ? nullptr : &accounts[at];
+    }
+
+    const transfer* find_transfer(const uint128& id) const noexcept
+    {
+        const auto at = transfer_index.find(id);
+        return at == id_index::npos ? nullptr : &transfers[at];
+    }
+
+    /// Timestamps for a batch of `count` events: the first at or after `now`, all after the last.
+    std::uint64_t reserve_timestamps(std::uint64_t now, std::size_t count) noexcept
+    {
+        const std::uint64_t base = std::max(now, last_timestamp + 1);
+        last_timestamp = base + count - 1;
+        return base;
+    }
+
+    /// Expires every pending transfer whose deadline is at or before `now`; returns how many.
+    std::size_t expire_due(std::uint64_t now)
+    {
+        std::size_t expired = 0;
+        while (!expiries.empty() && expiries.top().expires_at <= now) {
+            const expiry due = expiries.top();
+            expiries.pop();
+            // Entries of rolled-back transfers may point past the end or at a later transfer.
+            if (due.position >= transfers.size() || states[due.position] != pending_state::pending)
+                continue;
+            const transfer& p = transfers[due.position];
+            if (p.timestamp + p.timeout * ns_per_second != due.expires_at)
+                continue;
+            account& dr = accounts[account_index.find(p.debit_account_id)].data;
+            account& cr = accounts[account_index.find(p.credit_account_id)].data;
+            dr.debits_pending -= p.amount;
+            cr.credits_pending -= p.amount;
+            if (has(p.flags, transfer_flags::closing_debit))
+                dr.flags = without(dr.flags, account_flags::closed);
+            if (has(p.flags, transfer_flags::closing_credit))
+                cr.flags = without(cr.flags, account_flags::closed);
+            states[due.position] = pending_state::expired;
+            ++expired;
+        }
+        return expired;
+    }
+
+    // --- accounts --------------------------------------------------------------------------------
+
+    create_account_result create_account(const account& a, std::uint64_t timestamp)
+    {
+        using r = create_account_result;
+        if (a.timestamp != 0)
+            return r::timestamp_must_be_zero;
+        if (without(a.flags, all_account_flags) != account_flags::none)
+            return r::reserved_flag;
+        if (a.id.is_zero())
+            return r::id_must_not_be_zero;
+        if (a.id.is_max())
+            return r::id_must_not_be_int_max;
+        if (has(a.flags, account_flags::debits_must_not_exceed_credits | account_flags::credits_must_not_exceed_debits))
+            return r::flags_are_mutually_exclusive;
+        if (a.debits_pending != 0)
+            return r::debits_pending_must_be_zero;
+        if (a.debits_posted != 0)
+            return r::debits_posted_must_be_zero;
+        if (a.credits_pending != 0)
+            return r::credits_pending_must_be_zero;
+        if (a.credits_posted != 0)
+            return r::credits_posted_must_be_zero;
+        if (a.ledger == 0)
+            return r::ledger_must_not_be_zero;
+        if (a.code == 0)
+            return r::code_must_not_be_zero;
+        if (const account_record* e = find_account(a.id))
+            return compare_existing(a, e->data);
+
+        const auto position = static_cast<std::uint32_t>(accounts.size());
+        account_record record{a, {}, {}};
+        record.data.timestamp = timestamp;
+        accounts.push_back(std::move(record));
+        account_index.insert(a.id, position);
+        if (in_chain_)
+            account_undo_.push_back(position);
+        return r::ok;
+    }
+
+    // --- transfers -------------------------------------------------------------------------------
+
+    create_transfer_result create_transfer(const transfer& t, std::uint64_t timestamp, std::uint64_t now)
+    {
+        using r = create_transfer_result;
+        using f = transfer_flags;
+        if (t.timestamp != 0)
+            return r::timestamp_must_be_zero;
+        if (without(t.flags, all_transfer_flags) != f::none)
+            return r::reserved_flag;
+        if (t.id.is_zero())
+            return r::id_must_not_be_zero;
+        if (t.id.is_max())
+            return r::id_must_not_be_int_max;
+        const bool pending = has(t.flags, f::pending);
+        const bool post = has(t.flags, f::post_pending);
+        const bool void_ = has(t.flags, f::void_pending);
+        const bool balancing = has(t.flags, f::balancing_debit) || has(t.flags, f::balancing_credit);
+        const bool closing = has(t.flags, f::closing_debit) || has(t.flags, f::closing_credit);
+        if (int(pending) + int(post) + int(void_) > 1 || ((post || void_) && balancing))
+            return r::flags_are_mutually_exclusive;
+        if (closing && !pending)
+            return r::closing_transfer_must_be_pending;
+        if (t.amount < 0)
+            return r::amount_must_not_be_negative;
+        if (post || void_)
+            return post_or_void(t, timestamp, now, post);
+
+        if (t.debit_account_id.is_zero())
+            return r::debit_account_id_must_not_be_zero;
+        if (t.debit_account_id.is_max())
+            return r::debit_account_id_must_not_be_int_max;
+        if (t.credit_account_id.is_zero())
+            return r::credit_account_id_must_not_be_zero;
+        if (t.credit_account_id.is_max())
+            return r::credit_account_id_must_not_be_int_max;
+        if (t.debit_account_id == t.credit_account_id)
+            return r::accounts_must_be_different;
+        if (!t.pending_id.is_zero())
+            return r::pending_id_must_be_zero;
+        if (!pending && t.timeout != 0)
+            return r::timeout_reserved_for_pending_transfer;
+        if (t.ledger == 0)
+            return r::ledger_must_not_be_zero;
+        if (t.code == 0)
+            return r::code_must_not_be_zero;
+
+        const auto dr_at = account_index.find(t.debit_account_id);
+        if (dr_at == id_index::npos)
+            return r::debit_account_not_found;
+        const auto cr_at = account_index.find(t.credit_account_id);
+        if (cr_at == id_index::npos)
+            return r::credit_account_not_found;
+        account& dr = accounts[dr_at].data;
+        account& cr = accounts[cr_at].data;
+        if (dr.ledger != cr.ledger)
+            return r::accounts_must_have_the_same_ledger;
+        if (t.ledger != dr.ledger)
+            return r::transfer_must_have_the_same_ledger_as_accounts;
+        if (const transfer* e = find_transfer(t.id))
+            return compare_existing(t, *e, t.amount);
+        if (has(dr.flags, account_flags::closed))
+            return r::debit_account_already_closed;
+        if (has(cr.flags, account_flags::closed))
+            return r::credit_account_already_closed;
+
+        std::int64_t amount = t.amount;
+        if (has(t.flags, f::balancing_debit))
+            amount = std::min(amount, std::max<std::int64_t>(0, dr.credits_posted - (dr.debits_posted + dr.debits_pending)));
+        if (has(t.flags, f::balancing_credit))
+            amount = std::min(amount, std::max<std::int64_t>(0, cr.debits_posted - (cr.credits_posted + cr.credits_pending)));
+
+        if (pending) {
+            if (sum_overflows(dr.debits_pending, amount))
+                return r::overflows_debits_pending;
+            if (sum_overflows(cr.credits_pending, amount))
+                return r::overflows_credits_pending;
+        } else {
+            if (sum_overflows(dr.debits_posted, amount))
+                return r::overflows_debits_posted;
+            if (sum_overflows(cr.credits_posted, amount))
+                return r::overflows_credits_posted;
+        }
+        if (sum_overflows(dr.debits_pending + dr.debits_posted, amount))
+            return r::overflows_debits;
+        if (sum_overflows(cr.credits_pending + cr.credits_posted, amount))
+            return r::overflows_credits;
+        if (pending && t.timeout != 0 &&
+            std::uint64_t{t.timeout} * ns_per_second > static_cast<std::uint64_t>(max_amount) - timestamp)
+            return r::overflows_timeout;
+        if (has(dr.flags, account_flags::debits_must_not_exceed_credits) &&
+            dr.debits_pending + dr.debits_posted + amount > dr.credits_posted)
+            return r::exceeds_credits;
+        if (has(cr.flags, account_flags::credits_must_not_exceed_debits) &&
+            cr.credits_pending + cr.credits_posted + amount > cr.debits_posted)
+            return r::exceeds_debits;
+
+        remember_accounts(dr_at, cr_at);
+        if (pending) {
+            dr.debits_pending += amount;
+            cr.credits_pending += amount;
+        } else {
+            dr.debits_posted += amount;
+            cr.credits_posted += amount;
+        }
+        if (has(t.flags, f::closing_debit))
+            dr.flags |= account_flags::closed;
+        if (has(t.flags, f::closing_credit))
+            cr.flags |= account_flags::closed;
+
+        transfer stored = t;
+        stored.amount = amount;
+        stored.timestamp = timestamp;
+        const auto position = append(stored, dr_at, cr_at, pending ? pending_state::pending : pending_state{});
+        if (pending && t.timeout != 0)
+            expiries.push({timestamp + t.timeout * ns_per_second, position});
+        return r::ok;
+    }
+
+    // --- linked chains (see linked_chains.hpp) ---------------------------------------------------
+
+    void begin_chain()
+    {
+        in_chain_ = true;
+        account_undo_.clear();
+        transfer_undo_.clear();
+        touched_.clear();
+    }
+
+    void end_chain() { in_chain_ = false; }
+
+    void rollback_chain()
+    {
+        while (!transfer_undo_.empty()) {
+            const transfer_undo u = transfer_undo_.back();
+            transfer_undo_.pop_back();
+            const transfer& t = transfers[u.position];
+            for (const auto at : {u.debit_at, u.credit_at}) {
+                account_record& rec = accounts[at];
+                rec.transfers.pop_back();
+                if (!rec.history.empty() && rec.history.back().timestamp == t.timestamp)
+                    rec.history.pop_back();
+            }
+            if (u.pending_position != id_index::npos)
+                states[u.pending_position] = pending_state::pending;
+            transfer_index.erase(t.id);
+            transfers.pop_back();
+            states.pop_back();
+        }
+        // Balances and flags as they were before the chain (first snapshot of each account wins).
+        for (auto it = touched_.rbegin(); it != touched_.rend(); ++it)
+            accounts[it->first].data = it->second;
+        while (!account_undo_.empty()) {
+            account_index.erase(accounts.back().data.id);
+            accounts.pop_back();
+            account_undo_.pop_back();
+        }
+        in_chain_ = false;
+    }
+
+private:
+    struct transfer_undo {
+        std::uint32_t position;
+        std::uint32_t debit_at;
+        std::uint32_t credit_at;
+        std::uint32_t pending_position;
+    };
+
+    create_transfer_result post_or_void(const transfer& t, std::uint64_t timestamp, std::uint64_t now, bool post)
+    {
+        using r = create_transfer_result;
+        if (t.pending_id.is_zero())
+            return r::pending_id_must_not_be_zero;
+        if (t.pending_id.is_max())
+            return r::pending_id_must_not_be_int_max;
+        if (t.pending_id == t.id)
+            return r::pending_id_must_be_different;
+        if (t.timeout != 0)
+            return r::timeout_reserved_for_pending_transfer;
+        const auto p_at = transfer_index.find(t.pending_id);
+        if (p_at == id_index::npos)
+            return r::pending_transfer_not_found;
+        const transfer p = transfers[p_at];
+        if (!has(p.flags, transfer_flags::pending))
+            return r::pending_transfer_not_pending;
+        if (!t.debit_account_id.is_zero() && t.debit_account_id != p.debit_account_id)
+            return r::pending_transfer_has_different_debit_account_id;
+        if (!t.credit_account_id.is_zero() && t.credit_account_id != p.credit_account_id)
+            return r::pending_transfer_has_different_credit_account_id;
+        if (t.ledger != 0 && t.ledger != p.ledger)
+            return r::pending_transfer_has_different_ledger;
+        if (t.code != 0 && t.code != p.code)
+            return r::pending_transfer_has_different_code;
+        std::int64_t amount = p.amount;
+        if (post) {
+            amount = t.amount == max_amount ? p.amount : t.amount;
+            if (amount > p.amount)
+                return r::exceeds_pending_transfer_amount;
+        } else if (t.amount != 0 && t.amount != p.amount) {
+            return r::pending_transfer_has_different_amount;
+        }
+
+        transfer stored = t;
+        stored.debit_account_id = p.debit_account_id;
+        stored.credit_account_id = p.credit_account_id;
+        stored.ledger = p.ledger;
+        stored.code = p.code;
+        stored.amount = amount;
+        if (const transfer* e = find_transfer(t.id))
+            return compare_existing(stored, *e, amount);
+
+        switch (states[p_at]) {
+        case pending_state::posted: return r::pending_transfer_already_posted;
+        case pending_state::voided: return r::pending_transfer_already_voided;
+        case pending_state::expired: return r::pending_transfer_expired;
+        case pending_state::pending: break;
+        }
+        if (p.timeout != 0 && p.timestamp + p.timeout * ns_per_second <= now)
+            return r::pending_transfer_expired;
+
+        const auto dr_at = account_index.find(p.debit_account_id);
+        const auto cr_at = account_index.find(p.credit_account_id);
+        account& dr = accounts[dr_at].data;
+        account& cr = accounts[cr_at].data;
+        if (post) {
+            if (has(dr.flags, account_flags::closed))
+                return r::debit_account_already_closed;
+            if (has(cr.flags, account_flags::closed))
+                return r::credit_account_already_closed;
+            if (sum_overflows(dr.debits_posted, amount))
+                return r::overflows_debits_posted;
+            if (sum_overflows(cr.credits_posted, amount))
+                return r::overflows_credits_posted;
+        }
+
+        remember_accounts(dr_at, cr_at);
+        dr.debits_pending -= p.amount;
+        cr.credits_pending -= p.amount;
+        if (post) {
+            dr.debits_posted += amount;
+            cr.credits_posted += amount;
+        } else {
+            if (has(p.flags, transfer_flags::closing_debit))
+                dr.flags = without(dr.flags, account_flags::closed);
+            if (has(p.flags, transfer_flags::closing_credit))
+                cr.flags = without(cr.flags, account_flags::closed);
+        }
+        states[p_at] = post ? pending_state::posted : pending_state::voided;
+        stored.timestamp = timestamp;
+        append(stored, dr_at, cr_at, pending_state{}, p_at);
+        return r::ok;
+    }
+
+    static create_account_result compare_existing(const account& a, const account& e)
+    {
+        using r = create_account_result;
+        // `closed` is state a closing transfer may have changed since creation, and `linked` is the
+        // shape of the batch it came in; neither is part of the account's identity.
+        constexpr auto identity = [](account_flags flags) { return without(flags, account_flags::closed | account_flags::linked); };
+        if (identity(a.flags) != identity(e.flags))
+            return r::exists_with_different_flags;
+        if (a.user_data_128 != e.user_data_128)
+            return r::exists_with_different_user_data_128;
+        if (a.user_data_64 != e.user_data_64)
+            return r::exists_with_different_user_data_64;
+        if (a.user_data_32 != e.user_data_32)
+            return r::exists_with_different_user_data_32;
+        if (a.ledger != e.ledger)
+            return r::exists_with_different_ledger;
+        if (a.code != e.code)
+            return r::exists_with_different_code;
+        return r::exists;
+    }
+
+    /// `amount` is what this event would move: for a balancing transfer a replay may ask for more
+    /// than was moved (the clamp may differ now), but not for less.
+    static create_transfer_result compare_existing(const transfer& t, const transfer& e, std::int64_t amount)
+    {
+        using r = create_transfer_result;
+        // `linked` is the shape of the batch, not part of the transfer: a retry may come in another.
+        if (without(t.flags, transfer_flags::linked) != without(e.flags, transfer_flags::linked))
+            return r::exists_with_different_flags;
+        if (t.debit_account_id != e.debit_account_id)
+            return r::exists_with_different_debit_account_id;
+        if (t.credit_account_id != e.credit_account_id)
+            return r::exists_with_different_credit_account_id;
+        const bool balancing = has(t.flags, transfer_flags::balancing_debit) || has(t.flags, transfer_flags::balancing_credit);
+        if (balancing ? amount < e.amount : amount != e.amount)
+            return r::exists_with_different_amount;
+        if (t.pending_id != e.pending_id)
+            return r::exists_with_different_pending_id;
+        if (t.user_data_128 != e.user_data_128)
+            return r::exists_with_different_user_data_128;
+        if (t.user_data_64 != e.user_data_64)
+            return r::exists_with_different_user_data_64;
+        if (t.user_data_32 != e.user_data_32)
+            return r::exists_with_different_user_data_32;
+        if (t.timeout != e.timeout)
+            return r::exists_with_different_timeout;
+        if (t.code != e.code)
+            return r::exists_with_different_code;
+        if (t.ledger != e.ledger)
+            return r::exists_with_different_ledger;
+        return r::exists;
+    }
+
+    void remember_accounts(std::uint32_t dr_at, std::uint32_t cr_at)
+    {
+        if (!in_chain_)
+            return;
+        for (const auto at : {dr_at, cr_at})
+            touched_.emplace_back(at, accounts[at].data);
+    }
+
+    std::uint32_t append(const transfer& stored, std::uint32_t dr_at, std::uint32_t cr_at, pending_state state,
+                         std::uint32_t finished_pending = id_index::npos)
+    {
+        if (transfers.size() >= id_index::npos)
+            throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 transfers");
+        const auto position = static_cast<std::uint32_t>(transfers.size());
+        transfers.push_back(stored);
+        states.push_back(state);
+        transfer_index.insert(stored.id, position);
+        for (const auto at : {dr_at, cr_at}) {
+            account_record& rec = accounts[at];
+            rec.transfers.push_back(position);
+            if (has(rec.data.flags, account_flags::history))
+                rec.history.push_back({rec.data.debits_pending, rec.data.debits_posted, rec.data.credits_pending,
+                                       rec.data.credits_posted, stored.timestamp});
+        }
+        if (in_chain_)
+            transfer_undo_.push_back({position, dr_at, cr_at, finished_pending});
+        return position;
+    }
+
+    bool in_chain_ = false;
+    std::vector<std::uint32_t> account_undo_;
+    std::vector<transfer_undo> transfer_undo_;
+    std::vector<std::pair<std::uint32_t, account>> touched_;
+};
+
+} // namespace paaskit::ledger::detail

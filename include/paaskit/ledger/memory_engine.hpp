@@ -1,0 +1,274 @@
+#pragma once
+/// \file
+/// `ledger::memory_engine`: the whole ledger in memory, for tests, embedding and benchmarks.
+
+#include <paaskit/ledger/account.hpp>
+#include <paaskit/ledger/detail/linked_chains.hpp>
+#include <paaskit/ledger/detail/memory_state.hpp>
+#include <paaskit/ledger/detail/snapshot.hpp>
+#include <paaskit/ledger/error.hpp>
+#include <paaskit/ledger/query.hpp>
+#include <paaskit/ledger/results.hpp>
+#include <paaskit/ledger/transfer.hpp>
+
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/result.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <vector>
+
+namespace paaskit::ledger {
+
+/// A ledger held in memory. Timestamps and the expiry of pending transfers follow the clock it is
+/// given (a `core::manual_clock` in tests).
+///
+/// Thread-safety: one writer at a time applies a whole batch under an exclusive lock; any number of
+/// readers (lookups and queries) share the lock. A reader therefore sees the state between two
+/// batches, never a half-applied one. All members may be called from any thread.
+///
+/// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 550 GB of transfers).
+class memory_engine {
+public:
+    explicit memory_engine(const core::clock& clock) noexcept : clock_(&clock) {}
+
+    memory_engine(const memory_engine&) = delete;
+    memory_engine& operator=(const memory_engine&) = delete;
+
+    /// Creates up to `max_batch_size` accounts; one result per event, in order.
+    core::result<std::vector<create_account_result>> create_accounts(std::span<const account> events)
+    {
+        if (events.size() > max_batch_size)
+            return core::error(errc::batch_too_large);
+        std::vector<create_account_result> results(events.size());
+        if (events.empty())
+            return results;
+        std::unique_lock lock(mutex_);
+        const std::uint64_t base = state_.reserve_timestamps(now(), events.size());
+        struct applier {
+            detail::memory_state& s;
+            std::uint64_t base;
+            create_account_result apply(const account& a, std::size_t i) { return s.create_account(a, base + i); }
+            void begin_chain() { s.begin_chain(); }
+            void end_chain() { s.end_chain(); }
+            void rollback_chain() { s.rollback_chain(); }
+        } apply{state_, base};
+        detail::run_linked_chains<create_account_result>(events, std::span(results), apply, [](const account& a) {
+            return has(a.flags, account_flags::linked);
+        });
+        return results;
+    }
+
+    /// Applies up to `max_batch_size` transfers; one result per event, in order. Pending transfers
+    /// whose timeout has passed are expired first.
+    core::result<std::vector<create_transfer_result>> create_transfers(std::span<const transfer> events)
+    {
+        if (events.size() > max_batch_size)
+            return core::error(errc::batch_too_large);
+        std::vector<create_transfer_result> results(events.size());
+        if (events.empty())
+            return results;
+        std::unique_lock lock(mutex_);
+        const std::uint64_t clock_now = now();
+        state_.expire_due(clock_now);
+        const std::uint64_t base = state_.reserve_timestamps(clock_now, events.size());
+        struct applier {
+            detail::memory_state& s;
+            std::span<const transfer> events;
+            std::uint64_t base;
+            std::uint64_t now;
+            create_transfer_result apply(const transfer& t, std::size_t i)
+            {
+                // Hide the next events' cache misses behind this one's work.
+                if (i + prefetch_distance < events.size()) {
+                    const transfer& ahead = events[i + prefetch_distance];
+                    s.transfer_index.prefetch(ahead.id);
+                    s.account_index.prefetch(ahead.debit_account_id);
+                    s.account_index.prefetch(ahead.credit_account_id);
+                }
+                return s.create_transfer(t, base + i, now);
+            }
+            void begin_chain() { s.begin_chain(); }
+            void end_chain() { s.end_chain(); }
+            void rollback_chain() { s.rollback_chain(); }
+        } apply{state_, events, base, clock_now};
+        detail::run_linked_chains<create_transfer_result>(events, std::span(results), apply, [](const transfer& t) {
+            return has(t.flags, transfer_flags::linked);
+        });
+        return results;
+    }
+
+    /// Expires the pending transfers whose timeout has passed; returns how many. `create_transfers`
+    /// does this on its own; call it to release holds while no transfers arrive.
+    std::size_t expire_pending()
+    {
+        std::unique_lock lock(mutex_);
+        return state_.expire_due(now());
+    }
+
+    /// The accounts that exist among `ids`, in the order asked; unknown ids are skipped.
+    std::vector<account> lookup_accounts(std::span<const uint128> ids) const
+    {
+        std::shared_lock lock(mutex_);
+        std::vector<account> found;
+        found.reserve(ids.size());
+        for (const auto& id : ids)
+            if (const auto* rec = state_.find_account(id))
+                found.push_back(rec->data);
+        return found;
+    }
+
+    /// The transfers that exist among `ids`, in the order asked; unknown ids are skipped.
+    std::vector<transfer> lookup_transfers(std::span<const uint128> ids) const
+    {
+        std::shared_lock lock(mutex_);
+        std::vector<transfer> found;
+        found.reserve(ids.size());
+        for (const auto& id : ids)
+            if (const auto* t = state_.find_transfer(id))
+                found.push_back(*t);
+        return found;
+    }
+
+    /// Where the pending transfer `id` stands; empty if there is no pending transfer with that id.
+    std::optional<pending_state> lookup_pending_state(const uint128& id) const
+    {
+        std::shared_lock lock(mutex_);
+        const auto at = state_.transfer_index.find(id);
+        if (at == detail::id_index::npos || !has(state_.transfers[at].flags, transfer_flags::pending))
+            return std::nullopt;
+        return state_.states[at];
+    }
+
+    /// The account's transfers matching the filter, by timestamp. An unknown account has none.
+    core::result<std::vector<transfer>> get_account_transfers(const account_filter& filter) const
+    {
+        if (auto valid = validate(filter); !valid)
+            return valid.error();
+        std::shared_lock lock(mutex_);
+        std::vector<transfer> out;
+        const auto* rec = state_.find_account(filter.account_id);
+        if (rec == nullptr)
+            return out;
+        scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
+             [&](std::uint32_t position) {
+                 const transfer& t = state_.transfers[position];
+                 const bool side = (filter.debits && t.debit_account_id == filter.account_id) ||
+                                   (filter.credits && t.credit_account_id == filter.account_id);
+                 if (side && (filter.code == 0 || t.code == filter.code))
+                     out.push_back(t);
+                 return out.size() < filter.limit;
+             });
+        return out;
+    }
+
+    /// The account's balances after each of its transfers matching the filter (accounts with the
+    /// `history` flag; others have none).
+    core::result<std::vector<account_balance>> get_account_balances(const account_filter& filter) const
+    {
+        if (auto valid = validate(filter); !valid)
+            return valid.error();
+        std::shared_lock lock(mutex_);
+        std::vector<account_balance> out;
+        const auto* rec = state_.find_account(filter.account_id);
+        if (rec == nullptr || !has(rec->data.flags, account_flags::history))
+            return out;
+        // History rows and the account's transfers are appended together, one for one.
+        scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
+             [&](std::uint32_t position) {
+                 const transfer& t = state_.transfers[position];
+                 const bool side = (filter.debits && t.debit_account_id == filter.account_id) ||
+                                   (filter.credits && t.credit_account_id == filter.account_id);
+                 if (side && (filter.code == 0 || t.code == filter.code)) {
+                     const auto row = std::lower_bound(rec->history.begin(), rec->history.end(), t.timestamp,
+                                                       [](const account_balance& b, std::uint64_t ts) { return b.timestamp < ts; });
+                     out.push_back(*row);
+                 }
+                 return out.size() < filter.limit;
+             });
+        return out;
+    }
+
+    /// Every account, in creation order (for audits and exports).
+    std::vector<account> all_accounts() const
+    {
+        std::shared_lock lock(mutex_);
+        std::vector<account> out;
+        out.reserve(state_.accounts.size());
+        for (const auto& rec : state_.accounts)
+            out.push_back(rec.data);
+        return out;
+    }
+
+    std::size_t account_count() const
+    {
+        std::shared_lock lock(mutex_);
+        return state_.accounts.size();
+    }
+
+    std::size_t transfer_count() const
+    {
+        std::shared_lock lock(mutex_);
+        return state_.transfers.size();
+    }
+
+    /// Writes the whole ledger to `path` atomically (a temporary file, fsync, rename), so a crash
+    /// leaves either the previous snapshot or the new one. Writers wait while it runs.
+    core::result<void> save_snapshot(const std::filesystem::path& path) const
+    {
+        std::shared_lock lock(mutex_);
+        return detail::save_snapshot(state_, path);
+    }
+
+    /// Replaces this engine's contents with the snapshot at `path`. On any error the engine is
+    /// unchanged.
+    core::result<void> load_snapshot(const std::filesystem::path& path)
+    {
+        detail::memory_state loaded;
+        if (auto read = detail::load_snapshot(loaded, path); !read)
+            return read;
+        std::unique_lock lock(mutex_);
+        state_ = std::move(loaded);
+        return {};
+    }
+
+private:
+    static constexpr std::size_t prefetch_distance = 8;
+
+    std::uint64_t now() const noexcept
+    {
+        const auto ns = clock_->now().time_since_epoch().count();
+        return ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
+    }
+
+    /// Visits positions whose timestamp is within the filter's bounds, in the filter's direction,
+    /// until `visit` returns false. Positions are in timestamp order, so the bounds are binary searches.
+    template <class TimestampOf, class Visit>
+    static void scan(const std::vector<std::uint32_t>& positions, const account_filter& filter, TimestampOf timestamp_of,
+                     Visit visit)
+    {
+        const std::uint64_t max = filter.timestamp_max == 0 ? UINT64_MAX : filter.timestamp_max;
+        const auto first = std::partition_point(positions.begin(), positions.end(),
+                                                [&](std::uint32_t p) { return timestamp_of(p) < filter.timestamp_min; });
+        const auto last = std::partition_point(first, positions.end(), [&](std::uint32_t p) { return timestamp_of(p) <= max; });
+        if (filter.reversed) {
+            for (auto it = last; it != first;)
+                if (!visit(*--it))
+                    return;
+        } else {
+            for (auto it = first; it != last; ++it)
+                if (!visit(*it))
+                    return;
+        }
+    }
+
+    const core::clock* clock_;
+    mutable std::shared_mutex mutex_;
+    detail::memory_state state_;
+};
+
+} // namespace paaskit::ledger
