@@ -3,6 +3,7 @@
 
 #include "ledger/ledger_builders.hpp"
 #include "ledger/memory_under_test.hpp"
+#include "ledger/pg_under_test.hpp"
 
 #include <paaskit/core/clock.hpp>
 
@@ -16,6 +17,11 @@ struct memory_fixture {
 };
 
 
+struct pg_fixture {
+    core::manual_clock clock{ledger_epoch};
+    pg_under_test engine{clock};
+};
+
 } // namespace paaskit::test
 
-#define PAASKIT_LEDGER_ENGINES paaskit::test::memory_fixture
+#define PAASKIT_LEDGER_ENGINES paaskit::test::memory_fixture, paaskit::test::pg_fixture
