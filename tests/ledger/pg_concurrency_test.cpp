@@ -1,0 +1,275 @@
+// The PostgreSQL engine under concurrent batches, a killed client and a terminated backend.
+
+#include "ledger/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <csignal>
+#include <map>
+#include <random>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace paaskit;
+using namespace paaskit::test;
+using ctr = ledger::create_transfer_result;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::uint64_t source_account = 1;
+constexpr std::uint64_t hot_accounts[] = {2, 3};
+constexpr std::uint64_t first_cold = 10;
+constexpr std::uint64_t cold_count = 10'000;
+
+/// Opens the source (unlimited), two hot and 10,000 cold accounts (no overdraft) and funds them.
+void open_and_fund(pg_under_test& ledger)
+{
+    std::vector<ledger::account> accounts{make_account(source_account)};
+    for (const auto hot : hot_accounts)
+        accounts.push_back(make_account(hot, account_flags::debits_must_not_exceed_credits));
+    for (std::uint64_t i = 0; i < cold_count; ++i)
+        accounts.push_back(make_account(first_cold + i, account_flags::debits_must_not_exceed_credits));
+    for (std::size_t at = 0; at < accounts.size(); at += ledger::max_batch_size) {
+        const auto chunk = std::span(accounts).subspan(at, std::min(ledger::max_batch_size, accounts.size() - at));
+        REQUIRE(ledger.create_accounts(chunk) == std::vector<ledger::create_account_result>(chunk.size(), ledger::create_account_result::ok));
+    }
+    std::vector<ledger::transfer> funding;
+    std::uint64_t id = 1'000'000'000;
+    for (std::size_t i = 1; i < accounts.size(); ++i)
+        funding.push_back(make_transfer(id++, source_account, accounts[i].id.low, i <= 2 ? 50'000 : 1'000));
+    for (std::size_t at = 0; at < funding.size(); at += ledger::max_batch_size) {
+        const auto chunk = std::span(funding).subspan(at, std::min(ledger::max_batch_size, funding.size() - at));
+        REQUIRE(ledger.create_transfers(chunk) == std::vector<ctr>(chunk.size(), ctr::ok));
+    }
+}
+
+/// A chain of `length` transfers tagged with its number (user_data_64) and length (user_data_32),
+/// so a check can tell whether any chain was stored in part.
+void append_chain(std::vector<ledger::transfer>& out, std::uint64_t chain, std::uint32_t length, std::uint64_t& next_id)
+{
+    for (std::uint32_t i = 0; i < length; ++i) {
+        auto t = make_transfer(next_id++, first_cold + (chain * 7 + i) % cold_count, first_cold + (chain * 7 + i + 1) % cold_count, 1);
+        t.user_data_64 = chain;
+        t.user_data_32 = length;
+        if (i + 1 < length)
+            t.flags = transfer_flags::linked;
+        out.push_back(t);
+    }
+}
+
+/// Chains stored with some but not all of their transfers (must be none).
+std::int64_t partial_chains(pg_under_test& ledger)
+{
+    return ledger.run([&]() -> asio::awaitable<core::result<std::int64_t>> {
+        auto r = co_await ledger.connection().query(
+            "SELECT count(*) FROM (SELECT user_data_64 FROM " + ledger.engine().schema() +
+            ".transfers WHERE user_data_32 > 0 GROUP BY user_data_64 HAVING count(*) <> max(user_data_32)) partial");
+        if (!r)
+            co_return r.error();
+        co_return r->get<std::int64_t>(0, 0);
+    }).value();
+}
+
+std::int64_t stored_chains(pg_under_test& ledger)
+{
+    return ledger.run([&]() -> asio::awaitable<core::result<std::int64_t>> {
+        auto r = co_await ledger.connection().query("SELECT count(DISTINCT user_data_64) FROM " + ledger.engine().schema() +
+                                                    ".transfers WHERE user_data_32 > 0");
+        if (!r)
+            co_return r.error();
+        co_return r->get<std::int64_t>(0, 0);
+    }).value();
+}
+
+} // namespace
+
+TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and overdraw nothing", "[ledger][pg][concurrency]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    open_and_fund(ledger);
+    const auto before = ledger.all_accounts();
+
+    constexpr int workers = 8;
+    constexpr int batches_per_worker = 12;
+    std::map<uint128, std::int64_t> expected_net; // credits - debits moved by successful transfers
+    std::size_t ok_count = 0;
+    std::size_t overdrafts_refused = 0;
+    std::string failure;
+
+    asio::io_context io;
+    for (int w = 0; w < workers; ++w)
+        asio::co_spawn(io, [&, w]() -> asio::awaitable<void> {
+            auto conn = co_await pg::connection::connect(co_await asio::this_coro::executor, shared_cluster().conninfo());
+            if (!conn) {
+                failure = conn.error().message();
+                co_return;
+            }
+            std::mt19937_64 rng(static_cast<std::uint64_t>(w) * 7919 + 1);
+            std::uint64_t next_id = static_cast<std::uint64_t>(w + 1) << 40;
+            auto any = [&](std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng); };
+            auto cold = [&] { return first_cold + any(cold_count); };
+            for (int b = 0; b < batches_per_worker; ++b) {
+                std::vector<ledger::transfer> batch;
+                for (int i = 0; i < 500; ++i) {
+                    const auto shape = any(4);
+                    std::uint64_t from = cold(), to = cold();
+                    if (shape == 0)
+                        from = hot_accounts[any(2)];
+                    else if (shape == 1)
+                        to = hot_accounts[any(2)];
+                    else if (shape == 2) {
+                        from = hot_accounts[any(2)];
+                        to = from == hot_accounts[0] ? hot_accounts[1] : hot_accounts[0];
+                    }
+                    if (from == to)
+                        continue;
+                    batch.push_back(make_transfer(next_id++, from, to, static_cast<std::int64_t>(1 + any(shape == 3 ? 600 : 400))));
+                }
+                auto results = co_await ledger.engine().create_transfers(*conn, batch);
+                if (!results) {
+                    failure = results.error().message();
+                    co_return;
+                }
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    if ((*results)[i] == ctr::ok) {
+                        expected_net[batch[i].debit_account_id] -= batch[i].amount;
+                        expected_net[batch[i].credit_account_id] += batch[i].amount;
+                        ++ok_count;
+                    } else if ((*results)[i] == ctr::exceeds_credits) {
+                        ++overdrafts_refused;
+                    } else {
+                        failure = "unexpected result " + std::string(to_string((*results)[i]));
+                    }
+                }
+            }
+        }, asio::detached);
+    io.run();
+    REQUIRE(failure.empty());
+    INFO(ok_count << " transfers applied, " << overdrafts_refused << " overdrafts refused");
+    CHECK(overdrafts_refused > 0); // the limits were reached, so they were tested
+
+    const auto after = ledger.all_accounts();
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        const auto net_before = before[i].credits_posted - before[i].debits_posted;
+        const auto net_after = after[i].credits_posted - after[i].debits_posted;
+        INFO("account " << after[i].id);
+        REQUIRE(net_after - net_before == expected_net[after[i].id]);
+    }
+    const auto report = ledger::audit(after);
+    INFO((report.ok() ? std::string() : report.violations.front()));
+    CHECK(report.ok());
+}
+
+TEST_CASE("a client killed mid-batch leaves each linked chain entirely present or absent", "[ledger][pg][crash]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    open_and_fund(ledger);
+    const auto schema = ledger.engine().schema();
+
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The client: batches of 8,190 events in chains of 1 to 9, until it is killed.
+        try {
+            pg_under_test writer(clock, schema);
+            std::uint64_t next_id = 1, chain = 1;
+            for (;;) {
+                std::vector<ledger::transfer> batch;
+                while (batch.size() + 9 <= ledger::max_batch_size)
+                    {
+                    append_chain(batch, chain, static_cast<std::uint32_t>(1 + chain % 9), next_id);
+                    ++chain;
+                }
+                writer.create_transfers(batch);
+            }
+        } catch (...) {
+        }
+        ::_exit(1);
+    }
+    // Kill it once it has committed something and is (almost certainly) in the middle of the next.
+    while (stored_chains(ledger) == 0) {
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    // Its backend may still be finishing the statement; wait until it has gone.
+    ledger.run([&]() -> asio::awaitable<void> {
+        for (;;) {
+            auto r = co_await ledger.connection().query(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%" + schema + ".create_transfers%' AND pid <> pg_backend_pid()");
+            if (r && r->get<std::int64_t>(0, 0).value() == 0)
+                co_return;
+        }
+    });
+    CHECK(stored_chains(ledger) > 0);
+    CHECK(partial_chains(ledger) == 0);
+    CHECK(ledger::audit(ledger.all_accounts()).ok());
+}
+
+TEST_CASE("a backend terminated mid-batch leaves each linked chain entirely present or absent", "[ledger][pg][crash]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    open_and_fund(ledger);
+    const auto schema = ledger.engine().schema();
+
+    std::vector<ledger::transfer> first, second;
+    std::uint64_t next_id = 1, chain = 1;
+    while (first.size() + 9 <= ledger::max_batch_size)
+        {
+        append_chain(first, chain, static_cast<std::uint32_t>(1 + chain % 9), next_id);
+        ++chain;
+    }
+    REQUIRE(std::ranges::all_of(ledger.create_transfers(first), [](ctr r) { return r == ctr::ok; }));
+    while (second.size() + 9 <= ledger::max_batch_size)
+        {
+        append_chain(second, chain, static_cast<std::uint32_t>(1 + chain % 9), next_id);
+        ++chain;
+    }
+
+    const auto first_chains = stored_chains(ledger);
+    const auto second_chains = static_cast<std::int64_t>(chain) - 1 - first_chains;
+
+    int victim_pid = 0;
+    bool terminated = false;
+    std::optional<core::result<std::vector<ctr>>> outcome;
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto victim = co_await connect_to_shared_cluster();
+        victim_pid = victim.backend_pid();
+        outcome = co_await ledger.engine().create_transfers(victim, second);
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto killer = co_await connect_to_shared_cluster();
+        // Each round trip lets the victim's coroutine run; terminate once its batch is executing.
+        for (;;) {
+            auto r = co_await killer.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' "
+                                           "AND query LIKE '%create_transfers%'",
+                                           pg::params(victim_pid));
+            if (!r || r->rows() > 0) {
+                terminated = r.has_value();
+                co_return;
+            }
+        }
+    }, asio::detached);
+    io.run();
+    REQUIRE(terminated);
+    REQUIRE(outcome.has_value());
+    // Terminated while executing, the batch is absent; had it committed in the same instant, it
+    // would be entirely present. Never a part.
+    if (outcome->has_value())
+        CHECK(stored_chains(ledger) == first_chains + second_chains);
+    else
+        CHECK(stored_chains(ledger) == first_chains);
+    CHECK(partial_chains(ledger) == 0);
+    CHECK(ledger::audit(ledger.all_accounts()).ok());
+}
