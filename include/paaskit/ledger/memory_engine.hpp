@@ -15,6 +15,7 @@
 #include <paaskit/core/result.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,13 @@
 #include <vector>
 
 namespace paaskit::ledger {
+
+/// Sizes to allocate up front. The engine grows as needed either way; sizing it spares the
+/// copies and page faults of growing tables of millions of entries while batches wait.
+struct memory_engine_options {
+    std::size_t expected_accounts = 0;
+    std::size_t expected_transfers = 0;
+};
 
 /// A ledger held in memory. Timestamps and the expiry of pending transfers follow the clock it is
 /// given (a `core::manual_clock` in tests).
@@ -34,7 +42,10 @@ namespace paaskit::ledger {
 /// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 550 GB of transfers).
 class memory_engine {
 public:
-    explicit memory_engine(const core::clock& clock) noexcept : clock_(&clock) {}
+    explicit memory_engine(const core::clock& clock, memory_engine_options options = {}) : clock_(&clock)
+    {
+        state_.reserve(options.expected_accounts, options.expected_transfers);
+    }
 
     memory_engine(const memory_engine&) = delete;
     memory_engine& operator=(const memory_engine&) = delete;
@@ -81,16 +92,27 @@ public:
             std::span<const transfer> events;
             std::uint64_t base;
             std::uint64_t now;
+            std::array<detail::account_positions, 16> ahead{};
             create_transfer_result apply(const transfer& t, std::size_t i)
             {
-                // Hide the next events' cache misses behind this one's work.
-                if (i + prefetch_distance < events.size()) {
-                    const transfer& ahead = events[i + prefetch_distance];
-                    s.transfer_index.prefetch(ahead.id);
-                    s.account_index.prefetch(ahead.debit_account_id);
-                    s.account_index.prefetch(ahead.credit_account_id);
+                // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events
+                // ahead, account records 8 ahead, transfer lists 4 ahead. An event the chain rule
+                // skipped leaves a stale entry, which the event number check ignores.
+                const std::size_t n = events.size();
+                if (i == 0) {
+                    for (std::size_t j = 0; j < std::min<std::size_t>(16, n); ++j)
+                        s.prefetch_slots(events[j]);
+                    for (std::size_t j = 0; j < std::min<std::size_t>(8, n); ++j)
+                        ahead[j % 16] = s.prefetch_accounts(events[j], j);
                 }
-                return s.create_transfer(t, base + i, now);
+                if (i + 16 < n)
+                    s.prefetch_slots(events[i + 16]);
+                if (i + 8 < n)
+                    ahead[(i + 8) % 16] = s.prefetch_accounts(events[i + 8], i + 8);
+                if (i + 4 < n && ahead[(i + 4) % 16].event == i + 4)
+                    s.prefetch_transfer_lists(ahead[(i + 4) % 16]);
+                const auto& known = ahead[i % 16];
+                return s.create_transfer(t, base + i, now, known.event == i ? known : detail::account_positions{});
             }
             void begin_chain() { s.begin_chain(); }
             void end_chain() { s.end_chain(); }
@@ -237,8 +259,6 @@ public:
     }
 
 private:
-    static constexpr std::size_t prefetch_distance = 8;
-
     std::uint64_t now() const noexcept
     {
         const auto ns = clock_->now().time_since_epoch().count();

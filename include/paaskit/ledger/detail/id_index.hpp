@@ -4,6 +4,7 @@
 // slot (ids are never zero). Erase is backward-shift, so no tombstones accumulate when linked chains
 // are rolled back. `prefetch` lets the batch loop hide the cache misses of the next events.
 
+#include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/uint128.hpp>
 
 #include <cstddef>
@@ -17,7 +18,9 @@ class id_index {
 public:
     static constexpr std::uint32_t npos = UINT32_MAX;
 
-    id_index() { slots_.resize(min_capacity); }
+    id_index() { slots_.resize_zeroed(min_capacity); }
+    id_index(id_index&&) noexcept = default;
+    id_index& operator=(id_index&&) noexcept = default;
 
     std::size_t size() const noexcept { return size_; }
 
@@ -67,11 +70,6 @@ public:
         --size_;
     }
 
-    void clear()
-    {
-        slots_.assign(min_capacity, slot{});
-        size_ = 0;
-    }
 
     void reserve(std::size_t count)
     {
@@ -111,14 +109,15 @@ private:
 
     void grow()
     {
-        std::vector<slot> old(slots_.size() * 2);
-        old.swap(slots_);
+        page_array<slot> old;
+        old.resize_zeroed(slots_.size() * 2);
+        std::swap(old, slots_);
         for (const slot& s : old)
             if (!s.id.is_zero())
                 place(s.id, s.position);
     }
 
-    std::vector<slot> slots_;
+    page_array<slot> slots_;
     std::size_t size_ = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <paaskit/ledger/account.hpp>
 #include <paaskit/ledger/detail/id_index.hpp>
+#include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/results.hpp>
 #include <paaskit/ledger/transfer.hpp>
 
@@ -36,15 +37,31 @@ struct expiry {
     friend bool operator>(const expiry& a, const expiry& b) noexcept { return a.expires_at > b.expires_at; }
 };
 
+/// Positions of a transfer's accounts, looked up ahead of time (npos: not known, look again).
+struct account_positions {
+    std::size_t event = SIZE_MAX;
+    std::uint32_t debit = id_index::npos;
+    std::uint32_t credit = id_index::npos;
+};
+
 class memory_state {
 public:
     std::vector<account_record> accounts;
     id_index account_index;
-    std::vector<transfer> transfers;
-    std::vector<pending_state> states; // per transfer; meaningful for pending ones
+    page_array<transfer> transfers;
+    page_array<pending_state> states; // per transfer; meaningful for pending ones
     id_index transfer_index;
     std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
     std::uint64_t last_timestamp = 0;
+
+    void reserve(std::size_t account_count, std::size_t transfer_count)
+    {
+        accounts.reserve(account_count);
+        account_index.reserve(account_count);
+        transfers.reserve(transfer_count);
+        states.reserve(transfer_count);
+        transfer_index.reserve(transfer_count);
+    }
 
     const account_record* find_account(const uint128& id) const noexcept
     {
@@ -56,6 +73,38 @@ public:
     {
         const auto at = transfer_index.find(id);
         return at == id_index::npos ? nullptr : &transfers[at];
+    }
+
+    // Prefetching, in three stages some events ahead of the one applied, so that the cache misses
+    // of the index slots, the account records and the accounts' transfer lists overlap instead of
+    // stalling one after another.
+    void prefetch_slots(const transfer& t) const noexcept
+    {
+        transfer_index.prefetch(t.id);
+        account_index.prefetch(t.debit_account_id);
+        account_index.prefetch(t.credit_account_id);
+    }
+
+    account_positions prefetch_accounts(const transfer& t, std::size_t event) const noexcept
+    {
+        account_positions at{event, account_index.find(t.debit_account_id), account_index.find(t.credit_account_id)};
+        for (const auto position : {at.debit, at.credit})
+            if (position != id_index::npos) {
+                const char* record = reinterpret_cast<const char*>(&accounts[position]);
+                __builtin_prefetch(record, 1);
+                __builtin_prefetch(record + 64, 1);
+                __builtin_prefetch(record + sizeof(account_record) - 1, 1);
+            }
+        return at;
+    }
+
+    void prefetch_transfer_lists(const account_positions& at) const noexcept
+    {
+        for (const auto position : {at.debit, at.credit})
+            if (position != id_index::npos) {
+                const auto& list = accounts[position].transfers;
+                __builtin_prefetch(list.data() + list.size(), 1);
+            }
     }
 
     /// Timestamps for a batch of `count` events: the first at or after `now`, all after the last.
@@ -135,7 +184,8 @@ public:
 
     // --- transfers -------------------------------------------------------------------------------
 
-    create_transfer_result create_transfer(const transfer& t, std::uint64_t timestamp, std::uint64_t now)
+    create_transfer_result create_transfer(const transfer& t, std::uint64_t timestamp, std::uint64_t now,
+                                           const account_positions& known = {})
     {
         using r = create_transfer_result;
         using f = transfer_flags;
@@ -180,10 +230,10 @@ public:
         if (t.code == 0)
             return r::code_must_not_be_zero;
 
-        const auto dr_at = account_index.find(t.debit_account_id);
+        const auto dr_at = known.debit != id_index::npos ? known.debit : account_index.find(t.debit_account_id);
         if (dr_at == id_index::npos)
             return r::debit_account_not_found;
-        const auto cr_at = account_index.find(t.credit_account_id);
+        const auto cr_at = known.credit != id_index::npos ? known.credit : account_index.find(t.credit_account_id);
         if (cr_at == id_index::npos)
             return r::credit_account_not_found;
         account& dr = accounts[dr_at].data;

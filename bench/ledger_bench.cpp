@@ -1,0 +1,212 @@
+// Ledger throughput: the memory engine on one core, and the PostgreSQL engine (durable, fsync on)
+// through the C++ batch API. Counters: transfers/s ("items_per_second").
+//
+//   memory: batch 1, 128, 8190; uniform over 100,000 accounts, or 90% touching one of 2 hot accounts
+//   postgresql: batch 1 and 8190; 1 and 4 connections; uniform over 100,000 accounts
+//
+// PAASKIT_BENCH_CONNINFO names your own server; otherwise a private durable cluster is started.
+
+#include <paaskit/ledger.hpp>
+#include <paaskit/ledger/pg_engine.hpp>
+#include <paaskit/pg/local_cluster.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <random>
+
+using namespace paaskit;
+
+namespace {
+
+constexpr std::uint64_t account_count = 100'000;
+
+ledger::account plain_account(std::uint64_t id)
+{
+    ledger::account a;
+    a.id = ledger::uint128::of(id);
+    a.ledger = 1;
+    a.code = 1;
+    return a;
+}
+
+/// Debit/credit pairs and amounts, generated once; ids are assigned as the batches are built.
+struct transfer_shapes {
+    std::vector<ledger::transfer> shapes;
+
+    transfer_shapes(bool hot, std::size_t count = 1 << 20)
+    {
+        std::mt19937_64 rng(42);
+        std::uniform_int_distribution<std::uint64_t> any(1, account_count);
+        std::uniform_int_distribution<int> percent(0, 99), side(0, 1);
+        shapes.reserve(count);
+        while (shapes.size() < count) {
+            std::uint64_t debit = any(rng), credit = any(rng);
+            if (hot && percent(rng) < 90)
+                (side(rng) ? debit : credit) = 1 + static_cast<std::uint64_t>(side(rng)); // accounts 1 and 2
+            if (debit == credit)
+                continue;
+            ledger::transfer t;
+            t.debit_account_id = ledger::uint128::of(debit);
+            t.credit_account_id = ledger::uint128::of(credit);
+            t.amount = 1 + percent(rng);
+            t.ledger = 1;
+            t.code = 1;
+            shapes.push_back(t);
+        }
+    }
+
+    /// The next `size` transfers, with fresh ids from `next_id`.
+    void fill(std::vector<ledger::transfer>& batch, std::size_t size, std::uint64_t& next_id, std::size_t& cursor) const
+    {
+        batch.resize(size);
+        for (auto& t : batch) {
+            t = shapes[cursor];
+            t.id = ledger::uint128{0x5a5a, next_id++};
+            cursor = (cursor + 1) & (shapes.size() - 1);
+        }
+    }
+};
+
+const transfer_shapes& shapes(bool hot)
+{
+    static const transfer_shapes uniform(false), skewed(true);
+    return hot ? skewed : uniform;
+}
+
+void memory_engine_transfers(benchmark::State& state)
+{
+    const auto batch_size = static_cast<std::size_t>(state.range(0));
+    const bool hot = state.range(1) != 0;
+    core::system_clock clock;
+    ledger::memory_engine engine(clock);
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 1; id <= account_count; ++id) {
+        accounts.push_back(plain_account(id));
+        if (accounts.size() == ledger::max_batch_size || id == account_count) {
+            (void)engine.create_accounts(accounts).value();
+            accounts.clear();
+        }
+    }
+    const auto& source = shapes(hot);
+    std::vector<ledger::transfer> batch;
+    std::uint64_t next_id = 1;
+    std::size_t cursor = 0, failed = 0;
+    for (auto _ : state) {
+        source.fill(batch, batch_size, next_id, cursor);
+        const auto results = engine.create_transfers(batch).value();
+        for (const auto r : results)
+            failed += r != ledger::create_transfer_result::ok;
+    }
+    if (failed != 0)
+        state.SkipWithError("transfers failed");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_size));
+    state.counters["transfers_stored"] = static_cast<double>(engine.transfer_count());
+}
+BENCHMARK(memory_engine_transfers)
+    ->ArgNames({"batch", "hot"})
+    ->ArgsProduct({{1, 128, 8190}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+
+// --- PostgreSQL ----------------------------------------------------------------------------------
+
+template <class Make>
+auto run_on(boost::asio::io_context& io, Make make)
+{
+    auto future = boost::asio::co_spawn(io, make(), boost::asio::use_future);
+    io.restart();
+    io.run();
+    return future.get();
+}
+
+/// One ledger schema with 100,000 accounts, shared by the PostgreSQL benchmarks.
+struct pg_ledger {
+    std::unique_ptr<pg::local_cluster> cluster;
+    std::string conninfo;
+    core::system_clock clock;
+    std::optional<ledger::pg_engine> engine;
+    std::atomic<std::uint64_t> next_id{1};
+
+    pg_ledger()
+    {
+        if (const char* given = std::getenv("PAASKIT_BENCH_CONNINFO")) {
+            conninfo = given;
+        } else {
+            auto started = pg::local_cluster::start({.durable = true});
+            if (!started)
+                throw std::runtime_error(started.error().message());
+            cluster = std::move(*started);
+            conninfo = cluster->conninfo();
+        }
+        const auto schema = "ledger_bench_" + std::to_string(std::random_device{}() % 1'000'000);
+        engine.emplace(ledger::pg_engine::create(clock, {.schema = schema}).value());
+        boost::asio::io_context io;
+        run_on(io, [&]() -> boost::asio::awaitable<void> {
+            auto conn = (co_await pg::connection::connect(io.get_executor(), conninfo)).value();
+            (void)(co_await engine->install(conn)).value();
+            std::vector<ledger::account> accounts;
+            for (std::uint64_t id = 1; id <= account_count; ++id) {
+                accounts.push_back(plain_account(id));
+                if (accounts.size() == ledger::max_batch_size || id == account_count) {
+                    (void)(co_await engine->create_accounts(conn, accounts)).value();
+                    accounts.clear();
+                }
+            }
+        });
+    }
+
+    static pg_ledger& instance()
+    {
+        static pg_ledger shared;
+        return shared;
+    }
+};
+
+void postgresql_engine_transfers(benchmark::State& state)
+{
+    const auto batch_size = static_cast<std::size_t>(state.range(0));
+    auto& db = pg_ledger::instance();
+    boost::asio::io_context io;
+    std::optional<pg::connection> conn;
+    run_on(io, [&]() -> boost::asio::awaitable<void> {
+        conn.emplace((co_await pg::connection::connect(io.get_executor(), db.conninfo)).value());
+    });
+    const auto& source = shapes(false);
+    std::vector<ledger::transfer> batch;
+    std::size_t cursor = static_cast<std::size_t>(state.thread_index()) * 100'003 % source.shapes.size();
+    std::size_t failed = 0;
+    for (auto _ : state) {
+        std::uint64_t next_id = db.next_id.fetch_add(batch_size);
+        source.fill(batch, batch_size, next_id, cursor);
+        auto results = run_on(io, [&]() { return db.engine->create_transfers(*conn, batch); });
+        if (!results) {
+            state.SkipWithError(results.error().message().c_str());
+            break;
+        }
+        for (const auto r : *results)
+            failed += r != ledger::create_transfer_result::ok;
+    }
+    if (failed != 0)
+        state.SkipWithError("transfers failed");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_size));
+}
+BENCHMARK(postgresql_engine_transfers)
+    ->ArgName("batch")
+    ->Arg(1)
+    ->Arg(8190)
+    ->Threads(1)
+    ->Threads(4)
+    ->UseRealTime()
+    ->MinTime(3)
+    ->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
