@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The ledger's SQL entry point under pgbench, on a private durable cluster (fsync on): 20 clients,
+# one transfer per call between a random pair of 50 accounts, so the figure can be set beside
+# other PostgreSQL ledgers measured the same way on the same server.
+#
+#   bench/ledger-pgbench.sh [seconds, default 30] [clients, default 20]
+#
+# Builds build/bench (Release) when paaskit_ledger_install is missing.
+set -euo pipefail
+seconds=${1:-30}
+clients=${2:-20}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+installer="$root/build/bench/bench/paaskit_ledger_install"
+if [ ! -x "$installer" ]; then
+  cmake -S "$root" -B "$root/build/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DPAASKIT_BUILD_TESTS=OFF -DPAASKIT_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build "$root/build/bench" --target paaskit_ledger_install >/dev/null
+fi
+
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+dir=$(mktemp -d /tmp/paaskit-ledger-pgbench-XXXXXX)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  chown postgres "$dir"
+  as_pg=(runuser -u postgres --)
+fi
+cleanup() { "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
+trap cleanup EXIT
+"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+  -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=50" start >/dev/null
+psql=("${as_pg[@]}" "$bin/psql" -h "$dir" -U postgres -X -q -v ON_ERROR_STOP=1 postgres)
+
+"${as_pg[@]}" "$installer" "host=$dir user=postgres dbname=postgres"
+"${psql[@]}" -c "SELECT count(*) FILTER (WHERE r = 'ok') AS accounts_created FROM (SELECT paaskit_ledger.create_account(paaskit_ledger.id_of(g), 1, 1) AS r FROM generate_series(1, 50) g) s" -t >/dev/null
+"${psql[@]}" -t -c "SHOW fsync" | grep -q on
+
+cat > "$dir/transfer.sql" <<'SQL'
+\set a random(1, 50)
+\set b 1 + (:a + random(0, 48)) % 50
+SELECT paaskit_ledger.create_transfer(gen_random_uuid(), paaskit_ledger.id_of(:a), paaskit_ledger.id_of(:b), 1, 1, 1);
+SQL
+tps=$("${as_pg[@]}" "$bin/pgbench" -h "$dir" -U postgres -n -c "$clients" -j 2 -T "$seconds" -f "$dir/transfer.sql" postgres 2>/dev/null |
+  awk '/^tps = / {print $3}')
+stored=$("${psql[@]}" -t -A -c "SELECT count(*) FROM paaskit_ledger.transfers")
+balanced=$("${psql[@]}" -t -A -c "SELECT sum(debits_posted) = sum(credits_posted) FROM paaskit_ledger.accounts")
+printf 'pgbench paaskit_ledger.create_transfer, %s clients, %ss, fsync on: %.0f transfers/s (%s stored, debits = credits: %s)\n' \
+  "$clients" "$seconds" "$tps" "$stored" "$balanced"
