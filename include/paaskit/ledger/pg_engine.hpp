@@ -329,10 +329,11 @@ private:
                                           [](int i) { return to_string(static_cast<create_transfer_result>(i)); });
         const auto account_names = names(create_account_result_count,
                                          [](int i) { return to_string(static_cast<create_account_result>(i)); });
-        return "CREATE FUNCTION " + options_.schema + ".result_name(code smallint) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$ SELECT (ARRAY[" +
-               transfer_names + "])[code + 1] $fn$;\nCREATE FUNCTION " + options_.schema +
-               ".account_result_name(code smallint) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$ SELECT (ARRAY[" + account_names +
-               "])[code + 1] $fn$;\n";
+        return "CREATE FUNCTION " + options_.schema +
+               ".result_name(code smallint) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$ BEGIN RETURN (ARRAY[" + transfer_names +
+               "])[code + 1]; END $fn$;\nCREATE FUNCTION " + options_.schema +
+               ".account_result_name(code smallint) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$ BEGIN RETURN (ARRAY[" +
+               account_names + "])[code + 1]; END $fn$;\n";
     }
 
     static pg::params filter_params(const account_filter& f)

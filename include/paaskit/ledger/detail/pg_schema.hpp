@@ -129,13 +129,16 @@ END
 $fn$;
 
 -- The result of replaying transfer t over the stored transfer e (`exists` or which field differs).
+-- Helpers are plpgsql, not sql: PostgreSQL re-parses a non-inlined sql function on every call,
+-- while plpgsql keeps its plans for the session.
 CREATE FUNCTION {schema}.compare_transfer(
     t_flags integer, t_debit uuid, t_credit uuid, t_amount bigint, t_pending uuid, t_ud128 uuid, t_ud64 bigint,
     t_ud32 bigint, t_timeout bigint, t_code integer, t_ledger bigint,
     e_flags integer, e_debit uuid, e_credit uuid, e_amount bigint, e_pending uuid, e_ud128 uuid, e_ud64 bigint,
     e_ud32 bigint, e_timeout bigint, e_code integer, e_ledger bigint) RETURNS smallint
-LANGUAGE sql IMMUTABLE AS $fn$
-    SELECT (CASE
+LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+    RETURN (CASE
         WHEN (t_flags & ~1) <> (e_flags & ~1) THEN 37
         WHEN t_debit <> e_debit THEN 38
         WHEN t_credit <> e_credit THEN 39
@@ -147,7 +150,8 @@ LANGUAGE sql IMMUTABLE AS $fn$
         WHEN t_timeout <> e_timeout THEN 45
         WHEN t_code <> e_code THEN 46
         WHEN t_ledger <> e_ledger THEN 47
-        ELSE 48 END)::smallint
+        ELSE 48 END)::smallint;
+END
 $fn$;
 
 CREATE FUNCTION {schema}.create_accounts(
@@ -609,11 +613,13 @@ CREATE FUNCTION {schema}.create_transfer(
     flags integer DEFAULT 0, pending_id uuid DEFAULT '00000000-0000-0000-0000-000000000000',
     timeout bigint DEFAULT 0, user_data_128 uuid DEFAULT '00000000-0000-0000-0000-000000000000',
     user_data_64 bigint DEFAULT 0, user_data_32 bigint DEFAULT 0) RETURNS text
-LANGUAGE sql SET search_path = {schema}, pg_catalog AS $fn$
-    SELECT result_name((create_transfers(ARRAY[id], ARRAY[debit_account_id], ARRAY[credit_account_id], ARRAY[amount],
+LANGUAGE plpgsql SET search_path = {schema}, pg_catalog AS $fn$
+BEGIN
+    RETURN result_name((create_transfers(ARRAY[id], ARRAY[debit_account_id], ARRAY[credit_account_id], ARRAY[amount],
         ARRAY[pending_id], ARRAY[user_data_128], ARRAY[user_data_64], ARRAY[user_data_32], ARRAY[timeout],
         ARRAY[ledger], ARRAY[code], ARRAY[flags], ARRAY[0::bigint],
-        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint))[1])
+        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint))[1]);
+END
 $fn$;
 
 -- One account, for psql and scripts: returns the result's name.
@@ -621,11 +627,13 @@ CREATE FUNCTION {schema}.create_account(
     id uuid, ledger bigint, code integer, flags integer DEFAULT 0,
     user_data_128 uuid DEFAULT '00000000-0000-0000-0000-000000000000', user_data_64 bigint DEFAULT 0,
     user_data_32 bigint DEFAULT 0) RETURNS text
-LANGUAGE sql SET search_path = {schema}, pg_catalog AS $fn$
-    SELECT account_result_name((create_accounts(ARRAY[id], ARRAY[user_data_128], ARRAY[user_data_64],
+LANGUAGE plpgsql SET search_path = {schema}, pg_catalog AS $fn$
+BEGIN
+    RETURN account_result_name((create_accounts(ARRAY[id], ARRAY[user_data_128], ARRAY[user_data_64],
         ARRAY[user_data_32], ARRAY[ledger], ARRAY[code], ARRAY[flags], ARRAY[0::bigint], ARRAY[0::bigint],
         ARRAY[0::bigint], ARRAY[0::bigint], ARRAY[0::bigint],
-        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint))[1])
+        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint))[1]);
+END
 $fn$;
 
 -- A uuid for a small integer, so scripts can name accounts 1..N: 00000000-0000-0000-0000-00000000002a.
