@@ -107,7 +107,7 @@ void memory_engine_transfers(benchmark::State& state)
     }
     if (failed != 0)
         state.SkipWithError("transfers failed");
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_size));
+    state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(batch_size));
     state.counters["transfers_stored"] = static_cast<double>(engine.transfer_count());
 }
 BENCHMARK(memory_engine_transfers)
@@ -195,7 +195,7 @@ void postgresql_engine_transfers(benchmark::State& state)
     }
     if (failed != 0)
         state.SkipWithError("transfers failed");
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_size));
+    state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(batch_size));
 }
 BENCHMARK(postgresql_engine_transfers)
     ->ArgName("batch")
