@@ -46,3 +46,18 @@ stored=$("${psql[@]}" -t -A -c "SELECT count(*) FROM paaskit_ledger.transfers")
 balanced=$("${psql[@]}" -t -A -c "SELECT sum(debits_posted) = sum(credits_posted) FROM paaskit_ledger.accounts")
 printf 'pgbench paaskit_ledger.create_transfer, %s clients, %ss, fsync on: %.0f transfers/s (%s stored, debits = credits: %s)\n' \
   "$clients" "$seconds" "$tps" "$stored" "$balanced"
+
+# Baseline on the same server: the least a SQL ledger does per transfer (two balance updates in id
+# order, one insert, one commit), without validation, limits, idempotency or history.
+"${psql[@]}" -c "CREATE TABLE naive_accounts (id int PRIMARY KEY, balance bigint NOT NULL); CREATE TABLE naive_transfers (id uuid PRIMARY KEY, debit int, credit int, amount bigint); INSERT INTO naive_accounts SELECT g, 0 FROM generate_series(1, 50) g"
+cat > "$dir/naive.sql" <<'SQL'
+\set a random(1, 50)
+\set b 1 + (:a + random(0, 48)) % 50
+BEGIN;
+UPDATE naive_accounts SET balance = balance + CASE WHEN id = :a THEN -1 ELSE 1 END WHERE id IN (:a, :b);
+INSERT INTO naive_transfers VALUES (gen_random_uuid(), :a, :b, 1);
+END;
+SQL
+naive=$("${as_pg[@]}" "$bin/pgbench" -h "$dir" -U postgres -n -c "$clients" -j 2 -T "$seconds" -f "$dir/naive.sql" postgres 2>/dev/null |
+  awk '/^tps = / {print $3}')
+printf 'pgbench naive SQL ledger (2 updates + 1 insert), same settings:  %.0f transfers/s\n' "$naive"
