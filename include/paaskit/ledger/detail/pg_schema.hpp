@@ -274,6 +274,9 @@ DECLARE
     u_kind smallint[] := '{}'; u_at integer[] := '{}'; u_dp bigint[] := '{}'; u_dpo bigint[] := '{}';
     u_cp bigint[] := '{}'; u_cpo bigint[] := '{}'; u_flags integer[] := '{}'; u_len integer := 0;
     base bigint; ts bigint; due record;
+    -- Statements only some batches need are skipped otherwise: for small batches, planning them is
+    -- most of the cost.
+    finishes boolean; created_pending boolean := false;
     f integer; r smallint; k integer; pk integer; sp integer; d integer; c integer; amt bigint;
     is_pending boolean; is_post boolean; is_void boolean; linked boolean; in_chain boolean;
     chain_start integer; chain_broken boolean := false;
@@ -281,13 +284,16 @@ DECLARE
     p_flags integer; p_dr uuid; p_cr uuid; p_amt bigint; p_ledger bigint; p_code integer; p_state smallint; p_expires bigint;
 BEGIN
     IF n = 0 THEN RETURN res; END IF;
+    finishes := NOT (zero = ALL(pending_ids)); -- some event names a pending transfer
 
+    IF finishes THEN
     SELECT array_agg(t.id ORDER BY t.id), array_agg(t.debit_account_id ORDER BY t.id),
            array_agg(t.credit_account_id ORDER BY t.id), array_agg(t.amount ORDER BY t.id),
            array_agg(t.ledger ORDER BY t.id), array_agg(t.code ORDER BY t.id), array_agg(t.flags ORDER BY t.id),
            array_agg(CASE WHEN t.timeout = 0 THEN 0 ELSE t.timestamp + t.timeout * 1000000000 END ORDER BY t.id)
     INTO sp_id, sp_debit, sp_credit, sp_amount, sp_ledger, sp_code, sp_flags, sp_expires
     FROM transfers t WHERE t.id IN (SELECT DISTINCT p FROM unnest(pending_ids) p WHERE p <> zero);
+    END IF;
 
     SELECT array_agg(t.id), array_agg(t.debit_account_id), array_agg(t.credit_account_id), array_agg(t.amount),
            array_agg(t.flags)
@@ -327,6 +333,7 @@ BEGIN
     END IF;
 
     -- Read after the locks: the states of pending transfers on locked accounts cannot change now.
+    IF sp_id IS NOT NULL THEN
     SELECT array_agg(coalesce(p.state, 0) ORDER BY s.ord), array_agg(ad.ord::integer ORDER BY s.ord), array_agg(ac.ord::integer ORDER BY s.ord)
     INTO sp_state, sp_dr, sp_cr
     FROM unnest(sp_id, sp_debit, sp_credit) WITH ORDINALITY s(id, debit, credit, ord)
@@ -334,6 +341,7 @@ BEGIN
     LEFT JOIN unnest(a_id) WITH ORDINALITY ad(id, ord) ON ad.id = s.debit
     LEFT JOIN unnest(a_id) WITH ORDINALITY ac(id, ord) ON ac.id = s.credit;
     sp_state0 := sp_state;
+    END IF;
 
     SELECT array_agg(coalesce(ad.ord::integer, 0) ORDER BY e.ord), array_agg(coalesce(ac.ord::integer, 0) ORDER BY e.ord),
            array_agg(coalesce(s.ord::integer, 0) ORDER BY e.ord)
@@ -352,13 +360,23 @@ BEGIN
     INTO x_found, x_debit, x_credit, x_amount, x_pending, x_ud128, x_ud64, x_ud32, x_timeout, x_ledger, x_code, x_flags
     FROM unnest(ids) WITH ORDINALITY e(id, ord) LEFT JOIN transfers x ON x.id = e.id;
 
-    SELECT array_agg(coalesce(s.prev, 0) ORDER BY s.ord), array_agg(coalesce(pe.pend, 0) ORDER BY s.ord) INTO e_prev, e_pend
-    FROM (SELECT e.ord, lag(e.ord::integer) OVER (PARTITION BY e.id ORDER BY e.ord) AS prev
-          FROM unnest(ids) WITH ORDINALITY e(id, ord)) s
-    LEFT JOIN (SELECT e.ord, max(o.ord)::integer AS pend
-               FROM unnest(pending_ids) WITH ORDINALITY e(pending, ord)
-               JOIN unnest(ids) WITH ORDINALITY o(id, ord) ON o.id = e.pending AND o.ord < e.ord
-               WHERE e.pending <> zero GROUP BY e.ord) pe ON pe.ord = s.ord;
+    IF n = 1 THEN
+        e_prev := '{0}';
+    ELSE
+        SELECT array_agg(coalesce(s.prev, 0) ORDER BY s.ord) INTO e_prev
+        FROM (SELECT e.ord, lag(e.ord::integer) OVER (PARTITION BY e.id ORDER BY e.ord) AS prev
+              FROM unnest(ids) WITH ORDINALITY e(id, ord)) s;
+    END IF;
+    IF finishes AND n > 1 THEN
+        SELECT array_agg(coalesce(pe.pend, 0) ORDER BY e.ord) INTO e_pend
+        FROM generate_series(1, n) e(ord)
+        LEFT JOIN (SELECT e.ord, max(o.ord)::integer AS pend
+                   FROM unnest(pending_ids) WITH ORDINALITY e(pending, ord)
+                   JOIN unnest(ids) WITH ORDINALITY o(id, ord) ON o.id = e.pending AND o.ord < e.ord
+                   WHERE e.pending <> zero GROUP BY e.ord) pe ON pe.ord = e.ord;
+    ELSE
+        e_pend := array_fill(0, ARRAY[n]);
+    END IF;
 
     -- No NULLs in arrays read per event: an array with NULLs costs O(n) per subscript.
     o_amount := array_fill(0::bigint, ARRAY[n]); o_debit := array_fill(zero, ARRAY[n]);
@@ -530,6 +548,7 @@ BEGIN
                         a_dp[d] := a_dp[d] + amt;
                         a_cp[c] := a_cp[c] + amt;
                         o_state[i] := 1;
+                        created_pending := true;
                     ELSE
                         a_dpo[d] := a_dpo[d] + amt;
                         a_cpo[c] := a_cpo[c] + amt;
@@ -586,14 +605,18 @@ BEGIN
          USING (ord)
     WHERE res[e.ord] = 0;
 
+    IF created_pending THEN
     INSERT INTO pending_transfers
     SELECT e.id, o_state[e.ord], CASE WHEN e.timeout = 0 THEN NULL ELSE base + e.ord - 1 + e.timeout * 1000000000 END
     FROM unnest(ids, timeouts) WITH ORDINALITY e(id, timeout, ord)
     WHERE res[e.ord] = 0 AND o_state[e.ord] <> 0;
+    END IF;
 
+    IF sp_id IS NOT NULL THEN
     UPDATE pending_transfers p SET state = s.state
     FROM unnest(sp_id, sp_state, sp_state0) s(id, state, state0)
     WHERE p.id = s.id AND s.state IS DISTINCT FROM s.state0;
+    END IF;
 
     IF h_len > 0 THEN
         INSERT INTO account_balances
