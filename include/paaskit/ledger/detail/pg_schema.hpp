@@ -343,13 +343,23 @@ BEGIN
     sp_state0 := sp_state;
     END IF;
 
-    SELECT array_agg(coalesce(ad.ord::integer, 0) ORDER BY e.ord), array_agg(coalesce(ac.ord::integer, 0) ORDER BY e.ord),
-           array_agg(coalesce(s.ord::integer, 0) ORDER BY e.ord)
-    INTO e_dr, e_cr, e_sp
-    FROM unnest(debit_ids, credit_ids, pending_ids) WITH ORDINALITY e(debit, credit, pending, ord)
-    LEFT JOIN unnest(a_id) WITH ORDINALITY ad(id, ord) ON ad.id = e.debit
-    LEFT JOIN unnest(a_id) WITH ORDINALITY ac(id, ord) ON ac.id = e.credit
-    LEFT JOIN unnest(sp_id) WITH ORDINALITY s(id, ord) ON s.id = e.pending;
+    IF n <= 8 THEN
+        -- A few events: linear searches in plpgsql beat planning a join.
+        e_dr := array_fill(0, ARRAY[n]); e_cr := e_dr; e_sp := e_dr;
+        FOR i IN 1..n LOOP
+            e_dr[i] := coalesce(array_position(a_id, debit_ids[i]), 0);
+            e_cr[i] := coalesce(array_position(a_id, credit_ids[i]), 0);
+            IF sp_id IS NOT NULL THEN e_sp[i] := coalesce(array_position(sp_id, pending_ids[i]), 0); END IF;
+        END LOOP;
+    ELSE
+        SELECT array_agg(coalesce(ad.ord::integer, 0) ORDER BY e.ord), array_agg(coalesce(ac.ord::integer, 0) ORDER BY e.ord),
+               array_agg(coalesce(s.ord::integer, 0) ORDER BY e.ord)
+        INTO e_dr, e_cr, e_sp
+        FROM unnest(debit_ids, credit_ids, pending_ids) WITH ORDINALITY e(debit, credit, pending, ord)
+        LEFT JOIN unnest(a_id) WITH ORDINALITY ad(id, ord) ON ad.id = e.debit
+        LEFT JOIN unnest(a_id) WITH ORDINALITY ac(id, ord) ON ac.id = e.credit
+        LEFT JOIN unnest(sp_id) WITH ORDINALITY s(id, ord) ON s.id = e.pending;
+    END IF;
 
     SELECT array_agg(x.id IS NOT NULL ORDER BY e.ord), array_agg(coalesce(x.debit_account_id, zero) ORDER BY e.ord),
            array_agg(coalesce(x.credit_account_id, zero) ORDER BY e.ord), array_agg(coalesce(x.amount, 0) ORDER BY e.ord),
