@@ -273,7 +273,7 @@ DECLARE
     -- undo log of the open linked chain: kind 1 account, 2 stored pending state, 3 batch pending state
     u_kind smallint[] := '{}'; u_at integer[] := '{}'; u_dp bigint[] := '{}'; u_dpo bigint[] := '{}';
     u_cp bigint[] := '{}'; u_cpo bigint[] := '{}'; u_flags integer[] := '{}'; u_len integer := 0;
-    base bigint; ts bigint; due record;
+    base bigint; ts bigint; due record; existing transfers%ROWTYPE;
     -- Statements only some batches need are skipped otherwise: for small batches, planning them is
     -- most of the cost.
     finishes boolean; created_pending boolean := false;
@@ -302,14 +302,25 @@ BEGIN
 
     -- Every account the batch may touch, locked in id order, in one statement: concurrent batches
     -- never deadlock, and batches on disjoint accounts never wait for each other.
-    SELECT array_agg(a.id), array_agg(a.debits_pending), array_agg(a.debits_posted), array_agg(a.credits_pending),
-           array_agg(a.credits_posted), array_agg(a.ledger), array_agg(a.flags)
-    INTO a_id, a_dp, a_dpo, a_cp, a_cpo, a_ledger, a_flags
-    FROM (SELECT * FROM accounts WHERE id IN (
-              SELECT unnest(debit_ids) UNION SELECT unnest(credit_ids)
-              UNION SELECT unnest(sp_debit) UNION SELECT unnest(sp_credit)
-              UNION SELECT unnest(d_debit) UNION SELECT unnest(d_credit))
-          ORDER BY id FOR UPDATE) a;
+    IF n <= 8 THEN
+        -- A few events: a plain index lookup, whose plan PostgreSQL keeps instead of re-planning.
+        SELECT array_agg(a.id), array_agg(a.debits_pending), array_agg(a.debits_posted), array_agg(a.credits_pending),
+               array_agg(a.credits_posted), array_agg(a.ledger), array_agg(a.flags)
+        INTO a_id, a_dp, a_dpo, a_cp, a_cpo, a_ledger, a_flags
+        FROM (SELECT * FROM accounts
+              WHERE id = ANY(debit_ids || credit_ids || coalesce(sp_debit, '{}') || coalesce(sp_credit, '{}')
+                             || coalesce(d_debit, '{}') || coalesce(d_credit, '{}'))
+              ORDER BY id FOR UPDATE) a;
+    ELSE
+        SELECT array_agg(a.id), array_agg(a.debits_pending), array_agg(a.debits_posted), array_agg(a.credits_pending),
+               array_agg(a.credits_posted), array_agg(a.ledger), array_agg(a.flags)
+        INTO a_id, a_dp, a_dpo, a_cp, a_cpo, a_ledger, a_flags
+        FROM (SELECT * FROM accounts WHERE id IN (
+                  SELECT unnest(debit_ids) UNION SELECT unnest(credit_ids)
+                  UNION SELECT unnest(sp_debit) UNION SELECT unnest(sp_credit)
+                  UNION SELECT unnest(d_debit) UNION SELECT unnest(d_credit))
+              ORDER BY id FOR UPDATE) a;
+    END IF;
     a_dp0 := a_dp; a_dpo0 := a_dpo; a_cp0 := a_cp; a_cpo0 := a_cpo; a_flags0 := a_flags;
 
     -- Expire what is due and still pending (a concurrent batch may have expired some meanwhile).
@@ -361,14 +372,30 @@ BEGIN
         LEFT JOIN unnest(sp_id) WITH ORDINALITY s(id, ord) ON s.id = e.pending;
     END IF;
 
-    SELECT array_agg(x.id IS NOT NULL ORDER BY e.ord), array_agg(coalesce(x.debit_account_id, zero) ORDER BY e.ord),
-           array_agg(coalesce(x.credit_account_id, zero) ORDER BY e.ord), array_agg(coalesce(x.amount, 0) ORDER BY e.ord),
-           array_agg(coalesce(x.pending_id, zero) ORDER BY e.ord), array_agg(coalesce(x.user_data_128, zero) ORDER BY e.ord),
-           array_agg(coalesce(x.user_data_64, 0) ORDER BY e.ord), array_agg(coalesce(x.user_data_32, 0) ORDER BY e.ord),
-           array_agg(coalesce(x.timeout, 0) ORDER BY e.ord), array_agg(coalesce(x.ledger, 0) ORDER BY e.ord),
-           array_agg(coalesce(x.code, 0) ORDER BY e.ord), array_agg(coalesce(x.flags, 0) ORDER BY e.ord)
-    INTO x_found, x_debit, x_credit, x_amount, x_pending, x_ud128, x_ud64, x_ud32, x_timeout, x_ledger, x_code, x_flags
-    FROM unnest(ids) WITH ORDINALITY e(id, ord) LEFT JOIN transfers x ON x.id = e.id;
+    IF n <= 8 THEN
+        x_found := array_fill(false, ARRAY[n]); x_debit := array_fill(zero, ARRAY[n]); x_credit := x_debit;
+        x_pending := x_debit; x_ud128 := x_debit; x_amount := array_fill(0::bigint, ARRAY[n]); x_ud64 := x_amount;
+        x_ud32 := x_amount; x_timeout := x_amount; x_ledger := x_amount; x_code := array_fill(0, ARRAY[n]);
+        x_flags := x_code;
+        FOR i IN 1..n LOOP
+            SELECT * INTO existing FROM transfers WHERE id = ids[i];
+            IF FOUND THEN
+                x_found[i] := true; x_debit[i] := existing.debit_account_id; x_credit[i] := existing.credit_account_id;
+                x_amount[i] := existing.amount; x_pending[i] := existing.pending_id; x_ud128[i] := existing.user_data_128;
+                x_ud64[i] := existing.user_data_64; x_ud32[i] := existing.user_data_32; x_timeout[i] := existing.timeout;
+                x_ledger[i] := existing.ledger; x_code[i] := existing.code; x_flags[i] := existing.flags;
+            END IF;
+        END LOOP;
+    ELSE
+        SELECT array_agg(x.id IS NOT NULL ORDER BY e.ord), array_agg(coalesce(x.debit_account_id, zero) ORDER BY e.ord),
+               array_agg(coalesce(x.credit_account_id, zero) ORDER BY e.ord), array_agg(coalesce(x.amount, 0) ORDER BY e.ord),
+               array_agg(coalesce(x.pending_id, zero) ORDER BY e.ord), array_agg(coalesce(x.user_data_128, zero) ORDER BY e.ord),
+               array_agg(coalesce(x.user_data_64, 0) ORDER BY e.ord), array_agg(coalesce(x.user_data_32, 0) ORDER BY e.ord),
+               array_agg(coalesce(x.timeout, 0) ORDER BY e.ord), array_agg(coalesce(x.ledger, 0) ORDER BY e.ord),
+               array_agg(coalesce(x.code, 0) ORDER BY e.ord), array_agg(coalesce(x.flags, 0) ORDER BY e.ord)
+        INTO x_found, x_debit, x_credit, x_amount, x_pending, x_ud128, x_ud64, x_ud32, x_timeout, x_ledger, x_code, x_flags
+        FROM unnest(ids) WITH ORDINALITY e(id, ord) LEFT JOIN transfers x ON x.id = e.id;
+    END IF;
 
     IF n = 1 THEN
         e_prev := '{0}';
