@@ -627,20 +627,37 @@ BEGIN
         IF chain_start IS NOT NULL AND (NOT linked OR i = n) THEN chain_start := NULL; chain_broken := false; u_len := 0; END IF;
     END LOOP;
 
-    UPDATE accounts x
-    SET debits_pending = a.dp, debits_posted = a.dpo, credits_pending = a.cp, credits_posted = a.cpo, flags = a.flags
-    FROM unnest(a_id, a_dp, a_dpo, a_cp, a_cpo, a_flags, a_dp0, a_dpo0, a_cp0, a_cpo0, a_flags0)
-         a(id, dp, dpo, cp, cpo, flags, dp0, dpo0, cp0, cpo0, flags0)
-    WHERE x.id = a.id AND (a.dp, a.dpo, a.cp, a.cpo, a.flags) IS DISTINCT FROM (a.dp0, a.dpo0, a.cp0, a.cpo0, a.flags0);
+    IF n <= 8 THEN
+        -- A few events: one plain statement per row, whose plans PostgreSQL keeps.
+        FOR j IN 1..coalesce(cardinality(a_id), 0) LOOP
+            IF (a_dp[j], a_dpo[j], a_cp[j], a_cpo[j], a_flags[j]) IS DISTINCT FROM (a_dp0[j], a_dpo0[j], a_cp0[j], a_cpo0[j], a_flags0[j]) THEN
+                UPDATE accounts SET debits_pending = a_dp[j], debits_posted = a_dpo[j], credits_pending = a_cp[j],
+                                    credits_posted = a_cpo[j], flags = a_flags[j]
+                WHERE id = a_id[j];
+            END IF;
+        END LOOP;
+        FOR i IN 1..n LOOP
+            IF res[i] = 0 THEN
+                INSERT INTO transfers VALUES (ids[i], o_debit[i], o_credit[i], o_amount[i], pending_ids[i], user_data_128s[i],
+                    user_data_64s[i], user_data_32s[i], timeouts[i], o_ledger[i], o_code[i], flagss[i], base + i - 1);
+            END IF;
+        END LOOP;
+    ELSE
+        UPDATE accounts x
+        SET debits_pending = a.dp, debits_posted = a.dpo, credits_pending = a.cp, credits_posted = a.cpo, flags = a.flags
+        FROM unnest(a_id, a_dp, a_dpo, a_cp, a_cpo, a_flags, a_dp0, a_dpo0, a_cp0, a_cpo0, a_flags0)
+             a(id, dp, dpo, cp, cpo, flags, dp0, dpo0, cp0, cpo0, flags0)
+        WHERE x.id = a.id AND (a.dp, a.dpo, a.cp, a.cpo, a.flags) IS DISTINCT FROM (a.dp0, a.dpo0, a.cp0, a.cpo0, a.flags0);
 
-    INSERT INTO transfers
-    SELECT e.id, o.debit, o.credit, o.amount, e.pending, e.ud128, e.ud64, e.ud32, e.timeout, o.ledger, o.code, e.flags,
-           base + e.ord - 1
-    FROM unnest(ids, pending_ids, user_data_128s, user_data_64s, user_data_32s, timeouts, flagss)
-         WITH ORDINALITY e(id, pending, ud128, ud64, ud32, timeout, flags, ord)
-    JOIN unnest(o_debit, o_credit, o_amount, o_ledger, o_code) WITH ORDINALITY o(debit, credit, amount, ledger, code, ord)
-         USING (ord)
-    WHERE res[e.ord] = 0;
+        INSERT INTO transfers
+        SELECT e.id, o.debit, o.credit, o.amount, e.pending, e.ud128, e.ud64, e.ud32, e.timeout, o.ledger, o.code, e.flags,
+               base + e.ord - 1
+        FROM unnest(ids, pending_ids, user_data_128s, user_data_64s, user_data_32s, timeouts, flagss)
+             WITH ORDINALITY e(id, pending, ud128, ud64, ud32, timeout, flags, ord)
+        JOIN unnest(o_debit, o_credit, o_amount, o_ledger, o_code) WITH ORDINALITY o(debit, credit, amount, ledger, code, ord)
+             USING (ord)
+        WHERE res[e.ord] = 0;
+    END IF;
 
     IF created_pending THEN
     INSERT INTO pending_transfers
