@@ -312,14 +312,29 @@ BEGIN
                              || coalesce(d_debit, '{}') || coalesce(d_credit, '{}'))
               ORDER BY id FOR UPDATE) a;
     ELSE
-        SELECT array_agg(a.id), array_agg(a.debits_pending), array_agg(a.debits_posted), array_agg(a.credits_pending),
-               array_agg(a.credits_posted), array_agg(a.ledger), array_agg(a.flags)
-        INTO a_id, a_dp, a_dpo, a_cp, a_cpo, a_ledger, a_flags
-        FROM (SELECT * FROM accounts WHERE id IN (
-                  SELECT unnest(debit_ids) UNION SELECT unnest(credit_ids)
-                  UNION SELECT unnest(sp_debit) UNION SELECT unnest(sp_credit)
-                  UNION SELECT unnest(d_debit) UNION SELECT unnest(d_credit))
-              ORDER BY id FOR UPDATE) a;
+        -- The same statement numbers the locked accounts and maps every event to its accounts
+        -- (joining against a plpgsql array in a later statement was several times slower).
+        WITH locked AS MATERIALIZED (
+            SELECT * FROM accounts WHERE id IN (
+                SELECT unnest(debit_ids) UNION SELECT unnest(credit_ids)
+                UNION SELECT unnest(sp_debit) UNION SELECT unnest(sp_credit)
+                UNION SELECT unnest(d_debit) UNION SELECT unnest(d_credit))
+            ORDER BY id FOR UPDATE
+        ), numbered AS MATERIALIZED (
+            SELECT (row_number() OVER (ORDER BY id))::integer AS pos, * FROM locked
+        )
+        SELECT (SELECT array_agg(a.id ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.debits_pending ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.debits_posted ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.credits_pending ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.credits_posted ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.ledger ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(a.flags ORDER BY a.pos) FROM numbered a),
+               (SELECT array_agg(coalesce(a.pos, 0) ORDER BY e.ord)
+                FROM unnest(debit_ids) WITH ORDINALITY e(id, ord) LEFT JOIN numbered a ON a.id = e.id),
+               (SELECT array_agg(coalesce(a.pos, 0) ORDER BY e.ord)
+                FROM unnest(credit_ids) WITH ORDINALITY e(id, ord) LEFT JOIN numbered a ON a.id = e.id)
+        INTO a_id, a_dp, a_dpo, a_cp, a_cpo, a_ledger, a_flags, e_dr, e_cr;
     END IF;
     a_dp0 := a_dp; a_dpo0 := a_dpo; a_cp0 := a_cp; a_cpo0 := a_cpo; a_flags0 := a_flags;
 
@@ -362,14 +377,13 @@ BEGIN
             e_cr[i] := coalesce(array_position(a_id, credit_ids[i]), 0);
             IF sp_id IS NOT NULL THEN e_sp[i] := coalesce(array_position(sp_id, pending_ids[i]), 0); END IF;
         END LOOP;
-    ELSE
-        SELECT array_agg(coalesce(ad.ord::integer, 0) ORDER BY e.ord), array_agg(coalesce(ac.ord::integer, 0) ORDER BY e.ord),
-               array_agg(coalesce(s.ord::integer, 0) ORDER BY e.ord)
-        INTO e_dr, e_cr, e_sp
-        FROM unnest(debit_ids, credit_ids, pending_ids) WITH ORDINALITY e(debit, credit, pending, ord)
-        LEFT JOIN unnest(a_id) WITH ORDINALITY ad(id, ord) ON ad.id = e.debit
-        LEFT JOIN unnest(a_id) WITH ORDINALITY ac(id, ord) ON ac.id = e.credit
+    ELSIF sp_id IS NOT NULL THEN
+        -- (e_dr and e_cr came with the locks.)
+        SELECT array_agg(coalesce(s.ord::integer, 0) ORDER BY e.ord) INTO e_sp
+        FROM unnest(pending_ids) WITH ORDINALITY e(pending, ord)
         LEFT JOIN unnest(sp_id) WITH ORDINALITY s(id, ord) ON s.id = e.pending;
+    ELSE
+        e_sp := array_fill(0, ARRAY[n]);
     END IF;
 
     IF n <= 8 THEN
