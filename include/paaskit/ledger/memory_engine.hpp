@@ -60,17 +60,9 @@ public:
             return results;
         std::unique_lock lock(mutex_);
         const std::uint64_t base = state_.reserve_timestamps(now(), events.size());
-        struct applier {
-            detail::memory_state& s;
-            std::uint64_t base;
-            create_account_result apply(const account& a, std::size_t i) { return s.create_account(a, base + i); }
-            void begin_chain() { s.begin_chain(); }
-            void end_chain() { s.end_chain(); }
-            void rollback_chain() { s.rollback_chain(); }
-        } apply{state_, base};
-        detail::run_linked_chains<create_account_result>(events, std::span(results), apply, [](const account& a) {
-            return has(a.flags, account_flags::linked);
-        });
+        detail::run_linked_chains<create_account_result>(
+            events, std::span(results), state_, [&](const account& a, std::size_t i) { return state_.create_account(a, base + i); },
+            [](const account& a) { return has(a.flags, account_flags::linked); });
         return results;
     }
 
@@ -87,38 +79,26 @@ public:
         const std::uint64_t clock_now = now();
         state_.expire_due(clock_now);
         const std::uint64_t base = state_.reserve_timestamps(clock_now, events.size());
-        struct applier {
-            detail::memory_state& s;
-            std::span<const transfer> events;
-            std::uint64_t base;
-            std::uint64_t now;
-            std::array<detail::account_positions, 16> ahead{};
-            create_transfer_result apply(const transfer& t, std::size_t i)
-            {
-                // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events
-                // ahead, account records 8 ahead, transfer lists 4 ahead. An event the chain rule
-                // skipped leaves a stale entry, which the event number check ignores.
-                const std::size_t n = events.size();
-                if (i == 0) {
-                    for (std::size_t j = 0; j < std::min<std::size_t>(16, n); ++j)
-                        s.prefetch_slots(events[j]);
-                    for (std::size_t j = 0; j < std::min<std::size_t>(8, n); ++j)
-                        ahead[j % 16] = s.prefetch_accounts(events[j], j);
-                }
-                if (i + 16 < n)
-                    s.prefetch_slots(events[i + 16]);
-                if (i + 8 < n)
-                    ahead[(i + 8) % 16] = s.prefetch_accounts(events[i + 8], i + 8);
-                if (i + 4 < n && ahead[(i + 4) % 16].event == i + 4)
-                    s.prefetch_transfer_lists(ahead[(i + 4) % 16]);
-                const auto& known = ahead[i % 16];
-                return s.create_transfer(t, base + i, now, known.event == i ? known : detail::account_positions{});
-            }
-            void begin_chain() { s.begin_chain(); }
-            void end_chain() { s.end_chain(); }
-            void rollback_chain() { s.rollback_chain(); }
-        } apply{state_, events, base, clock_now};
-        detail::run_linked_chains<create_transfer_result>(events, std::span(results), apply, [](const transfer& t) {
+        // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events ahead,
+        // account records 8 ahead, transfer lists 4 ahead. An event the chain rule skipped leaves a
+        // stale entry, which the event number check ignores.
+        std::array<detail::account_positions, 16> ahead{};
+        const std::size_t n = events.size();
+        for (std::size_t j = 0; j < std::min<std::size_t>(16, n); ++j)
+            state_.prefetch_slots(events[j]);
+        for (std::size_t j = 0; j < std::min<std::size_t>(8, n); ++j)
+            ahead[j] = state_.prefetch_accounts(events[j], j);
+        const auto apply = [&](const transfer& t, std::size_t i) {
+            if (i + 16 < n)
+                state_.prefetch_slots(events[i + 16]);
+            if (i + 8 < n)
+                ahead[(i + 8) % 16] = state_.prefetch_accounts(events[i + 8], i + 8);
+            if (i + 4 < n && ahead[(i + 4) % 16].event == i + 4)
+                state_.prefetch_transfer_lists(ahead[(i + 4) % 16]);
+            const auto& known = ahead[i % 16];
+            return state_.create_transfer(t, base + i, clock_now, known.event == i ? known : detail::account_positions{});
+        };
+        detail::run_linked_chains<create_transfer_result>(events, std::span(results), state_, apply, [](const transfer& t) {
             return has(t.flags, transfer_flags::linked);
         });
         return results;
@@ -179,9 +159,7 @@ public:
         scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
              [&](std::uint32_t position) {
                  const transfer& t = state_.transfers[position];
-                 const bool side = (filter.debits && t.debit_account_id == filter.account_id) ||
-                                   (filter.credits && t.credit_account_id == filter.account_id);
-                 if (side && (filter.code == 0 || t.code == filter.code))
+                 if (matches(filter, t))
                      out.push_back(t);
                  return out.size() < filter.limit;
              });
@@ -203,9 +181,7 @@ public:
         scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
              [&](std::uint32_t position) {
                  const transfer& t = state_.transfers[position];
-                 const bool side = (filter.debits && t.debit_account_id == filter.account_id) ||
-                                   (filter.credits && t.credit_account_id == filter.account_id);
-                 if (side && (filter.code == 0 || t.code == filter.code)) {
+                 if (matches(filter, t)) {
                      const auto row = std::lower_bound(rec->history.begin(), rec->history.end(), t.timestamp,
                                                        [](const account_balance& b, std::uint64_t ts) { return b.timestamp < ts; });
                      out.push_back(*row);
@@ -263,6 +239,14 @@ private:
     {
         const auto ns = clock_->now().time_since_epoch().count();
         return ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
+    }
+
+    /// Whether one of the filter's account's transfers passes its side and code conditions.
+    static bool matches(const account_filter& filter, const transfer& t) noexcept
+    {
+        const bool side = (filter.debits && t.debit_account_id == filter.account_id) ||
+                          (filter.credits && t.credit_account_id == filter.account_id);
+        return side && (filter.code == 0 || t.code == filter.code);
     }
 
     /// Visits positions whose timestamp is within the filter's bounds, in the filter's direction,

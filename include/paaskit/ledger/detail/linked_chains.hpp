@@ -10,10 +10,11 @@
 
 namespace paaskit::ledger::detail {
 
-/// `state` provides: `Result apply(const Event&, std::size_t index)`, `void begin_chain()`,
-/// `void end_chain()` (keep the chain's effects) and `void rollback_chain()` (undo them).
-template <class Result, class Event, class State, class IsLinked>
-void run_linked_chains(std::span<const Event> events, std::span<Result> results, State& state, IsLinked is_linked)
+/// `apply(event, index)` applies one event and returns its result; `state` provides `begin_chain()`,
+/// `end_chain()` (keep the chain's effects) and `rollback_chain()` (undo them).
+template <class Result, class Event, class State, class Apply, class IsLinked>
+void run_linked_chains(std::span<const Event> events, std::span<Result> results, State& state, Apply apply,
+                       IsLinked is_linked)
 {
     std::optional<std::size_t> chain_start;
     bool chain_broken = false;
@@ -30,7 +31,7 @@ void run_linked_chains(std::span<const Event> events, std::span<Result> results,
         else if (chain_broken)
             result = Result::linked_event_failed;
         else
-            result = state.apply(events[i], i);
+            result = apply(events[i], i);
         results[i] = result;
 
         if (chain_start && result != Result::ok && !chain_broken) {

@@ -12,18 +12,18 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <queue>
 #include <stdexcept>
 #include <vector>
 
 namespace paaskit::ledger::detail {
 
-inline constexpr std::int64_t max_amount = std::numeric_limits<std::int64_t>::max();
 inline constexpr std::uint64_t ns_per_second = 1'000'000'000;
+/// Timestamps stay below 2^63 so that the PostgreSQL engine can store them as bigint.
+inline constexpr std::uint64_t max_timestamp = static_cast<std::uint64_t>(amount_max);
 
-/// a + b > max_amount, for a and b in [0, max_amount].
-constexpr bool sum_overflows(std::int64_t a, std::int64_t b) noexcept { return a > max_amount - b; }
+/// a + b > amount_max, for a and b in [0, amount_max].
+constexpr bool sum_overflows(std::int64_t a, std::int64_t b) noexcept { return a > amount_max - b; }
 
 struct account_record {
     account data;
@@ -271,7 +271,7 @@ public:
         if (sum_overflows(cr.credits_pending + cr.credits_posted, amount))
             return r::overflows_credits;
         if (pending && t.timeout != 0 &&
-            std::uint64_t{t.timeout} * ns_per_second > static_cast<std::uint64_t>(max_amount) - timestamp)
+            std::uint64_t{t.timeout} * ns_per_second > max_timestamp - timestamp)
             return r::overflows_timeout;
         if (has(dr.flags, account_flags::debits_must_not_exceed_credits) &&
             dr.debits_pending + dr.debits_posted + amount > dr.credits_posted)
@@ -378,7 +378,7 @@ private:
             return r::pending_transfer_has_different_code;
         std::int64_t amount = p.amount;
         if (post) {
-            amount = t.amount == max_amount ? p.amount : t.amount;
+            amount = t.amount == amount_max ? p.amount : t.amount;
             if (amount > p.amount)
                 return r::exceeds_pending_transfer_amount;
         } else if (t.amount != 0 && t.amount != p.amount) {
