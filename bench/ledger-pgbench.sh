@@ -17,18 +17,8 @@ if [ ! -x "$installer" ]; then
   cmake --build "$root/build/bench" --target paaskit_ledger_install >/dev/null
 fi
 
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-dir=$(mktemp -d /tmp/paaskit-ledger-pgbench-XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres "$dir"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() { "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
-"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-  -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=50" start >/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/private-cluster.sh"
+start_private_cluster ledger-pgbench -c max_connections=50
 psql=("${as_pg[@]}" "$bin/psql" -h "$dir" -U postgres -X -q -v ON_ERROR_STOP=1 postgres)
 
 "${as_pg[@]}" "$installer" "host=$dir user=postgres dbname=postgres"

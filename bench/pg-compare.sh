@@ -6,18 +6,8 @@
 #   bench/pg-compare.sh [seconds per run, default 5]
 set -euo pipefail
 seconds=${1:-5}
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-dir=$(mktemp -d /tmp/paaskit-pgbench-XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres "$dir"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() { "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
-"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-  -o "-c listen_addresses='' -c unix_socket_directories='$dir'" start >/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/private-cluster.sh"
+start_private_cluster pgbench
 
 printf '\\set x random(1, 1000000)\nSELECT :x::int;\n' > "$dir/select.sql"
 pipeline_script() {
