@@ -187,30 +187,14 @@ public:
     boost::asio::awaitable<core::result<std::vector<account>>> lookup_accounts(pg::connection& conn,
                                                                             std::span<const uint128> ids) const
     {
-        auto r = co_await conn.query("SELECT " + std::string(account_columns) + " FROM " + options_.schema +
-                                         ".accounts WHERE id = ANY($1::uuid[])",
-                                     pg::params(detail::array_literal(ids, [](const uint128& id) { return id; })));
-        if (!r)
-            co_return r.error();
-        auto rows = read_accounts(*r);
-        if (!rows)
-            co_return rows.error();
-        co_return in_asked_order(ids, std::move(*rows));
+        co_return co_await lookup_by_id<account>(conn, account_columns, ".accounts", ids, read_accounts);
     }
 
     /// The transfers that exist among `ids`, in the order asked; unknown ids are skipped.
     boost::asio::awaitable<core::result<std::vector<transfer>>> lookup_transfers(pg::connection& conn,
                                                                               std::span<const uint128> ids) const
     {
-        auto r = co_await conn.query("SELECT " + std::string(transfer_columns) + " FROM " + options_.schema +
-                                         ".transfers WHERE id = ANY($1::uuid[])",
-                                     pg::params(detail::array_literal(ids, [](const uint128& id) { return id; })));
-        if (!r)
-            co_return r.error();
-        auto rows = read_transfers(*r);
-        if (!rows)
-            co_return rows.error();
-        co_return in_asked_order(ids, std::move(*rows));
+        co_return co_await lookup_by_id<transfer>(conn, transfer_columns, ".transfers", ids, read_transfers);
     }
 
     /// Where the pending transfer `id` stands; empty if there is no pending transfer with that id.
@@ -439,6 +423,23 @@ private:
             out.push_back(t);
         }
         return out;
+    }
+
+    /// The rows of `table` whose id is among `ids`, in the order asked.
+    template <class Row, class Read>
+    boost::asio::awaitable<core::result<std::vector<Row>>> lookup_by_id(pg::connection& conn, const char* columns,
+                                                                         const char* table, std::span<const uint128> ids,
+                                                                         Read read_rows) const
+    {
+        auto r = co_await conn.query("SELECT " + std::string(columns) + " FROM " + options_.schema + table +
+                                         " WHERE id = ANY($1::uuid[])",
+                                     pg::params(detail::array_literal(ids, [](const uint128& id) { return id; })));
+        if (!r)
+            co_return r.error();
+        auto rows = read_rows(*r);
+        if (!rows)
+            co_return rows.error();
+        co_return in_asked_order(ids, std::move(*rows));
     }
 
     template <class Row>
