@@ -280,7 +280,7 @@ DECLARE
     f integer; r smallint; k integer; pk integer; sp integer; d integer; c integer; amt bigint;
     is_pending boolean; is_post boolean; is_void boolean; linked boolean; in_chain boolean;
     chain_start integer; chain_broken boolean := false;
-    t_id uuid; t_dr uuid; t_cr uuid; pid uuid; new_state smallint;
+    t_id uuid; t_dr uuid; t_cr uuid; t_ledger bigint; t_code integer; pid uuid; new_state smallint;
     p_flags integer; p_dr uuid; p_cr uuid; p_amt bigint; p_ledger bigint; p_code integer; p_state smallint; p_expires bigint;
 BEGIN
     IF n = 0 THEN RETURN res; END IF;
@@ -458,6 +458,7 @@ BEGIN
                 IF amt < 0 THEN r := 19; EXIT ev; END IF;
                 ts := base + i - 1;
 
+                -- What the event names, by kind; t_* become the values stored for it.
                 IF is_post OR is_void THEN
                     pid := pending_ids[i];
                     IF pid = zero THEN r := 14; EXIT ev; END IF;
@@ -491,58 +492,9 @@ BEGIN
                         IF amounts[i] <> 0 AND amounts[i] <> p_amt THEN r := 33; EXIT ev; END IF;
                         amt := p_amt;
                     END IF;
-                    IF x_found[i] THEN
-                        r := compare_transfer(f, p_dr, p_cr, amt, pid, user_data_128s[i], user_data_64s[i], user_data_32s[i],
-                                              timeouts[i], p_code, p_ledger, x_flags[i], x_debit[i], x_credit[i], x_amount[i],
-                                              x_pending[i], x_ud128[i], x_ud64[i], x_ud32[i], x_timeout[i], x_code[i], x_ledger[i]);
-                        EXIT ev;
-                    END IF;
-                    k := e_prev[i];
-                    WHILE k > 0 AND res[k] <> 0 LOOP k := e_prev[k]; END LOOP;
-                    IF k > 0 THEN
-                        r := compare_transfer(f, p_dr, p_cr, amt, pid, user_data_128s[i], user_data_64s[i], user_data_32s[i],
-                                              timeouts[i], p_code, p_ledger, flagss[k], o_debit[k], o_credit[k], o_amount[k],
-                                              pending_ids[k], user_data_128s[k], user_data_64s[k], user_data_32s[k], timeouts[k],
-                                              o_code[k], o_ledger[k]);
-                        EXIT ev;
-                    END IF;
-                    IF p_state = 2 THEN r := 34; EXIT ev; END IF;
-                    IF p_state = 3 THEN r := 35; EXIT ev; END IF;
-                    IF p_state = 4 OR (p_expires > 0 AND p_expires <= now_ns) THEN r := 36; EXIT ev; END IF;
-                    IF is_post THEN
-                        IF (a_flags[d] & 16) <> 0 THEN r := 49; EXIT ev; END IF;
-                        IF (a_flags[c] & 16) <> 0 THEN r := 50; EXIT ev; END IF;
-                        IF a_dpo[d] > max_amount - amt THEN r := 53; EXIT ev; END IF;
-                        IF a_cpo[c] > max_amount - amt THEN r := 54; EXIT ev; END IF;
-                    END IF;
-                    IF in_chain THEN
-                        u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := d; u_dp[u_len] := a_dp[d];
-                        u_dpo[u_len] := a_dpo[d]; u_cp[u_len] := a_cp[d]; u_cpo[u_len] := a_cpo[d]; u_flags[u_len] := a_flags[d];
-                        u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := c; u_dp[u_len] := a_dp[c];
-                        u_dpo[u_len] := a_dpo[c]; u_cp[u_len] := a_cp[c]; u_cpo[u_len] := a_cpo[c]; u_flags[u_len] := a_flags[c];
-                        u_len := u_len + 1; u_kind[u_len] := CASE WHEN sp = 0 THEN 3 ELSE 2 END;
-                        u_at[u_len] := CASE WHEN sp = 0 THEN pk ELSE sp END; u_flags[u_len] := p_state;
-                    END IF;
-                    a_dp[d] := a_dp[d] - p_amt;
-                    a_cp[c] := a_cp[c] - p_amt;
-                    IF is_post THEN
-                        a_dpo[d] := a_dpo[d] + amt;
-                        a_cpo[c] := a_cpo[c] + amt;
-                        new_state := 2;
-                    ELSE
-                        IF (p_flags & 64) <> 0 THEN a_flags[d] := a_flags[d] & ~16; END IF;
-                        IF (p_flags & 128) <> 0 THEN a_flags[c] := a_flags[c] & ~16; END IF;
-                        new_state := 3;
-                    END IF;
-                    IF sp = 0 THEN
-                        o_state[pk] := new_state;
-                    ELSE
-                        sp_state[sp] := new_state;
-                    END IF;
-                    t_dr := p_dr; t_cr := p_cr;
-                    o_ledger[i] := p_ledger; o_code[i] := p_code;
+                    t_dr := p_dr; t_cr := p_cr; t_ledger := p_ledger; t_code := p_code;
                 ELSE
-                    t_dr := debit_ids[i]; t_cr := credit_ids[i];
+                    t_dr := debit_ids[i]; t_cr := credit_ids[i]; pid := zero;
                     IF t_dr = zero THEN r := 8; EXIT ev; END IF;
                     IF t_dr = maxid THEN r := 9; EXIT ev; END IF;
                     IF t_cr = zero THEN r := 10; EXIT ev; END IF;
@@ -558,21 +510,38 @@ BEGIN
                     IF c = 0 THEN r := 23; EXIT ev; END IF;
                     IF a_ledger[d] <> a_ledger[c] THEN r := 24; EXIT ev; END IF;
                     IF ledgers[i] <> a_ledger[d] THEN r := 25; EXIT ev; END IF;
-                    IF x_found[i] THEN
-                        r := compare_transfer(f, t_dr, t_cr, amt, zero, user_data_128s[i], user_data_64s[i], user_data_32s[i],
-                                              timeouts[i], codes[i], ledgers[i], x_flags[i], x_debit[i], x_credit[i], x_amount[i],
-                                              x_pending[i], x_ud128[i], x_ud64[i], x_ud32[i], x_timeout[i], x_code[i], x_ledger[i]);
-                        EXIT ev;
+                    t_ledger := ledgers[i]; t_code := codes[i];
+                END IF;
+
+                -- Idempotency: a stored transfer with this id, or an earlier one of this batch.
+                IF x_found[i] THEN
+                    r := compare_transfer(f, t_dr, t_cr, amt, pid, user_data_128s[i], user_data_64s[i], user_data_32s[i],
+                                          timeouts[i], t_code, t_ledger, x_flags[i], x_debit[i], x_credit[i], x_amount[i],
+                                          x_pending[i], x_ud128[i], x_ud64[i], x_ud32[i], x_timeout[i], x_code[i], x_ledger[i]);
+                    EXIT ev;
+                END IF;
+                k := e_prev[i];
+                WHILE k > 0 AND res[k] <> 0 LOOP k := e_prev[k]; END LOOP;
+                IF k > 0 THEN
+                    r := compare_transfer(f, t_dr, t_cr, amt, pid, user_data_128s[i], user_data_64s[i], user_data_32s[i],
+                                          timeouts[i], t_code, t_ledger, flagss[k], o_debit[k], o_credit[k], o_amount[k],
+                                          pending_ids[k], user_data_128s[k], user_data_64s[k], user_data_32s[k], timeouts[k],
+                                          o_code[k], o_ledger[k]);
+                    EXIT ev;
+                END IF;
+
+                -- What the accounts and the pending transfer allow, by kind.
+                IF is_post OR is_void THEN
+                    IF p_state = 2 THEN r := 34; EXIT ev; END IF;
+                    IF p_state = 3 THEN r := 35; EXIT ev; END IF;
+                    IF p_state = 4 OR (p_expires > 0 AND p_expires <= now_ns) THEN r := 36; EXIT ev; END IF;
+                    IF is_post THEN
+                        IF (a_flags[d] & 16) <> 0 THEN r := 49; EXIT ev; END IF;
+                        IF (a_flags[c] & 16) <> 0 THEN r := 50; EXIT ev; END IF;
+                        IF a_dpo[d] > max_amount - amt THEN r := 53; EXIT ev; END IF;
+                        IF a_cpo[c] > max_amount - amt THEN r := 54; EXIT ev; END IF;
                     END IF;
-                    k := e_prev[i];
-                    WHILE k > 0 AND res[k] <> 0 LOOP k := e_prev[k]; END LOOP;
-                    IF k > 0 THEN
-                        r := compare_transfer(f, t_dr, t_cr, amt, zero, user_data_128s[i], user_data_64s[i], user_data_32s[i],
-                                              timeouts[i], codes[i], ledgers[i], flagss[k], o_debit[k], o_credit[k], o_amount[k],
-                                              pending_ids[k], user_data_128s[k], user_data_64s[k], user_data_32s[k], timeouts[k],
-                                              o_code[k], o_ledger[k]);
-                        EXIT ev;
-                    END IF;
+                ELSE
                     IF (a_flags[d] & 16) <> 0 THEN r := 49; EXIT ev; END IF;
                     IF (a_flags[c] & 16) <> 0 THEN r := 50; EXIT ev; END IF;
                     IF (f & 16) <> 0 THEN amt := least(amt, greatest(0, a_cpo[d] - (a_dpo[d] + a_dp[d]))); END IF;
@@ -589,12 +558,37 @@ BEGIN
                     IF is_pending AND timeouts[i] <> 0 AND timeouts[i] * 1000000000 > max_amount - ts THEN r := 57; EXIT ev; END IF;
                     IF (a_flags[d] & 2) <> 0 AND a_dp[d] + a_dpo[d] + amt > a_cpo[d] THEN r := 58; EXIT ev; END IF;
                     IF (a_flags[c] & 4) <> 0 AND a_cp[c] + a_cpo[c] + amt > a_dpo[c] THEN r := 59; EXIT ev; END IF;
-                    IF in_chain THEN
-                        u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := d; u_dp[u_len] := a_dp[d];
-                        u_dpo[u_len] := a_dpo[d]; u_cp[u_len] := a_cp[d]; u_cpo[u_len] := a_cpo[d]; u_flags[u_len] := a_flags[d];
-                        u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := c; u_dp[u_len] := a_dp[c];
-                        u_dpo[u_len] := a_dpo[c]; u_cp[u_len] := a_cp[c]; u_cpo[u_len] := a_cpo[c]; u_flags[u_len] := a_flags[c];
+                END IF;
+
+                -- Apply. Inside a linked chain, log what is about to change so a failure can undo it.
+                IF in_chain THEN
+                    u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := d; u_dp[u_len] := a_dp[d];
+                    u_dpo[u_len] := a_dpo[d]; u_cp[u_len] := a_cp[d]; u_cpo[u_len] := a_cpo[d]; u_flags[u_len] := a_flags[d];
+                    u_len := u_len + 1; u_kind[u_len] := 1; u_at[u_len] := c; u_dp[u_len] := a_dp[c];
+                    u_dpo[u_len] := a_dpo[c]; u_cp[u_len] := a_cp[c]; u_cpo[u_len] := a_cpo[c]; u_flags[u_len] := a_flags[c];
+                    IF is_post OR is_void THEN
+                        u_len := u_len + 1; u_kind[u_len] := CASE WHEN sp = 0 THEN 3 ELSE 2 END;
+                        u_at[u_len] := CASE WHEN sp = 0 THEN pk ELSE sp END; u_flags[u_len] := p_state;
                     END IF;
+                END IF;
+                IF is_post OR is_void THEN
+                    a_dp[d] := a_dp[d] - p_amt;
+                    a_cp[c] := a_cp[c] - p_amt;
+                    IF is_post THEN
+                        a_dpo[d] := a_dpo[d] + amt;
+                        a_cpo[c] := a_cpo[c] + amt;
+                        new_state := 2;
+                    ELSE
+                        IF (p_flags & 64) <> 0 THEN a_flags[d] := a_flags[d] & ~16; END IF;
+                        IF (p_flags & 128) <> 0 THEN a_flags[c] := a_flags[c] & ~16; END IF;
+                        new_state := 3;
+                    END IF;
+                    IF sp = 0 THEN
+                        o_state[pk] := new_state;
+                    ELSE
+                        sp_state[sp] := new_state;
+                    END IF;
+                ELSE
                     IF is_pending THEN
                         a_dp[d] := a_dp[d] + amt;
                         a_cp[c] := a_cp[c] + amt;
@@ -606,9 +600,9 @@ BEGIN
                     END IF;
                     IF (f & 64) <> 0 THEN a_flags[d] := a_flags[d] | 16; END IF;
                     IF (f & 128) <> 0 THEN a_flags[c] := a_flags[c] | 16; END IF;
-                    o_ledger[i] := ledgers[i]; o_code[i] := codes[i];
                 END IF;
 
+                o_ledger[i] := t_ledger; o_code[i] := t_code;
                 o_amount[i] := amt; o_debit[i] := t_dr; o_credit[i] := t_cr;
                 IF (a_flags[d] & 8) <> 0 THEN
                     h_len := h_len + 1; h_acc[h_len] := d; h_ev[h_len] := i;
