@@ -9,6 +9,8 @@
 #include <fstream>
 #include <thread>
 
+#include <stdlib.h>
+
 using namespace paaskit;
 using namespace paaskit::test;
 using ctr = ledger::create_transfer_result;
@@ -16,9 +18,13 @@ using ctr = ledger::create_transfer_result;
 namespace {
 
 struct temp_dir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("paaskit-ledger-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-    temp_dir() { std::filesystem::create_directories(path); }
+    std::filesystem::path path;
+    temp_dir()
+    {
+        std::string pattern = (std::filesystem::temp_directory_path() / "paaskit-ledger-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
     ~temp_dir() { std::filesystem::remove_all(path); }
 };
 
@@ -35,16 +41,26 @@ void populate(ledger::memory_engine& engine)
     REQUIRE(engine.create_transfers(transfers).value() == std::vector<ctr>(4, ctr::ok));
 }
 
+/// A populated engine saved to `file` in a fresh directory.
+struct saved_engine {
+    temp_dir dir;
+    core::manual_clock clock{ledger_epoch};
+    ledger::memory_engine original{clock};
+    std::filesystem::path file = dir.path / "ledger.snapshot";
+
+    saved_engine()
+    {
+        populate(original);
+        REQUIRE(original.save_snapshot(file).has_value());
+    }
+};
+
 } // namespace
 
 TEST_CASE("a memory engine snapshot restores accounts, transfers, history and pending timeouts", "[ledger][memory]")
 {
-    temp_dir dir;
-    core::manual_clock clock(ledger_epoch);
-    ledger::memory_engine original(clock);
-    populate(original);
-    const auto file = dir.path / "ledger.snapshot";
-    REQUIRE(original.save_snapshot(file).has_value());
+    saved_engine saved;
+    auto& [dir, clock, original, file] = saved;
     REQUIRE_FALSE(std::filesystem::exists(file.string() + ".tmp"));
 
     ledger::memory_engine restored(clock);
@@ -70,12 +86,8 @@ TEST_CASE("a memory engine snapshot restores accounts, transfers, history and pe
 
 TEST_CASE("a damaged or missing snapshot is refused and leaves the engine as it was", "[ledger][memory]")
 {
-    temp_dir dir;
-    core::manual_clock clock(ledger_epoch);
-    ledger::memory_engine original(clock);
-    populate(original);
-    const auto file = dir.path / "ledger.snapshot";
-    REQUIRE(original.save_snapshot(file).has_value());
+    saved_engine saved;
+    auto& [dir, clock, original, file] = saved;
     std::string bytes;
     {
         std::ifstream in(file, std::ios::binary);
