@@ -194,11 +194,17 @@ TEST_CASE("a client killed mid-batch leaves each linked chain entirely present o
         }
         ::_exit(1);
     }
-    // Kill it once it has committed something and is (almost certainly) in the middle of the next.
-    while (stored_chains(ledger) == 0) {
-    }
-    ::kill(child, SIGKILL);
+    // Kill it once it has committed something and is (almost certainly) in the middle of the next;
+    // should it have died on its own, stop waiting and fail.
     int status = 0;
+    bool exited_early = false;
+    while (stored_chains(ledger) == 0)
+        if (::waitpid(child, &status, WNOHANG) == child) {
+            exited_early = true;
+            break;
+        }
+    REQUIRE_FALSE(exited_early);
+    ::kill(child, SIGKILL);
     REQUIRE(::waitpid(child, &status, 0) == child);
     CHECK(WIFSIGNALED(status));
     // Its backend may still be finishing the statement; wait until it has gone.
@@ -250,8 +256,9 @@ TEST_CASE("a backend terminated mid-batch leaves each linked chain entirely pres
     }, asio::detached);
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         auto killer = co_await connect_to_shared_cluster();
-        // Each round trip lets the victim's coroutine run; terminate once its batch is executing.
-        for (;;) {
+        // Each round trip lets the victim's coroutine run; terminate once its batch is executing
+        // (and give up, failing below, if it finished first).
+        while (!outcome) {
             auto r = co_await killer.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' "
                                            "AND query LIKE '%create_transfers%'",
                                            pg::params(victim_pid));
