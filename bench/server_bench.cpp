@@ -47,35 +47,19 @@ void fill_platform_routes(router& r)
     r.add(http::verb::get, "/metrics", noop());
 }
 
-void bm_route_static(benchmark::State& state)
+// One lookup in the platform's route table, named by what it exercises.
+void bm_route(benchmark::State& state, http::verb verb, std::string_view target)
 {
     router r;
     fill_platform_routes(r);
     for (auto _ : state)
-        benchmark::DoNotOptimize(r.find(http::verb::get, "/healthz"));
+        benchmark::DoNotOptimize(r.find(verb, target));
     state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(bm_route_static);
-
-void bm_route_with_parameter(benchmark::State& state)
-{
-    router r;
-    fill_platform_routes(r);
-    for (auto _ : state)
-        benchmark::DoNotOptimize(r.find(http::verb::patch, "/api/admin/subscriptions/0190c3b1-7d2e-7abc-8def-0123456789ab/status"));
-    state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(bm_route_with_parameter);
-
-void bm_route_not_found(benchmark::State& state)
-{
-    router r;
-    fill_platform_routes(r);
-    for (auto _ : state)
-        benchmark::DoNotOptimize(r.find(http::verb::get, "/api/admin/users/42/nothing/here"));
-    state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(bm_route_not_found);
+BENCHMARK_CAPTURE(bm_route, static, http::verb::get, "/healthz");
+BENCHMARK_CAPTURE(bm_route, with_parameter, http::verb::patch,
+                  "/api/admin/subscriptions/0190c3b1-7d2e-7abc-8def-0123456789ab/status");
+BENCHMARK_CAPTURE(bm_route, not_found, http::verb::get, "/api/admin/users/42/nothing/here");
 
 void bm_json_encode_object(benchmark::State& state)
 {
