@@ -20,6 +20,7 @@ public:
     explicit random_ledger_workload(std::uint64_t seed) : rng_(seed) {}
 
     static constexpr std::uint64_t account_count = 120;
+    static constexpr std::uint64_t overflow_accounts[] = {1001, 1002, 1003};
 
     std::vector<ledger::account> accounts()
     {
@@ -35,6 +36,10 @@ public:
                 flags |= account_flags::history;
             out.push_back(make_account(id, flags, id % 10 == 0 ? 2 : 1));
         }
+        // Outside the random traffic: accounts for one deterministic overflow, which random amounts
+        // reach only with some seeds.
+        for (const auto id : overflow_accounts)
+            out.push_back(make_account(id));
         return out;
     }
 
@@ -43,6 +48,11 @@ public:
         const bool hot = pick(2) == 0;
         const auto size = 1 + pick(pick(4) == 0 ? 200 : 24);
         std::vector<ledger::transfer> events;
+        if (!overflow_sent_) {
+            events.push_back(make_transfer(next_id_++, overflow_accounts[0], overflow_accounts[2], ledger::amount_max));
+            events.push_back(make_transfer(next_id_++, overflow_accounts[1], overflow_accounts[2], 1)); // overflows
+            overflow_sent_ = true;
+        }
         for (std::uint64_t i = 0; i < size; ++i)
             events.push_back(event(hot));
         return events;
@@ -121,6 +131,7 @@ private:
 
     std::mt19937_64 rng_;
     std::uint64_t next_id_ = 1;
+    bool overflow_sent_ = false;
     std::vector<ledger::transfer> created_;
     std::vector<std::uint64_t> pending_ids_;
 };
