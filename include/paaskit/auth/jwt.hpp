@@ -1,0 +1,435 @@
+#pragma once
+/// \file
+/// JSON Web Tokens (RFC 7519) signed with HS256 or EdDSA (Ed25519), verified against a key set.
+///
+/// The algorithm a token is checked with always comes from the key its `kid` names, never from the
+/// token: a header whose `alg` differs from that key's algorithm is refused (`alg: none` and
+/// algorithm confusion, such as HS256 keyed with an Ed25519 public key, can therefore not work).
+
+#include <paaskit/auth/detail/base64url.hpp>
+#include <paaskit/auth/detail/openssl.hpp>
+#include <paaskit/auth/error.hpp>
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/json.hpp>
+#include <paaskit/core/result.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace paaskit::auth {
+
+enum class jwt_algorithm { hs256, eddsa };
+
+/// The JOSE name: "HS256" or "EdDSA".
+constexpr std::string_view to_string(jwt_algorithm a) noexcept { return a == jwt_algorithm::hs256 ? "HS256" : "EdDSA"; }
+
+namespace detail {
+struct mac_deleter {
+    void operator()(EVP_MAC* p) const noexcept { EVP_MAC_free(p); }
+};
+struct mac_ctx_deleter {
+    void operator()(EVP_MAC_CTX* p) const noexcept { EVP_MAC_CTX_free(p); }
+};
+using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter>;
+struct bio_deleter {
+    void operator()(BIO* p) const noexcept { BIO_free(p); }
+};
+using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+} // namespace detail
+
+/// One key: an HS256 secret, or an Ed25519 key pair (or only its public half, which verifies but
+/// cannot sign). Immutable; copies share the key material.
+/// Thread-safety: const member functions are safe to call from any thread at once.
+class jwt_key {
+public:
+    /// An HS256 key. The secret must have at least 32 bytes (RFC 7518 §3.2: no shorter than the
+    /// hash output); `kid` must be 1..128 printable ASCII characters.
+    static core::result<jwt_key> hs256(std::string kid, std::span<const std::byte> secret)
+    {
+        if (auto ok = check_kid(kid); !ok)
+            return ok.error();
+        if (secret.size() < 32)
+            return core::error(errc::invalid_key, "an HS256 secret needs at least 32 bytes, got " + std::to_string(secret.size()));
+        std::unique_ptr<EVP_MAC, detail::mac_deleter> mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+        if (!mac)
+            return detail::openssl_error(errc::crypto_failure, "HMAC unavailable");
+        detail::mac_ctx_ptr ctx(EVP_MAC_CTX_new(mac.get()));
+        char digest[] = "SHA256";
+        const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+        if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1)
+            return detail::openssl_error(errc::crypto_failure, "HMAC-SHA256 key setup");
+        auto state = std::make_shared<material>();
+        state->algorithm = jwt_algorithm::hs256;
+        state->kid = std::move(kid);
+        state->keyed_mac = std::move(ctx);
+        state->can_sign = true;
+        return jwt_key(std::move(state));
+    }
+
+    static core::result<jwt_key> hs256(std::string kid, std::string_view secret)
+    {
+        return hs256(std::move(kid), std::as_bytes(std::span(secret.data(), secret.size())));
+    }
+
+    /// A new random Ed25519 key pair.
+    static core::result<jwt_key> generate_ed25519(std::string kid)
+    {
+        detail::pkey_ptr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+        if (!key)
+            return detail::openssl_error(errc::crypto_failure, "Ed25519 key generation");
+        return from_pkey(std::move(kid), std::move(key), true);
+    }
+
+    /// An Ed25519 key from PEM text: a private key (PKCS #8, "BEGIN PRIVATE KEY") signs and
+    /// verifies; a public key ("BEGIN PUBLIC KEY") only verifies. Other key types are refused.
+    static core::result<jwt_key> ed25519_from_pem(std::string kid, std::string_view pem)
+    {
+        if (pem.size() > 16 * 1024)
+            return core::error(errc::invalid_key, "PEM text over 16 KiB");
+        const bool is_private = pem.find("PRIVATE KEY-----") != std::string_view::npos;
+        detail::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+        if (!bio)
+            return detail::openssl_error(errc::crypto_failure, "BIO_new_mem_buf");
+        detail::pkey_ptr key(is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                                        : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+        if (!key)
+            return detail::openssl_error(errc::invalid_key, "not a PEM private or public key");
+        return from_pkey(std::move(kid), std::move(key), is_private);
+    }
+
+    const std::string& kid() const noexcept { return state_->kid; }
+    jwt_algorithm algorithm() const noexcept { return state_->algorithm; }
+    /// False for a public-only Ed25519 key.
+    bool can_sign() const noexcept { return state_->can_sign; }
+
+    /// The public key as PEM (SubjectPublicKeyInfo); `errc::invalid_key` for an HS256 key.
+    core::result<std::string> public_pem() const { return write_pem(false); }
+    /// The private key as PEM (unencrypted PKCS #8); `errc::invalid_key` unless an Ed25519 private key.
+    core::result<std::string> private_pem() const { return write_pem(true); }
+
+    /// The signature of `input` (the JWS signing input).
+    core::result<std::string> sign(std::string_view input) const
+    {
+        if (!state_->can_sign)
+            return core::error(errc::invalid_key, "key \"" + state_->kid + "\" is public only and cannot sign");
+        if (state_->algorithm == jwt_algorithm::hs256) {
+            std::string mac(32, '\0');
+            if (!hmac(input, mac.data()))
+                return detail::openssl_error(errc::crypto_failure, "HMAC-SHA256");
+            return mac;
+        }
+        detail::md_ctx_ptr ctx(EVP_MD_CTX_new());
+        std::size_t length = 64;
+        std::string signature(length, '\0');
+        if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, state_->pkey.get(), nullptr) != 1 ||
+            EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                           reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+            return detail::openssl_error(errc::crypto_failure, "Ed25519 signing");
+        signature.resize(length);
+        return signature;
+    }
+
+    /// Whether `signature` is this key's signature of `input` (HMACs compared in constant time).
+    core::result<bool> verify(std::string_view input, std::string_view signature) const
+    {
+        if (state_->algorithm == jwt_algorithm::hs256) {
+            unsigned char mac[32];
+            if (!hmac(input, reinterpret_cast<char*>(mac)))
+                return detail::openssl_error(errc::crypto_failure, "HMAC-SHA256");
+            return signature.size() == sizeof mac && CRYPTO_memcmp(mac, signature.data(), sizeof mac) == 0;
+        }
+        if (signature.size() != 64)
+            return false;
+        detail::md_ctx_ptr ctx(EVP_MD_CTX_new());
+        if (!ctx || EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, state_->pkey.get(), nullptr) != 1)
+            return detail::openssl_error(errc::crypto_failure, "Ed25519 verification setup");
+        const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                                        reinterpret_cast<const unsigned char*>(input.data()), input.size());
+        ERR_clear_error(); // a bad signature may leave an entry; it is an answer, not a failure
+        return rc == 1;
+    }
+
+private:
+    struct material {
+        jwt_algorithm algorithm = jwt_algorithm::hs256;
+        std::string kid;
+        bool can_sign = false;
+        detail::mac_ctx_ptr keyed_mac; // HS256: initialised with the secret; copied for each use
+        detail::pkey_ptr pkey;          // EdDSA
+    };
+
+    explicit jwt_key(std::shared_ptr<const material> state) : state_(std::move(state)) {}
+
+    static core::result<void> check_kid(std::string_view kid)
+    {
+        if (kid.empty() || kid.size() > 128 ||
+            std::any_of(kid.begin(), kid.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21 || c == 0x7F; }))
+            return core::error(errc::invalid_key, "a key id must be 1 to 128 printable ASCII characters");
+        return {};
+    }
+
+    static core::result<jwt_key> from_pkey(std::string kid, detail::pkey_ptr key, bool is_private)
+    {
+        if (auto ok = check_kid(kid); !ok)
+            return ok.error();
+        if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+            return core::error(errc::invalid_key, "not an Ed25519 key");
+        auto state = std::make_shared<material>();
+        state->algorithm = jwt_algorithm::eddsa;
+        state->kid = std::move(kid);
+        state->pkey = std::move(key);
+        state->can_sign = is_private;
+        return jwt_key(std::move(state));
+    }
+
+    // The keyed context is never used directly (it is shared between threads); a copy of it
+    // carries the already-absorbed key pads, so each MAC costs only the message's blocks.
+    bool hmac(std::string_view input, char* out) const
+    {
+        detail::mac_ctx_ptr ctx(EVP_MAC_CTX_dup(state_->keyed_mac.get()));
+        std::size_t length = 0;
+        return ctx && EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1 &&
+               EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out), &length, 32) == 1 && length == 32;
+    }
+
+    core::result<std::string> write_pem(bool private_part) const
+    {
+        if (state_->algorithm != jwt_algorithm::eddsa || (private_part && !state_->can_sign))
+            return core::error(errc::invalid_key, private_part ? "no private key to export" : "an HS256 key has no public key");
+        detail::bio_ptr bio(BIO_new(BIO_s_mem()));
+        const int ok = private_part ? PEM_write_bio_PrivateKey(bio.get(), state_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr)
+                                    : PEM_write_bio_PUBKEY(bio.get(), state_->pkey.get());
+        if (!bio || ok != 1)
+            return detail::openssl_error(errc::crypto_failure, "PEM export");
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        return std::string(data, static_cast<std::size_t>(size));
+    }
+
+    std::shared_ptr<const material> state_;
+};
+
+/// The keys a service signs and accepts tokens with. One key signs (its `kid` goes into every token
+/// header); all keys verify, so after a rotation tokens signed with the previous key stay valid
+/// until they expire, and the previous key is removed after that.
+/// Thread-safety: build it, then share it; const member functions are safe from any thread.
+class jwt_key_set {
+public:
+    /// Adds a key; a second key with the same `kid` is `errc::invalid_key`. The first key that
+    /// can sign becomes the signing key.
+    core::result<void> add(jwt_key key)
+    {
+        if (find(key.kid()))
+            return core::error(errc::invalid_key, "duplicate key id \"" + key.kid() + "\"");
+        keys_.push_back(std::move(key));
+        if (signing_ < 0 && keys_.back().can_sign())
+            signing_ = static_cast<int>(keys_.size() - 1);
+        return {};
+    }
+
+    /// Makes the key `kid` the one that signs new tokens.
+    core::result<void> use_for_signing(std::string_view kid)
+    {
+        for (std::size_t i = 0; i < keys_.size(); ++i)
+            if (keys_[i].kid() == kid) {
+                if (!keys_[i].can_sign())
+                    return core::error(errc::invalid_key, "key \"" + std::string(kid) + "\" cannot sign");
+                signing_ = static_cast<int>(i);
+                return {};
+            }
+        return core::error(errc::unknown_key, "\"" + std::string(kid) + "\"");
+    }
+
+    const jwt_key* find(std::string_view kid) const noexcept
+    {
+        for (const auto& k : keys_)
+            if (k.kid() == kid)
+                return &k;
+        return nullptr;
+    }
+
+    const jwt_key* signing_key() const noexcept { return signing_ < 0 ? nullptr : &keys_[static_cast<std::size_t>(signing_)]; }
+    const std::vector<jwt_key>& keys() const noexcept { return keys_; }
+
+private:
+    std::vector<jwt_key> keys_;
+    int signing_ = -1;
+};
+
+/// What `verify_jwt` checks beyond the signature.
+struct jwt_validation {
+    std::string issuer{};           ///< required `iss`; empty: not checked
+    std::string audience{};         ///< `aud` (a string or an array) must contain it; empty: not checked
+    std::chrono::seconds leeway{30}; ///< clock skew tolerated for `exp`, `nbf` and `iat`
+    std::size_t max_token_bytes = 8 * 1024;
+    bool require_expiry = true; ///< refuse tokens without `exp`
+};
+
+/// A token whose signature and claims were checked.
+struct verified_jwt {
+    std::string kid;
+    jwt_algorithm algorithm = jwt_algorithm::hs256;
+    boost::json::object claims;
+};
+
+namespace detail {
+
+// A NumericDate (seconds since the epoch, possibly fractional), or nullopt when absent.
+inline core::result<std::optional<double>> numeric_date(const boost::json::object& claims, std::string_view name)
+{
+    const auto* v = claims.if_contains(name);
+    if (!v)
+        return std::optional<double>{};
+    if (!v->is_number())
+        return core::error(errc::invalid_claim, "\"" + std::string(name) + "\" is not a number");
+    const double seconds = v->to_number<double>();
+    if (!std::isfinite(seconds))
+        return core::error(errc::invalid_claim, "\"" + std::string(name) + "\" is not a finite number");
+    return std::optional<double>(seconds);
+}
+
+inline double unix_seconds(core::time_point t) noexcept
+{
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+} // namespace detail
+
+/// Signs `claims` with the key set's signing key: header `{"alg":...,"typ":"JWT","kid":...}`.
+inline core::result<std::string> sign_jwt(const jwt_key_set& keys, const boost::json::object& claims)
+{
+    const auto* key = keys.signing_key();
+    if (!key)
+        return core::error(errc::invalid_key, "the key set has no signing key");
+    const boost::json::object header{{"alg", to_string(key->algorithm())}, {"typ", "JWT"}, {"kid", key->kid()}};
+    std::string token;
+    const auto header_text = boost::json::serialize(header);
+    detail::base64_encode_to(token, std::as_bytes(std::span(header_text.data(), header_text.size())));
+    token += '.';
+    const auto payload = boost::json::serialize(claims);
+    detail::base64_encode_to(token, std::as_bytes(std::span(payload.data(), payload.size())));
+    auto signature = key->sign(token);
+    if (!signature)
+        return signature.error();
+    token += '.';
+    detail::base64_encode_to(token, std::as_bytes(std::span(signature->data(), signature->size())));
+    return token;
+}
+
+/// Verifies `token` at time `now`: its size, its form (three canonical base64url parts, JSON
+/// objects), its key (`kid`; a token without one only with a single-key set), its algorithm (the
+/// key's), its signature, then `exp`, `nbf`, `iat`, `iss` and `aud` against `rules`.
+inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
+                                             core::time_point now)
+{
+    if (token.size() > rules.max_token_bytes)
+        return core::error(errc::token_too_large, std::to_string(token.size()) + " bytes, limit " +
+                                                      std::to_string(rules.max_token_bytes));
+    const auto first_dot = token.find('.');
+    const auto second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
+    if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos)
+        return core::error(errc::token_malformed, "a JWT has three dot-separated parts");
+    const auto signing_input = token.substr(0, second_dot);
+    std::string header_text, payload_text, signature;
+    if (!detail::base64_decode_into(token.substr(0, first_dot), header_text) ||
+        !detail::base64_decode_into(token.substr(first_dot + 1, second_dot - first_dot - 1), payload_text) ||
+        !detail::base64_decode_into(token.substr(second_dot + 1), signature))
+        return core::error(errc::token_malformed, "a part is not unpadded base64url");
+
+    const core::json_limits limits{.max_bytes = rules.max_token_bytes, .max_depth = 16};
+    auto header = core::parse_json(header_text, limits);
+    if (!header || !header->is_object())
+        return core::error(errc::token_malformed, "the header is not a JSON object");
+    const auto& h = header->get_object();
+    const auto* alg = h.if_contains("alg");
+    if (!alg || !alg->is_string())
+        return core::error(errc::token_malformed, "the header has no \"alg\"");
+    const std::string_view alg_name = alg->get_string();
+    if (alg_name != "HS256" && alg_name != "EdDSA")
+        return core::error(errc::unsupported_algorithm, "\"" + std::string(alg_name.substr(0, 32)) + "\"");
+    if (h.contains("crit"))
+        return core::error(errc::unsupported_algorithm, "critical header extensions are not supported");
+
+    const jwt_key* key = nullptr;
+    if (const auto* kid = h.if_contains("kid")) {
+        if (!kid->is_string())
+            return core::error(errc::token_malformed, "\"kid\" is not a string");
+        key = keys.find(kid->get_string());
+        if (!key)
+            return core::error(errc::unknown_key, "\"" + std::string(kid->get_string().subview().substr(0, 128)) + "\"");
+    } else if (keys.keys().size() == 1) {
+        key = &keys.keys().front();
+    } else {
+        return core::error(errc::unknown_key, "the token names no key (\"kid\")");
+    }
+    if (alg_name != to_string(key->algorithm()))
+        return core::error(errc::algorithm_mismatch, "key \"" + key->kid() + "\" is " + std::string(to_string(key->algorithm())) +
+                                                         ", the token says " + std::string(alg_name));
+    auto valid = key->verify(signing_input, signature);
+    if (!valid)
+        return valid.error();
+    if (!*valid)
+        return core::error(errc::invalid_signature);
+
+    auto payload = core::parse_json(payload_text, limits);
+    if (!payload || !payload->is_object())
+        return core::error(errc::token_malformed, "the claims are not a JSON object");
+    verified_jwt out{key->kid(), key->algorithm(), std::move(payload->get_object())};
+    const auto& claims = out.claims;
+
+    const double t = detail::unix_seconds(now);
+    const auto leeway = static_cast<double>(rules.leeway.count());
+    auto exp = detail::numeric_date(claims, "exp");
+    if (!exp)
+        return exp.error();
+    if (!*exp && rules.require_expiry)
+        return core::error(errc::invalid_claim, "the token has no \"exp\"");
+    if (*exp && t >= **exp + leeway)
+        return core::error(errc::token_expired);
+    for (const auto* name : {"nbf", "iat"}) {
+        auto at = detail::numeric_date(claims, name);
+        if (!at)
+            return at.error();
+        if (*at && **at > t + leeway)
+            return core::error(errc::token_not_yet_valid, std::string("\"") + name + "\" is in the future");
+    }
+    if (!rules.issuer.empty()) {
+        const auto* iss = claims.if_contains("iss");
+        if (!iss || !iss->is_string() || iss->get_string() != rules.issuer)
+            return core::error(errc::wrong_issuer);
+    }
+    if (!rules.audience.empty()) {
+        const auto* aud = claims.if_contains("aud");
+        bool named = false;
+        if (aud && aud->is_string())
+            named = aud->get_string() == rules.audience;
+        else if (aud && aud->is_array())
+            for (const auto& a : aud->get_array())
+                named = named || (a.is_string() && a.get_string() == rules.audience);
+        if (!named)
+            return core::error(errc::wrong_audience);
+    }
+    return out;
+}
+
+/// `verify_jwt` at `clock.now()`.
+inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
+                                             const core::clock& clock)
+{
+    return verify_jwt(keys, token, rules, clock.now());
+}
+
+} // namespace paaskit::auth
