@@ -13,7 +13,9 @@
 #include <paaskit/core/json.hpp>
 #include <paaskit/core/result.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <openssl/bio.h>
@@ -21,7 +23,9 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <memory>
 #include <span>
@@ -37,13 +41,6 @@ enum class jwt_algorithm { hs256, eddsa };
 constexpr std::string_view to_string(jwt_algorithm a) noexcept { return a == jwt_algorithm::hs256 ? "HS256" : "EdDSA"; }
 
 namespace detail {
-struct mac_deleter {
-    void operator()(EVP_MAC* p) const noexcept { EVP_MAC_free(p); }
-};
-struct mac_ctx_deleter {
-    void operator()(EVP_MAC_CTX* p) const noexcept { EVP_MAC_CTX_free(p); }
-};
-using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter>;
 struct bio_deleter {
     void operator()(BIO* p) const noexcept { BIO_free(p); }
 };
@@ -63,18 +60,34 @@ public:
             return ok.error();
         if (secret.size() < 32)
             return core::error(errc::invalid_key, "an HS256 secret needs at least 32 bytes, got " + std::to_string(secret.size()));
-        std::unique_ptr<EVP_MAC, detail::mac_deleter> mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
-        if (!mac)
-            return detail::openssl_error(errc::crypto_failure, "HMAC unavailable");
-        detail::mac_ctx_ptr ctx(EVP_MAC_CTX_new(mac.get()));
-        char digest[] = "SHA256";
-        const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
-        if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1)
-            return detail::openssl_error(errc::crypto_failure, "HMAC-SHA256 key setup");
+        // HMAC (RFC 2104) by hand on top of SHA-256, so that the two padded key blocks are hashed
+        // once here and each MAC starts from copies of those states.
         auto state = std::make_shared<material>();
+        state->sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+        if (!state->sha256)
+            return detail::openssl_error(errc::crypto_failure, "SHA-256 unavailable");
+        std::array<unsigned char, 64> block{};
+        if (secret.size() > block.size()) {
+            unsigned int length = 0;
+            if (EVP_Digest(secret.data(), secret.size(), block.data(), &length, state->sha256.get(), nullptr) != 1)
+                return detail::openssl_error(errc::crypto_failure, "SHA-256");
+        } else {
+            std::memcpy(block.data(), secret.data(), secret.size());
+        }
+        for (auto* pad : {&state->inner, &state->outer}) {
+            const unsigned char mask = pad == &state->inner ? 0x36 : 0x5c;
+            std::array<unsigned char, 64> padded;
+            for (std::size_t i = 0; i < block.size(); ++i)
+                padded[i] = static_cast<unsigned char>(block[i] ^ mask);
+            pad->reset(EVP_MD_CTX_new());
+            if (!*pad || EVP_DigestInit_ex2(pad->get(), state->sha256.get(), nullptr) != 1 ||
+                EVP_DigestUpdate(pad->get(), padded.data(), padded.size()) != 1)
+                return detail::openssl_error(errc::crypto_failure, "HMAC-SHA256 key setup");
+            OPENSSL_cleanse(padded.data(), padded.size());
+        }
+        OPENSSL_cleanse(block.data(), block.size());
         state->algorithm = jwt_algorithm::hs256;
         state->kid = std::move(kid);
-        state->keyed_mac = std::move(ctx);
         state->can_sign = true;
         return jwt_key(std::move(state));
     }
@@ -167,7 +180,8 @@ private:
         jwt_algorithm algorithm = jwt_algorithm::hs256;
         std::string kid;
         bool can_sign = false;
-        detail::mac_ctx_ptr keyed_mac; // HS256: initialised with the secret; copied for each use
+        detail::md_ptr sha256;          // HS256: the digest, fetched once
+        detail::md_ctx_ptr inner, outer; // HS256: SHA-256 states after the key XOR ipad / opad blocks
         detail::pkey_ptr pkey;          // EdDSA
     };
 
@@ -195,14 +209,17 @@ private:
         return jwt_key(std::move(state));
     }
 
-    // The keyed context is never used directly (it is shared between threads); a copy of it
-    // carries the already-absorbed key pads, so each MAC costs only the message's blocks.
+    // The pad states are shared between threads and never used directly: each MAC works on copies.
     bool hmac(std::string_view input, char* out) const
     {
-        detail::mac_ctx_ptr ctx(EVP_MAC_CTX_dup(state_->keyed_mac.get()));
-        std::size_t length = 0;
-        return ctx && EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1 &&
-               EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out), &length, 32) == 1 && length == 32;
+        detail::md_ctx_ptr ctx(EVP_MD_CTX_new());
+        unsigned char inner_hash[32];
+        unsigned int length = 0;
+        return ctx && EVP_MD_CTX_copy_ex(ctx.get(), state_->inner.get()) == 1 &&
+               EVP_DigestUpdate(ctx.get(), input.data(), input.size()) == 1 &&
+               EVP_DigestFinal_ex(ctx.get(), inner_hash, &length) == 1 && EVP_MD_CTX_copy_ex(ctx.get(), state_->outer.get()) == 1 &&
+               EVP_DigestUpdate(ctx.get(), inner_hash, sizeof inner_hash) == 1 &&
+               EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out), &length) == 1 && length == 32;
     }
 
     core::result<std::string> write_pem(bool private_part) const
@@ -349,11 +366,17 @@ inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::strin
         !detail::base64_decode_into(token.substr(second_dot + 1), signature))
         return core::error(errc::token_malformed, "a part is not unpadded base64url");
 
-    const core::json_limits limits{.max_bytes = rules.max_token_bytes, .max_depth = 16};
-    auto header = core::parse_json(header_text, limits);
-    if (!header || !header->is_object())
+    // Token-sized JSON: boost::json::parse keeps its working stack in a local buffer, and the
+    // header (only read here) lives in a local arena.
+    boost::json::parse_options json_options;
+    json_options.max_depth = 16;
+    unsigned char header_arena[1024];
+    boost::json::monotonic_resource header_memory(header_arena, sizeof header_arena);
+    boost::system::error_code json_ec;
+    const auto header = boost::json::parse(header_text, json_ec, &header_memory, json_options);
+    if (json_ec || !header.is_object())
         return core::error(errc::token_malformed, "the header is not a JSON object");
-    const auto& h = header->get_object();
+    const auto& h = header.get_object();
     const auto* alg = h.if_contains("alg");
     if (!alg || !alg->is_string())
         return core::error(errc::token_malformed, "the header has no \"alg\"");
@@ -384,10 +407,10 @@ inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::strin
     if (!*valid)
         return core::error(errc::invalid_signature);
 
-    auto payload = core::parse_json(payload_text, limits);
-    if (!payload || !payload->is_object())
+    auto payload = boost::json::parse(payload_text, json_ec, {}, json_options);
+    if (json_ec || !payload.is_object())
         return core::error(errc::token_malformed, "the claims are not a JSON object");
-    verified_jwt out{key->kid(), key->algorithm(), std::move(payload->get_object())};
+    verified_jwt out{key->kid(), key->algorithm(), std::move(payload.get_object())};
     const auto& claims = out.claims;
 
     const double t = detail::unix_seconds(now);

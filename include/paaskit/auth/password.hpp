@@ -31,9 +31,9 @@ namespace paaskit::auth {
 
 /// scrypt's cost parameters: N = 2^log2_n, block size r, parallelism p. Memory is 128·r·N bytes.
 ///
-/// The default (N=2^15, r=8, p=3: 32 MiB, about 0.1 s on one core of a 2 GHz server) is one of
-/// OWASP's Password Storage Cheat Sheet scrypt settings of equal strength; it needs a quarter of the
-/// memory of N=2^17, p=1, so concurrent logins cannot exhaust a small server's memory.
+/// The default (N=2^15, r=8, p=3: 32 MiB, about 0.4 s on one core of a 2 GHz server) is one of
+/// the equally strong scrypt settings of OWASP's Password Storage Cheat Sheet; it needs a quarter of
+/// the memory of N=2^17, p=1, so concurrent logins cannot exhaust a small server's memory.
 struct scrypt_parameters {
     unsigned log2_n = 15;
     unsigned r = 8;
