@@ -1,6 +1,8 @@
 #include "application.hpp"
 
+#include "auth/service.hpp"
 #include "routes/routes.hpp"
+#include "store/bootstrap.hpp"
 #include "store/database.hpp"
 #include "server/http_server.hpp"
 #include "server/middleware.hpp"
@@ -9,6 +11,8 @@
 #include <paaskit/metrics/registry.hpp>
 
 #include <boost/asio/signal_set.hpp>
+
+#include <thread>
 
 
 namespace paaskit::server {
@@ -29,6 +33,19 @@ int application::run()
     }
     log_.info("database ready", {{"embedded", (*database)->embedded()}, {"instance", instance_id.to_string()}});
 
+    auto keys = store::load_jwt_keys(options_, log_);
+    if (!keys) {
+        log_.error("cannot load the access-token key", {{"error", keys.error().message()}});
+        return 1;
+    }
+    const auth::scrypt_parameters password_cost{.log2_n = options_.scrypt_log2_n, .r = 8, .p = 3};
+    if (auto admin = store::ensure_first_administrator((*database)->conninfo(), options_, (*database)->embedded(),
+                                                       auth::password_hasher(password_cost), clock_, log_);
+        !admin) {
+        log_.error("cannot create the first administrator", {{"error", admin.error().message()}});
+        return 1;
+    }
+
     event_loops loops(options_.threads);
     const auto pool = (*database)->make_pool(loops.main().get_executor(), options_.database_connections);
     metrics::registry registry;
@@ -38,6 +55,17 @@ int application::run()
     router routes;
     const platform state{draining, registry, routes, pool};
     register_health_routes(routes, state);
+    auth_settings auth_config{
+        .keys = std::move(*keys),
+        .access_ttl = std::chrono::seconds(options_.access_token_ttl_s),
+        .refresh_ttl = std::chrono::seconds(options_.refresh_token_ttl_s),
+        .password_cost = password_cost,
+        .sign_in_limit = {.burst = options_.login_attempts, .refill = 1, .period = std::chrono::seconds(options_.login_refill_s)},
+        .hashing_threads = std::max(1U, std::thread::hardware_concurrency()),
+    };
+    auth_service auth(std::move(auth_config), pool, clock_);
+    register_auth_routes(routes, auth);
+    register_admin_user_routes(routes, auth);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
 

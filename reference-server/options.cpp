@@ -55,6 +55,24 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("data-dir", options.data_dir, "Where the embedded PostgreSQL cluster keeps its data (in <dir>/pg)");
     cli.option("database-connections", options.database_connections, "Size of the database connection pool")
         .check(CLI::Range(1U, 1000U));
+    cli.option("admin-email", options.admin_email,
+               "E-mail of the first administrator, created at start when missing; its password comes from "
+               "PAASKIT_ADMIN_PASSWORD (the embedded default with neither creates admin@paaskit.local and prints its "
+               "password once)");
+    cli.option("jwt-secret", options.jwt_secret, "HS256 secret for access tokens, at least 32 bytes (all replicas must share it)");
+    cli.option("jwt-key-file", options.jwt_key_file,
+               "File holding the access-token key: an HS256 secret, or an Ed25519 private key in PEM (signs with EdDSA)");
+    cli.option("access-token-ttl-s", options.access_token_ttl_s, "Lifetime of access tokens in seconds")
+        .check(CLI::Range(30U, 86'400U));
+    cli.option("refresh-token-ttl-s", options.refresh_token_ttl_s, "Lifetime of refresh tokens (sessions) in seconds")
+        .check(CLI::Range(60U, 366U * 86'400U));
+    cli.option("scrypt-log2-n", options.scrypt_log2_n,
+               "Password hashing cost: scrypt N = 2^value (r=8, p=3); stored hashes are upgraded at login")
+        .check(CLI::Range(10U, 20U));
+    cli.option("login-attempts", options.login_attempts,
+               "Login, registration and password-change attempts allowed at once per client address and per account")
+        .check(CLI::Range(1U, 10'000U));
+    cli.option("login-refill-s", options.login_refill_s, "Seconds until one more attempt is allowed").check(CLI::Range(1U, 86'400U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 
@@ -65,6 +83,10 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     if (!endpoint)
         return endpoint.error();
     options.listen_endpoint = *endpoint;
+    if (!options.jwt_secret.empty() && options.jwt_secret.size() < 32)
+        return core::error(core::errc::invalid_config, "--jwt-secret needs at least 32 bytes");
+    if (!options.jwt_secret.empty() && !options.jwt_key_file.empty())
+        return core::error(core::errc::invalid_config, "give either --jwt-secret or --jwt-key-file, not both");
     options.level = core::parse_log_level(options.log_level).value(); // IsMember checked it
     if (options.threads == 0)
         options.threads = std::max(1U, std::thread::hardware_concurrency());

@@ -27,6 +27,16 @@ struct server_options {
     std::string data_dir = "./var";
     unsigned database_connections = 8;
 
+    // Authentication.
+    std::string admin_email;      // first administrator, created when missing (password from PAASKIT_ADMIN_PASSWORD)
+    std::string jwt_secret;       // HS256 secret (>= 32 bytes); empty: jwt_key_file, else <data-dir>/jwt-secret
+    std::string jwt_key_file;     // a file with an HS256 secret or an Ed25519 private key (PEM)
+    unsigned access_token_ttl_s = 900;
+    unsigned refresh_token_ttl_s = 30 * 24 * 3600;
+    unsigned scrypt_log2_n = 15;  // password hashing cost; lower only for tests
+    unsigned login_attempts = 10; // per client address and per account, refilled one per login_refill_s
+    unsigned login_refill_s = 30;
+
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;
     core::log_level level = core::log_level::info;

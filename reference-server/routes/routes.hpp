@@ -19,7 +19,11 @@ struct platform {
     std::shared_ptr<pg::pool> database;
 };
 
+class auth_service;
+
 void register_health_routes(router& routes, const platform& p);
+void register_auth_routes(router& routes, auth_service& service);
+void register_admin_user_routes(router& routes, auth_service& service);
 void register_debug_routes(router& routes, const platform& p);
 
 } // namespace paaskit::server

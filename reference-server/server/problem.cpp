@@ -1,5 +1,8 @@
 #include "server/problem.hpp"
 
+#include <paaskit/auth/error.hpp>
+#include <paaskit/pg/error.hpp>
+
 #include <boost/json/serialize.hpp>
 
 namespace paaskit::server {
@@ -57,6 +60,21 @@ const problem_type& problem_for(const core::error& error)
         case core::errc::invalid_config: break;
         }
     }
+    if (code.category() == core::category_of<auth::errc>()) {
+        switch (static_cast<auth::errc>(code.value())) {
+        case auth::errc::weak_password:
+        case auth::errc::unknown_role: return problems::validation_failed;
+        case auth::errc::rate_limited: return problems::too_many_requests;
+        case auth::errc::permission_denied: return problems::forbidden;
+        case auth::errc::invalid_password_hash:
+        case auth::errc::invalid_key:
+        case auth::errc::crypto_failure: return problems::internal_error;
+        default: return problems::unauthorized; // every token and refresh-token rejection
+        }
+    }
+    if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||
+        code == pg::errc::server_shutting_down)
+        return problems::unavailable;
     return problems::internal_error;
 }
 

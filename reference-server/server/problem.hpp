@@ -32,6 +32,13 @@ inline constexpr problem_type payload_too_large{http::status::payload_too_large,
 inline constexpr problem_type unsupported_media_type{http::status::unsupported_media_type, "unsupported-media-type", "Unsupported media type"};
 inline constexpr problem_type validation_failed{http::status::unprocessable_entity, "validation-failed", "Validation failed"};
 inline constexpr problem_type header_fields_too_large{http::status::request_header_fields_too_large, "header-fields-too-large", "Request header fields too large"};
+inline constexpr problem_type unauthorized{http::status::unauthorized, "unauthorized", "Authentication required"};
+inline constexpr problem_type invalid_credentials{http::status::unauthorized, "invalid-credentials", "Invalid e-mail or password"};
+inline constexpr problem_type forbidden{http::status::forbidden, "forbidden", "Forbidden"};
+inline constexpr problem_type account_deactivated{http::status::forbidden, "account-deactivated", "Account deactivated"};
+inline constexpr problem_type conflict{http::status::conflict, "conflict", "Conflict"};
+inline constexpr problem_type email_taken{http::status::conflict, "email-taken", "E-mail address already registered"};
+inline constexpr problem_type too_many_requests{http::status::too_many_requests, "rate-limited", "Too many requests"};
 inline constexpr problem_type internal_error{http::status::internal_server_error, "internal-error", "Internal server error"};
 inline constexpr problem_type unavailable{http::status::service_unavailable, "unavailable", "Service unavailable"};
 } // namespace problems

@@ -2,6 +2,7 @@
 
 #include "store/migrations.hpp"
 
+#include <paaskit/auth/pg_refresh_token_store.hpp>
 #include <paaskit/pg/migrations.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +28,8 @@ core::result<pg::migration_report> prepare(const std::string& conninfo, core::uu
             auto migrated = co_await pg::migrate(*conn, "server", migrations);
             if (!migrated)
                 co_return migrated.error();
+            if (auto sessions = co_await auth::install_refresh_token_store(*conn); !sessions)
+                co_return sessions.error();
             char host[256] = {};
             ::gethostname(host, sizeof host - 1);
             auto recorded = co_await conn->query("INSERT INTO paaskit_server_instances (id, hostname) VALUES ($1, $2)",
