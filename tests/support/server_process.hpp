@@ -40,8 +40,13 @@ public:
         start(args);
         const auto listening = wait_for_line([](const boost::json::object& line) { return line.at("msg") == "listening"; },
                                              std::chrono::seconds(30));
-        if (!listening)
+        if (!listening) {
+            // The destructor does not run for a constructor that throws: stop the process and its reader here.
+            ::kill(pid_, SIGKILL);
+            (void)wait_exit(std::chrono::seconds(10));
+            reader_.join();
             throw std::runtime_error("paaskit-server did not start listening; output:\n" + output());
+        }
         port_ = static_cast<unsigned short>(listening->at("port").to_number<int>());
     }
 
