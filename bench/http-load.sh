@@ -4,6 +4,7 @@
 #   bench/http-load.sh [PATH] [wrk options...]
 #   bench/http-load.sh                       # /healthz, wrk -t2 -c64 -d10s
 #   bench/http-load.sh /metrics -t2 -c16 -d5s
+#   bench/http-load.sh /api/auth/profile     # /api/*: as a newly registered user (Bearer token)
 #
 # Builds the Release server, starts it on a free port with its JSON access log going to a file
 # (one line per request, as in production) and prints requests/s and p99 latency.
@@ -43,7 +44,18 @@ done
 # machine it varies far less than requests/s does.
 server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 
-echo "paaskit-server on port $port, $(nproc) cores; wrk ${wrk_args[*]} http://127.0.0.1:$port$path"
+# Authenticated paths: register a throwaway user and send its access token with every request.
+case "$path" in
+  /api/*)
+    email="load-$(date +%s%N)@example.com"
+    token=$(curl -fsS -X POST "http://127.0.0.1:$port/api/auth/register" -H 'Content-Type: application/json' \
+      -d "{\"email\":\"$email\",\"password\":\"load test password\"}" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
+    [ -n "$token" ] || { echo "could not register a load-test user"; exit 1; }
+    wrk_args+=(-H "Authorization: Bearer $token")
+    ;;
+esac
+
+echo "paaskit-server on port $port, $(nproc) cores; wrk ${wrk_args[*]%%Bearer*} http://127.0.0.1:$port$path"
 ticks_before=$(server_ticks)
 out=$(wrk --latency "${wrk_args[@]}" "http://127.0.0.1:$port$path")
 ticks_after=$(server_ticks)
