@@ -65,11 +65,21 @@ struct auth_server {
     server_process process;
     unsigned short port() const { return process.port(); }
 
-    explicit auth_server(std::vector<std::string> extra = {}) : process(args(std::move(extra))) {}
+    explicit auth_server(std::vector<std::string> extra = {}) : process(start(std::move(extra))) {}
+
+    // The administrator's password reaches the server through its environment, which must not leak
+    // into the servers other tests start.
+    static server_process start(std::vector<std::string> extra)
+    {
+        struct scoped_password {
+            scoped_password() { ::setenv("PAASKIT_ADMIN_PASSWORD", admin_password.c_str(), 1); }
+            ~scoped_password() { ::unsetenv("PAASKIT_ADMIN_PASSWORD"); }
+        } password;
+        return server_process(args(std::move(extra)));
+    }
 
     static std::vector<std::string> args(std::vector<std::string> extra)
     {
-        ::setenv("PAASKIT_ADMIN_PASSWORD", admin_password.c_str(), 1);
         std::vector<std::string> defaults{"--jwt-secret", jwt_secret, "--admin-email", admin_email, "--scrypt-log2-n", "10",
                                           "--login-attempts", "10000"};
         // `extra` replaces a default of the same flag (the server refuses a flag given twice).
