@@ -157,8 +157,9 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto email = store::normalize_email(*email_text);
         if (!email)
             co_return error_response(ctx, email.error());
-        if (name->empty() || name->size() > 200)
-            co_return problem_response(ctx, problems::validation_failed, "\"name\": 1 to 200 characters");
+        auto valid_name = store::normalize_name(*name);
+        if (!valid_name)
+            co_return error_response(ctx, valid_name.error());
         auto role = auth::parse_role(role_text->value_or("USER"));
         if (!role)
             co_return error_response(ctx, role.error());
@@ -168,7 +169,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         if (!hash)
             co_return error_response(ctx, hash.error());
         const auto now = service.clock().now();
-        store::user u{service.new_id(), *email, *name, *role, store::user_status::active, now, now, std::nullopt};
+        store::user u{service.new_id(), *email, *valid_name, *role, store::user_status::active, now, now, std::nullopt};
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
@@ -211,8 +212,12 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto password = core::json_optional_member<std::string>(*body, "password");
         if (!name || !email_text || !password)
             co_return error_response(ctx, !name ? name.error() : !email_text ? email_text.error() : password.error());
-        if (*name && ((*name)->empty() || (*name)->size() > 200))
-            co_return problem_response(ctx, problems::validation_failed, "\"name\": 1 to 200 characters");
+        if (*name) {
+            auto valid = store::normalize_name(**name);
+            if (!valid)
+                co_return error_response(ctx, valid.error());
+            *name = std::move(*valid);
+        }
         std::optional<std::string> email;
         if (*email_text) {
             auto valid = store::normalize_email(**email_text);

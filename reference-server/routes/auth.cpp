@@ -23,20 +23,6 @@ std::string lower(std::string_view text)
     return out;
 }
 
-// A display name: 1..200 bytes, no control characters, surrounding spaces removed.
-core::result<std::string> valid_name(std::string_view text)
-{
-    while (!text.empty() && text.front() == ' ')
-        text.remove_prefix(1);
-    while (!text.empty() && text.back() == ' ')
-        text.remove_suffix(1);
-    if (text.empty() || text.size() > 200)
-        return core::error(core::errc::invalid_argument, "\"name\": 1 to 200 characters");
-    if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
-        return core::error(core::errc::invalid_argument, "\"name\": no control characters");
-    return std::string(text);
-}
-
 http_response created_or_error(const request_context& ctx, const core::error& e)
 {
     if (e == pg::errc::unique_violation)
@@ -62,7 +48,7 @@ void register_auth_routes(router& routes, auth_service& service)
         auto email = store::normalize_email(*email_text);
         if (!email)
             co_return error_response(ctx, email.error());
-        auto name = valid_name(name_text->value_or(email->substr(0, email->find('@'))));
+        auto name = store::normalize_name(name_text->value_or(email->substr(0, email->find('@'))));
         if (!name)
             co_return error_response(ctx, name.error());
         if (auto policy = auth::check_password(*password, *email); !policy)
@@ -215,7 +201,7 @@ void register_auth_routes(router& routes, auth_service& service)
             co_return error_response(ctx, !name_text ? name_text.error() : !email_text ? email_text.error() : current.error());
         std::optional<std::string> name, email;
         if (*name_text) {
-            auto valid = valid_name(**name_text);
+            auto valid = store::normalize_name(**name_text);
             if (!valid)
                 co_return error_response(ctx, valid.error());
             name = std::move(*valid);

@@ -101,6 +101,19 @@ core::result<std::string> normalize_email(std::string_view text)
     return std::string(text);
 }
 
+core::result<std::string> normalize_name(std::string_view text)
+{
+    while (!text.empty() && text.front() == ' ')
+        text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ')
+        text.remove_suffix(1);
+    if (text.empty() || text.size() > 200)
+        return core::error(core::errc::invalid_argument, "\"name\": 1 to 200 characters");
+    if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        return core::error(core::errc::invalid_argument, "\"name\": no control characters");
+    return std::string(text);
+}
+
 async<user> insert_user(connection& c, const user& u, const std::string& password_hash)
 {
     auto r = co_await c.query(sql("INSERT INTO paaskit_users (id, email, name, role, status, password_hash, created_at, updated_at) "

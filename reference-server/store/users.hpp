@@ -86,4 +86,7 @@ async<bool> any_administrator(connection& c);
 /// sides, no spaces or control characters. `core::errc::invalid_argument` names the problem.
 core::result<std::string> normalize_email(std::string_view text);
 
+/// A display name: surrounding spaces removed, 1..200 bytes, no control characters.
+core::result<std::string> normalize_name(std::string_view text);
+
 } // namespace paaskit::server::store
