@@ -245,3 +245,30 @@ TEST_CASE("copies share the compiled template and outlive the original", "[templ
     }
     CHECK(must_render(*copy, json::value{{"greeting", "Hi"}, {"name", "there"}}) == "Hi there");
 }
+
+TEST_CASE("word-at-a-time escaping agrees with byte-at-a-time escaping", "[templates][escape]")
+{
+    // Every byte value lands in every position of the eight-byte words the fast path reads.
+    const auto t_html = must_compile("{{v}}");
+    const auto t_json = must_compile("\"{{v}}\"", {}, {.escape = escape_mode::json});
+    for (int byte = 1; byte < 128; ++byte) {
+        for (std::size_t position = 0; position < 17; ++position) {
+            std::string value(17, 'a');
+            value[position] = static_cast<char>(byte);
+            std::string expected_html;
+            for (const char c : value) {
+                switch (c) {
+                case '&': expected_html += "&amp;"; break;
+                case '<': expected_html += "&lt;"; break;
+                case '>': expected_html += "&gt;"; break;
+                case '"': expected_html += "&quot;"; break;
+                case '\'': expected_html += "&#39;"; break;
+                default: expected_html += c;
+                }
+            }
+            INFO("byte " << byte << " at " << position);
+            REQUIRE(must_render(t_html, json::value{{"v", value}}) == expected_html);
+            REQUIRE(json::parse(must_render(t_json, json::value{{"v", value}})).as_string() == value);
+        }
+    }
+}

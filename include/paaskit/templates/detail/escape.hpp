@@ -9,6 +9,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,24 +35,45 @@ inline constexpr std::array<std::uint8_t, 256> escape_table = [] {
     return table;
 }();
 
-inline void append_html_escaped(std::string& out, std::string_view text)
+/// Escaping writes at most this many bytes per input byte ("&quot;", "\u001f", "\ufffd").
+inline constexpr std::size_t max_escape_expansion = 6;
+
+/// Whether any of the eight bytes in `word` is one of `& ' " < >` (exact: no false negatives or
+/// positives, as the classic has-zero-byte test is exact for "any byte").
+constexpr bool has_html_special(std::uint64_t word) noexcept
 {
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if ((escape_table[static_cast<unsigned char>(c)] & html_bit) == 0)
-            continue;
-        out.append(text.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '&': out.append("&amp;"); break;
-        case '<': out.append("&lt;"); break;
-        case '>': out.append("&gt;"); break;
-        case '"': out.append("&quot;"); break;
-        default: out.append("&#39;"); break;
-        }
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    return has_zero((word | ones) ^ (ones * 0x27))          // & (0x26) and ' (0x27)
+           || has_zero((word | (ones * 2)) ^ (ones * 0x3e)) // < (0x3c) and > (0x3e)
+           || has_zero(word ^ (ones * 0x22));               // "
+}
+
+/// Writes `text` HTML-escaped at `out`, which has room for `max_escape_expansion * text.size()`
+/// bytes; returns the end of what it wrote.
+inline char* write_html_escaped(char* out, std::string_view text) noexcept
+{
+    std::size_t i = 0;
+    while (i + 8 <= text.size()) { // eight bytes at a time while none needs escaping
+        std::uint64_t word;
+        std::memcpy(&word, text.data() + i, 8);
+        if (has_html_special(word))
+            break;
+        std::memcpy(out, &word, 8);
+        out += 8;
+        i += 8;
     }
-    out.append(text.data() + run, text.size() - run);
+    for (; i < text.size(); ++i) {
+        const char c = text[i];
+        if ((escape_table[static_cast<unsigned char>(c)] & html_bit) == 0) {
+            *out++ = c;
+            continue;
+        }
+        const std::string_view entity = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : "&#39;";
+        std::memcpy(out, entity.data(), entity.size());
+        out += entity.size();
+    }
+    return out;
 }
 
 /// Length of the well-formed UTF-8 sequence at `text[i]` (a byte >= 0x80), or 0 when malformed.
@@ -83,54 +105,70 @@ inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) no
     return length;
 }
 
-/// The text as the inside of a JSON string. Malformed UTF-8 becomes U+FFFD, so the result is
-/// always valid JSON whatever bytes the value held.
-inline void append_json_escaped(std::string& out, std::string_view text)
+/// Whether any of the eight bytes in `word` needs attention in a JSON string: a control
+/// character, `"`, `\\`, DEL, or a non-ASCII byte (checked as UTF-8).
+constexpr bool has_json_special(std::uint64_t word) noexcept
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    return (word & highs) != 0                            // >= 0x80
+           || ((word - ones * 0x20) & ~word & highs) != 0 // < 0x20 (exact once no byte is >= 0x80)
+           || has_zero(word ^ (ones * 0x22)) || has_zero(word ^ (ones * 0x5c)) || has_zero(word ^ (ones * 0x7f));
+}
+
+/// Writes `text` as the inside of a JSON string at `out` (room as for `write_html_escaped`).
+/// Malformed UTF-8 becomes U+FFFD, so the result is valid JSON whatever bytes the value held.
+inline char* write_json_escaped(char* out, std::string_view text) noexcept
 {
     static constexpr char hex[] = "0123456789abcdef";
-    std::size_t run = 0;
+    const auto put = [&out](std::string_view escaped) {
+        std::memcpy(out, escaped.data(), escaped.size());
+        out += escaped.size();
+    };
     std::size_t i = 0;
+    while (i + 8 <= text.size()) { // eight bytes at a time while none needs attention
+        std::uint64_t word;
+        std::memcpy(&word, text.data() + i, 8);
+        if (has_json_special(word))
+            break;
+        std::memcpy(out, &word, 8);
+        out += 8;
+        i += 8;
+    }
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
         if ((escape_table[c] & json_bit) == 0) {
+            *out++ = static_cast<char>(c);
             ++i;
             continue;
         }
         if (c >= 0x80) {
             if (const std::size_t length = utf8_sequence_length(text, i)) {
+                std::memcpy(out, text.data() + i, length);
+                out += length;
                 i += length;
                 continue;
             }
         }
-        out.append(text.data() + run, i - run);
         switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
+        case '"': put("\\\""); break;
+        case '\\': put("\\\\"); break;
+        case '\n': put("\\n"); break;
+        case '\r': put("\\r"); break;
+        case '\t': put("\\t"); break;
+        case '\b': put("\\b"); break;
+        case '\f': put("\\f"); break;
         default:
             if (c >= 0x80) {
-                out.append("\\ufffd");
+                put("\\ufffd");
             } else {
                 const char escaped[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                out.append(escaped, sizeof escaped);
+                put({escaped, sizeof escaped});
             }
         }
-        run = ++i;
+        ++i;
     }
-    out.append(text.data() + run, text.size() - run);
-}
-
-inline void append_escaped(std::string& out, std::string_view text, escape_mode mode)
-{
-    switch (mode) {
-    case escape_mode::html: append_html_escaped(out, text); return;
-    case escape_mode::json: append_json_escaped(out, text); return;
-    case escape_mode::none: out.append(text); return;
-    }
+    return out;
 }
 
 /// The text a scalar interpolates as: strings as they are, integers in decimal, doubles in their

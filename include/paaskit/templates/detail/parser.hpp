@@ -396,6 +396,7 @@ private:
         n.marks_count = static_cast<std::uint32_t>(program_.marks.size()) - n.marks_offset;
         at_line_start_ = text.back() == '\n';
         program_.nodes.push_back(n);
+        fusable_text_ = program_.nodes.size() - 1;
     }
 
     core::result<void> build()
@@ -406,6 +407,7 @@ private:
                 continue;
             }
             if (t.type == token_type::close) {
+                fusable_text_ = no_text;
                 const open_container closed = open_.back();
                 open_.pop_back();
                 if (!closed.ignore)
@@ -455,6 +457,19 @@ private:
             case token_type::text:
             case token_type::close: break;
             }
+            // A variable takes the text just before it as its prefix: one node instead of two.
+            if (n.kind == node_kind::variable && !ignored && fusable_text_ != no_text
+                && fusable_text_ + 1 == program_.nodes.size()) {
+                const node text = program_.nodes.back();
+                program_.nodes.pop_back();
+                n.value_starts_line = n.starts_line;
+                n.starts_line = text.starts_line;
+                n.text_offset = text.text_offset;
+                n.text_size = text.text_size;
+                n.marks_offset = text.marks_offset;
+                n.marks_count = text.marks_count;
+            }
+            fusable_text_ = no_text;
             const std::size_t index = program_.nodes.size();
             if (!ignored)
                 program_.nodes.push_back(n);
@@ -481,6 +496,8 @@ private:
     std::size_t next_removed_ = 0;
     std::vector<open_container> open_;
     bool at_line_start_ = false;
+    static constexpr std::size_t no_text = ~std::size_t{0};
+    std::size_t fusable_text_ = no_text; ///< the text node just emitted, if nothing came after it
 };
 
 } // namespace paaskit::templates::detail

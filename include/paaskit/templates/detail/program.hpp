@@ -34,10 +34,11 @@ struct node {
     bool standalone = false;    ///< partial, parent, block: the tag had its line to itself
     bool dynamic = false;       ///< partial, parent: the name is looked up in the context
     bool own_line_body = false; ///< argument: its content starts on a line of its own
+    bool value_starts_line = false; ///< variable: the value (after the prefix text) begins a line
     std::uint32_t end = 0;      ///< containers: index one past the last child
-    std::uint32_t text_offset = 0; ///< text: the text; partial, parent, block: the indentation
+    std::uint32_t text_offset = 0; ///< text, and a variable's prefix; partial, parent, block: the indentation
     std::uint32_t text_size = 0;
-    std::uint32_t marks_offset = 0; ///< text: offsets, inside the text, where source lines start
+    std::uint32_t marks_offset = 0; ///< text and prefix: offsets, inside the text, where source lines start
     std::uint32_t marks_count = 0;
     std::uint32_t parts_offset = 0; ///< dotted name split at the dots; no parts for "."
     std::uint32_t parts_count = 0;

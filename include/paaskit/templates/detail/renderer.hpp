@@ -11,7 +11,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,10 +50,17 @@ public:
     {
         const context_frame root{&context, nullptr};
         const program& main = *set_.programs.front();
-        if (!render(main, 0, static_cast<std::uint32_t>(main.nodes.size()), &root, nullptr, {}, 0, 0)) {
+        // Writes go through a cursor into the string's own buffer, grown as needed and cut to
+        // size at the end: no per-write capacity bookkeeping of std::string.
+        out_.resize(std::max(out_.capacity(), start_size_ + 256));
+        cursor_ = out_.data() + start_size_;
+        set_limit();
+        const auto size = static_cast<std::uint32_t>(main.nodes.size());
+        if (!charge(size) || !render(main, 0, size, &root, nullptr, {}, 0, 0) || !charge(0)) {
             out_.resize(start_size_);
             return failure_;
         }
+        out_.resize(static_cast<std::size_t>(cursor_ - out_.data()));
         return {};
     }
 
@@ -72,9 +81,57 @@ private:
         }
     }
 
+    /// memcmp(a, b, size) == 0 without a call for the short keys of template contexts.
+    static bool same_bytes(const char* a, const char* b, std::size_t size) noexcept
+    {
+        if (size > 16)
+            return std::memcmp(a, b, size) == 0;
+        if (size >= 8) { // two overlapping words cover 8..16 bytes
+            std::uint64_t a1, b1, a2, b2;
+            std::memcpy(&a1, a, 8);
+            std::memcpy(&b1, b, 8);
+            std::memcpy(&a2, a + size - 8, 8);
+            std::memcpy(&b2, b + size - 8, 8);
+            return ((a1 ^ b1) | (a2 ^ b2)) == 0;
+        }
+        for (std::size_t i = 0; i < size; ++i)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+
+    /// `object.if_contains(key)`, trying first the position where this name was found last time
+    /// (the rows of a list, and every render of the same template, share their key order).
+    const boost::json::value* member(const boost::json::object& object, std::string_view key, std::uint32_t slot) noexcept
+    {
+        const auto matches = [&](const boost::json::key_value_pair& entry) {
+            const std::string_view name = entry.key();
+            return name.size() == key.size() && (key.empty() || name[0] == key[0]) && same_bytes(name.data(), key.data(), key.size());
+        };
+        std::uint32_t& hint = hints_[slot % hints_.size()];
+        const boost::json::key_value_pair* entries = object.begin();
+        const auto size = static_cast<std::uint32_t>(object.size());
+        if (hint < size && matches(entries[hint]))
+            return &entries[hint].value();
+        if (size > 32) { // Boost.JSON's hash index beats a scan
+            const auto found = object.find(key);
+            if (found == object.end())
+                return nullptr;
+            hint = static_cast<std::uint32_t>(found - object.begin());
+            return &found->value();
+        }
+        for (std::uint32_t i = 0; i < size; ++i) {
+            if (matches(entries[i])) {
+                hint = i;
+                return &entries[i].value();
+            }
+        }
+        return nullptr;
+    }
+
     /// Dotted-name resolution: the first part is searched from the innermost context outwards; the
     /// other parts only inside what the first part found.
-    static const boost::json::value* lookup(const program& p, const node& n, const context_frame* context) noexcept
+    const boost::json::value* lookup(const program& p, const node& n, const context_frame* context) noexcept
     {
         if (n.parts_count == 0)
             return context->value;
@@ -82,21 +139,78 @@ private:
         const boost::json::value* found = nullptr;
         for (const context_frame* frame = context; frame != nullptr; frame = frame->up) {
             if (const auto* object = frame->value->if_object()) {
-                if ((found = object->if_contains(part[0])) != nullptr)
+                if ((found = member(*object, part[0], n.parts_offset)) != nullptr)
                     break;
             }
         }
         for (std::uint32_t i = 1; found != nullptr && i < n.parts_count; ++i) {
             const auto* object = found->if_object();
-            found = object != nullptr ? object->if_contains(part[i]) : nullptr;
+            found = object != nullptr ? member(*object, part[i], n.parts_offset + i) : nullptr;
         }
         return found;
+    }
+
+    /// Makes room for `bytes` more bytes at the cursor, which the caller then writes.
+    void reserve(std::size_t bytes)
+    {
+        if (static_cast<std::size_t>(limit_ - cursor_) < bytes)
+            grow(bytes, true);
+    }
+
+    /// Room for at most `bytes` more bytes (an escaped value); `check_output` after writing.
+    void reserve_at_most(std::size_t bytes)
+    {
+        if (static_cast<std::size_t>(limit_ - cursor_) < bytes)
+            grow(bytes, false);
+    }
+
+    void check_output()
+    {
+        if (static_cast<std::size_t>(cursor_ - out_.data()) - start_size_ > limits_.max_output_bytes) {
+            output_exceeded_ = true;
+            set_limit();
+        }
+    }
+
+    void grow(std::size_t bytes, bool exact)
+    {
+        const auto used = static_cast<std::size_t>(cursor_ - out_.data());
+        // Past the output limit the write still lands (memory stays bounded by one write); the
+        // next `charge` reports the failure.
+        if (exact && used - start_size_ + bytes > limits_.max_output_bytes)
+            output_exceeded_ = true;
+        if (used + bytes > out_.size())
+            out_.resize(std::max(out_.size() * 2, used + bytes));
+        cursor_ = out_.data() + used;
+        set_limit();
+    }
+
+    /// The end of the room for writes: the buffer's end, or the output limit if that comes first.
+    void set_limit() noexcept
+    {
+        std::size_t end = out_.size();
+        if (!output_exceeded_)
+            end = std::min(end, start_size_ + limits_.max_output_bytes);
+        limit_ = out_.data() + end;
+    }
+
+    void write(const char* data, std::size_t size)
+    {
+        reserve(size);
+        char* const to = cursor_;
+        if (size <= 16 && size >= 8) { // most template text: two overlapping word copies
+            std::memcpy(to, data, 8);
+            std::memcpy(to + size - 8, data + size - 8, 8);
+        } else {
+            std::memcpy(to, data, size);
+        }
+        cursor_ = to + size;
     }
 
     void flush_indentation()
     {
         if (has_pending_) {
-            out_.append(indents_.data() + pending_.begin, pending_.size);
+            write(indents_.data() + pending_.begin, pending_.size);
             has_pending_ = false;
         }
     }
@@ -126,38 +240,42 @@ private:
 
     void write_value(const boost::json::value& value, bool escaped)
     {
+        std::string_view text;
         std::array<char, 32> digits;
         std::string composite;
-        const std::string_view text = value_text(value, digits, composite);
+        if (const auto* string = value.if_string())
+            text = {string->data(), string->size()};
+        else
+            text = value_text(value, digits, composite);
         if (text.empty())
             return;
         flush_indentation();
-        if (escaped)
-            append_escaped(out_, text, set_.options.escape);
-        else
-            out_.append(text);
+        const escape_mode mode = escaped ? set_.options.escape : escape_mode::none;
+        if (mode == escape_mode::none)
+            return write(text.data(), text.size());
+        reserve_at_most(text.size() * max_escape_expansion);
+        cursor_ = mode == escape_mode::html ? write_html_escaped(cursor_, text) : write_json_escaped(cursor_, text);
+        check_output();
     }
 
     void write_text(const program& p, const node& n, indent_view indent)
     {
         const std::string_view text = p.text_of(n);
         flush_indentation();
-        if (n.marks_count == 0 || indent.size == 0) {
-            out_.append(text);
-            return;
-        }
+        if (n.marks_count == 0 || indent.size == 0)
+            return write(text.data(), text.size());
         std::uint32_t from = 0;
         for (std::uint32_t i = 0; i < n.marks_count; ++i) {
             const std::uint32_t mark = p.marks[n.marks_offset + i];
-            out_.append(text.data() + from, mark - from);
-            out_.append(indents_.data() + indent.begin, indent.size);
+            write(text.data() + from, mark - from);
+            write(indents_.data() + indent.begin, indent.size);
             from = mark;
         }
-        out_.append(text.data() + from, text.size() - from);
+        write(text.data() + from, text.size() - from);
     }
 
     /// The program a partial or parent names, or null when there is none (which renders nothing).
-    const program* target_of(const program& p, const node& n, const context_frame* context) const
+    const program* target_of(const program& p, const node& n, const context_frame* context)
     {
         if (!n.dynamic)
             return n.target >= 0 ? set_.programs[static_cast<std::size_t>(n.target)].get() : nullptr;
@@ -177,6 +295,8 @@ private:
         if (depth > limits_.max_partial_depth)
             return fail(errc::partial_too_deep,
                         "partials and parents nested more than " + std::to_string(limits_.max_partial_depth) + " deep");
+        if (!charge(end - begin + 1))
+            return false;
         const std::uint64_t scope = ++scopes_;
         if (starts_on_new_line)
             mark_line_start(indent, scope);
@@ -192,10 +312,6 @@ private:
         std::uint32_t i = begin;
         while (i < end) {
             const node& n = p.nodes[i];
-            if (steps_left_ == 0)
-                return fail(errc::render_budget_exceeded,
-                            "more than " + std::to_string(limits_.max_render_steps) + " steps");
-            --steps_left_;
             if (n.starts_line)
                 mark_line_start(indent, scope);
             switch (n.kind) {
@@ -204,6 +320,10 @@ private:
                 ++i;
                 break;
             case node_kind::variable:
+                if (n.text_size != 0)
+                    write_text(p, n, indent);
+                if (n.value_starts_line)
+                    mark_line_start(indent, scope);
                 if (const boost::json::value* value = lookup(p, n, context))
                     write_value(*value, n.escaped);
                 ++i;
@@ -214,12 +334,12 @@ private:
                     if (const auto* items = value->if_array()) {
                         for (const boost::json::value& item : *items) {
                             const context_frame frame{&item, context};
-                            if (!render(p, i + 1, n.end, &frame, overrides, indent, depth, scope))
+                            if (!charge(n.end - i) || !render(p, i + 1, n.end, &frame, overrides, indent, depth, scope))
                                 return false;
                         }
                     } else {
                         const context_frame frame{value, context};
-                        if (!render(p, i + 1, n.end, &frame, overrides, indent, depth, scope))
+                        if (!charge(n.end - i) || !render(p, i + 1, n.end, &frame, overrides, indent, depth, scope))
                             return false;
                     }
                 }
@@ -228,7 +348,8 @@ private:
             }
             case node_kind::inverted: {
                 const boost::json::value* value = lookup(p, n, context);
-                if ((value == nullptr || !truthy(*value)) && !render(p, i + 1, n.end, context, overrides, indent, depth, scope))
+                if ((value == nullptr || !truthy(*value))
+                    && (!charge(n.end - i) || !render(p, i + 1, n.end, context, overrides, indent, depth, scope)))
                     return false;
                 i = n.end;
                 break;
@@ -259,9 +380,19 @@ private:
                 i = n.end;
                 break;
             }
-            if (out_.size() - start_size_ > limits_.max_output_bytes)
-                return fail(errc::output_too_large, "more than " + std::to_string(limits_.max_output_bytes) + " bytes");
         }
+        return true;
+    }
+
+    /// Charges the budget for visiting `nodes` nodes, and checks the output limit: both are
+    /// checked where work multiplies (each section item, each partial), not at every node.
+    bool charge(std::uint32_t nodes)
+    {
+        if (output_exceeded_)
+            return fail(errc::output_too_large, "more than " + std::to_string(limits_.max_output_bytes) + " bytes");
+        if (steps_left_ < nodes)
+            return fail(errc::render_budget_exceeded, "more than " + std::to_string(limits_.max_render_steps) + " steps");
+        steps_left_ -= nodes;
         return true;
     }
 
@@ -284,7 +415,7 @@ private:
             }
         }
         if (owner == nullptr)
-            return render(p, index + 1, block.end, context, overrides, indent, depth, scope);
+            return charge(block.end - index) && render(p, index + 1, block.end, context, overrides, indent, depth, scope);
         indent_view inner{};
         const std::size_t mark = indents_.size();
         if (!push_indent(indent, p.text_of(block), inner))
@@ -299,8 +430,12 @@ private:
     const limits& limits_;
     std::string& out_;
     std::size_t start_size_;
+    char* cursor_ = nullptr;
+    char* limit_ = nullptr;
+    bool output_exceeded_ = false;
     std::uint64_t steps_left_;
     std::string indents_;
+    std::array<std::uint32_t, 64> hints_{}; ///< by name part: where in its object it was found last
     indent_view pending_{};
     bool has_pending_ = false;
     std::uint64_t pending_scope_ = 0;
