@@ -1,6 +1,7 @@
 #include "application.hpp"
 
 #include "auth/service.hpp"
+#include "catalog/service_catalog.hpp"
 #include "routes/routes.hpp"
 #include "store/bootstrap.hpp"
 #include "store/database.hpp"
@@ -46,6 +47,12 @@ int application::run()
         return 1;
     }
 
+    service_catalog catalog;
+    if (auto prepared = store::prepare_service_catalog((*database)->conninfo(), catalog, clock_, log_); !prepared) {
+        log_.error("cannot load the service catalog", {{"error", prepared.error().message()}});
+        return 1;
+    }
+
     event_loops loops(options_.threads);
     const auto pool = (*database)->make_pool(loops.main().get_executor(), options_.database_connections);
     metrics::registry registry;
@@ -66,6 +73,7 @@ int application::run()
     auth_service auth(std::move(auth_config), pool, clock_);
     register_auth_routes(routes, auth);
     register_admin_user_routes(routes, auth);
+    register_service_routes(routes, catalog, auth);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
 

@@ -20,10 +20,12 @@ struct platform {
 };
 
 class auth_service;
+class service_catalog;
 
 void register_health_routes(router& routes, const platform& p);
 void register_auth_routes(router& routes, auth_service& service);
 void register_admin_user_routes(router& routes, auth_service& service);
+void register_service_routes(router& routes, service_catalog& catalog, auth_service& service);
 void register_debug_routes(router& routes, const platform& p);
 
 } // namespace paaskit::server

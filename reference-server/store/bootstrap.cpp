@@ -1,5 +1,7 @@
 #include "store/bootstrap.hpp"
 
+#include "catalog/service_catalog.hpp"
+#include "store/services.hpp"
 #include "store/users.hpp"
 
 #include <paaskit/auth/detail/base64url.hpp>
@@ -97,6 +99,29 @@ core::result<auth::jwt_key_set> load_jwt_keys(const server_options& options, con
     if (!secret)
         return secret.error();
     return one_key(auth::jwt_key::hs256(key_id("hs-", *secret), *secret));
+}
+
+core::result<void> prepare_service_catalog(const std::string& conninfo, service_catalog& catalog, const core::clock& clock,
+                                           const core::logger& log)
+{
+    boost::asio::io_context io;
+    auto done = boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<core::result<void>> {
+            auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
+            if (!conn)
+                co_return conn.error();
+            core::uuid_v7_generator ids(clock);
+            auto seeded = co_await seed_builtin_services(*conn, ids, clock.now());
+            if (!seeded)
+                co_return seeded.error();
+            if (*seeded > 0)
+                log.info("seeded the built-in services", {{"count", *seeded}});
+            co_return co_await catalog.reload(*conn);
+        },
+        boost::asio::use_future);
+    io.run();
+    return done.get();
 }
 
 core::result<void> ensure_first_administrator(const std::string& conninfo, const server_options& options, bool embedded,

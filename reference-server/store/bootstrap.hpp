@@ -11,6 +11,10 @@
 
 #include <string>
 
+namespace paaskit::server {
+class service_catalog;
+} // namespace paaskit::server
+
 namespace paaskit::server::store {
 
 /// The key set from --jwt-secret, --jwt-key-file, or else `<data-dir>/jwt-secret` (made with
@@ -20,6 +24,11 @@ core::result<auth::jwt_key_set> load_jwt_keys(const server_options& options, con
 /// Creates the first administrator when there is none: `--admin-email` with the password in
 /// PAASKIT_ADMIN_PASSWORD, or in the embedded default with neither, admin@paaskit.local with a
 /// random password that is printed once. Runs before the event loops start.
+/// Seeds the built-in services on the first start against a database, then loads the catalog
+/// snapshot. Runs before the event loops start.
+core::result<void> prepare_service_catalog(const std::string& conninfo, service_catalog& catalog, const core::clock& clock,
+                                           const core::logger& log);
+
 core::result<void> ensure_first_administrator(const std::string& conninfo, const server_options& options, bool embedded,
                                               const auth::password_hasher& hasher, const core::clock& clock,
                                               const core::logger& log);

@@ -37,6 +37,30 @@ CREATE TABLE paaskit_users (
 CREATE UNIQUE INDEX paaskit_users_email ON paaskit_users (lower(email)) WHERE deleted_at IS NULL;
 CREATE INDEX paaskit_users_created ON paaskit_users (created_at) WHERE deleted_at IS NULL;
 )sql"},
+        {3, "services",
+         R"sql(
+-- Every write takes the next revision, so a reader can tell which of two catalog snapshots is newer.
+CREATE SEQUENCE paaskit_services_revision;
+CREATE TABLE paaskit_services (
+    id         uuid        PRIMARY KEY,
+    slug       text        NOT NULL,
+    name       text        NOT NULL,
+    category   text        NOT NULL,
+    status     text        NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE')),
+    builtin    boolean     NOT NULL,
+    definition jsonb       NOT NULL,
+    revision   bigint      NOT NULL DEFAULT nextval('paaskit_services_revision'),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    deleted_at timestamptz -- soft delete: subscriptions keep referring to the service
+);
+CREATE UNIQUE INDEX paaskit_services_slug ON paaskit_services (slug) WHERE deleted_at IS NULL;
+-- One-time data steps (such as seeding the built-in services on first start), by name.
+CREATE TABLE paaskit_seeds (
+    name       text        PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
     };
 }
 

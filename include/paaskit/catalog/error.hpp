@@ -16,7 +16,6 @@ enum class errc {
     unknown_plan,           ///< the subscription names a plan the service does not have
     invalid_subscription,   ///< a tenant, subscription id or domain pattern that cannot be used
     render_failed,          ///< a rendered value is not usable (such as a host that is not a DNS name)
-    random_unavailable,     ///< the operating system's random source failed
 };
 
 constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'7408ULL; }
@@ -29,7 +28,6 @@ inline const char* error_message(errc e) noexcept
     case errc::unknown_plan: return "unknown plan";
     case errc::invalid_subscription: return "invalid subscription";
     case errc::render_failed: return "rendering failed";
-    case errc::random_unavailable: return "random source unavailable";
     }
     return "unknown paaskit.catalog error";
 }

@@ -8,6 +8,7 @@
 
 #include <paaskit/catalog/definition.hpp>
 #include <paaskit/catalog/error.hpp>
+#include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/k8s/names.hpp>
 #include <paaskit/k8s/quantity.hpp>
@@ -17,10 +18,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,24 +55,21 @@ struct rendered_subscription {
 
 namespace detail {
 
-/// `length` characters drawn uniformly from `alphabet` with the kernel's CSPRNG (getrandom).
-inline core::result<std::string> random_text(std::size_t length, std::string_view alphabet)
+/// `length` characters drawn uniformly from `alphabet` with the kernel's CSPRNG.
+inline std::string random_text(std::size_t length, std::string_view alphabet)
 {
     std::string text;
     text.reserve(length);
     // Rejection sampling keeps the draw uniform for any alphabet size.
     const unsigned limit = 256 - 256 % static_cast<unsigned>(alphabet.size());
-    unsigned char buffer[64];
+    std::array<std::byte, 64> buffer;
     while (text.size() < length) {
-        const ssize_t got = ::getrandom(buffer, sizeof buffer, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return core::error(errc::random_unavailable, "getrandom failed");
+        core::detail::fill_os_random(buffer);
+        for (std::size_t i = 0; i < buffer.size() && text.size() < length; ++i) {
+            const auto byte = std::to_integer<unsigned>(buffer[i]);
+            if (byte < limit)
+                text.push_back(alphabet[byte % alphabet.size()]);
         }
-        for (ssize_t i = 0; i < got && text.size() < length; ++i)
-            if (buffer[i] < limit)
-                text.push_back(alphabet[buffer[i] % alphabet.size()]);
     }
     return text;
 }
@@ -264,12 +261,9 @@ inline core::result<rendered_subscription> render_subscription(const service_def
     // Secret: fresh random values for this subscription only.
     json::object secret_values;
     for (const generated_secret& s : definition.secrets) {
-        auto value = detail::random_text(static_cast<std::size_t>(s.length),
-                                         s.alphabet == "hex" ? std::string_view("0123456789abcdef")
-                                                             : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"));
-        if (!value)
-            return value.error();
-        secret_values[s.name] = std::move(*value);
+        secret_values[s.name] = detail::random_text(static_cast<std::size_t>(s.length),
+                                                    s.alphabet == "hex" ? std::string_view("0123456789abcdef")
+                                                                        : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"));
     }
     out.objects.push_back(json::object{{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", metadata(secret_name)},
                                        {"type", "Opaque"}, {"stringData", std::move(secret_values)}});
