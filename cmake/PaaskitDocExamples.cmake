@@ -43,6 +43,8 @@ function(paaskit_add_doc_examples docs_dir)
             file(CONFIGURE OUTPUT "${source}" CONTENT "${code}" @ONLY)
             add_executable(${target} "${source}")
             target_link_libraries(${target} PRIVATE paaskit::paaskit)
+            # Examples that read the shared test data (such as the Kubernetes OpenAPI documents).
+            target_compile_definitions(${target} PRIVATE PAASKIT_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
             paaskit_own_target(${target})
             if(PAASKIT_BUILD_TESTS)
                 add_test(NAME doc_example.${name} COMMAND ${target})
