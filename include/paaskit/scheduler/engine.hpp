@@ -116,7 +116,11 @@ struct drain_move {
 
 class engine {
 public:
-    explicit engine(profile settings = default_profile(), std::uint64_t seed = 0) : profile_(std::move(settings)), random_(seed) {}
+    explicit engine(profile settings = default_profile(), std::uint64_t seed = 0)
+        : profile_(std::move(settings)), random_(seed), least_weight_(profile_.least_allocated), most_weight_(profile_.most_allocated),
+          balanced_weight_(profile_.balanced_allocation)
+    {
+    }
 
     // --- nodes -----------------------------------------------------------------------------------
 
@@ -134,6 +138,8 @@ public:
             column->push_back(0);
         inv_cpu_.push_back(0);
         inv_memory_.push_back(0);
+        for (auto* column : mirrors())
+            column->push_back(0);
         cordoned_.push_back(0);
         ready_.push_back(0);
         zone_.push_back(0);
@@ -199,6 +205,8 @@ public:
             move(*column);
         move(inv_cpu_);
         move(inv_memory_);
+        for (auto* column : mirrors())
+            move(*column);
         move(cordoned_);
         move(ready_);
         move(zone_);
@@ -235,8 +243,9 @@ public:
         const auto found = index_.find(name);
         if (found == index_.end())
             return core::error(errc::unknown_node, std::string(name));
-        heartbeat_[found->second] = at.time_since_epoch().count();
+        heartbeat_[found->second] = milliseconds(at);
         ready_[found->second] = ready ? 1 : 0;
+        refresh_mirror(found->second);
         return {};
     }
 
@@ -399,7 +408,7 @@ public:
         compile(w);
         prepare_spread(now);
         feasible_.clear();
-        const std::int64_t cutoff = (now - profile_.heartbeat_timeout).time_since_epoch().count();
+        const std::int64_t cutoff = milliseconds(now - profile_.heartbeat_timeout);
         for (std::uint32_t i = 0; i < names_.size(); ++i) {
             out[i].node = names_[i];
             out[i].rejected_by = first_failure(i, cutoff);
@@ -413,6 +422,15 @@ public:
     }
 
     const profile& settings() const noexcept { return profile_; }
+
+    /// Switches to another profile; the nodes and placements stay as they are.
+    void set_profile(profile settings)
+    {
+        profile_ = std::move(settings);
+        least_weight_ = profile_.least_allocated;
+        most_weight_ = profile_.most_allocated;
+        balanced_weight_ = profile_.balanced_allocation;
+    }
 
 private:
     // --- validation and node state ----------------------------------------------------------------
@@ -481,6 +499,7 @@ private:
         if (found == index_.end())
             return core::error(errc::unknown_node, std::string(name));
         column[found->second] = value;
+        refresh_mirror(found->second);
         return {};
     }
 
@@ -539,7 +558,7 @@ private:
             extended_cap_[extended_id(resource)][i] = amount;
         cordoned_[i] = spec.unschedulable ? 1 : 0;
         ready_[i] = spec.ready ? 1 : 0;
-        heartbeat_[i] = spec.last_heartbeat.time_since_epoch().count();
+        heartbeat_[i] = milliseconds(spec.last_heartbeat);
         zone_[i] = zone_id(spec.zone);
         labels_.set_labels(i, spec.labels);
         node_taints_[i].clear();
@@ -552,6 +571,32 @@ private:
             bits[i * taint_words_ + t / 64] |= std::uint64_t{1} << (t % 64);
             any_soft_taint_ = any_soft_taint_ || taints_[t].effect == taint_effect::prefer_no_schedule;
         }
+        refresh_mirror(i);
+    }
+
+    /// Heartbeats are compared at millisecond resolution (exact as doubles for the fast path).
+    static std::int64_t milliseconds(core::time_point t)
+    {
+        return std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
+    }
+
+    std::vector<std::vector<double>*> mirrors()
+    {
+        return {&fast_used_cpu_, &fast_used_memory_, &fast_free_cpu_, &fast_free_memory_, &fast_free_ephemeral_, &fast_free_pods_,
+                &fast_alive_};
+    }
+
+    /// The double columns the fast path reads, from the exact ones (every amount is below 2^53,
+    /// so the doubles are exact too).
+    void refresh_mirror(std::uint32_t i)
+    {
+        fast_used_cpu_[i] = static_cast<double>(used_cpu_[i]);
+        fast_used_memory_[i] = static_cast<double>(used_memory_[i]);
+        fast_free_cpu_[i] = static_cast<double>(cap_cpu_[i] - used_cpu_[i]);
+        fast_free_memory_[i] = static_cast<double>(cap_memory_[i] - used_memory_[i]);
+        fast_free_ephemeral_[i] = static_cast<double>(cap_ephemeral_[i] - used_ephemeral_[i]);
+        fast_free_pods_[i] = static_cast<double>(cap_pods_[i] - used_pods_[i]);
+        fast_alive_[i] = cordoned_[i] || !ready_[i] ? -std::numeric_limits<double>::infinity() : static_cast<double>(heartbeat_[i]);
     }
 
     static bool tolerates(const std::vector<toleration>& tolerations, const taint& t)
@@ -774,8 +819,13 @@ private:
         if (n == 0)
             return std::nullopt;
         prepare_spread(now);
-        const std::int64_t cutoff = (now - profile_.heartbeat_timeout).time_since_epoch().count();
+        const std::int64_t cutoff = milliseconds(now - profile_.heartbeat_timeout);
         const std::uint32_t wanted = nodes_to_find(n);
+        if (wanted == n && fast_path_applies()) {
+            if (const auto best = fast_search(cutoff))
+                return best;
+            // Nothing feasible: the filter-by-filter pass below says why.
+        }
         feasible_.clear();
         std::uint32_t examined = 0;
         for (std::uint32_t k = 0; k < n && feasible_.size() < wanted; ++k, ++examined) {
@@ -829,6 +879,103 @@ private:
         return shape.back().score;
     }
 
+    /// Least-allocated, most-allocated and balanced-allocation together: one expression, shared by
+    /// both paths so that they compute identical scores.
+    static double base_score(double least, double most, double balanced, double cpu_fraction, double memory_fraction) noexcept
+    {
+        const double sum = cpu_fraction + memory_fraction;
+        const double difference = cpu_fraction - memory_fraction;
+        const double spread = difference < 0 ? -difference : difference;
+        return least * (100.0 - 50.0 * sum) + most * (50.0 * sum) + balanced * (100.0 - 50.0 * spread);
+    }
+
+    /// Plain workloads (no affinity, no intolerable taints anywhere, no extended resources,
+    /// anti-affinity or spread to check) scored on every node take a branch-free path over the
+    /// double columns that the compiler vectorises.
+    bool fast_path_applies() const noexcept
+    {
+        const compiled_workload& c = work_;
+        return !c.constrained && !c.check_taints && c.extended.empty() && !c.extended_unknown && !(c.anti_affinity && c.group >= 0)
+               && (c.spread.empty() || c.tenant < 0) && profile_.requested_to_capacity == 0 && c.preferred.empty()
+               && (profile_.taint_toleration == 0 || !any_soft_taint_);
+    }
+
+    std::optional<std::uint32_t> fast_search(std::int64_t cutoff_ms)
+    {
+        const compiled_workload& c = work_;
+        const std::size_t n = names_.size();
+        all_scores_.resize(n);
+        // Locals and restrict-qualified pointers: nothing the loops write can alias what they read,
+        // which is what lets the compiler vectorise them.
+        double* __restrict const scores = all_scores_.data();
+        const double* __restrict const used_cpu = fast_used_cpu_.data();
+        const double* __restrict const used_memory = fast_used_memory_.data();
+        const double* __restrict const free_cpu = fast_free_cpu_.data();
+        const double* __restrict const free_memory = fast_free_memory_.data();
+        const double* __restrict const free_ephemeral = fast_free_ephemeral_.data();
+        const double* __restrict const free_pods = fast_free_pods_.data();
+        const double* __restrict const alive = fast_alive_.data();
+        const double* __restrict const inv_cpu = inv_cpu_.data();
+        const double* __restrict const inv_memory = inv_memory_.data();
+        const double cpu = static_cast<double>(c.cpu), memory = static_cast<double>(c.memory);
+        const double ephemeral = static_cast<double>(c.ephemeral), pods = static_cast<double>(c.pods);
+        const double cutoff = static_cast<double>(cutoff_ms);
+        const double least = least_weight_, most = most_weight_, balanced = balanced_weight_;
+        const double infeasible = -std::numeric_limits<double>::infinity();
+        double constant = 0; // plugins that give every node the same score
+        if (profile_.taint_toleration > 0)
+            constant += profile_.taint_toleration * 100.0; // no soft taints anywhere
+        if (profile_.tenant_spread > 0 && c.tenant < 0)
+            constant += profile_.tenant_spread * 100.0; // the tenant has nothing placed yet
+        const auto smaller = [](double a, double b) { return b < a ? b : a; };
+        for (std::size_t i = 0; i < n; ++i) {
+            // Feasible when no slack is negative (one comparison: no control flow in the loop).
+            const double slack = smaller(smaller(smaller(alive[i] - cutoff, free_cpu[i] - cpu), smaller(free_memory[i] - memory, free_ephemeral[i] - ephemeral)),
+                                         free_pods[i] - pods);
+            const double s = base_score(least, most, balanced, (used_cpu[i] + cpu) * inv_cpu[i], (used_memory[i] + memory) * inv_memory[i]);
+            scores[i] = slack >= 0 ? s : infeasible;
+        }
+        // Tenant spread, normalised over the feasible nodes.
+        if (profile_.tenant_spread > 0 && c.tenant >= 0) {
+            const auto& counts = tenants_[static_cast<std::size_t>(c.tenant)];
+            raw_.resize(n);
+            double* __restrict const raw = raw_.data();
+            const std::uint32_t* __restrict const per_node = counts.per_node.data();
+            const std::uint32_t* __restrict const per_zone = counts.per_zone.data();
+            const std::uint32_t* __restrict const zone = zone_.data();
+            double highest = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                raw[i] = static_cast<double>(per_node[i] + per_zone[zone[i]]);
+                const double counted = scores[i] != infeasible ? raw[i] : 0.0;
+                highest = counted > highest ? counted : highest;
+            }
+            const double weight = profile_.tenant_spread;
+            const double scale = highest > 0 ? 100.0 / highest : 0.0;
+            for (std::size_t i = 0; i < n; ++i)
+                scores[i] += weight * (100.0 - raw[i] * scale);
+        }
+        // The best score (four independent maxima keep the loop from waiting on itself).
+        double best[4] = {infeasible, infeasible, infeasible, infeasible};
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (std::size_t lane = 0; lane < 4; ++lane)
+                best[lane] = scores[i + lane] > best[lane] ? scores[i + lane] : best[lane];
+        for (; i < n; ++i)
+            best[0] = scores[i] > best[0] ? scores[i] : best[0];
+        const double top = std::max(std::max(best[0], best[1]), std::max(best[2], best[3]));
+        if (top == infeasible)
+            return std::nullopt;
+        std::uint32_t chosen = 0;
+        std::uint32_t chosen_rank = std::numeric_limits<std::uint32_t>::max();
+        for (std::uint32_t k = 0; k < n; ++k)
+            if (scores[k] == top && (rank_[k] < chosen_rank || (rank_[k] == chosen_rank && k < chosen))) {
+                chosen = k;
+                chosen_rank = rank_[k];
+            }
+        best_score_ = top + constant;
+        return chosen;
+    }
+
     /// Weighted sum of the score plugins for every feasible node, into `scores_`.
     void score_feasible()
     {
@@ -840,15 +987,9 @@ private:
         for (std::size_t k = 0; k < count; ++k) {
             const std::uint32_t i = feasible_[k];
             // Fractions of capacity requested once this workload is there.
-            const double cpu_fraction = (static_cast<double>(used_cpu_[i]) + cpu) * inv_cpu_[i];
-            const double memory_fraction = (static_cast<double>(used_memory_[i]) + memory) * inv_memory_[i];
-            double s = 0;
-            if (p.least_allocated > 0)
-                s += p.least_allocated * (100.0 - 50.0 * (cpu_fraction + memory_fraction));
-            if (p.most_allocated > 0)
-                s += p.most_allocated * 50.0 * (cpu_fraction + memory_fraction);
-            if (p.balanced_allocation > 0)
-                s += p.balanced_allocation * 100.0 * (1.0 - std::abs(cpu_fraction - memory_fraction) / 2.0);
+            const double cpu_fraction = (fast_used_cpu_[i] + cpu) * inv_cpu_[i];
+            const double memory_fraction = (fast_used_memory_[i] + memory) * inv_memory_[i];
+            double s = base_score(least_weight_, most_weight_, balanced_weight_, cpu_fraction, memory_fraction);
             if (p.requested_to_capacity > 0)
                 s += p.requested_to_capacity * (shape_score(100.0 * cpu_fraction) + shape_score(100.0 * memory_fraction)) / 2.0;
             scores_[k] = s;
@@ -903,10 +1044,9 @@ private:
             raw_[k] = raw(feasible_[k]);
             highest = std::max(highest, raw_[k]);
         }
-        for (std::size_t k = 0; k < feasible_.size(); ++k) {
-            const double normalized = highest > 0 ? 100.0 * raw_[k] / highest : 0.0;
-            scores_[k] += weight * (reverse ? 100.0 - normalized : normalized);
-        }
+        const double scale = highest > 0 ? 100.0 / highest : 0.0; // as the fast path computes it
+        for (std::size_t k = 0; k < feasible_.size(); ++k)
+            scores_[k] += weight * (reverse ? 100.0 - raw_[k] * scale : raw_[k] * scale);
     }
 
     // --- accounting ------------------------------------------------------------------------------
@@ -993,10 +1133,12 @@ private:
             *at = on_node.back();
             on_node.pop_back();
         }
+        refresh_mirror(i);
     }
 
     profile profile_;
     std::mt19937_64 random_;
+    double least_weight_, most_weight_, balanced_weight_;
 
     // Nodes, struct of arrays: index i is the same node in every column.
     std::vector<std::string> names_;
@@ -1004,6 +1146,8 @@ private:
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
+    std::vector<double> fast_used_cpu_, fast_used_memory_, fast_free_cpu_, fast_free_memory_, fast_free_ephemeral_, fast_free_pods_,
+        fast_alive_;
     std::vector<std::uint8_t> cordoned_, ready_;
     std::vector<std::int64_t> heartbeat_;
     std::vector<std::uint32_t> zone_, rank_;
@@ -1029,7 +1173,7 @@ private:
     // Scratch space reused by every placement: no allocation once warmed up.
     compiled_workload work_;
     std::vector<std::uint32_t> feasible_;
-    std::vector<double> scores_, raw_;
+    std::vector<double> scores_, raw_, all_scores_;
     std::int64_t min_zone_count_ = 0, min_node_count_ = 0;
     std::uint32_t start_ = 0;
     double best_score_ = 0;
