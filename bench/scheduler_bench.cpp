@@ -92,13 +92,15 @@ void bm_place(benchmark::State& state)
     for (const auto& n : identical_nodes(node_count, 32000, 128LL << 30))
         (void)e.add_node(n);
     const auto mix = workload_mix(4096, constrained);
-    // Fill to about 60% of the CPU, then keep the level: place one, release the oldest.
+    const auto fill_mix = workload_mix(4096, false);
+    // Fill to about 60% of the CPU (with plain workloads: quick), then keep the level: place
+    // one, release the oldest.
     std::deque<std::uint64_t> live;
     std::int64_t requested = 0;
     const std::int64_t target = static_cast<std::int64_t>(node_count) * 32000 * 6 / 10;
     std::size_t next = 0;
     while (requested < target) {
-        const workload& w = mix[next++ % mix.size()];
+        const workload& w = fill_mix[next++ % fill_mix.size()];
         const auto placed = e.place(w, now);
         if (!placed || !*placed)
             break;

@@ -742,6 +742,7 @@ private:
     {
         min_zone_count_ = 0;
         min_node_count_ = 0;
+        affinity_cached_ = false;
         if (work_.spread.empty())
             return;
         if (work_.tenant < 0)
@@ -749,8 +750,13 @@ private:
         const auto& counts = tenants_[static_cast<std::size_t>(work_.tenant)];
         min_zone_count_ = std::numeric_limits<std::int64_t>::max();
         min_node_count_ = std::numeric_limits<std::int64_t>::max();
+        // Every node's affinity is needed here anyway: keep it for the filter pass.
+        affinity_ok_.resize(names_.size());
+        affinity_cached_ = work_.constrained;
         for (std::uint32_t i = 0; i < names_.size(); ++i) {
-            if (!matches_affinity(i))
+            const bool eligible = matches_affinity(i);
+            affinity_ok_[i] = eligible ? 1 : 0;
+            if (!eligible)
                 continue;
             min_node_count_ = std::min<std::int64_t>(min_node_count_, counts.per_node[i]);
             min_zone_count_ = std::min<std::int64_t>(min_zone_count_, counts.per_zone[zone_[i]]);
@@ -778,7 +784,7 @@ private:
             return filter::unschedulable;
         if (!ready_[i] || heartbeat_[i] < heartbeat_cutoff)
             return filter::not_ready;
-        if (c.constrained && !matches_affinity(i))
+        if (c.constrained && !(affinity_cached_ ? affinity_ok_[i] != 0 : matches_affinity(i)))
             return filter::node_affinity;
         if (c.check_taints)
             for (std::size_t w = 0; w < taint_words_; ++w)
@@ -1175,6 +1181,8 @@ private:
     std::vector<std::uint32_t> feasible_;
     std::vector<double> scores_, raw_, all_scores_;
     std::int64_t min_zone_count_ = 0, min_node_count_ = 0;
+    std::vector<std::uint8_t> affinity_ok_;
+    bool affinity_cached_ = false;
     std::uint32_t start_ = 0;
     double best_score_ = 0;
 };
