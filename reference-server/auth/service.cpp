@@ -2,6 +2,7 @@
 
 #include "server/problem.hpp"
 
+#include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,9 +21,7 @@ std::int64_t unix_seconds(core::time_point t)
 
 bool iequals_prefix(std::string_view text, std::string_view prefix)
 {
-    return text.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-           });
+    return text.size() >= prefix.size() && core::iequals_ascii(text.substr(0, prefix.size()), prefix);
 }
 
 } // namespace

@@ -1,21 +1,15 @@
 #include "catalog/service_catalog.hpp"
 
+#include <paaskit/core/ascii.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace paaskit::server {
 
 namespace {
-
-std::string lower(std::string_view text)
-{
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 boost::json::object summary_of(const store::service_record& s)
 {
@@ -64,7 +58,7 @@ boost::asio::awaitable<core::result<void>> service_catalog::reload(pg::connectio
         if (s.status != store::service_status::active)
             continue;
         catalog_entry entry{&s, summary_of(s),
-                            lower(s.definition.slug + "\n" + s.definition.name + "\n" + s.definition.category + "\n"
+                            core::ascii_lower(s.definition.slug + "\n" + s.definition.name + "\n" + s.definition.category + "\n"
                                   + s.definition.description)};
         boost::json::object detail = entry.summary;
         detail["definition"] = s.definition_json;

@@ -2,6 +2,7 @@
 // deactivate or delete their own account (so that the platform always keeps one).
 
 #include "auth/service.hpp"
+#include "routes/params.hpp"
 #include "routes/routes.hpp"
 #include "server/problem.hpp"
 
@@ -11,19 +12,12 @@
 
 #include <boost/json/array.hpp>
 
-#include <charconv>
 
 namespace paaskit::server {
 
 namespace {
 
 using auth::permission;
-
-std::optional<core::uuid> path_id(const request_context& ctx)
-{
-    auto parsed = core::uuid::parse(ctx.param("id").value_or(""));
-    return parsed ? std::optional<core::uuid>(*parsed) : std::nullopt;
-}
 
 http_response no_such_user(const request_context& ctx) { return problem_response(ctx, problems::not_found, "no such user"); }
 
@@ -32,18 +26,6 @@ http_response taken_or_error(const request_context& ctx, const core::error& e)
     if (e == pg::errc::unique_violation)
         return problem_response(ctx, problems::email_taken, "another account uses this e-mail address");
     return error_response(ctx, e);
-}
-
-std::optional<std::int64_t> positive_param(const request_context& ctx, std::string_view name, std::int64_t fallback, std::int64_t max)
-{
-    const auto text = ctx.query_param(name);
-    if (!text)
-        return fallback;
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || end != text->data() + text->size() || v < 1 || v > max)
-        return std::nullopt;
-    return v;
 }
 
 // What one change of status, role or existence does, for the single and the bulk endpoints.
@@ -108,8 +90,8 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return problem_response(ctx, problems::invalid_parameter,
                                        "sort: created_at, email, name or last_login_at, with '-' for descending");
         q.sort = sort;
-        const auto page = positive_param(ctx, "page", 1, 1'000'000);
-        const auto per_page = positive_param(ctx, "per_page", 50, 200);
+        const auto page = positive_query_param(ctx, "page", 1, 1'000'000);
+        const auto per_page = positive_query_param(ctx, "per_page", 50, 200);
         if (!page || !per_page)
             co_return problem_response(ctx, problems::invalid_parameter, "page >= 1 and per_page from 1 to 200");
         q.limit = *per_page;
@@ -182,7 +164,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
     }));
 
     routes.add(http::verb::get, "/api/admin/users/{id}", admin([&service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
         auto conn = co_await service.database().acquire();
@@ -197,7 +179,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
     }));
 
     routes.add(http::verb::put, "/api/admin/users/{id}", admin([&service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
         auto body = json_body(ctx);
@@ -263,7 +245,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
     }));
 
     routes.add(http::verb::delete_, "/api/admin/users/{id}", admin([&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
         if (*id == who.user.id)
@@ -280,7 +262,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
     }));
 
     routes.add(http::verb::patch, "/api/admin/users/{id}/role", admin([&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
         auto body = json_body(ctx);
@@ -306,7 +288,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
     }));
 
     routes.add(http::verb::patch, "/api/admin/users/{id}/status", admin([&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
         auto body = json_body(ctx);

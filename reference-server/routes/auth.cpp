@@ -4,24 +4,17 @@
 #include "routes/routes.hpp"
 #include "server/problem.hpp"
 
+#include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace paaskit::server {
 
 namespace {
 
 using auth::permission;
-
-std::string lower(std::string_view text)
-{
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 http_response created_or_error(const request_context& ctx, const core::error& e)
 {
@@ -82,7 +75,7 @@ void register_auth_routes(router& routes, auth_service& service)
         auto password = core::json_member<std::string>(*body, "password");
         if (!email_text || !password)
             co_return error_response(ctx, !email_text ? email_text.error() : password.error());
-        const auto account_key = "login:" + lower(email_text->substr(0, 254));
+        const auto account_key = "login:" + core::ascii_lower(email_text->substr(0, 254));
         if (auto limited = rate_limited(ctx, service, account_key))
             co_return std::move(*limited);
         if (password->size() > auth::password_policy{}.max_bytes)
@@ -213,7 +206,7 @@ void register_auth_routes(router& routes, auth_service& service)
             auto valid = store::normalize_email(**email_text);
             if (!valid)
                 co_return error_response(ctx, valid.error());
-            if (lower(*valid) != lower(who.user.email)) {
+            if (!core::iequals_ascii(*valid, who.user.email)) {
                 // Changing the sign-in address takes the password, so a stolen token cannot take the account.
                 if (!*current)
                     co_return problem_response(ctx, problems::validation_failed, "changing \"email\" needs \"current_password\"");

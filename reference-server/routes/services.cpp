@@ -4,9 +4,11 @@
 
 #include "auth/service.hpp"
 #include "catalog/service_catalog.hpp"
+#include "routes/params.hpp"
 #include "routes/routes.hpp"
 #include "server/problem.hpp"
 
+#include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
 
@@ -14,8 +16,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <variant>
 
 namespace paaskit::server {
@@ -23,18 +23,6 @@ namespace paaskit::server {
 namespace {
 
 using auth::permission;
-
-std::optional<std::int64_t> number_param(const request_context& ctx, std::string_view name, std::int64_t fallback, std::int64_t max)
-{
-    const auto text = ctx.query_param(name);
-    if (!text)
-        return fallback;
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || end != text->data() + text->size() || v < 1 || v > max)
-        return std::nullopt;
-    return v;
-}
 
 /// A catalog response: JSON, revalidated with the snapshot's ETag (304 when unchanged).
 http_response catalog_response(const request_context& ctx, const catalog_snapshot& snapshot, std::string body)
@@ -47,12 +35,6 @@ http_response catalog_response(const request_context& ctx, const catalog_snapsho
     if (res.result() == http::status::ok)
         res.body() = std::move(body);
     return res;
-}
-
-std::optional<core::uuid> path_id(const request_context& ctx)
-{
-    auto parsed = core::uuid::parse(ctx.param("id").value_or(""));
-    return parsed ? std::optional<core::uuid>(*parsed) : std::nullopt;
 }
 
 http_response no_such_service(const request_context& ctx) { return problem_response(ctx, problems::not_found, "no such service"); }
@@ -89,16 +71,15 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
         const auto snapshot = catalog.snapshot();
         const auto category = ctx.query_param("category");
         const auto search = ctx.query_param("q");
-        const auto page = number_param(ctx, "page", 1, 1'000'000);
-        const auto per_page = number_param(ctx, "per_page", default_services_per_page, 100);
+        const auto page = positive_query_param(ctx, "page", 1, 1'000'000);
+        const auto per_page = positive_query_param(ctx, "per_page", default_services_per_page, 100);
         if (!page || !per_page)
             co_return problem_response(ctx, problems::invalid_parameter, "page >= 1 and per_page from 1 to 100");
         if (search && search->size() > 200)
             co_return problem_response(ctx, problems::invalid_parameter, "q: at most 200 characters");
         if (!category && !search && *page == 1 && *per_page == default_services_per_page)
             co_return catalog_response(ctx, *snapshot, snapshot->default_list_body); // the home page
-        std::string needle = search.value_or("");
-        std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string needle = core::ascii_lower(search.value_or(""));
         std::vector<const catalog_entry*> matching;
         for (const auto& entry : snapshot->active)
             if ((!category || entry.record->definition.category == *category) && entry.search_text.find(needle) != std::string::npos)
@@ -164,7 +145,7 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
     }));
 
     routes.add(http::verb::get, "/api/admin/services/{id}", admin([&catalog](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         const auto snapshot = catalog.snapshot();
         for (const auto& s : snapshot->services)
             if (id && s.id == *id)
@@ -173,7 +154,7 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
     }));
 
     routes.add(http::verb::put, "/api/admin/services/{id}", admin([&catalog, &service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
         auto definition = definition_body(ctx);
@@ -193,7 +174,7 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
     }));
 
     routes.add(http::verb::patch, "/api/admin/services/{id}/status", admin([&catalog, &service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
         auto body = json_body(ctx);
@@ -220,7 +201,7 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
     }));
 
     routes.add(http::verb::delete_, "/api/admin/services/{id}", admin([&catalog, &service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
-        const auto id = path_id(ctx);
+        const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
         auto conn = co_await service.database().acquire();

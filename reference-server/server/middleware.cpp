@@ -2,6 +2,7 @@
 
 #include "server/problem.hpp"
 
+#include <paaskit/core/ascii.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -134,14 +135,10 @@ bool is_json_media_type(std::string_view content_type) noexcept
         media.remove_suffix(1);
     while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
         media.remove_prefix(1);
-    const auto iequals = [](std::string_view a, std::string_view b) {
-        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-               });
-    };
-    if (iequals(media, "application/json"))
+    if (core::iequals_ascii(media, "application/json"))
         return true;
-    return media.size() > 17 && iequals(media.substr(0, 12), "application/") && iequals(media.substr(media.size() - 5), "+json");
+    return media.size() > 17 && core::iequals_ascii(media.substr(0, 12), "application/")
+           && core::iequals_ascii(media.substr(media.size() - 5), "+json");
 }
 
 asio::awaitable<http_response> input_guard_middleware::handle(request_context& ctx, next_handler next) const

@@ -29,6 +29,16 @@ namespace {
 
 core::error config_error(std::string what) { return core::error(core::errc::invalid_config, std::move(what)); }
 
+// Runs `make(io)` to completion on an io_context of its own (start-up work, before the event loops).
+template <class Make>
+core::result<void> run_on_own_loop(Make make)
+{
+    boost::asio::io_context io;
+    auto done = boost::asio::co_spawn(io, make(io), boost::asio::use_future);
+    io.run();
+    return done.get();
+}
+
 // A key id that names the key without revealing it: the start of its SHA-256.
 std::string key_id(std::string_view prefix, std::string_view material)
 {
@@ -104,24 +114,18 @@ core::result<auth::jwt_key_set> load_jwt_keys(const server_options& options, con
 core::result<void> prepare_service_catalog(const std::string& conninfo, service_catalog& catalog, const core::clock& clock,
                                            const core::logger& log)
 {
-    boost::asio::io_context io;
-    auto done = boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<core::result<void>> {
-            auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
-            if (!conn)
-                co_return conn.error();
-            core::uuid_v7_generator ids(clock);
-            auto seeded = co_await seed_builtin_services(*conn, ids, clock.now());
-            if (!seeded)
-                co_return seeded.error();
-            if (*seeded > 0)
-                log.info("seeded the built-in services", {{"count", *seeded}});
-            co_return co_await catalog.reload(*conn);
-        },
-        boost::asio::use_future);
-    io.run();
-    return done.get();
+    return run_on_own_loop([&](boost::asio::io_context& io) -> boost::asio::awaitable<core::result<void>> {
+        auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
+        if (!conn)
+            co_return conn.error();
+        core::uuid_v7_generator ids(clock);
+        auto seeded = co_await seed_builtin_services(*conn, ids, clock.now());
+        if (!seeded)
+            co_return seeded.error();
+        if (*seeded > 0)
+            log.info("seeded the built-in services", {{"count", *seeded}});
+        co_return co_await catalog.reload(*conn);
+    });
 }
 
 core::result<void> ensure_first_administrator(const std::string& conninfo, const server_options& options, bool embedded,
@@ -139,57 +143,51 @@ core::result<void> ensure_first_administrator(const std::string& conninfo, const
     if (email.empty())
         email = "admin@paaskit.local";
 
-    boost::asio::io_context io;
-    auto done = boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<core::result<void>> {
-            auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
-            if (!conn)
-                co_return conn.error();
-            auto normalized = normalize_email(email);
-            if (!normalized)
-                co_return config_error("--admin-email: " + normalized.error().detail());
-            auto existing = co_await find_credentials_by_email(*conn, *normalized);
-            if (!existing)
-                co_return existing.error();
-            if (*existing) {
-                if ((*existing)->account.role != auth::role::administrator)
-                    log.warn("the --admin-email account exists and is not an administrator; left unchanged", {{"email", *normalized}});
-                co_return core::result<void>{};
-            }
-            if (options.admin_email.empty()) {
-                auto any = co_await any_administrator(*conn);
-                if (!any)
-                    co_return any.error();
-                if (*any)
-                    co_return core::result<void>{}; // the embedded default made one on an earlier start
-            }
-            if (password.empty()) {
-                if (!options.admin_email.empty())
-                    co_return config_error("--admin-email needs the password in PAASKIT_ADMIN_PASSWORD");
-                std::array<std::byte, 18> raw;
-                core::detail::fill_os_random(raw);
-                password = auth::detail::base64_encode(raw);
-                generated = true;
-            }
-            if (auto policy = auth::check_password(password, *normalized); !policy)
-                co_return config_error("PAASKIT_ADMIN_PASSWORD: " + policy.error().detail());
-            auto hash = hasher.hash(password);
-            if (!hash)
-                co_return hash.error();
-            core::uuid_v7_generator ids(clock);
-            const auto now = clock.now();
-            // A named object: GCC 12 destroys a braced temporary in a co_await argument twice.
-            const user admin{ids.next(), *normalized, "Administrator", auth::role::administrator, user_status::active, now, now, std::nullopt};
-            auto inserted = co_await insert_user(*conn, admin, *hash);
-            if (!inserted)
-                co_return inserted.error();
-            log.info("created the first administrator", {{"email", *normalized}, {"user", inserted->id.to_string()}});
+    auto outcome = run_on_own_loop([&](boost::asio::io_context& io) -> boost::asio::awaitable<core::result<void>> {
+        auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
+        if (!conn)
+            co_return conn.error();
+        auto normalized = normalize_email(email);
+        if (!normalized)
+            co_return config_error("--admin-email: " + normalized.error().detail());
+        auto existing = co_await find_credentials_by_email(*conn, *normalized);
+        if (!existing)
+            co_return existing.error();
+        if (*existing) {
+            if ((*existing)->account.role != auth::role::administrator)
+                log.warn("the --admin-email account exists and is not an administrator; left unchanged", {{"email", *normalized}});
             co_return core::result<void>{};
-        },
-        boost::asio::use_future);
-    io.run();
-    auto outcome = done.get();
+        }
+        if (options.admin_email.empty()) {
+            auto any = co_await any_administrator(*conn);
+            if (!any)
+                co_return any.error();
+            if (*any)
+                co_return core::result<void>{}; // the embedded default made one on an earlier start
+        }
+        if (password.empty()) {
+            if (!options.admin_email.empty())
+                co_return config_error("--admin-email needs the password in PAASKIT_ADMIN_PASSWORD");
+            std::array<std::byte, 18> raw;
+            core::detail::fill_os_random(raw);
+            password = auth::detail::base64_encode(raw);
+            generated = true;
+        }
+        if (auto policy = auth::check_password(password, *normalized); !policy)
+            co_return config_error("PAASKIT_ADMIN_PASSWORD: " + policy.error().detail());
+        auto hash = hasher.hash(password);
+        if (!hash)
+            co_return hash.error();
+        core::uuid_v7_generator ids(clock);
+        const auto now = clock.now();
+        // A named object: GCC 12 destroys a braced temporary in a co_await argument twice.
+        const user admin{ids.next(), *normalized, "Administrator", auth::role::administrator, user_status::active, now, now, std::nullopt};
+        auto inserted = co_await insert_user(*conn, admin, *hash);
+        if (!inserted)
+            co_return inserted.error();
+        log.info("created the first administrator", {{"email", *normalized}, {"user", inserted->id.to_string()}});
+        co_return core::result<void>{};
+    });
     if (outcome && generated) {
         // Shown once, on the terminal of the operator who started the embedded default.
         std::cout << "\n  paaskit: first administrator created\n    e-mail:   " << email << "\n    password: " << password

@@ -6,6 +6,7 @@
 /// in unpadded standard base64). It carries its own parameters, so old hashes keep verifying after
 /// the parameters change, and `needs_rehash` tells a login to store a fresh hash.
 
+#include <paaskit/core/ascii.hpp>
 #include <paaskit/auth/detail/base64url.hpp>
 #include <paaskit/auth/detail/openssl.hpp>
 #include <paaskit/auth/error.hpp>
@@ -19,7 +20,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -219,13 +219,8 @@ inline core::result<void> check_password(std::string_view password, std::string_
             return u < 0x20 || u == 0x7F;
         }))
         return weak("a password may not contain control characters");
-    const auto iequals = [](std::string_view a, std::string_view b) {
-        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-               });
-    };
     const auto local_part = email.substr(0, email.find('@'));
-    if (!email.empty() && (iequals(password, email) || iequals(password, local_part)))
+    if (!email.empty() && (core::iequals_ascii(password, email) || core::iequals_ascii(password, local_part)))
         return weak("a password may not be the e-mail address");
     if (std::all_of(password.begin(), password.end(), [&](char c) { return c == password.front(); }))
         return weak("a password may not be one character repeated");
@@ -236,7 +231,7 @@ inline core::result<void> check_password(std::string_view password, std::string_
         "trustno1",   "superman",   "whatever",   "starwars",   "dragon12",   "monkey12",    "zaq12wsx",   "changeme",
     };
     for (const auto c : common)
-        if (iequals(password, c))
+        if (core::iequals_ascii(password, c))
             return weak("this password is one of the most common passwords");
     return {};
 }
