@@ -140,6 +140,8 @@ public:
         inv_memory_.push_back(0);
         for (auto* column : mirrors())
             column->push_back(0);
+        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
+            column->push_back(0);
         cordoned_.push_back(0);
         ready_.push_back(0);
         zone_.push_back(0);
@@ -206,6 +208,8 @@ public:
         move(inv_cpu_);
         move(inv_memory_);
         for (auto* column : mirrors())
+            move(*column);
+        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
             move(*column);
         move(cordoned_);
         move(ready_);
@@ -582,8 +586,7 @@ private:
 
     std::vector<std::vector<double>*> mirrors()
     {
-        return {&fast_used_cpu_, &fast_used_memory_, &fast_free_cpu_, &fast_free_memory_, &fast_free_ephemeral_, &fast_free_pods_,
-                &fast_alive_};
+        return {&fast_used_cpu_, &fast_used_memory_};
     }
 
     /// The double columns the fast path reads, from the exact ones (every amount is below 2^53,
@@ -592,11 +595,12 @@ private:
     {
         fast_used_cpu_[i] = static_cast<double>(used_cpu_[i]);
         fast_used_memory_[i] = static_cast<double>(used_memory_[i]);
-        fast_free_cpu_[i] = static_cast<double>(cap_cpu_[i] - used_cpu_[i]);
-        fast_free_memory_[i] = static_cast<double>(cap_memory_[i] - used_memory_[i]);
-        fast_free_ephemeral_[i] = static_cast<double>(cap_ephemeral_[i] - used_ephemeral_[i]);
-        fast_free_pods_[i] = static_cast<double>(cap_pods_[i] - used_pods_[i]);
-        fast_alive_[i] = cordoned_[i] || !ready_[i] ? -std::numeric_limits<double>::infinity() : static_cast<double>(heartbeat_[i]);
+        free_cpu_[i] = cap_cpu_[i] - used_cpu_[i];
+        free_memory_[i] = cap_memory_[i] - used_memory_[i];
+        free_ephemeral_[i] = cap_ephemeral_[i] - used_ephemeral_[i];
+        free_pods_[i] = cap_pods_[i] - used_pods_[i];
+        // Far below any cutoff, yet subtracting a cutoff cannot overflow.
+        alive_ms_[i] = cordoned_[i] || !ready_[i] ? std::numeric_limits<std::int64_t>::min() / 2 : heartbeat_[i];
     }
 
     static bool tolerates(const std::vector<toleration>& tolerations, const taint& t)
@@ -890,8 +894,7 @@ private:
     static double base_score(double least, double most, double balanced, double cpu_fraction, double memory_fraction) noexcept
     {
         const double sum = cpu_fraction + memory_fraction;
-        const double difference = cpu_fraction - memory_fraction;
-        const double spread = difference < 0 ? -difference : difference;
+        const double spread = std::fabs(cpu_fraction - memory_fraction);
         return least * (100.0 - 50.0 * sum) + most * (50.0 * sum) + balanced * (100.0 - 50.0 * spread);
     }
 
@@ -916,30 +919,32 @@ private:
         double* __restrict const scores = all_scores_.data();
         const double* __restrict const used_cpu = fast_used_cpu_.data();
         const double* __restrict const used_memory = fast_used_memory_.data();
-        const double* __restrict const free_cpu = fast_free_cpu_.data();
-        const double* __restrict const free_memory = fast_free_memory_.data();
-        const double* __restrict const free_ephemeral = fast_free_ephemeral_.data();
-        const double* __restrict const free_pods = fast_free_pods_.data();
-        const double* __restrict const alive = fast_alive_.data();
+        const std::int64_t* __restrict const free_cpu = free_cpu_.data();
+        const std::int64_t* __restrict const free_memory = free_memory_.data();
+        const std::int64_t* __restrict const free_ephemeral = free_ephemeral_.data();
+        const std::int64_t* __restrict const free_pods = free_pods_.data();
+        const std::int64_t* __restrict const alive = alive_ms_.data();
         const double* __restrict const inv_cpu = inv_cpu_.data();
         const double* __restrict const inv_memory = inv_memory_.data();
         const double cpu = static_cast<double>(c.cpu), memory = static_cast<double>(c.memory);
-        const double ephemeral = static_cast<double>(c.ephemeral), pods = static_cast<double>(c.pods);
-        const double cutoff = static_cast<double>(cutoff_ms);
+        const std::int64_t cpu_i = c.cpu, memory_i = c.memory, ephemeral_i = c.ephemeral, pods_i = c.pods;
         const double least = least_weight_, most = most_weight_, balanced = balanced_weight_;
         const double infeasible = -std::numeric_limits<double>::infinity();
+        const auto infeasible_bits = std::bit_cast<std::uint64_t>(infeasible);
         double constant = 0; // plugins that give every node the same score
         if (profile_.taint_toleration > 0)
             constant += profile_.taint_toleration * 100.0; // no soft taints anywhere
         if (profile_.tenant_spread > 0 && c.tenant < 0)
             constant += profile_.tenant_spread * 100.0; // the tenant has nothing placed yet
-        const auto smaller = [](double a, double b) { return b < a ? b : a; };
         for (std::size_t i = 0; i < n; ++i) {
-            // Feasible when no slack is negative (one comparison: no control flow in the loop).
-            const double slack = smaller(smaller(smaller(alive[i] - cutoff, free_cpu[i] - cpu), smaller(free_memory[i] - memory, free_ephemeral[i] - ephemeral)),
-                                         free_pods[i] - pods);
+            // Infeasible when any slack is negative: the OR of the slacks' sign bits, spread into a
+            // mask. Integer operations only, so the loop has no branch and vectorises.
+            const std::uint64_t negative = static_cast<std::uint64_t>((alive[i] - cutoff_ms) | (free_cpu[i] - cpu_i) | (free_memory[i] - memory_i)
+                                                                      | (free_ephemeral[i] - ephemeral_i) | (free_pods[i] - pods_i))
+                                           >> 63;
+            const std::uint64_t mask = 0 - negative;
             const double s = base_score(least, most, balanced, (used_cpu[i] + cpu) * inv_cpu[i], (used_memory[i] + memory) * inv_memory[i]);
-            scores[i] = slack >= 0 ? s : infeasible;
+            scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
         }
         // Tenant spread, normalised over the feasible nodes.
         if (profile_.tenant_spread > 0 && c.tenant >= 0) {
@@ -1152,8 +1157,8 @@ private:
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
-    std::vector<double> fast_used_cpu_, fast_used_memory_, fast_free_cpu_, fast_free_memory_, fast_free_ephemeral_, fast_free_pods_,
-        fast_alive_;
+    std::vector<double> fast_used_cpu_, fast_used_memory_;
+    std::vector<std::int64_t> free_cpu_, free_memory_, free_ephemeral_, free_pods_, alive_ms_;
     std::vector<std::uint8_t> cordoned_, ready_;
     std::vector<std::int64_t> heartbeat_;
     std::vector<std::uint32_t> zone_, rank_;
