@@ -917,6 +917,8 @@ private:
         // Locals and restrict-qualified pointers: nothing the loops write can alias what they read,
         // which is what lets the compiler vectorise them.
         double* __restrict const scores = all_scores_.data();
+        feasible_masks_.resize(n);
+        std::int32_t* __restrict const feasible_mask = feasible_masks_.data();
         const double* __restrict const used_cpu = fast_used_cpu_.data();
         const double* __restrict const used_memory = fast_used_memory_.data();
         const std::int64_t* __restrict const free_cpu = free_cpu_.data();
@@ -945,25 +947,27 @@ private:
             const std::uint64_t mask = 0 - negative;
             const double s = base_score(least, most, balanced, (used_cpu[i] + cpu) * inv_cpu[i], (used_memory[i] + memory) * inv_memory[i]);
             scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
+            feasible_mask[i] = static_cast<std::int32_t>(negative) - 1; // all ones when feasible
         }
         // Tenant spread, normalised over the feasible nodes.
         if (profile_.tenant_spread > 0 && c.tenant >= 0) {
             const auto& counts = tenants_[static_cast<std::size_t>(c.tenant)];
-            raw_.resize(n);
-            double* __restrict const raw = raw_.data();
+            raw_counts_.resize(n);
+            std::int32_t* __restrict const raw = raw_counts_.data();
             const std::uint32_t* __restrict const per_node = counts.per_node.data();
             const std::uint32_t* __restrict const per_zone = counts.per_zone.data();
             const std::uint32_t* __restrict const zone = zone_.data();
-            double highest = 0;
+            for (std::size_t i = 0; i < n; ++i) // a gather: scalar
+                raw[i] = static_cast<std::int32_t>(per_node[i] + per_zone[zone[i]]);
+            std::int32_t highest = 0; // over the feasible nodes; integer, so it vectorises
             for (std::size_t i = 0; i < n; ++i) {
-                raw[i] = static_cast<double>(per_node[i] + per_zone[zone[i]]);
-                const double counted = scores[i] != infeasible ? raw[i] : 0.0;
+                const std::int32_t counted = raw[i] & feasible_mask[i];
                 highest = counted > highest ? counted : highest;
             }
             const double weight = profile_.tenant_spread;
-            const double scale = highest > 0 ? 100.0 / highest : 0.0;
+            const double scale = highest > 0 ? 100.0 / static_cast<double>(highest) : 0.0;
             for (std::size_t i = 0; i < n; ++i)
-                scores[i] += weight * (100.0 - raw[i] * scale);
+                scores[i] += weight * (100.0 - static_cast<double>(raw[i]) * scale);
         }
         // The best score (four independent maxima keep the loop from waiting on itself).
         double best[4] = {infeasible, infeasible, infeasible, infeasible};
@@ -1185,6 +1189,7 @@ private:
     compiled_workload work_;
     std::vector<std::uint32_t> feasible_;
     std::vector<double> scores_, raw_, all_scores_;
+    std::vector<std::int32_t> feasible_masks_, raw_counts_;
     std::int64_t min_zone_count_ = 0, min_node_count_ = 0;
     std::vector<std::uint8_t> affinity_ok_;
     bool affinity_cached_ = false;
