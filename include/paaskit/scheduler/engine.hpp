@@ -232,6 +232,7 @@ public:
         hard_taints_.resize(last * taint_words_);
         soft_taints_.resize(last * taint_words_);
         labels_.move_node(last, i);
+        ++label_generation_;
         if (i != last)
             for (const std::uint32_t slot : node_placements_[i])
                 placements_[slot].node = i;
@@ -565,6 +566,7 @@ private:
         heartbeat_[i] = milliseconds(spec.last_heartbeat);
         zone_[i] = zone_id(spec.zone);
         labels_.set_labels(i, spec.labels);
+        ++label_generation_;
         node_taints_[i].clear();
         for (const taint& t : spec.taints)
             node_taints_[i].push_back(taint_id(t));
@@ -734,6 +736,78 @@ private:
         const auto group = group_ids_.find(group_key(w));
         c.group = group != group_ids_.end() ? static_cast<std::int64_t>(group->second) : -1;
         c.spread = w.spread;
+        cache_label_verdicts(w);
+    }
+
+    /// Appends a requirement's text to `signature_` (unit separators keep the parts apart).
+    void sign(const requirement& r)
+    {
+        signature_ += r.key;
+        signature_ += '\x1f';
+        signature_ += static_cast<char>('0' + static_cast<int>(r.match));
+        for (const std::string& v : r.values) {
+            signature_ += '\x1f';
+            signature_ += v;
+        }
+        signature_ += '\x1e';
+    }
+
+    /// The cached per-node values for `signature_`, computed with `value(i)` when missing or stale.
+    template <class Value>
+    const double* cached(Value value)
+    {
+        auto found = label_cache_.find(signature_);
+        if (found == label_cache_.end())
+            found = label_cache_.emplace(signature_, label_cache_entry{}).first;
+        label_cache_entry& entry = found->second;
+        if (entry.generation != label_generation_ || entry.values.size() != names_.size()) {
+            entry.values.resize(names_.size());
+            for (std::uint32_t i = 0; i < names_.size(); ++i)
+                entry.values[i] = value(i);
+            entry.generation = label_generation_;
+        }
+        return entry.values.data();
+    }
+
+    void cache_label_verdicts(const workload& w)
+    {
+        required_verdicts_ = nullptr;
+        preferred_sums_ = nullptr;
+        if (!work_.constrained && work_.preferred.empty())
+            return;
+        if (label_cache_.size() >= 256) // bounded: workloads with ever-new terms cannot grow it
+            label_cache_.clear();
+        if (work_.constrained) {
+            signature_.assign("required\x1e");
+            for (const auto& [key, value] : w.node_selector) {
+                signature_ += key;
+                signature_ += '\x1f';
+                signature_ += value;
+                signature_ += '\x1e';
+            }
+            for (const auto& term : w.required_affinity) {
+                signature_ += '\x1d';
+                for (const auto& r : term.requirements)
+                    sign(r);
+            }
+            required_verdicts_ = cached([&](std::uint32_t i) { return evaluate_affinity(i) ? 1.0 : 0.0; });
+        }
+        if (!work_.preferred.empty()) {
+            signature_.assign("preferred\x1e");
+            for (const auto& p : w.preferred_affinity) {
+                signature_ += std::to_string(p.weight);
+                signature_ += '\x1d';
+                for (const auto& r : p.term.requirements)
+                    sign(r);
+            }
+            preferred_sums_ = cached([&](std::uint32_t i) {
+                double sum = 0;
+                for (const auto& [weight, term] : work_.preferred)
+                    if (holds_all(term, i))
+                        sum += weight;
+                return sum;
+            });
+        }
     }
 
     static std::string group_key(const workload& w) { return w.tenant + '\0' + w.group; }
@@ -746,7 +820,6 @@ private:
     {
         min_zone_count_ = 0;
         min_node_count_ = 0;
-        affinity_cached_ = false;
         if (work_.spread.empty())
             return;
         if (work_.tenant < 0)
@@ -754,13 +827,8 @@ private:
         const auto& counts = tenants_[static_cast<std::size_t>(work_.tenant)];
         min_zone_count_ = std::numeric_limits<std::int64_t>::max();
         min_node_count_ = std::numeric_limits<std::int64_t>::max();
-        // Every node's affinity is needed here anyway: keep it for the filter pass.
-        affinity_ok_.resize(names_.size());
-        affinity_cached_ = work_.constrained;
         for (std::uint32_t i = 0; i < names_.size(); ++i) {
-            const bool eligible = matches_affinity(i);
-            affinity_ok_[i] = eligible ? 1 : 0;
-            if (!eligible)
+            if (!matches_affinity(i))
                 continue;
             min_node_count_ = std::min<std::int64_t>(min_node_count_, counts.per_node[i]);
             min_zone_count_ = std::min<std::int64_t>(min_zone_count_, counts.per_zone[zone_[i]]);
@@ -771,6 +839,13 @@ private:
     {
         if (!work_.constrained)
             return true;
+        if (required_verdicts_ != nullptr)
+            return required_verdicts_[i] != 0;
+        return evaluate_affinity(i);
+    }
+
+    bool evaluate_affinity(std::uint32_t i) const
+    {
         if (!holds_all(work_.selector, i))
             return false;
         if (work_.terms.empty())
@@ -788,7 +863,7 @@ private:
             return filter::unschedulable;
         if (!ready_[i] || heartbeat_[i] < heartbeat_cutoff)
             return filter::not_ready;
-        if (c.constrained && !(affinity_cached_ ? affinity_ok_[i] != 0 : matches_affinity(i)))
+        if (c.constrained && !matches_affinity(i))
             return filter::node_affinity;
         if (c.check_taints)
             for (std::size_t w = 0; w < taint_words_; ++w)
@@ -1011,13 +1086,7 @@ private:
         }
         // Plugins whose raw values are normalised over the feasible nodes (as kube-scheduler does).
         if (p.preferred_affinity > 0 && !c.preferred.empty())
-            add_normalized(p.preferred_affinity, false, [&](std::uint32_t i) {
-                double sum = 0;
-                for (const auto& [weight, term] : c.preferred)
-                    if (holds_all(term, i))
-                        sum += weight;
-                return sum;
-            });
+            add_normalized(p.preferred_affinity, false, [&](std::uint32_t i) { return preferred_sums_[i]; });
         // With nothing to tell the nodes apart (no tenant workloads yet, no soft taints anywhere)
         // every node gets the full score, as the normalisation gives for all-equal raw values.
         if (p.tenant_spread > 0) {
@@ -1191,8 +1260,17 @@ private:
     std::vector<double> scores_, raw_, all_scores_;
     std::vector<std::int32_t> feasible_masks_, raw_counts_;
     std::int64_t min_zone_count_ = 0, min_node_count_ = 0;
-    std::vector<std::uint8_t> affinity_ok_;
-    bool affinity_cached_ = false;
+    // Per-node verdicts of required affinities and sums of preferred terms, by the terms' text,
+    // kept while no node changes: a platform places the same few app templates again and again.
+    struct label_cache_entry {
+        std::uint64_t generation = ~std::uint64_t{0};
+        std::vector<double> values;
+    };
+    std::unordered_map<std::string, label_cache_entry, detail::string_hash, std::equal_to<>> label_cache_;
+    std::uint64_t label_generation_ = 0;
+    std::string signature_;
+    const double* required_verdicts_ = nullptr;
+    const double* preferred_sums_ = nullptr;
     std::uint32_t start_ = 0;
     double best_score_ = 0;
 };
