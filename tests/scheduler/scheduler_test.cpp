@@ -400,7 +400,6 @@ TEST_CASE("a drain plan never overcommits a node and changes nothing", "[schedul
     std::vector<std::uint64_t> on_draining;
     for (const std::int64_t cpu : {2500, 1500, 1500, 1000, 1000}) {
         workload w = pod("t", cpu, 1LL << 30);
-        w.node_selector = {};
         REQUIRE(e.cordon("x"));
         REQUIRE(e.cordon("y"));
         on_draining.push_back(must_place(e, w).id);

@@ -6,6 +6,7 @@
 /// malformed quantities, duplicate keys in list-maps and sets.
 
 #include <paaskit/core/result.hpp>
+#include <paaskit/core/string_hash.hpp>
 #include <paaskit/core/timestamp.hpp>
 #include <paaskit/k8s/error.hpp>
 #include <paaskit/k8s/quantity.hpp>
@@ -144,7 +145,7 @@ public:
     /// The schema named `name` (such as io.k8s.api.core.v1.Pod), or null.
     const boost::json::object* find(std::string_view name) const
     {
-        const auto found = schemas_.find(std::string(name));
+        const auto found = schemas_.find(name);
         return found != schemas_.end() ? found->second : nullptr;
     }
 
@@ -439,7 +440,7 @@ private:
     };
 
     std::vector<std::shared_ptr<boost::json::value>> documents_;
-    std::unordered_map<std::string, const boost::json::object*> schemas_;
+    std::unordered_map<std::string, const boost::json::object*, core::string_hash, std::equal_to<>> schemas_;
     std::map<std::string, std::string> kinds_;
 };
 

@@ -4,6 +4,7 @@
 /// connection's socket is waited on through Asio, so no thread ever blocks on the database.
 
 #include <paaskit/core/result.hpp>
+#include <paaskit/core/string_hash.hpp>
 #include <paaskit/pg/error.hpp>
 #include <paaskit/pg/params.hpp>
 #include <paaskit/pg/query_result.hpp>
@@ -464,11 +465,7 @@ private:
     std::optional<asio::posix::stream_descriptor> socket_;
     int libpq_fd_ = -1;
     std::string sql_; // null-terminated copy of the statement being sent
-    struct text_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-    };
-    std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> statements_; // SQL text -> statement name
+    std::unordered_map<std::string, std::string, core::string_hash, std::equal_to<>> statements_; // SQL text -> statement name
     params::wire wire_; // parameter arrays, reused across statements
 };
 

@@ -138,8 +138,8 @@ public:
             column->push_back(0);
         inv_cpu_.push_back(0);
         inv_memory_.push_back(0);
-        for (auto* column : mirrors())
-            column->push_back(0);
+        fast_used_cpu_.push_back(0);
+        fast_used_memory_.push_back(0);
         for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
             column->push_back(0);
         cordoned_.push_back(0);
@@ -207,8 +207,8 @@ public:
             move(*column);
         move(inv_cpu_);
         move(inv_memory_);
-        for (auto* column : mirrors())
-            move(*column);
+        move(fast_used_cpu_);
+        move(fast_used_memory_);
         for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
             move(*column);
         move(cordoned_);
@@ -411,7 +411,7 @@ public:
             return valid.error();
         std::vector<node_evaluation> out(names_.size());
         compile(w);
-        prepare_spread(now);
+        prepare_spread();
         feasible_.clear();
         const std::int64_t cutoff = milliseconds(now - profile_.heartbeat_timeout);
         for (std::uint32_t i = 0; i < names_.size(); ++i) {
@@ -461,12 +461,10 @@ private:
     {
         if (auto r = check(w.requests, "workload requests"); !r)
             return r;
-        for (const auto* terms : {&w.required_affinity}) {
-            for (const auto& term : *terms)
-                for (const auto& req : term.requirements)
-                    if (!valid(req))
-                        return core::error(errc::invalid_spec, "requirement on \"" + req.key + "\"");
-        }
+        for (const auto& term : w.required_affinity)
+            for (const auto& req : term.requirements)
+                if (!valid(req))
+                    return core::error(errc::invalid_spec, "requirement on \"" + req.key + "\"");
         for (const auto& p : w.preferred_affinity)
             for (const auto& req : p.term.requirements)
                 if (!valid(req) || p.weight < 1 || p.weight > 100)
@@ -580,19 +578,14 @@ private:
         refresh_mirror(i);
     }
 
-    /// Heartbeats are compared at millisecond resolution (exact as doubles for the fast path).
+    /// Heartbeats are compared at millisecond resolution.
     static std::int64_t milliseconds(core::time_point t)
     {
         return std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
     }
 
-    std::vector<std::vector<double>*> mirrors()
-    {
-        return {&fast_used_cpu_, &fast_used_memory_};
-    }
-
-    /// The double columns the fast path reads, from the exact ones (every amount is below 2^53,
-    /// so the doubles are exact too).
+    /// The columns the fast path reads, derived from the exact ones: used amounts as doubles (exact:
+    /// every amount is below 2^53), free amounts and an "alive since" stamp as integers.
     void refresh_mirror(std::uint32_t i)
     {
         fast_used_cpu_[i] = static_cast<double>(used_cpu_[i]);
@@ -816,7 +809,7 @@ private:
 
     /// For spread constraints: the fewest of the tenant's workloads in any eligible zone and on any
     /// eligible node (eligible: matching the workload's node selector and required affinity).
-    void prepare_spread(core::time_point)
+    void prepare_spread()
     {
         min_zone_count_ = 0;
         min_node_count_ = 0;
@@ -903,7 +896,7 @@ private:
         why.nodes = n;
         if (n == 0)
             return std::nullopt;
-        prepare_spread(now);
+        prepare_spread();
         const std::int64_t cutoff = milliseconds(now - profile_.heartbeat_timeout);
         const std::uint32_t wanted = nodes_to_find(n);
         if (wanted == n && fast_path_applies()) {
@@ -1226,7 +1219,7 @@ private:
 
     // Nodes, struct of arrays: index i is the same node in every column.
     std::vector<std::string> names_;
-    std::unordered_map<std::string, std::uint32_t, detail::string_hash, std::equal_to<>> index_;
+    std::unordered_map<std::string, std::uint32_t, core::string_hash, std::equal_to<>> index_;
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
@@ -1266,7 +1259,7 @@ private:
         std::uint64_t generation = ~std::uint64_t{0};
         std::vector<double> values;
     };
-    std::unordered_map<std::string, label_cache_entry, detail::string_hash, std::equal_to<>> label_cache_;
+    std::unordered_map<std::string, label_cache_entry, core::string_hash, std::equal_to<>> label_cache_;
     std::uint64_t label_generation_ = 0;
     std::string signature_;
     const double* required_verdicts_ = nullptr;

@@ -3,6 +3,8 @@
 /// Node labels as columns: per label key, the id of each node's value (0 when the node lacks the
 /// key). A requirement then compares small integers instead of strings.
 
+#include <paaskit/core/string_hash.hpp>
+
 #include <charconv>
 #include <map>
 #include <cstdint>
@@ -13,11 +15,6 @@
 #include <vector>
 
 namespace paaskit::scheduler::detail {
-
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-};
 
 class label_index {
 public:
@@ -92,11 +89,11 @@ public:
 private:
     struct column_data {
         std::vector<std::uint32_t> of_node;
-        std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> values;
+        std::unordered_map<std::string, std::uint32_t, core::string_hash, std::equal_to<>> values;
         std::vector<std::optional<std::int64_t>> numeric;
     };
 
-    std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> keys_;
+    std::unordered_map<std::string, std::uint32_t, core::string_hash, std::equal_to<>> keys_;
     std::vector<column_data> columns_;
     std::size_t nodes_ = 0;
 };
