@@ -16,6 +16,7 @@ enum class errc {
     unknown_kind,          ///< no loaded schema for the object's apiVersion and kind
     invalid_object,        ///< the object breaks its schema or a rule of the API server
     invalid_quantity,      ///< text that is not a Kubernetes resource quantity
+    snapshot_failed,       ///< the simulated cluster's snapshot file could not be read or written
 };
 
 constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'7407ULL; }
@@ -28,6 +29,7 @@ inline const char* error_message(errc e) noexcept
     case errc::unknown_kind: return "no schema for this kind";
     case errc::invalid_object: return "invalid object";
     case errc::invalid_quantity: return "invalid quantity";
+    case errc::snapshot_failed: return "simulated cluster snapshot failed";
     }
     return "unknown paaskit.k8s error";
 }

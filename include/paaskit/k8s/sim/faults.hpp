@@ -1,0 +1,109 @@
+#pragma once
+/// \file
+/// Fault injection for tests of clients: added latency, 429 with Retry-After, 500s and dropped
+/// watch streams, each at a rate or on the next N requests (counts win over rates).
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace paaskit::k8s::sim {
+
+struct fault_settings {
+    std::chrono::milliseconds latency{0};
+    double throttle_rate = 0;          ///< share of requests answered 429
+    unsigned retry_after_seconds = 1;
+    double error_rate = 0;             ///< share of requests answered 500
+    double watch_drop_rate = 0;        ///< share of watch events after which the stream is cut
+    std::uint64_t throttle_next = 0;   ///< the next N requests get 429
+    std::uint64_t error_next = 0;      ///< the next N requests get 500
+    std::uint64_t drop_watches_next = 0; ///< the next N watch streams are cut after their first event
+
+    boost::json::object to_json() const
+    {
+        return {{"latencyMilliseconds", latency.count()}, {"throttleRate", throttle_rate}, {"retryAfterSeconds", retry_after_seconds},
+                {"errorRate", error_rate}, {"watchDropRate", watch_drop_rate}, {"throttleNext", throttle_next},
+                {"errorNext", error_next}, {"dropWatchesNext", drop_watches_next}};
+    }
+
+    /// Reads the fields present in `json` (the same names as `to_json`); an error message or empty.
+    std::string update_from(const boost::json::object& json)
+    {
+        fault_settings next = *this;
+        for (const auto& [key, value] : json) {
+            const bool number = value.is_number();
+            if (!number)
+                return "field " + std::string(key) + ": must be a number";
+            const double v = value.to_number<double>();
+            if (v < 0)
+                return "field " + std::string(key) + ": must not be negative";
+            if (key == "latencyMilliseconds")
+                next.latency = std::chrono::milliseconds(static_cast<std::int64_t>(v));
+            else if (key == "throttleRate" || key == "errorRate" || key == "watchDropRate") {
+                if (v > 1)
+                    return "field " + std::string(key) + ": a rate is between 0 and 1";
+                (key == "throttleRate" ? next.throttle_rate : key == "errorRate" ? next.error_rate : next.watch_drop_rate) = v;
+            } else if (key == "retryAfterSeconds")
+                next.retry_after_seconds = static_cast<unsigned>(v);
+            else if (key == "throttleNext")
+                next.throttle_next = static_cast<std::uint64_t>(v);
+            else if (key == "errorNext")
+                next.error_next = static_cast<std::uint64_t>(v);
+            else if (key == "dropWatchesNext")
+                next.drop_watches_next = static_cast<std::uint64_t>(v);
+            else
+                return "unknown field " + std::string(key);
+        }
+        *this = next;
+        return {};
+    }
+};
+
+/// Decides, request by request, which fault (if any) to inject.
+class fault_injector {
+public:
+    enum class verdict { none, throttle, fail };
+
+    explicit fault_injector(std::uint64_t seed = 0x5eed) : random_(seed) {}
+
+    fault_settings& settings() noexcept { return settings_; }
+
+    verdict next_request()
+    {
+        if (settings_.throttle_next > 0) {
+            --settings_.throttle_next;
+            return verdict::throttle;
+        }
+        if (settings_.error_next > 0) {
+            --settings_.error_next;
+            return verdict::fail;
+        }
+        if (settings_.throttle_rate > 0 && chance() < settings_.throttle_rate)
+            return verdict::throttle;
+        if (settings_.error_rate > 0 && chance() < settings_.error_rate)
+            return verdict::fail;
+        return verdict::none;
+    }
+
+    /// Whether a new watch stream is one to cut after its first event.
+    bool cut_new_watch()
+    {
+        if (settings_.drop_watches_next == 0)
+            return false;
+        --settings_.drop_watches_next;
+        return true;
+    }
+
+    bool drop_after_event() { return settings_.watch_drop_rate > 0 && chance() < settings_.watch_drop_rate; }
+
+private:
+    double chance() { return std::uniform_real_distribution<double>(0, 1)(random_); }
+
+    fault_settings settings_;
+    std::mt19937_64 random_;
+};
+
+} // namespace paaskit::k8s::sim
