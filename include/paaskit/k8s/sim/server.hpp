@@ -10,6 +10,7 @@
 #include <paaskit/k8s/sim/controllers.hpp>
 #include <paaskit/k8s/sim/discovery.hpp>
 #include <paaskit/k8s/sim/faults.hpp>
+#include <paaskit/k8s/sim/protobuf.hpp>
 #include <paaskit/k8s/sim/tables.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -415,8 +416,15 @@ private:
 
     static std::optional<boost::json::value> parse_body(const request_view& request, api_error& error)
     {
-        // Only JSON bodies (and the JSON subset of YAML for apply): clients that prefer protobuf
-        // fall back to JSON on 415, as they do for custom resources on a real server.
+        if (request.content_type == "application/vnd.kubernetes.protobuf") {
+            auto decoded = decode_protobuf_body(request.body);
+            if (auto* problem = std::get_if<std::string>(&decoded)) {
+                error = api_error{415, "UnsupportedMediaType", *problem};
+                return std::nullopt;
+            }
+            return std::get<boost::json::value>(std::move(decoded));
+        }
+        // JSON (and the JSON subset of YAML for apply).
         if (!request.content_type.empty() && request.content_type != "application/json" && !request.content_type.ends_with("+json") &&
             request.content_type != "application/apply-patch+yaml" && request.content_type != "application/yaml") {
             error = api_error{415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: "
@@ -647,9 +655,10 @@ private:
         if (const std::string grace = request.param("gracePeriodSeconds"); !grace.empty())
             options.grace_period = std::atoll(grace.c_str());
         if (!request.body.empty()) {
-            boost::system::error_code ec;
-            const auto body = boost::json::parse(request.body, ec);
-            if (ec || !body.is_object()) {
+            api_error parse_error;
+            const auto parsed = parse_body(request, parse_error);
+            const boost::json::value body = parsed.value_or(boost::json::value());
+            if (!parsed || !body.is_object()) {
                 error = errors::bad_request("the DeleteOptions body could not be decoded");
                 return options;
             }
