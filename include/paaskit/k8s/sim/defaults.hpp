@@ -82,7 +82,8 @@ inline std::string apply_defaults(resource_id type, boost::json::object& object,
     auto& metadata = ensure_object(object, "metadata");
     switch (type) {
     case resources::namespaces: {
-        ensure_object(metadata, "labels")["kubernetes.io/metadata.name"] = member_string(metadata, "name");
+        const std::string name(member_string(metadata, "name")); // copied: adding labels may move metadata's members
+        ensure_object(metadata, "labels")["kubernetes.io/metadata.name"] = name;
         auto& spec = ensure_object(object, "spec");
         set_default(spec, "finalizers", boost::json::array{"kubernetes"});
         if (creating)
