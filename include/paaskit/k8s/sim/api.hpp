@@ -283,13 +283,10 @@ public:
             pending = true;
         }
         std::int64_t grace = 0;
-        if (type == resources::pods && !member_string(member_object(current->object, "spec") != nullptr
-                                                           ? *member_object(current->object, "spec")
-                                                           : boost::json::object(),
-                                                       "nodeName")
-                                           .empty()) {
-            const auto* spec = member_object(current->object, "spec");
-            grace = options.grace_period.value_or(spec != nullptr ? member_int(*spec, "terminationGracePeriodSeconds", 30) : 30);
+        const auto* pod_spec = type == resources::pods ? member_object(current->object, "spec") : nullptr;
+        if (pod_spec != nullptr && !member_string(*pod_spec, "nodeName").empty()) {
+            // A pod on a node ends gracefully: the kubelet finishes the deletion.
+            grace = options.grace_period.value_or(member_int(*pod_spec, "terminationGracePeriodSeconds", 30));
             if (grace > 0)
                 pending = true;
         }
@@ -378,13 +375,12 @@ public:
         return out;
     }
 
-    /// kube's 5-character suffix alphabet (no vowels, no confusable digits).
+    /// A random suffix in kube's name alphabet (5 characters for generateName).
     std::string random_suffix(std::size_t n = 5)
     {
-        static constexpr std::string_view alphabet = "bcdfghjklmnpqrstvwxz2456789";
         std::string out;
         for (std::size_t i = 0; i < n; ++i)
-            out += alphabet[random_() % alphabet.size()];
+            out += kube_name_alphabet[random_() % kube_name_alphabet.size()];
         return out;
     }
 

@@ -16,6 +16,7 @@
 /// function on the cluster's loop (the only place its API and store may be touched).
 
 #include <paaskit/core/clock.hpp>
+#include <paaskit/core/detail/fnv1a.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/k8s/schema.hpp>
 #include <paaskit/k8s/sim/api.hpp>
@@ -64,22 +65,30 @@ public:
     {
         std::vector<openapi_document> documents;
         if (!settings_.openapi_folder.empty()) {
-            auto loaded = openapi_schemas::load_directory(settings_.openapi_folder);
-            if (!loaded)
-                return loaded.error();
-            schemas_ = std::make_unique<openapi_schemas>(std::move(*loaded));
-            for (const auto& entry : std::filesystem::directory_iterator(settings_.openapi_folder)) {
+            // Each document is read once: parsed for validation and kept as text to serve.
+            schemas_ = std::make_unique<openapi_schemas>();
+            std::error_code ec;
+            for (const auto& entry : std::filesystem::directory_iterator(settings_.openapi_folder, ec)) {
                 const std::string file = entry.path().filename().string();
                 if (!file.ends_with("_openapi.json"))
                     continue;
                 std::ifstream in(entry.path(), std::ios::binary);
                 std::ostringstream text;
                 text << in.rdbuf();
+                if (!in && !in.eof())
+                    return core::error(errc::schema_unreadable, entry.path().string() + ": cannot read");
+                if (auto added = schemas_->add_document(text.str()); !added)
+                    return core::error(added.error().code(), entry.path().string() + ": " + added.error().detail());
                 std::string path = file.substr(0, file.size() - 13);
                 for (std::size_t at; (at = path.find("__")) != std::string::npos;)
                     path.replace(at, 2, "/");
-                documents.push_back({path, text.str(), content_hash(text.str())});
+                char hash[17];
+                std::snprintf(hash, sizeof hash, "%016llX", static_cast<unsigned long long>(core::detail::fnv1a(text.str())));
+                documents.push_back({std::move(path), text.str(), hash});
             }
+            if (ec || documents.empty())
+                return core::error(errc::schema_unreadable,
+                                   settings_.openapi_folder.string() + (ec ? ": " + ec.message() : ": no *_openapi.json documents"));
         }
         store_ = std::make_unique<object_store>(settings_.history);
         api_settings api_config;
@@ -157,18 +166,6 @@ private:
     {
         static const core::system_clock clock;
         return clock;
-    }
-
-    static std::string content_hash(const std::string& text)
-    {
-        std::uint64_t h = 1469598103934665603ULL;
-        for (const char c : text) {
-            h ^= static_cast<unsigned char>(c);
-            h *= 1099511628211ULL;
-        }
-        char out[17];
-        std::snprintf(out, sizeof out, "%016llX", static_cast<unsigned long long>(h));
-        return out;
     }
 
     cluster_settings settings_;

@@ -10,6 +10,7 @@
 /// Controllers react to the store's changes on the cluster's event loop; each change only marks
 /// work, which runs in a posted pass, so a controller's own writes never re-enter it.
 
+#include <paaskit/core/detail/fnv1a.hpp>
 #include <paaskit/k8s/quantity.hpp>
 #include <paaskit/k8s/sim/api.hpp>
 #include <paaskit/k8s/sim/object_fields.hpp>
@@ -375,17 +376,12 @@ private:
 
     static std::string template_hash(const boost::json::value& pod_template)
     {
-        // FNV-1a of the template, written in kube's safe alphabet like pod-template-hash.
-        std::uint64_t h = 1469598103934665603ULL;
-        for (const char c : boost::json::serialize(pod_template)) {
-            h ^= static_cast<unsigned char>(c);
-            h *= 1099511628211ULL;
-        }
-        static constexpr std::string_view alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        // A hash of the template in kube's name alphabet, like pod-template-hash.
+        std::uint64_t h = core::detail::fnv1a(boost::json::serialize(pod_template));
         std::string out;
         for (int i = 0; i < 10; ++i) {
-            out += alphabet[h % alphabet.size()];
-            h /= alphabet.size();
+            out += kube_name_alphabet[h % kube_name_alphabet.size()];
+            h /= kube_name_alphabet.size();
         }
         return out;
     }
@@ -735,10 +731,6 @@ private:
             return;
         }
         const std::string uid(uid_of(pod->object));
-        if (placements_.count(uid) == 0 && !bound_elsewhere_.count(uid)) {
-            // Bound by someone else (a binding, or a snapshot): account it where it is if it fits.
-            bound_elsewhere_.insert(uid);
-        }
         const auto* status = member_object(pod->object, "status");
         const std::string_view phase = status != nullptr ? member_string(*status, "phase") : "";
         if (phase == "Pending")
@@ -1028,7 +1020,6 @@ private:
     std::set<object_key> pending_;
     std::set<std::string> terminating_;
     std::set<std::string> known_nodes_;
-    std::set<std::string> bound_elsewhere_;
     std::map<std::string, std::uint64_t> placements_;
     std::map<std::string, std::shared_ptr<boost::asio::steady_timer>> timers_;
     std::uint32_t pod_ips_ = 1;

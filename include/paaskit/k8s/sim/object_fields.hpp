@@ -74,6 +74,9 @@ inline std::string_view name_of(const boost::json::object& object) { return memb
 inline std::string_view namespace_of(const boost::json::object& object) { return member_string(metadata_of(object), "namespace"); }
 inline std::string_view uid_of(const boost::json::object& object) { return member_string(metadata_of(object), "uid"); }
 
+/// The alphabet of generated name suffixes and pod-template hashes (no vowels, no confusable digits).
+inline constexpr std::string_view kube_name_alphabet = "bcdfghjklmnpqrstvwxz2456789";
+
 /// Whole-second RFC 3339 ("2026-11-24T10:00:00Z"), as metadata timestamps are written.
 inline std::string format_time(core::time_point t) { return core::format_rfc3339(t, core::fraction_digits::seconds); }
 

@@ -1123,7 +1123,6 @@ private:
         if (!co_await write_raw(socket, stream_head("text/plain")))
             co_return;
         const std::string uid(uid_of((*pod)->object));
-        std::size_t sent = 0;
         asio::steady_timer tick(io_);
         waits_.insert(&tick);
         core::time_point shown_until{};
@@ -1141,7 +1140,6 @@ private:
             std::string text = control_.logs(*current, window, now).value_or("");
             first = false;
             if (!text.empty()) {
-                sent += text.size();
                 if (!co_await write_raw(socket, chunk(text)))
                     break;
                 shown_until = now + std::chrono::nanoseconds(1);

@@ -20,20 +20,14 @@
 #include <string_view>
 #include <system_error>
 
+#include <paaskit/core/detail/fnv1a.hpp>
+
 namespace paaskit::ledger::detail {
 
 inline constexpr std::string_view snapshot_magic = "PKLEDGER";
 inline constexpr std::uint32_t snapshot_version = 1;
 
-inline std::uint64_t fnv1a(std::string_view bytes) noexcept
-{
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char c : bytes) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
+using core::detail::fnv1a;
 
 class snapshot_writer {
 public:
