@@ -164,6 +164,9 @@ private:
                         (template_labels != nullptr ? boost::json::serialize(*template_labels) : std::string("{}"))
                             + ": `selector` does not match template `labels`");
         }
+        for (const char* count : {"replicas", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"})
+            if (const auto* n = spec.if_contains(count); n != nullptr && n->is_int64() && n->get_int64() < 0)
+                invalid("spec." + std::string(count), std::to_string(n->get_int64()) + ": must be greater than or equal to 0");
         if (template_metadata != nullptr)
             check_labels(template_labels, "spec.template.metadata.labels");
         if (pod_template != nullptr)

@@ -38,6 +38,7 @@ struct field_problem {
         type_invalid,  ///< FieldValueTypeInvalid: a string where an integer belongs, ...
         invalid,       ///< FieldValueInvalid: a value of the right type breaking a rule
         duplicate,     ///< FieldValueDuplicate: a repeated key in a list-map or set
+        forbidden,     ///< FieldValueForbidden: a change the object's state does not allow
     };
 
     kind what = kind::invalid;
@@ -55,6 +56,7 @@ struct field_problem {
         case kind::type_invalid: return "FieldValueTypeInvalid";
         case kind::invalid: return "FieldValueInvalid";
         case kind::duplicate: return "FieldValueDuplicate";
+        case kind::forbidden: return "FieldValueForbidden";
         }
         return "FieldValueInvalid";
     }

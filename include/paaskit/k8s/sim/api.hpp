@@ -556,7 +556,13 @@ private:
             if (changed)
                 metadata["generation"] = member_int(old_meta, "generation", 1) + 1;
         }
-        if (auto problems = validate(rt, object); !problems.empty())
+        auto problems = validate(rt, object);
+        if (old_meta.if_contains("deletionTimestamp") != nullptr)
+            if (std::string added = new_finalizers(old_meta, metadata); !added.empty())
+                problems.push_back({field_problem::kind::forbidden, "metadata.finalizers",
+                                    "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{" +
+                                        added + "}"});
+        if (!problems.empty())
             return errors::invalid(rt, name_of(object), problems);
         if (type == resources::namespaces && old_meta.if_contains("deletionTimestamp") != nullptr)
             ensure_object(object, "status")["phase"] = "Terminating";
@@ -566,6 +572,18 @@ private:
         if (options.dry_run)
             return write_outcome{freeze_dry(std::move(object))};
         return write_outcome{commit_or_finish(type, std::move(object))};
+    }
+
+    /// The finalizers in `next` that `previous` did not have, quoted and comma-separated.
+    static std::string new_finalizers(const boost::json::object& previous, const boost::json::object& next)
+    {
+        std::string added;
+        const auto* before = member_array(previous, "finalizers");
+        if (const auto* after = member_array(next, "finalizers"))
+            for (const auto& f : *after)
+                if (before == nullptr || std::find(before->begin(), before->end(), f) == before->end())
+                    added += (added.empty() ? "" : ", ") + boost::json::serialize(f);
+        return added;
     }
 
     /// Stores `next`, or deletes it when it is being deleted and its last finalizer is gone.

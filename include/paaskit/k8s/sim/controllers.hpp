@@ -413,7 +413,7 @@ private:
         if (pod_template == nullptr)
             return;
         const std::string hash = template_hash(*pod_template);
-        const std::int64_t replicas = member_int(spec, "replicas", 1);
+        const std::int64_t replicas = std::max<std::int64_t>(member_int(spec, "replicas", 1), 0);
         const std::string uid(uid_of(deployment->object));
         object_ptr current_rs;
         std::vector<object_ptr> old_sets;
@@ -525,7 +525,7 @@ private:
         if (!rs || rs->metadata().if_contains("deletionTimestamp") != nullptr)
             return;
         const auto& spec = rs->object.at("spec").as_object();
-        const std::int64_t replicas = member_int(spec, "replicas", 1);
+        const std::int64_t replicas = std::max<std::int64_t>(member_int(spec, "replicas", 1), 0);
         const std::string uid(uid_of(rs->object));
         std::vector<object_ptr> active;
         for (auto& pod : owned(resources::pods, key.namespace_name, uid))

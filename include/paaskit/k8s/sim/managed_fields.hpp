@@ -50,7 +50,9 @@ inline boost::json::object fields_of(const boost::json::object& value, std::stri
             continue;
         const std::string f = "f:" + std::string(key);
         if (const auto* object = member.if_object()) {
-            set[f] = fields_of(*object, key);
+            // An object holding only untracked fields (metadata with just a name) is not owned.
+            if (auto inner = fields_of(*object, key); !inner.empty() || object->empty())
+                set[f] = std::move(inner);
             continue;
         }
         const list_strategy strategy = strategy_for(key, parent);
@@ -86,7 +88,7 @@ inline boost::json::object changed_fields(const boost::json::object* before, con
         const std::string f = "f:" + std::string(key);
         if (const auto* object = member.if_object()) {
             auto inner = changed_fields(old != nullptr ? old->if_object() : nullptr, *object, key);
-            if (!inner.empty() || old == nullptr)
+            if (!inner.empty() || (old == nullptr && object->empty()))
                 set[f] = std::move(inner);
             continue;
         }
