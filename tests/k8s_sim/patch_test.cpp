@@ -250,6 +250,31 @@ TEST_CASE("pods that fit nowhere stay Pending with a FailedScheduling event; cor
     }));
 }
 
+TEST_CASE("pods bound through the binding subresource count against their node", "[k8s_sim][controllers]")
+{
+    sim_cluster c;
+    json::value own = pod("bound-elsewhere", {}, "3");
+    own.as_object()["spec"].as_object()["schedulerName"] = "my-scheduler";
+    REQUIRE(c.post("/api/v1/namespaces/default/pods", own).status == 201);
+    const json::value binding{{"apiVersion", "v1"}, {"kind", "Binding"}, {"metadata", {{"name", "bound-elsewhere"}}},
+                              {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-1"}}}};
+    auto bound = c.post("/api/v1/namespaces/default/pods/bound-elsewhere/binding", binding);
+    REQUIRE(bound.status == 201);
+    CHECK(text_at(c.get("/api/v1/namespaces/default/pods/bound-elsewhere").body, {"spec", "nodeName"}) == "node-1");
+    CHECK(c.post("/api/v1/namespaces/default/pods/bound-elsewhere/binding", binding).status == 409); // bound once
+
+    // 3 of node-1's 4 CPUs are taken, so a 2-CPU pod pinned there cannot fit.
+    watch_stream events(c.port(), "/api/v1/namespaces/default/events?watch=true&timeoutSeconds=30");
+    json::value pinned = pod("pinned", {}, "2");
+    pinned.as_object()["spec"].as_object()["nodeSelector"] = json::object{{"kubernetes.io/hostname", "node-1"}};
+    REQUIRE(c.post("/api/v1/namespaces/default/pods", pinned).status == 201);
+    auto failed = events.until([](const json::object& e) {
+        return text_at(e.at("object"), {"reason"}) == "FailedScheduling" && text_at(e.at("object"), {"involvedObject", "name"}) == "pinned";
+    });
+    REQUIRE(failed);
+    CHECK(text_at(failed->at("object"), {"message"}).find("Insufficient cpu") != std::string::npos);
+}
+
 TEST_CASE("eviction honours PodDisruptionBudgets", "[k8s_sim][eviction]")
 {
     sim_cluster c;

@@ -391,6 +391,26 @@ TEST_CASE("release frees resources once; unknown ids are errors", "[scheduler]")
     CHECK(e.release(p.id).error() == errc::unknown_placement);
 }
 
+TEST_CASE("assign counts a workload bound elsewhere, on its node, without filtering", "[scheduler]")
+{
+    engine e;
+    REQUIRE(e.add_node(node("a", 2000)));
+    REQUIRE(e.add_node(node("b", 2000)));
+    REQUIRE(e.cordon("a"));
+    const auto bound = e.assign(pod("t", 1500), "a"); // cordoned: a filter would refuse, a binding does not
+    REQUIRE(bound);
+    CHECK(e.requested("a")->cpu_millis == 1500);
+    CHECK(e.requested("a")->pods == 1);
+    REQUIRE(e.uncordon("a"));
+    CHECK(placed_on(e, pod("t", 1000)) == "b"); // a has only 500m left
+    CHECK(e.assign(pod(), "nowhere").error() == errc::unknown_node);
+    workload negative = pod();
+    negative.requests.cpu_millis = -1;
+    CHECK_FALSE(e.assign(negative, "a"));
+    REQUIRE(e.release(*bound));
+    CHECK(e.requested("a")->cpu_millis == 0);
+}
+
 TEST_CASE("a drain plan never overcommits a node and changes nothing", "[scheduler][drain]")
 {
     engine e(only(&profile::least_allocated), 3);

@@ -318,6 +318,19 @@ public:
         return result;
     }
 
+    /// Records a workload that already runs on `node` (bound by another scheduler, or restored
+    /// from saved state): its requests count against the node without any filter, as a node that
+    /// admitted it would count them. The id releases it like any placement's.
+    core::result<std::uint64_t> assign(const workload& w, std::string_view node)
+    {
+        if (auto valid = check(w); !valid)
+            return valid.error();
+        const auto found = index_.find(node);
+        if (found == index_.end())
+            return core::error(errc::unknown_node, std::string(node));
+        return commit(w, found->second);
+    }
+
     /// Places every workload or none (a gang): on the first that fits nowhere, the ones already
     /// placed are released and that workload's explanation returned, with its index.
     struct batch_result {

@@ -731,6 +731,14 @@ private:
             return;
         }
         const std::string uid(uid_of(pod->object));
+        if (!placements_.contains(uid)) {
+            // Bound without our scheduler (the binding subresource, a restored snapshot): count it
+            // on its node. A pod bound to a node that does not exist never starts.
+            auto assigned = engine_.assign(workload_of(pod->object), member_string(spec, "nodeName"));
+            if (!assigned)
+                return;
+            placements_[uid] = *assigned;
+        }
         const auto* status = member_object(pod->object, "status");
         const std::string_view phase = status != nullptr ? member_string(*status, "phase") : "";
         if (phase == "Pending")
