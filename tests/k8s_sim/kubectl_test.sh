@@ -116,5 +116,24 @@ check "delete namespace waits until it is gone" kubectl wait --for=delete namesp
 expect "its pods are gone" 'No resources found|^$' kubectl get pods -A
 expect "creating in a deleted namespace fails" 'NotFound|not found' kubectl -n demo create configmap x --from-literal=a=b
 
+# Over HTTPS: kubectl verifies the generated CA and authenticates with the client certificate.
+tls_config="$work/tls-kubeconfig"
+"$sim" --listen 127.0.0.1:0 --nodes 1 --tls --kubeconfig-out "$tls_config" --certs-out "$work/certs" >"$work/tls.log" 2>&1 &
+tls_pid=$!
+trap 'kill $sim_pid $tls_pid 2>/dev/null; wait $sim_pid $tls_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 200); do [ -s "$work/certs/client.key" ] && break; kill -0 $tls_pid 2>/dev/null || break; sleep 0.05; done
+expect "kubectl over TLS with the client certificate" '^node-1 +Ready' kubectl --kubeconfig "$tls_config" get nodes
+expect "the kubeconfig holding a key is private" '^-rw-------' ls -l "$tls_config"
+# The user entry ends the file: swap its certificate for a token the cluster does not know.
+{ grep -v 'client-' "$tls_config"; echo "    token: not-the-token"; } >"$work/tls-anonymous"
+expect "without a client certificate: Unauthorized" 'Unauthorized' kubectl --kubeconfig "$work/tls-anonymous" get nodes
+grep -v 'certificate-authority-data' "$tls_config" >"$work/tls-untrusted"
+expect "without the CA the server is not trusted" 'certificate signed by unknown authority' kubectl --kubeconfig "$work/tls-untrusted" get nodes
+tls_server=$(grep 'server:' "$tls_config" | awk '{print $2}')
+if command -v curl >/dev/null; then
+  expect "curl with the written CA and client certificate" '"node-1"' \
+    curl -sS --cacert "$work/certs/ca.crt" --cert "$work/certs/client.crt" --key "$work/certs/client.key" "$tls_server/api/v1/nodes"
+fi
+
 echo "kubectl: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

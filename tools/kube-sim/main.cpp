@@ -4,6 +4,7 @@
 #include <paaskit/k8s/sim/cluster.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv)
     paaskit::k8s::sim::cluster_settings settings;
     std::string listen = "127.0.0.1:6443";
     std::string kubeconfig_out;
+    std::string certs_out;
     std::string openapi_dir;
     std::string snapshot;
     std::string labels;
@@ -59,6 +61,8 @@ int main(int argc, char** argv)
     cli.option("kubeconfig-out", kubeconfig_out, "write a kubeconfig for this cluster to FILE");
     cli.option("snapshot", snapshot, "keep state in FILE across restarts");
     cli.option("token", settings.server.bearer_token, "require this bearer token");
+    cli.flag("tls", settings.tls, "serve HTTPS with a CA made at start; the kubeconfig embeds the CA and a client certificate");
+    cli.option("certs-out", certs_out, "with --tls: write ca.crt, client.crt and client.key to DIR (for clients without a kubeconfig)");
     const auto parsed = cli.parse(argc, argv, std::cout);
     if (!parsed) {
         std::cerr << "paaskit-kube-sim: " << parsed.error().detail() << "\n";
@@ -88,6 +92,10 @@ int main(int argc, char** argv)
         settings.controllers.node.labels[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
     }
     settings.controllers.node.taints = split(taints, ',');
+    if (!certs_out.empty() && !settings.tls) {
+        std::cerr << "paaskit-kube-sim: --certs-out needs --tls\n";
+        return 2;
+    }
     settings.openapi_folder = openapi_dir;
     settings.snapshot_file = snapshot;
 
@@ -103,13 +111,28 @@ int main(int argc, char** argv)
         std::cerr << "paaskit-kube-sim: " << started.error().detail() << "\n";
         return 1;
     }
-    if (!kubeconfig_out.empty()) {
-        std::ofstream out(kubeconfig_out, std::ios::trunc);
-        out << cluster.kubeconfig();
-        if (!out) {
-            std::cerr << "paaskit-kube-sim: cannot write " << kubeconfig_out << "\n";
-            return 1;
+    // Private keys (in the kubeconfig too) are readable by their owner only.
+    const auto write_private = [](const std::filesystem::path& path, const std::string& text) {
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+        out.close();
+        std::error_code ec;
+        std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+        if (!out || ec) {
+            std::cerr << "paaskit-kube-sim: cannot write " << path.string() << "\n";
+            return false;
         }
+        return true;
+    };
+    if (!kubeconfig_out.empty() && !write_private(kubeconfig_out, cluster.kubeconfig()))
+        return 1;
+    if (!certs_out.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(certs_out, ec);
+        const std::filesystem::path dir(certs_out);
+        if (!write_private(dir / "ca.crt", cluster.tls()->ca_certificate) || !write_private(dir / "client.crt", cluster.tls()->client_certificate) ||
+            !write_private(dir / "client.key", cluster.tls()->client_key))
+            return 1;
     }
     std::cout << "paaskit-kube-sim: serving " << cluster.url() << " with " << nodes << " nodes" << std::endl;
     int received = 0;

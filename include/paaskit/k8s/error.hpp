@@ -17,6 +17,7 @@ enum class errc {
     invalid_object,        ///< the object breaks its schema or a rule of the API server
     invalid_quantity,      ///< text that is not a Kubernetes resource quantity
     snapshot_failed,       ///< the simulated cluster's snapshot file could not be read or written
+    tls_failed,            ///< certificates could not be made or loaded for the simulated cluster's TLS
 };
 
 constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'7407ULL; }
@@ -30,6 +31,7 @@ inline const char* error_message(errc e) noexcept
     case errc::invalid_object: return "invalid object";
     case errc::invalid_quantity: return "invalid quantity";
     case errc::snapshot_failed: return "simulated cluster snapshot failed";
+    case errc::tls_failed: return "simulated cluster TLS setup failed";
     }
     return "unknown paaskit.k8s error";
 }

@@ -19,7 +19,9 @@
 #include <paaskit/core/detail/fnv1a.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/k8s/schema.hpp>
+#include <paaskit/core/detail/base64.hpp>
 #include <paaskit/k8s/sim/api.hpp>
+#include <paaskit/k8s/sim/certificates.hpp>
 #include <paaskit/k8s/sim/controllers.hpp>
 #include <paaskit/k8s/sim/faults.hpp>
 #include <paaskit/k8s/sim/server.hpp>
@@ -47,6 +49,9 @@ struct cluster_settings {
     server_settings server{};
     std::size_t history = 10'000; ///< changes kept for watches to resume from
     std::filesystem::path snapshot_file{}; ///< loaded at start when it exists, written at stop
+    /// HTTPS with certificates made at start (see `cluster::tls`): a new CA, a server certificate
+    /// for the listen address and localhost, and a client certificate that authenticates.
+    bool tls = false;
 };
 
 class cluster {
@@ -90,6 +95,13 @@ public:
                 return core::error(errc::schema_unreadable,
                                    settings_.openapi_folder.string() + (ec ? ": " + ec.message() : ": no *_openapi.json documents"));
         }
+        if (settings_.tls) {
+            auto material = make_tls_material({settings_.listen_address});
+            if (!material)
+                return material.error();
+            tls_ = std::move(*material);
+            settings_.server.tls = server_settings::tls_settings{tls_->server_certificate, tls_->server_key, tls_->ca_certificate};
+        }
         store_ = std::make_unique<object_store>(settings_.history);
         api_settings api_config;
         api_config.schemas = schemas_.get();
@@ -132,16 +144,33 @@ public:
         return saved;
     }
 
-    std::string url() const { return "http://" + endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port()); }
+    std::string url() const
+    {
+        const auto address = endpoint_.address();
+        const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+        return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(endpoint_.port());
+    }
     unsigned short port() const { return endpoint_.port(); }
 
-    /// A kubeconfig (context "paaskit-sim") for this cluster.
+    /// The certificates of a TLS cluster (null without TLS): trust `ca_certificate`, present
+    /// `client_certificate` with `client_key` to authenticate.
+    const tls_material* tls() const { return tls_ ? &*tls_ : nullptr; }
+
+    /// A kubeconfig (context "paaskit-sim") for this cluster, certificates embedded.
     std::string kubeconfig() const
     {
-        std::string config = "apiVersion: v1\nkind: Config\nclusters:\n- name: paaskit-sim\n  cluster:\n    server: " + url() +
-                             "\ncontexts:\n- name: paaskit-sim\n  context:\n    cluster: paaskit-sim\n    user: paaskit-sim\n    namespace: default\n"
-                             "current-context: paaskit-sim\nusers:\n- name: paaskit-sim\n  user:\n";
-        config += settings_.server.bearer_token.empty() ? "    username: admin\n" : "    token: " + settings_.server.bearer_token + "\n";
+        const auto data = [](const std::string& pem) { return core::detail::base64_encode_padded(pem); };
+        std::string config = "apiVersion: v1\nkind: Config\nclusters:\n- name: paaskit-sim\n  cluster:\n    server: " + url() + "\n";
+        if (tls_)
+            config += "    certificate-authority-data: " + data(tls_->ca_certificate) + "\n";
+        config += "contexts:\n- name: paaskit-sim\n  context:\n    cluster: paaskit-sim\n    user: paaskit-sim\n    namespace: default\n"
+                  "current-context: paaskit-sim\nusers:\n- name: paaskit-sim\n  user:\n";
+        if (tls_)
+            config += "    client-certificate-data: " + data(tls_->client_certificate) + "\n    client-key-data: " + data(tls_->client_key) + "\n";
+        if (!settings_.server.bearer_token.empty())
+            config += "    token: " + settings_.server.bearer_token + "\n";
+        else if (!tls_)
+            config += "    username: admin\n";
         return config;
     }
 
@@ -172,6 +201,7 @@ private:
     const core::clock& clock_;
     asio::io_context io_{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{asio::make_work_guard(io_)};
+    std::optional<tls_material> tls_;
     std::unique_ptr<openapi_schemas> schemas_;
     std::unique_ptr<object_store> store_;
     std::unique_ptr<cluster_api> api_;

@@ -18,6 +18,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -41,7 +43,15 @@ struct server_settings {
     std::chrono::milliseconds bookmark_interval{5'000};
     std::chrono::seconds default_watch_timeout{1800}; ///< when the client names none
     std::size_t watch_queue_limit = 50'000; ///< a watcher further behind is disconnected
-    std::string bearer_token{}; ///< when set, requests must carry it
+    std::string bearer_token{}; ///< when set, requests must carry it (or a client certificate)
+    /// HTTPS instead of HTTP. With a client CA, a certificate it signed authenticates a connection
+    /// as the bearer token does; without one (and without a token) anyone may call.
+    struct tls_settings {
+        std::string certificate_chain_pem; ///< the server's certificate, then any intermediates
+        std::string private_key_pem;
+        std::string client_ca_pem{};
+    };
+    std::optional<tls_settings> tls{};
 };
 
 /// One OpenAPI v3 document served under /openapi/v3/<path>.
@@ -74,6 +84,8 @@ public:
             bound = acceptor_.local_endpoint(ec);
         if (!ec)
             address_ = bound.address().to_string() + ":" + std::to_string(bound.port());
+        if (!ec && settings_.tls)
+            ec = make_tls_context(*settings_.tls);
         return ec;
     }
 
@@ -128,6 +140,42 @@ private:
         bool closed = false; ///< the producer ended the stream (queue overflow, too old)
     };
 
+    boost::system::error_code make_tls_context(const server_settings::tls_settings& tls)
+    {
+        namespace ssl = asio::ssl;
+        auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+        boost::system::error_code ec;
+        context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                 ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                             ec);
+        if (!ec)
+            context->use_certificate_chain(asio::buffer(tls.certificate_chain_pem), ec);
+        if (!ec)
+            context->use_private_key(asio::buffer(tls.private_key_pem), ssl::context::pem, ec);
+        if (!ec && !tls.client_ca_pem.empty()) {
+            context->add_certificate_authority(asio::buffer(tls.client_ca_pem), ec);
+            // Ask for a certificate, but let clients without one in (they may carry a token).
+            if (!ec)
+                context->set_verify_mode(ssl::verify_peer, ec);
+            if (!ec) {
+                // The CA names clients are told to choose a certificate by.
+                STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+                BIO* bio = BIO_new_mem_buf(tls.client_ca_pem.data(), static_cast<int>(tls.client_ca_pem.size()));
+                if (X509* ca = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr) {
+                    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+                    X509_free(ca);
+                }
+                BIO_free(bio);
+                SSL_CTX_set_client_CA_list(context->native_handle(), names);
+            }
+        }
+        if (!ec)
+            tls_ = std::move(context);
+        return ec;
+    }
+
+    bool authentication_required() const { return !settings_.bearer_token.empty() || (settings_.tls && !settings_.tls->client_ca_pem.empty()); }
+
     asio::awaitable<void> accept_loop()
     {
         while (!stopping_) {
@@ -138,13 +186,44 @@ private:
                 continue;
             }
             socket.set_option(tcp::no_delay(true), ec);
-            asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+            asio::co_spawn(io_, tls_ ? serve_tls(std::move(socket)) : serve_plain(std::move(socket)), asio::detached);
         }
     }
 
-    asio::awaitable<void> serve(tcp::socket socket)
+    asio::awaitable<void> serve_plain(tcp::socket socket)
     {
         sockets_.insert(&socket);
+        co_await serve(socket, false);
+        sockets_.erase(&socket);
+        close(socket);
+    }
+
+    asio::awaitable<void> serve_tls(tcp::socket socket)
+    {
+        asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls_);
+        sockets_.insert(&stream.next_layer());
+        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+        if (!ec && !stopping_) {
+            // A certificate that failed verification fails the handshake; one that is here passed.
+            const bool certified = SSL_get0_peer_certificate(stream.native_handle()) != nullptr &&
+                                   SSL_get_verify_result(stream.native_handle()) == X509_V_OK;
+            co_await serve(stream, certified);
+        }
+        sockets_.erase(&stream.next_layer());
+        close(stream.next_layer());
+    }
+
+    static void close(tcp::socket& socket)
+    {
+        boost::system::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+
+    /// Requests on one connection until it closes or a stream takes it over.
+    template <typename Stream>
+    asio::awaitable<void> serve(Stream& socket, bool certified)
+    {
         boost::beast::flat_buffer buffer;
         while (!stopping_) {
             http::request_parser<http::string_body> parser;
@@ -180,7 +259,8 @@ private:
                 request.query[std::string(p.key)] = std::string(p.value);
             const bool keep_alive = message.keep_alive();
 
-            if (!settings_.bearer_token.empty() && request.authorization != "Bearer " + settings_.bearer_token) {
+            const bool token_valid = !settings_.bearer_token.empty() && request.authorization == "Bearer " + settings_.bearer_token;
+            if (authentication_required() && !certified && !token_valid) {
                 co_await write(socket, error_response(errors::unauthorized()), keep_alive);
                 continue;
             }
@@ -217,10 +297,6 @@ private:
             if (!co_await write(socket, r, keep_alive) || !keep_alive)
                 break;
         }
-        sockets_.erase(&socket);
-        boost::system::error_code ignored;
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
     }
 
     static const char* reason_text(unsigned status)
@@ -228,7 +304,8 @@ private:
         return http::obsolete_reason(static_cast<http::status>(status)).data();
     }
 
-    asio::awaitable<bool> write(tcp::socket& socket, const response& r, bool keep_alive)
+    template <typename Stream>
+    asio::awaitable<bool> write(Stream& socket, const response& r, bool keep_alive)
     {
         std::string wire = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_text(r.status) + "\r\nContent-Type: " + r.content_type +
                            "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nCache-Control: no-cache, private\r\n";
@@ -943,7 +1020,8 @@ private:
         return out;
     }
 
-    asio::awaitable<bool> write_raw(tcp::socket& socket, const std::string& data)
+    template <typename Stream>
+    asio::awaitable<bool> write_raw(Stream& socket, const std::string& data)
     {
         auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), use_tuple);
         (void)n;
@@ -974,7 +1052,8 @@ private:
                "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n";
     }
 
-    asio::awaitable<void> watch(tcp::socket& socket, const request_view& request)
+    template <typename Stream>
+    asio::awaitable<void> watch(Stream& socket, const request_view& request)
     {
         std::string problem;
         const auto target = parse_target(request.path, problem);
@@ -1098,14 +1177,15 @@ private:
             auto [ec] = co_await state->wake.async_wait(use_tuple);
             (void)ec;
             // Either woken by a new event (cancel), by the deadline, or by shutdown.
-            if (!socket.is_open())
+            if (!socket.lowest_layer().is_open())
                 alive = false;
         }
         waits_.erase(&state->wake);
         api_.store().unsubscribe(subscription);
     }
 
-    asio::awaitable<void> follow_log(tcp::socket& socket, const request_view& request)
+    template <typename Stream>
+    asio::awaitable<void> follow_log(Stream& socket, const request_view& request)
     {
         std::string problem;
         const auto target = parse_target(request.path, problem);
@@ -1166,6 +1246,7 @@ private:
     bool stopping_ = false;
     std::set<tcp::socket*> sockets_;
     std::set<asio::steady_timer*> waits_;
+    std::unique_ptr<asio::ssl::context> tls_;
 };
 
 } // namespace paaskit::k8s::sim

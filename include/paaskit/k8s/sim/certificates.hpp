@@ -1,0 +1,200 @@
+#pragma once
+/// \file
+/// Certificates for the simulated cluster's TLS: a throwaway certificate authority, a server
+/// certificate for the addresses the cluster listens on, and a client certificate (CN "admin",
+/// O "system:masters", as kubeadm's admin.conf has) that authenticates like a bearer token does.
+/// ECDSA P-256 keys and SHA-256 signatures through OpenSSL 3; everything returned as PEM text.
+///
+/// ```cpp
+/// auto material = paaskit::k8s::sim::make_tls_material({"127.0.0.1"});
+/// if (material) { /* material->ca_certificate, ->server_certificate, ->client_key, ... */ }
+/// ```
+
+#include <paaskit/core/detail/os_random.hpp>
+#include <paaskit/core/result.hpp>
+#include <paaskit/k8s/error.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace paaskit::k8s::sim {
+
+/// PEM text of the certificates and keys a TLS cluster and its clients need.
+struct tls_material {
+    std::string ca_certificate;
+    std::string ca_key; ///< kept so more client certificates can be issued
+    std::string server_certificate;
+    std::string server_key;
+    std::string client_certificate;
+    std::string client_key;
+};
+
+namespace detail {
+
+struct openssl_free {
+    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
+    void operator()(X509* p) const noexcept { X509_free(p); }
+    void operator()(BIO* p) const noexcept { BIO_free(p); }
+    void operator()(X509_EXTENSION* p) const noexcept { X509_EXTENSION_free(p); }
+};
+template <typename T>
+using openssl_ptr = std::unique_ptr<T, openssl_free>;
+
+inline core::error tls_error(std::string what)
+{
+    const unsigned long code = ERR_get_error();
+    char text[256] = "";
+    if (code != 0)
+        ERR_error_string_n(code, text, sizeof text);
+    ERR_clear_error();
+    return core::error(errc::tls_failed, what + (code != 0 ? std::string(": ") + text : std::string()));
+}
+
+inline core::result<openssl_ptr<EVP_PKEY>> make_key()
+{
+    openssl_ptr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    if (!key)
+        return tls_error("key generation");
+    return key;
+}
+
+/// Issues a certificate for `subject` (pairs of X.509 name fields and values) on `key`, signed
+/// by `issuer`/`issuer_key` (the certificate itself when issuer is null: self-signed).
+inline core::result<openssl_ptr<X509>> issue(EVP_PKEY* key, const std::vector<std::pair<const char*, std::string>>& subject,
+                                             X509* issuer, EVP_PKEY* issuer_key,
+                                             const std::vector<std::pair<int, std::string>>& extensions, std::chrono::hours lifetime)
+{
+    openssl_ptr<X509> cert(X509_new());
+    if (!cert || X509_set_version(cert.get(), 2) != 1)
+        return tls_error("certificate allocation");
+    std::array<std::byte, 16> serial{};
+    core::detail::fill_os_random(std::span(serial));
+    serial[0] &= std::byte{0x7f}; // a positive serial number
+    BIGNUM* number = BN_bin2bn(reinterpret_cast<const unsigned char*>(serial.data()), static_cast<int>(serial.size()), nullptr);
+    const bool serial_set = number != nullptr && BN_to_ASN1_INTEGER(number, X509_get_serialNumber(cert.get())) != nullptr;
+    BN_free(number);
+    if (!serial_set)
+        return tls_error("certificate serial number");
+    // Valid from an hour ago, so clocks a little behind accept it at once.
+    if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(std::chrono::seconds(lifetime).count())) == nullptr)
+        return tls_error("certificate validity");
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    for (const auto& [field, value] : subject)
+        if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0) != 1)
+            return tls_error(std::string("certificate subject ") + field);
+    if (X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name) != 1 ||
+        X509_set_pubkey(cert.get(), key) != 1)
+        return tls_error("certificate issuer");
+    X509V3_CTX context;
+    X509V3_set_ctx(&context, issuer != nullptr ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);
+    for (const auto& [nid, value] : extensions) {
+        openssl_ptr<X509_EXTENSION> extension(X509V3_EXT_nconf_nid(nullptr, &context, nid, value.c_str()));
+        if (!extension || X509_add_ext(cert.get(), extension.get(), -1) != 1)
+            return tls_error("certificate extension " + value);
+    }
+    if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0)
+        return tls_error("certificate signature");
+    return cert;
+}
+
+inline std::string drain(BIO* bio)
+{
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+inline core::result<std::string> pem_of(X509* cert)
+{
+    openssl_ptr<BIO> bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
+        return tls_error("certificate encoding");
+    return drain(bio.get());
+}
+
+inline core::result<std::string> pem_of(EVP_PKEY* key)
+{
+    openssl_ptr<BIO> bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        return tls_error("key encoding");
+    return drain(bio.get());
+}
+
+} // namespace detail
+
+/// A new certificate authority with a server certificate naming `hosts` (IP addresses or DNS
+/// names; "localhost" and 127.0.0.1 are always added) and an administrator's client certificate.
+inline core::result<tls_material> make_tls_material(std::vector<std::string> hosts, std::chrono::hours lifetime = std::chrono::hours(24 * 365))
+{
+    using detail::issue;
+    hosts.insert(hosts.end(), {"localhost", "127.0.0.1"});
+    std::string names;
+    for (const auto& host : hosts) {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(host, ec);
+        const std::string entry = (ec ? "DNS:" : "IP:") + host;
+        if (host.empty() || host == "0.0.0.0" || host == "::" || names.find(entry + ",") != std::string::npos)
+            continue;
+        names += entry + ",";
+    }
+    names.pop_back();
+
+    auto ca_key = detail::make_key();
+    if (!ca_key)
+        return ca_key.error();
+    auto ca = issue(ca_key->get(), {{"CN", "paaskit-sim-ca"}}, nullptr, nullptr,
+                    {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+                     {NID_subject_key_identifier, "hash"}},
+                    lifetime);
+    if (!ca)
+        return ca.error();
+
+    auto server_key = detail::make_key();
+    if (!server_key)
+        return server_key.error();
+    auto server = issue(server_key->get(), {{"CN", "kube-apiserver"}}, ca->get(), ca_key->get(),
+                        {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                         {NID_ext_key_usage, "serverAuth"}, {NID_authority_key_identifier, "keyid:always"}, {NID_subject_alt_name, names}},
+                        lifetime);
+    if (!server)
+        return server.error();
+
+    auto client_key = detail::make_key();
+    if (!client_key)
+        return client_key.error();
+    auto client = issue(client_key->get(), {{"O", "system:masters"}, {"CN", "admin"}}, ca->get(), ca_key->get(),
+                        {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                         {NID_ext_key_usage, "clientAuth"}, {NID_authority_key_identifier, "keyid:always"}},
+                        lifetime);
+    if (!client)
+        return client.error();
+
+    tls_material out;
+    for (auto [text, pem] : {std::pair{&out.ca_certificate, detail::pem_of(ca->get())}, std::pair{&out.ca_key, detail::pem_of(ca_key->get())},
+                             std::pair{&out.server_certificate, detail::pem_of(server->get())},
+                             std::pair{&out.server_key, detail::pem_of(server_key->get())},
+                             std::pair{&out.client_certificate, detail::pem_of(client->get())},
+                             std::pair{&out.client_key, detail::pem_of(client_key->get())}}) {
+        if (!pem)
+            return pem.error();
+        *text = std::move(*pem);
+    }
+    return out;
+}
+
+} // namespace paaskit::k8s::sim
