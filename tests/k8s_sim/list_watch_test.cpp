@@ -218,3 +218,21 @@ TEST_CASE("watch of one object by name", "[k8s_sim][watch]")
     CHECK(event_name(*next) == "mine");
     CHECK(event_type(*next) == "MODIFIED");
 }
+
+TEST_CASE("a watcher that hangs up gives its subscription back at once, not at its timeout", "[k8s_sim][watch]")
+{
+    sim_cluster c;
+    const auto subscribers = [&] { return c.cluster().call([&] { return c.cluster().api().store().subscriber_count(); }); };
+    REQUIRE(c.post(cm_path, config_map("seen")).status == 201);
+    const std::size_t before = subscribers();
+    {
+        watch_stream w(c.port(), cm_path + "?watch=true"); // the default timeout: 30 minutes
+        REQUIRE(w.next()); // the initial ADDED is sent once the watch is subscribed
+        CHECK(subscribers() == before + 1);
+    }
+    // Each check is a round trip through the cluster's loop, which handles the hang-up in between.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (subscribers() != before && std::chrono::steady_clock::now() < deadline) {
+    }
+    CHECK(subscribers() == before);
+}

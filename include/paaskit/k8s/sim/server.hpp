@@ -27,6 +27,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -138,6 +139,8 @@ private:
         asio::steady_timer wake;
         std::deque<std::string> lines;
         bool closed = false; ///< the producer ended the stream (queue overflow, too old)
+        bool peer_gone = false;    ///< the client closed its end (or sent bytes, which a watch never should)
+        bool probe_pending = false; ///< the read that notices a closing client is outstanding
     };
 
     boost::system::error_code make_tls_context(const server_settings::tls_settings& tls)
@@ -1136,12 +1139,21 @@ private:
             }
         }
         const std::uint64_t subscription = api_.store().subscribe(enqueue);
+        // A client that goes away is noticed at once (by a read that completes), not at the next
+        // event or the timeout: an idle watch would otherwise hold its subscription for 30 minutes.
+        auto probe = std::make_shared<std::array<char, 64>>();
+        state->probe_pending = true;
+        socket.async_read_some(asio::buffer(*probe), [state, probe](boost::system::error_code, std::size_t) {
+            state->probe_pending = false;
+            state->peer_gone = true;
+            state->wake.cancel();
+        });
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         auto next_bookmark = std::chrono::steady_clock::now() + settings_.bookmark_interval;
         bool alive = true;
         std::size_t sent_events = 0;
         waits_.insert(&state->wake);
-        while (alive && !stopping_) {
+        while (alive && !stopping_ && !state->peer_gone) {
             if (!state->lines.empty()) {
                 std::string batch;
                 bool drop = false;
@@ -1180,8 +1192,17 @@ private:
             if (!socket.lowest_layer().is_open())
                 alive = false;
         }
-        waits_.erase(&state->wake);
         api_.store().unsubscribe(subscription);
+        // The probe must finish before the stream object goes (a TLS read refers to it).
+        if (state->probe_pending) {
+            boost::system::error_code ignored;
+            socket.lowest_layer().cancel(ignored);
+            while (state->probe_pending) {
+                state->wake.expires_after(std::chrono::seconds(1));
+                co_await state->wake.async_wait(use_tuple);
+            }
+        }
+        waits_.erase(&state->wake);
     }
 
     template <typename Stream>

@@ -145,6 +145,7 @@ public:
         return id;
     }
     void unsubscribe(std::uint64_t id) { listeners_.erase(id); }
+    std::size_t subscriber_count() const noexcept { return listeners_.size(); }
 
     /// Replaces everything with `objects` (a snapshot), keeping revisions; no listener is told.
     void restore(std::vector<std::pair<resource_id, boost::json::object>> objects, std::uint64_t revision)
