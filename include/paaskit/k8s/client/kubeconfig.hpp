@@ -44,19 +44,20 @@ struct exec_config {
 
 /// Everything a client needs to reach and authenticate to one cluster.
 struct rest_config {
-    std::string server;                ///< https://host:port (IPv6 hosts in brackets)
-    std::string ca_pem;                ///< trusted CA certificates; empty: the system's
+    std::string server{};                ///< https://host:port (IPv6 hosts in brackets)
+    std::string ca_pem{};                ///< trusted CA certificates; empty: the system's
     bool insecure_skip_tls_verify = false;
-    std::string tls_server_name;       ///< the name to check the server certificate against
-    std::string proxy_url;
-    std::string client_certificate_pem;
-    std::string client_key_pem;
-    std::string token;
-    std::filesystem::path token_file;  ///< read per request, so a rotated token is picked up
-    std::string username, password;
-    std::optional<exec_config> exec;
+    std::string tls_server_name{};       ///< the name to check the server certificate against
+    std::string proxy_url{};
+    std::string client_certificate_pem{};
+    std::string client_key_pem{};
+    std::string token{};
+    std::filesystem::path token_file{};  ///< read per request, so a rotated token is picked up
+    std::string username{};
+    std::string password{};
+    std::optional<exec_config> exec{};
     std::string namespace_name = "default";
-    std::string context_name;          ///< empty for in-cluster configuration
+    std::string context_name{};          ///< empty for in-cluster configuration
 };
 
 /// Which context, cluster, user, namespace or server to use instead of the file's choices
