@@ -23,7 +23,7 @@ psql=("${as_pg[@]}" "$bin/psql" -h "$dir" -U postgres -X -q -v ON_ERROR_STOP=1 p
 
 "${as_pg[@]}" "$installer" "host=$dir user=postgres dbname=postgres"
 "${psql[@]}" -c "SELECT count(*) FILTER (WHERE r = 'ok') AS accounts_created FROM (SELECT paaskit_ledger.create_account(paaskit_ledger.id_of(g), 1, 1) AS r FROM generate_series(1, 50) g) s" -t >/dev/null
-"${psql[@]}" -t -c "SHOW fsync" | grep -q on
+grep -q on <<<"$("${psql[@]}" -t -c "SHOW fsync")" # a here-string: grep -q ending a pipe early fails it under pipefail
 
 cat > "$dir/transfer.sql" <<'SQL'
 \set a random(1, 50)

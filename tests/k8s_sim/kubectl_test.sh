@@ -28,7 +28,8 @@ check() { # check NAME COMMAND... : the command must succeed
 expect() { # expect NAME PATTERN COMMAND... : the output (stdout+stderr) must match PATTERN
   local name="$1" pattern="$2"; shift 2
   out=$("$@" 2>&1)
-  if echo "$out" | grep -Eq -- "$pattern"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name (wanted /$pattern/)"; echo "$out" | sed 's/^/     /'; fi
+  # A here-string, not a pipe: with pipefail, grep -q closing early would fail the echo.
+  if grep -Eq -- "$pattern" <<<"$out"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name (wanted /$pattern/)"; echo "$out" | sed 's/^/     /'; fi
 }
 
 expect "get nodes lists three ready nodes" '^node-3 +Ready' kubectl get nodes
