@@ -50,6 +50,8 @@ struct watch_options {
     std::size_t list_page_size = 500;
     /// Called before every reconnection (after the first stream): a hook for tests and metrics.
     std::function<void()> on_reconnect{};
+    /// Called after each complete list has been reported (the first one: the caller is in sync).
+    std::function<void()> on_listed{};
 };
 
 /// What a run did, for metrics and tests.
@@ -188,6 +190,8 @@ private:
         }
         last_rv_ = listed->resource_version;
         complete_ = true;
+        if (options_.on_listed)
+            options_.on_listed();
         return {};
     }
 
