@@ -2,8 +2,8 @@
 /// \file
 /// HTTP to one API server through libcurl: connection reuse (a pool of easy handles, each keeping
 /// its connections), HTTP/2 where the server offers it over TLS, TLS with the configuration's CA,
-/// client certificate and server name, bearer tokens (a token file is re-read when it changes) or
-/// basic auth, a per-request timeout, a client-side rate limit (QPS and burst), and retries with
+/// client certificate and server name, bearer tokens (a token file is re-read when it changes), exec
+/// credential plugins (cached until they expire, run again once on a 401) or basic auth, a per-request timeout, a client-side rate limit (QPS and burst), and retries with
 /// exponential backoff and full jitter on connection errors, 429 and 5xx — honouring Retry-After —
 /// for idempotent verbs only (GET, HEAD, PUT, DELETE, OPTIONS; never POST or PATCH).
 ///
@@ -16,6 +16,7 @@
 
 #include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/k8s/client/error.hpp>
+#include <paaskit/k8s/client/exec_credential.hpp>
 #include <paaskit/k8s/client/kubeconfig.hpp>
 
 #include <boost/url/parse.hpp>
@@ -126,6 +127,8 @@ public:
                 base.pop_back();
         }
         t->base_url_ = std::move(base);
+        if (t->config_.exec)
+            t->exec_ = std::make_unique<exec_credential_cache>(t->config_);
         return t;
     }
 
@@ -138,6 +141,8 @@ public:
     }
 
     const rest_config& config() const noexcept { return config_; }
+    /// How often the exec credential plugin ran (0 without one).
+    std::uint64_t credential_plugin_runs() const { return exec_ ? exec_->runs() : 0; }
 
     /// The response to `request`, whatever its status, after the retries the policy allows.
     result<http_response> send(const http_request& request)
@@ -145,9 +150,19 @@ public:
         const bool idempotent = request.method == "GET" || request.method == "HEAD" || request.method == "PUT" ||
                                 request.method == "DELETE" || request.method == "OPTIONS";
         const int attempts = idempotent ? std::max(settings_.retry.max_attempts, 1) : 1;
+        bool refreshed = false;
         for (int attempt = 1;; ++attempt) {
             limiter_.acquire();
             auto outcome = perform(request, nullptr, nullptr);
+            if (outcome && outcome->status == 401 && exec_ && !refreshed) {
+                // The plugin's credential was refused: get a new one once, and ask again (a 401
+                // request was not carried out, so even a POST may be repeated).
+                refreshed = true;
+                if (auto fresh = exec_->token(true); !fresh)
+                    return fresh.error();
+                --attempt;
+                continue;
+            }
             const bool retryable = !outcome ? (outcome.error() == errc::transport || outcome.error() == errc::timeout)
                                             : retryable_status(outcome->status);
             if (!retryable || attempt >= attempts)
@@ -182,6 +197,11 @@ public:
     {
         limiter_.acquire();
         auto outcome = perform(request, &on_data, stop);
+        if (outcome && outcome->status == 401 && exec_) {
+            if (auto fresh = exec_->token(true); !fresh)
+                return fresh.error();
+            outcome = perform(request, &on_data, stop);
+        }
         if (!outcome)
             return outcome.error();
         if (outcome->status >= 400)
@@ -213,6 +233,8 @@ private:
     /// else the configured token.
     result<std::string> current_token()
     {
+        if (exec_)
+            return exec_->token();
         if (config_.token_file.empty())
             return config_.token;
         std::error_code ec;
@@ -423,6 +445,7 @@ private:
     transport_settings settings_;
     std::string base_url_;
     std::string connect_to_;
+    std::unique_ptr<exec_credential_cache> exec_;
     rate_limiter limiter_;
     std::mutex pool_mutex_;
     std::vector<CURL*> idle_;
