@@ -2,8 +2,7 @@
 // content type, server-side apply, deletion options, dry runs, and pagination over 2,500 objects
 // including a relist when the continue token expires mid-way.
 
-#include <paaskit/k8s/client/dynamic.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
+#include "k8s_client/client_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,28 +16,7 @@ namespace json = boost::json;
 
 namespace {
 
-struct fixture {
-    sim::cluster cluster;
-    std::unique_ptr<transport> http;
-    std::unique_ptr<dynamic_client> api;
-
-    explicit fixture(sim::cluster_settings settings = quick())
-        : cluster(std::move(settings))
-    {
-        REQUIRE(cluster.start().has_value());
-        auto t = transport::create({.server = cluster.url()});
-        REQUIRE(t.has_value());
-        http = std::move(*t);
-        api = std::make_unique<dynamic_client>(*http);
-    }
-
-    static sim::cluster_settings quick()
-    {
-        sim::cluster_settings s;
-        s.controllers.nodes = 1;
-        return s;
-    }
-};
+using fixture = paaskit::test::sim_client;
 
 json::object config_map(std::string name, json::object data = {{"k", "v"}})
 {
@@ -164,7 +142,7 @@ TEST_CASE("delete options: preconditions, propagation, collections by selector",
 
 TEST_CASE("list pages through 2,500 objects once each, and starts over when the token expires", "[k8s_client][dynamic][pagination]")
 {
-    auto settings = fixture::quick();
+    auto settings = paaskit::test::quick_cluster();
     settings.history = 200;
     fixture f(settings);
     f.cluster.call([&] {

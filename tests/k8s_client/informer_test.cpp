@@ -1,8 +1,9 @@
 // The informer against the simulated cluster: the cache follows pods a deployment creates,
 // schedules, starts and removes; handlers see each change after the cache has it.
 
+#include "k8s_client/client_fixture.hpp"
+
 #include <paaskit/k8s/client/informer.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -18,15 +19,8 @@ namespace json = boost::json;
 
 TEST_CASE("an informer caches pods and calls its handlers as they come, run and go", "[k8s_client][informer]")
 {
-    sim::cluster_settings settings;
-    settings.controllers.nodes = 2;
-    settings.controllers.pod_start_delay = std::chrono::milliseconds(5);
-    settings.controllers.pod_ready_delay = std::chrono::milliseconds(5);
-    settings.controllers.termination_delay = std::chrono::milliseconds(5);
-    sim::cluster cluster(settings);
-    REQUIRE(cluster.start().has_value());
-    auto http = std::move(*transport::create({.server = cluster.url()}));
-    dynamic_client api(*http);
+    paaskit::test::sim_client env(paaskit::test::quick_cluster(2));
+    dynamic_client& api = *env.api;
 
     REQUIRE(api.create(resources::pods, "default", json::parse(R"({"metadata":{"name":"early","labels":{"app":"x"}},
         "spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}})").as_object()).has_value());

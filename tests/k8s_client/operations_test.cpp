@@ -1,9 +1,10 @@
 // Named operations against the simulated cluster: cordon, scale, rollout restart, evictions with
 // a disruption budget, logs, and a drain that respects a PodDisruptionBudget.
 
+#include "k8s_client/client_fixture.hpp"
+
 #include <paaskit/k8s/client/informer.hpp>
 #include <paaskit/k8s/client/operations.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -18,25 +19,8 @@ namespace json = boost::json;
 
 namespace {
 
-struct fixture {
-    sim::cluster cluster;
-    std::unique_ptr<transport> http;
-    std::unique_ptr<dynamic_client> api;
-
-    fixture() : cluster([] {
-        sim::cluster_settings s;
-        s.controllers.nodes = 2;
-        s.controllers.pod_start_delay = std::chrono::milliseconds(5);
-        s.controllers.pod_ready_delay = std::chrono::milliseconds(5);
-        s.controllers.termination_delay = std::chrono::milliseconds(5);
-        s.controllers.log_interval = std::chrono::milliseconds(20);
-        return s;
-    }())
-    {
-        REQUIRE(cluster.start().has_value());
-        http = std::move(*transport::create({.server = cluster.url()}));
-        api = std::make_unique<dynamic_client>(*http);
-    }
+struct fixture : paaskit::test::sim_client {
+    fixture() : sim_client(paaskit::test::quick_cluster(2)) {}
 
     /// Creates a deployment and waits (through an informer) until `replicas` of its pods are ready.
     void deploy_and_wait(const std::string& name, int replicas)

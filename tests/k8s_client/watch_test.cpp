@@ -1,8 +1,9 @@
 // The resuming watch against the simulated cluster: every change exactly once and in order,
 // across dropped streams, and across a 410 Expired with the difference reported after the relist.
 
+#include "k8s_client/client_fixture.hpp"
+
 #include <paaskit/k8s/client/watch.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -68,22 +69,13 @@ private:
     result<void> result_;
 };
 
-struct fixture {
-    sim::cluster cluster;
-    std::unique_ptr<transport> http;
-    std::unique_ptr<dynamic_client> api;
-
-    explicit fixture(std::size_t history = 10'000) : cluster([&] {
-        sim::cluster_settings s;
-        s.controllers.nodes = 1;
+struct fixture : paaskit::test::sim_client {
+    explicit fixture(std::size_t history = 10'000) : sim_client([&] {
+        auto s = paaskit::test::quick_cluster();
         s.history = history;
-        s.server.bookmark_interval = std::chrono::milliseconds(100);
         return s;
     }())
     {
-        REQUIRE(cluster.start().has_value());
-        http = std::move(*transport::create({.server = cluster.url()}));
-        api = std::make_unique<dynamic_client>(*http);
     }
 
     void set(const std::string& name, int n)

@@ -6,6 +6,7 @@
 /// requests not above limits, Secret and ConfigMap keys, Ingress hosts and paths.
 
 #include <paaskit/k8s/names.hpp>
+#include <paaskit/k8s/object_fields.hpp>
 #include <paaskit/k8s/quantity.hpp>
 #include <paaskit/k8s/schema.hpp>
 
@@ -48,23 +49,7 @@ public:
     }
 
 private:
-    static const boost::json::object* member_object(const boost::json::object& object, std::string_view key)
-    {
-        const auto* v = object.if_contains(key);
-        return v != nullptr ? v->if_object() : nullptr;
-    }
-
-    static const boost::json::array* member_array(const boost::json::object& object, std::string_view key)
-    {
-        const auto* v = object.if_contains(key);
-        return v != nullptr ? v->if_array() : nullptr;
-    }
-
-    static std::string text(const boost::json::object& object, std::string_view key)
-    {
-        const auto* v = object.if_contains(key);
-        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-    }
+    static std::string text(const boost::json::object& object, std::string_view key) { return std::string(member_string(object, key)); }
 
     void invalid(std::string field, std::string message)
     {

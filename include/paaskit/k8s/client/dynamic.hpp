@@ -179,12 +179,8 @@ public:
                     out.items.push_back(item);
             }
             const auto& meta = metadata->get_object();
-            const auto text = [&](std::string_view key) {
-                const auto* v = meta.if_contains(key);
-                return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-            };
-            out.resource_version = text("resourceVersion");
-            options.continue_token = text("continue");
+            out.resource_version = std::string(member_string(meta, "resourceVersion"));
+            options.continue_token = std::string(member_string(meta, "continue"));
             if (options.continue_token.empty())
                 return out;
         }
@@ -201,7 +197,7 @@ public:
     result<boost::json::object> replace(const resource& r, std::string_view ns, const boost::json::object& object, const write_options& options = {},
                                         std::string_view subresource = {})
     {
-        const std::string name = name_of(object);
+        const std::string name(name_of(object));
         if (name.empty())
             return failure(errc::invalid_config, "replace needs metadata.name");
         return object_of(http_.call({.method = "PUT", .path = r.path(ns, name, subresource) + write_query(options),
@@ -225,7 +221,7 @@ public:
     result<boost::json::object> apply(const resource& r, std::string_view ns, const boost::json::object& manifest, std::string field_manager,
                                       bool force = false, bool dry_run = false)
     {
-        const std::string name = name_of(manifest);
+        const std::string name(name_of(manifest));
         if (name.empty())
             return failure(errc::invalid_config, "apply needs metadata.name");
         write_options options;
@@ -304,13 +300,6 @@ private:
         if (!object.contains("apiVersion"))
             object["apiVersion"] = r.api_version();
         return object;
-    }
-
-    static std::string name_of(const boost::json::object& object)
-    {
-        const auto* metadata = object.if_contains("metadata");
-        const auto* name = metadata != nullptr && metadata->is_object() ? metadata->get_object().if_contains("name") : nullptr;
-        return name != nullptr && name->is_string() ? std::string(name->get_string()) : std::string();
     }
 
     static result<boost::json::object> object_of(result<http_response> response)

@@ -11,6 +11,7 @@
 /// ```
 
 #include <paaskit/core/error.hpp>
+#include <paaskit/k8s/object_fields.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -116,10 +117,7 @@ struct api_status {
         boost::system::error_code ec;
         const auto parsed = boost::json::parse(body, ec);
         const auto* status = !ec ? parsed.if_object() : nullptr;
-        const auto text = [](const boost::json::object& o, std::string_view key) {
-            const auto* v = o.if_contains(key);
-            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-        };
+        const auto text = [](const boost::json::object& o, std::string_view key) { return std::string(member_string(o, key)); };
         if (status != nullptr && text(*status, "kind") == "Status") {
             s.reason = text(*status, "reason");
             s.message = text(*status, "message");
@@ -138,20 +136,24 @@ struct api_status {
         } else {
             s.message = std::string(body.substr(0, 1024));
         }
-        if (s.retry_after_seconds == 0 && !retry_after_header.empty()) {
-            std::int64_t seconds = 0;
-            for (const char ch : retry_after_header) {
-                if (ch < '0' || ch > '9' || seconds > 86'400) {
-                    seconds = 0; // an HTTP date, which the API server does not send: ignored
-                    break;
-                }
-                seconds = seconds * 10 + (ch - '0');
-            }
-            s.retry_after_seconds = seconds;
-        }
+        if (s.retry_after_seconds == 0)
+            s.retry_after_seconds = parse_retry_after(retry_after_header);
         if (s.reason.empty())
             s.reason = reason_of_code(http_code);
         return s;
+    }
+
+    /// Seconds from a Retry-After header; 0 when absent or an HTTP date (which the API server
+    /// does not send).
+    static std::int64_t parse_retry_after(std::string_view header) noexcept
+    {
+        std::int64_t seconds = 0;
+        for (const char ch : header) {
+            if (ch < '0' || ch > '9' || seconds > 86'400)
+                return 0;
+            seconds = seconds * 10 + (ch - '0');
+        }
+        return seconds;
     }
 
     /// The error code for this Status: by reason where the reason says more than the code (409

@@ -115,17 +115,9 @@ public:
     const watch_statistics* statistics() const noexcept { return watcher_ ? &watcher_->statistics() : nullptr; }
 
 private:
-    static std::string key_of(const boost::json::object& object)
-    {
-        const auto& metadata = object.at("metadata").as_object();
-        const auto* ns = metadata.if_contains("namespace");
-        return (ns != nullptr && ns->is_string() ? std::string(ns->get_string()) : std::string()) + "/" +
-               std::string(metadata.at("name").as_string());
-    }
-
     void apply(const watch_event& event)
     {
-        const std::string key = key_of(event.object);
+        const std::string key = object_key(event.object);
         object_ptr before;
         object_ptr now;
         {

@@ -169,7 +169,7 @@ public:
                 return outcome;
             std::chrono::milliseconds delay = backoff(attempt);
             if (outcome && !outcome->retry_after.empty()) {
-                const auto seconds = api_status::from_response(outcome->status, "", outcome->retry_after).retry_after_seconds;
+                const auto seconds = api_status::parse_retry_after(outcome->retry_after);
                 if (seconds > settings_.retry.max_retry_after.count())
                     return outcome; // longer than we wait: the caller decides
                 delay = std::chrono::seconds(seconds);

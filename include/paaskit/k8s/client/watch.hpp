@@ -54,6 +54,12 @@ struct watch_options {
     std::function<void()> on_listed{};
 };
 
+/// "namespace/name": how watchers and informers tell objects apart.
+inline std::string object_key(const boost::json::object& object)
+{
+    return std::string(namespace_of(object)) + "/" + std::string(name_of(object));
+}
+
 /// What a run did, for metrics and tests.
 struct watch_statistics {
     std::uint64_t events = 0;       ///< reported to the caller
@@ -114,21 +120,9 @@ public:
 private:
     enum class stream_end { clean, expired, failed, stopped };
 
-    static std::string text(const boost::json::object& o, std::initializer_list<std::string_view> path)
+    static std::string resource_version_of(const boost::json::object& object)
     {
-        const boost::json::object* at = &o;
-        const boost::json::value* v = nullptr;
-        for (const auto key : path) {
-            if (at == nullptr || (v = at->if_contains(key)) == nullptr)
-                return {};
-            at = v->if_object();
-        }
-        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-    }
-
-    static std::string key_of(const boost::json::object& object)
-    {
-        return text(object, {"metadata", "namespace"}) + "/" + text(object, {"metadata", "name"});
+        return std::string(member_string(metadata_of(object), "resourceVersion"));
     }
 
     /// Backs off; the failure to return when the limit is reached.
@@ -164,8 +158,8 @@ private:
             if (!item.is_object())
                 continue;
             auto& object = item.get_object();
-            const std::string key = key_of(object);
-            const std::string rv = text(object, {"metadata", "resourceVersion"});
+            const std::string key = object_key(object);
+            const std::string rv = resource_version_of(object);
             seen[key] = rv;
             const auto known = known_.find(key);
             if (known == known_.end())
@@ -197,11 +191,11 @@ private:
 
     void report(const std::function<void(const watch_event&)>& on_event, watch_event::kind type, boost::json::object object)
     {
-        const std::string key = key_of(object);
+        const std::string key = object_key(object);
         if (type == watch_event::kind::deleted)
             known_.erase(key);
         else
-            known_[key] = text(object, {"metadata", "resourceVersion"});
+            known_[key] = resource_version_of(object);
         ++stats_.events;
         on_event(watch_event{type, std::move(object)});
     }
@@ -256,7 +250,7 @@ private:
             return false;
         }
         auto& event = parsed.get_object();
-        const std::string type = text(event, {"type"});
+        const std::string type(member_string(event, "type"));
         auto* object = event.if_contains("object");
         if (object == nullptr || !object->is_object()) {
             last_failure_ = failure(errc::bad_response, "a watch event without an object");
@@ -275,14 +269,14 @@ private:
             }
             return false;
         }
-        const std::string rv = text(body, {"metadata", "resourceVersion"});
+        const std::string rv = resource_version_of(body);
         if (type == "BOOKMARK") {
             ++stats_.bookmarks;
             if (!rv.empty())
                 last_rv_ = rv;
             return true;
         }
-        const std::string key = key_of(body);
+        const std::string key = object_key(body);
         const auto known = known_.find(key);
         watch_event::kind kind;
         if (!complete_) {

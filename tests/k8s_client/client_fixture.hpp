@@ -1,0 +1,41 @@
+#pragma once
+// A simulated cluster in the test process and a client talking to it over real HTTP.
+
+#include <paaskit/k8s/client/dynamic.hpp>
+#include <paaskit/k8s/sim/cluster.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+namespace paaskit::test {
+
+/// A cluster whose pods come up, and whose bookmarks arrive, within milliseconds.
+inline k8s::sim::cluster_settings quick_cluster(std::size_t nodes = 1)
+{
+    k8s::sim::cluster_settings s;
+    s.controllers.nodes = nodes;
+    s.controllers.pod_start_delay = std::chrono::milliseconds(5);
+    s.controllers.pod_ready_delay = std::chrono::milliseconds(5);
+    s.controllers.termination_delay = std::chrono::milliseconds(5);
+    s.controllers.log_interval = std::chrono::milliseconds(20);
+    s.server.bookmark_interval = std::chrono::milliseconds(100);
+    return s;
+}
+
+struct sim_client {
+    k8s::sim::cluster cluster;
+    std::unique_ptr<k8s::client::transport> http;
+    std::unique_ptr<k8s::client::dynamic_client> api;
+
+    explicit sim_client(k8s::sim::cluster_settings settings = quick_cluster()) : cluster(std::move(settings))
+    {
+        REQUIRE(cluster.start().has_value());
+        auto t = k8s::client::transport::create({.server = cluster.url()});
+        REQUIRE(t.has_value());
+        http = std::move(*t);
+        api = std::make_unique<k8s::client::dynamic_client>(*http);
+    }
+};
+
+} // namespace paaskit::test
