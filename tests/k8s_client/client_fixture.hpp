@@ -1,24 +1,19 @@
 #pragma once
 // A simulated cluster in the test process and a client talking to it over real HTTP.
 
-#include <paaskit/k8s/client/dynamic.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
+#include "k8s_sim/sim_fixture.hpp"
 
-#include <catch2/catch.hpp>
+#include <paaskit/k8s/client/dynamic.hpp>
 
 #include <memory>
 
 namespace paaskit::test {
 
-/// A cluster whose pods come up, and whose bookmarks arrive, within milliseconds.
+/// The simulator tests' quick cluster, with `nodes` nodes and bookmarks every 100 ms.
 inline k8s::sim::cluster_settings quick_cluster(std::size_t nodes = 1)
 {
-    k8s::sim::cluster_settings s;
+    auto s = quick_settings();
     s.controllers.nodes = nodes;
-    s.controllers.pod_start_delay = std::chrono::milliseconds(5);
-    s.controllers.pod_ready_delay = std::chrono::milliseconds(5);
-    s.controllers.termination_delay = std::chrono::milliseconds(5);
-    s.controllers.log_interval = std::chrono::milliseconds(20);
     s.server.bookmark_interval = std::chrono::milliseconds(100);
     return s;
 }
