@@ -11,7 +11,6 @@
 #include <set>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 namespace json = boost::json;
 
 namespace {
@@ -142,14 +141,11 @@ TEST_CASE("delete options: preconditions, propagation, collections by selector",
 
 TEST_CASE("list pages through 2,500 objects once each, and starts over when the token expires", "[k8s_client][dynamic][pagination]")
 {
-    auto settings = paaskit::test::quick_cluster();
-    settings.history = 200;
-    fixture f(settings);
-    f.cluster.call([&] {
-        for (int i = 0; i < 2500; ++i)
-            (void)f.cluster.api().create(sim::resources::configmaps, "default",
-                                         json::object{{"metadata", {{"name", "cm-" + std::to_string(i)}, {"labels", {{"set", "big"}}}}}}, {});
-    });
+    fixture f({.history = 200});
+    for (int i = 0; i < 2500; ++i)
+        REQUIRE(f.api->create(resources::configmaps, "default",
+                              json::object{{"metadata", {{"name", "cm-" + std::to_string(i)}, {"labels", {{"set", "big"}}}}}})
+                    .has_value());
     int pages = 0;
     auto all = f.api->list(resources::configmaps, "default",
                            {.label_selector = "set=big", .limit = 500, .on_page = [&](const json::array& page) {
@@ -173,11 +169,9 @@ TEST_CASE("list pages through 2,500 objects once each, and starts over when the 
                                   if (disturbed)
                                       return;
                                   disturbed = true;
-                                  f.cluster.call([&] {
-                                      for (int i = 0; i < 300; ++i)
-                                          (void)f.cluster.api().create(sim::resources::configmaps, "default",
-                                                                       json::object{{"metadata", {{"name", "noise-" + std::to_string(i)}}}}, {});
-                                  });
+                                  for (int i = 0; i < 300; ++i)
+                                      (void)f.api->create(resources::configmaps, "default",
+                                                          json::object{{"metadata", {{"name", "noise-" + std::to_string(i)}}}});
                               }});
     REQUIRE(again.has_value());
     CHECK(again->relists == 1);

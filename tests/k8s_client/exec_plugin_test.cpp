@@ -2,8 +2,9 @@
 // until it expires, fetched again once when the server answers 401, and KUBERNETES_EXEC_INFO
 // carries the cluster when asked to.
 
+#include "k8s_client/client_fixture.hpp"
+
 #include <paaskit/k8s/client/transport.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 namespace fs = std::filesystem;
 
 namespace {
@@ -68,11 +68,7 @@ struct plugin_setup {
 
 TEST_CASE("an exec plugin's token is cached until it expires and refreshed once on a 401", "[k8s_client][exec]")
 {
-    sim::cluster_settings settings;
-    settings.controllers.nodes = 1;
-    settings.server.bearer_token = "right-token";
-    sim::cluster cluster(settings);
-    REQUIRE(cluster.start().has_value());
+    paaskit::test::kube_sim cluster({.token = "right-token"});
     plugin_setup plugin;
 
     SECTION("no expiry: one run serves every request")

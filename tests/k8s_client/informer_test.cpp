@@ -14,12 +14,11 @@
 #include <set>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 namespace json = boost::json;
 
 TEST_CASE("an informer caches pods and calls its handlers as they come, run and go", "[k8s_client][informer]")
 {
-    paaskit::test::sim_client env(paaskit::test::quick_cluster(2));
+    paaskit::test::sim_client env({.nodes = 2});
     dynamic_client& api = *env.api;
 
     REQUIRE(api.create(resources::pods, "default", json::parse(R"({"metadata":{"name":"early","labels":{"app":"x"}},

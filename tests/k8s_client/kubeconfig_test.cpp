@@ -1,6 +1,8 @@
 // kubeconfig files and their merge by kubectl's rules, overrides, file references, and the
 // in-cluster configuration, from files in a temporary directory.
 
+#include "support/scratch_dir.hpp"
+
 #include <paaskit/core/detail/base64.hpp>
 #include <paaskit/k8s/client/kubeconfig.hpp>
 
@@ -15,28 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory, removed with everything in it at the end of the test.
-struct scratch_dir {
-    fs::path path;
-    scratch_dir()
-    {
-        static std::atomic<int> n{0};
-        path = fs::temp_directory_path() / ("paaskit-kubeconfig-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        fs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path write(const std::string& name, const std::string& text) const
-    {
-        const fs::path file = path / name;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary) << text;
-        return file;
-    }
-};
+using paaskit::test::scratch_dir;
 
 const std::string two_clusters = R"(apiVersion: v1
 kind: Config

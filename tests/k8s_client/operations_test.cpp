@@ -14,13 +14,12 @@
 #include <mutex>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 namespace json = boost::json;
 
 namespace {
 
 struct fixture : paaskit::test::sim_client {
-    fixture() : sim_client(paaskit::test::quick_cluster(2)) {}
+    fixture() : sim_client({.nodes = 2}) {}
 
     /// Creates a deployment and waits (through an informer) until `replicas` of its pods are ready.
     void deploy_and_wait(const std::string& name, int replicas)

@@ -2,8 +2,9 @@
 // errors, client certificates and server names, token files, retries with Retry-After for
 // idempotent verbs only, and the client-side rate limit.
 
+#include "k8s_client/client_fixture.hpp"
+
 #include <paaskit/k8s/client/transport.hpp>
-#include <paaskit/k8s/sim/cluster.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -13,26 +14,14 @@
 #include <unistd.h>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 using namespace std::chrono_literals;
 
 namespace {
 
 struct running_cluster {
-    sim::cluster cluster;
-    explicit running_cluster(sim::cluster_settings settings = {}) : cluster(std::move(settings))
-    {
-        auto started = cluster.start();
-        REQUIRE(started.has_value());
-    }
+    paaskit::test::kube_sim cluster;
+    explicit running_cluster(const paaskit::test::kube_sim_options& options = {}) : cluster(options) {}
 };
-
-sim::cluster_settings one_node()
-{
-    sim::cluster_settings s;
-    s.controllers.nodes = 1;
-    return s;
-}
 
 std::unique_ptr<transport> transport_for(rest_config config, transport_settings settings = {})
 {
@@ -58,7 +47,7 @@ std::string faults(transport& t)
 
 TEST_CASE("requests over HTTP; a failure keeps the server's Status", "[k8s_client][transport]")
 {
-    running_cluster c(one_node());
+    running_cluster c;
     auto t = transport_for({.server = c.cluster.url()});
     auto nodes = t->call({.path = "/api/v1/nodes"});
     REQUIRE(nodes.has_value());
@@ -97,9 +86,7 @@ TEST_CASE("requests over HTTP; a failure keeps the server's Status", "[k8s_clien
 
 TEST_CASE("TLS: the CA, a client certificate, and the server name to verify", "[k8s_client][transport][tls]")
 {
-    auto settings = one_node();
-    settings.tls = true;
-    running_cluster c(settings);
+    running_cluster c({.tls = true});
     const auto& tls = *c.cluster.tls();
     const std::string url = c.cluster.url();
 
@@ -140,9 +127,7 @@ TEST_CASE("TLS: the CA, a client certificate, and the server name to verify", "[
 
 TEST_CASE("a token file is read per request, so a rotated token is used at once", "[k8s_client][transport]")
 {
-    auto settings = one_node();
-    settings.server.bearer_token = "token-one";
-    running_cluster c(settings);
+    running_cluster c({.token = "token-one"});
     const auto file = std::filesystem::temp_directory_path() / ("paaskit-token-" + std::to_string(::getpid()));
     std::ofstream(file) << "token-one\n";
     auto t = transport_for({.server = c.cluster.url(), .token_file = file});
@@ -157,7 +142,7 @@ TEST_CASE("a token file is read per request, so a rotated token is used at once"
 
 TEST_CASE("retries: 429 waits Retry-After, 5xx backs off, only idempotent verbs are retried", "[k8s_client][transport][retry]")
 {
-    running_cluster c(one_node());
+    running_cluster c;
     auto t = transport_for({.server = c.cluster.url()}, quick_retries());
     const auto set_faults = [&](const std::string& json) {
         REQUIRE(t->call({.method = "PUT", .path = "/sim/faults", .body = json, .content_type = "application/json"}).has_value());
@@ -197,7 +182,7 @@ TEST_CASE("retries: 429 waits Retry-After, 5xx backs off, only idempotent verbs 
 
 TEST_CASE("the client-side rate limit spaces requests beyond the burst", "[k8s_client][transport]")
 {
-    running_cluster c(one_node());
+    running_cluster c;
     transport_settings limited;
     limited.qps = 20;
     limited.burst = 2;

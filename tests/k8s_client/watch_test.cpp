@@ -11,7 +11,6 @@
 #include <mutex>
 
 using namespace paaskit::k8s::client;
-namespace sim = paaskit::k8s::sim;
 namespace json = boost::json;
 
 namespace {
@@ -70,13 +69,7 @@ private:
 };
 
 struct fixture : paaskit::test::sim_client {
-    explicit fixture(std::size_t history = 10'000) : sim_client([&] {
-        auto s = paaskit::test::quick_cluster();
-        s.history = history;
-        return s;
-    }())
-    {
-    }
+    explicit fixture(std::size_t history = 10'000) : sim_client({.history = history}) {}
 
     void set(const std::string& name, int n)
     {
@@ -84,11 +77,6 @@ struct fixture : paaskit::test::sim_client {
         json::object object = current ? *current : json::object{{"metadata", {{"name", name}}}};
         object["data"] = json::object{{"n", std::to_string(n)}};
         REQUIRE((current ? api->replace(resources::configmaps, "default", object) : api->create(resources::configmaps, "default", object)).has_value());
-    }
-
-    void faults(const std::string& settings)
-    {
-        REQUIRE(http->call({.method = "PUT", .path = "/sim/faults", .body = settings, .content_type = "application/json"}).has_value());
     }
 };
 

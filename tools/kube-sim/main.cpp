@@ -44,6 +44,9 @@ int main(int argc, char** argv)
     std::int64_t start_ms = settings.controllers.pod_start_delay.count();
     std::int64_t ready_ms = settings.controllers.pod_ready_delay.count();
     std::int64_t heartbeat_ms = settings.controllers.heartbeat_interval.count();
+    std::int64_t termination_ms = settings.controllers.termination_delay.count();
+    std::int64_t log_interval_ms = settings.controllers.log_interval.count();
+    std::int64_t bookmark_ms = settings.server.bookmark_interval.count();
 
     paaskit::config::command_line cli("paaskit-kube-sim", "A simulated Kubernetes cluster that kubectl accepts", "PAASKIT_SIM_");
     cli.option("listen", listen, "address:port to serve on (loopback)");
@@ -56,7 +59,12 @@ int main(int argc, char** argv)
     cli.option("zones", settings.controllers.node.zones, "zones the nodes are spread over");
     cli.option("pod-start-delay-ms", start_ms, "scheduled -> Running delay");
     cli.option("pod-ready-delay-ms", ready_ms, "Running -> Ready delay");
+    cli.option("termination-delay-ms", termination_ms, "deleted pod -> gone delay (graceful shutdown)");
+    cli.option("log-interval-ms", log_interval_ms, "how often a running container writes a log line");
     cli.option("heartbeat-ms", heartbeat_ms, "node heartbeat and lease interval");
+    cli.option("bookmark-ms", bookmark_ms, "how often watches that asked for bookmarks get one");
+    cli.option("history", settings.history, "changes kept for watches to resume from (older: 410 Expired)");
+    cli.option("change-log", settings.change_log, "changes recorded for GET /sim/changes");
     cli.option("openapi-dir", openapi_dir, "folder of the API server's OpenAPI v3 JSON documents (validation, /openapi/v3)");
     cli.option("kubeconfig-out", kubeconfig_out, "write a kubeconfig for this cluster to FILE");
     cli.option("snapshot", snapshot, "keep state in FILE across restarts");
@@ -87,6 +95,13 @@ int main(int argc, char** argv)
     settings.controllers.pod_start_delay = std::chrono::milliseconds(start_ms);
     settings.controllers.pod_ready_delay = std::chrono::milliseconds(ready_ms);
     settings.controllers.heartbeat_interval = std::chrono::milliseconds(std::max<std::int64_t>(heartbeat_ms, 100));
+    settings.controllers.termination_delay = std::chrono::milliseconds(termination_ms);
+    settings.controllers.log_interval = std::chrono::milliseconds(std::max<std::int64_t>(log_interval_ms, 1));
+    settings.server.bookmark_interval = std::chrono::milliseconds(std::max<std::int64_t>(bookmark_ms, 10));
+    if (settings.history == 0) {
+        std::cerr << "paaskit-kube-sim: --history must be at least 1\n";
+        return 2;
+    }
     for (const auto& pair : split(labels, ',')) {
         const auto eq = pair.find('=');
         settings.controllers.node.labels[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);

@@ -48,6 +48,7 @@ struct cluster_settings {
     controller_settings controllers{};
     server_settings server{};
     std::size_t history = 10'000; ///< changes kept for watches to resume from
+    std::size_t change_log = 100'000; ///< records of changes served at /sim/changes
     std::filesystem::path snapshot_file{}; ///< loaded at start when it exists, written at stop
     /// HTTPS with certificates made at start (see `cluster::tls`): a new CA, a server certificate
     /// for the listen address and localhost, and a client certificate that authenticates.
@@ -102,7 +103,7 @@ public:
             tls_ = std::move(*material);
             settings_.server.tls = server_settings::tls_settings{tls_->server_certificate, tls_->server_key, tls_->ca_certificate};
         }
-        store_ = std::make_unique<object_store>(settings_.history);
+        store_ = std::make_unique<object_store>(settings_.history, settings_.change_log);
         api_settings api_config;
         api_config.schemas = schemas_.get();
         api_config.max_grace_seconds = 1;

@@ -457,6 +457,8 @@ private:
         }
         if (path == "/sim/faults")
             return fault_endpoint(request);
+        if (path == "/sim/changes")
+            return change_log(request);
         std::string problem;
         const auto target = parse_target(path, problem);
         if (!target)
@@ -492,6 +494,38 @@ private:
         if (std::string problem = faults_.settings().update_from(body.get_object()); !problem.empty())
             return error_response(errors::bad_request(problem));
         return json_response(faults_.settings().to_json());
+    }
+
+    /// GET /sim/changes?since=RV[&resource=PLURAL][&namespace=NS]: the store's own log of every
+    /// change after RV, oldest first — what a client's watch can be checked against. 410 when the
+    /// log no longer reaches back to RV.
+    response change_log(const request_view& request)
+    {
+        if (request.method != http::verb::get)
+            return error_response(errors::method_not_allowed("use GET on /sim/changes"));
+        std::uint64_t since = 0;
+        const std::string since_text = request.param("since");
+        if (!since_text.empty()) {
+            const auto [end, ec] = std::from_chars(since_text.data(), since_text.data() + since_text.size(), since);
+            if (ec != std::errc() || end != since_text.data() + since_text.size())
+                return error_response(errors::bad_request("since must be a resourceVersion"));
+        }
+        const std::string plural = request.param("resource");
+        const std::string ns = request.param("namespace");
+        boost::json::array items;
+        const bool complete = api_.store().changes_since(since, [&](const change_record& record) {
+            const auto& type = resource_types()[record.type];
+            if ((!plural.empty() && type.plural != plural) || (!ns.empty() && record.key.namespace_name != ns))
+                return;
+            items.push_back(boost::json::object{{"resourceVersion", std::to_string(record.revision)},
+                                                {"type", watch_event_name(record.what)},
+                                                {"resource", type.plural},
+                                                {"namespace", record.key.namespace_name},
+                                                {"name", record.key.name}});
+        });
+        if (!complete)
+            return error_response(api_error{410, "Expired", "the change log no longer reaches back to " + since_text});
+        return json_response(boost::json::object{{"resourceVersion", std::to_string(api_.store().resource_version())}, {"items", std::move(items)}});
     }
 
     static std::optional<boost::json::value> parse_body(const request_view& request, api_error& error)

@@ -66,12 +66,26 @@ struct change {
     object_ptr previous;
 };
 
+/// One line of the store's change log: what changed at a revision, without the object.
+struct change_record {
+    std::uint64_t revision = 0;
+    resource_id type = 0;
+    change_type what = change_type::added;
+    object_key key{};
+};
+
 class object_store {
 public:
     using objects_map = std::map<object_key, object_ptr>;
     using listener = std::function<void(const change&)>;
 
-    explicit object_store(std::size_t history_capacity = 10'000) : history_capacity_(history_capacity) {}
+    /// `history_capacity` changes (with their objects) are kept for watches to resume from;
+    /// `log_capacity` records of every change are kept as the server's own account of what
+    /// happened, which clients' watches can be checked against.
+    explicit object_store(std::size_t history_capacity = 10'000, std::size_t log_capacity = 100'000)
+        : history_capacity_(history_capacity), log_capacity_(log_capacity)
+    {
+    }
 
     object_store(const object_store&) = delete;
     object_store& operator=(const object_store&) = delete;
@@ -135,6 +149,19 @@ public:
         return true;
     }
 
+    /// The change log after `revision`, oldest first; false when the log no longer reaches back
+    /// that far (older records were dropped).
+    template <typename Visit>
+    bool changes_since(std::uint64_t revision, Visit&& visit) const
+    {
+        if (revision < log_start_)
+            return false;
+        auto it = std::lower_bound(log_.begin(), log_.end(), revision + 1, [](const change_record& r, std::uint64_t rv) { return r.revision < rv; });
+        for (; it != log_.end(); ++it)
+            visit(*it);
+        return true;
+    }
+
     /// The oldest revision a watch or continue token may start from.
     std::uint64_t compacted_revision() const noexcept { return compacted_; }
 
@@ -161,6 +188,8 @@ public:
         }
         revision_ = revision;
         compacted_ = revision;
+        log_.clear();
+        log_start_ = revision;
     }
 
 private:
@@ -181,6 +210,12 @@ private:
 
     void commit(change c)
     {
+        log_.push_back({c.object->resource_version, c.type, c.what,
+                        object_key{std::string(c.object->namespace_name()), std::string(c.object->name())}});
+        if (log_.size() > log_capacity_) {
+            log_start_ = log_.front().revision;
+            log_.pop_front();
+        }
         history_.push_back(c);
         if (history_.size() > history_capacity_) {
             compacted_ = history_.front().object->resource_version;
@@ -201,6 +236,9 @@ private:
     std::uint64_t compacted_ = 0;
     std::size_t history_capacity_;
     std::deque<change> history_;
+    std::size_t log_capacity_;
+    std::deque<change_record> log_;
+    std::uint64_t log_start_ = 0; ///< the log holds every change after this revision
     std::map<std::uint64_t, listener> listeners_;
     std::uint64_t next_listener_ = 0;
 };
