@@ -108,8 +108,9 @@ struct sim_client {
             path += "&namespace=" + ns;
         auto answer = http->call({.path = path});
         REQUIRE(answer.has_value());
+        const auto log = boost::json::parse(answer->body);
         std::vector<std::string> out;
-        for (const auto& item : boost::json::parse(answer->body).at("items").as_array()) {
+        for (const auto& item : log.at("items").as_array()) {
             const auto& record = item.as_object();
             out.push_back(std::string(record.at("type").as_string()) + " " + std::string(record.at("namespace").as_string()) + "/" +
                           std::string(record.at("name").as_string()) + " " + std::string(record.at("resourceVersion").as_string()));

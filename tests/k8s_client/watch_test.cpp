@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
+#include <map>
+#include <set>
+#include <tuple>
 #include <mutex>
 
 using namespace paaskit::k8s::client;
@@ -25,6 +28,8 @@ public:
                 [this](const watch_event& e) {
                     const std::lock_guard lock(mutex_);
                     events_.push_back(std::string(e.type_name()) + " " + name(e.object) + " " + data(e.object));
+                    as_logged_.push_back(std::string(e.type_name()) + " default/" + name(e.object) + " " +
+                                         std::string(e.object.at("metadata").at("resourceVersion").as_string()));
                     changed_.notify_all();
                 },
                 stop_);
@@ -47,6 +52,13 @@ public:
         return events_;
     }
 
+    /// The events as the server's change log writes them: "TYPE namespace/name resourceVersion".
+    std::vector<std::string> as_logged()
+    {
+        const std::lock_guard lock(mutex_);
+        return as_logged_;
+    }
+
     const watcher& inner() const { return watcher_; }
     const result<void>& outcome() const { return result_; }
 
@@ -65,6 +77,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::string> events_;
+    std::vector<std::string> as_logged_;
     result<void> result_;
 };
 
@@ -113,6 +126,7 @@ TEST_CASE("cut streams resume from the last resourceVersion: nothing lost, nothi
     f.faults(R"({"watchDropRate":0.2})"); // a fifth of the events end their stream
     watch_recorder w(*f.api, quick_options());
     REQUIRE(w.await(1).size() == 1);
+    const std::string listed_at = f.api->get(resources::configmaps, "default", "counter")->at("metadata").at("resourceVersion").as_string().c_str();
     for (int n = 1; n <= 150; ++n)
         f.set("counter", n);
     const auto events = w.await(151);
@@ -121,6 +135,10 @@ TEST_CASE("cut streams resume from the last resourceVersion: nothing lost, nothi
         CHECK(events[static_cast<std::size_t>(n)] == "MODIFIED counter " + std::to_string(n));
     w.finish();
     CHECK(w.await(0).size() == 151);
+    // Exactly the server's own account of what happened after the list, in its order.
+    auto reported = w.as_logged();
+    reported.erase(reported.begin());
+    CHECK(reported == f.server_changes(listed_at, "configmaps", "default"));
     CHECK(w.inner().statistics().streams > 5); // it was cut, and resumed, many times
     CHECK(w.inner().statistics().relists == 0);
 }
@@ -166,6 +184,32 @@ TEST_CASE("after 410 Expired the relist reports what changed meanwhile, once", "
     w.finish();
     CHECK(w.await(0).size() == 8);
     CHECK(w.inner().statistics().relists == 1);
+
+    // Against the server's own log: every reported state is one the server recorded, each object
+    // ends in its last recorded state, and a deletion is reported only for a recorded deletion.
+    const auto log = f.server_changes("0", "configmaps", "default");
+    const std::set<std::string> recorded(log.begin(), log.end());
+    std::map<std::string, std::string> last_recorded, last_reported; // namespace/name -> "TYPE rv"
+    const auto split = [](const std::string& line) {
+        const auto first = line.find(' '), second = line.rfind(' ');
+        return std::tuple{line.substr(0, first), line.substr(first + 1, second - first - 1), line.substr(second + 1)};
+    };
+    for (const auto& line : log) {
+        const auto [type, key, rv] = split(line);
+        last_recorded[key] = type + " " + rv;
+    }
+    for (const auto& line : w.as_logged()) {
+        const auto [type, key, rv] = split(line);
+        last_reported[key] = type + " " + rv;
+        if (type == "DELETED")
+            CHECK(last_recorded[key].starts_with("DELETED"));
+        else
+            CHECK(recorded.count(line) == 1);
+    }
+    for (const auto& [key, reported] : last_reported)
+        if (!reported.starts_with("DELETED"))
+            CHECK(reported == last_recorded[key]);
+    CHECK(last_reported.size() == last_recorded.size());
 }
 
 TEST_CASE("a watch that cannot start backs off and gives up after the configured failures", "[k8s_client][watch]")

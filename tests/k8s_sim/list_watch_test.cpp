@@ -240,3 +240,38 @@ TEST_CASE("a watcher that hangs up gives its subscription back at once, not at i
     }
     CHECK(subscribers() == before);
 }
+
+TEST_CASE("the change log at /sim/changes records every change, filtered, and says when it no longer reaches back", "[k8s_sim][watch]")
+{
+    auto settings = quick_settings();
+    settings.change_log = 500;
+    sim_cluster c(settings);
+    const auto start = c.get("/api/v1/namespaces/default/configmaps");
+    const std::string since = text_at(start.body, {"metadata", "resourceVersion"});
+    auto created = c.post(cm_path, config_map("logged"));
+    REQUIRE(created.status == 201);
+    auto patched = c.patch(cm_path + "/logged", json::object{{"data", {{"n", "1"}}}}, "application/merge-patch+json");
+    REQUIRE(patched.status == 200);
+    REQUIRE(c.remove(cm_path + "/logged").status == 200);
+
+    auto log = c.get("/sim/changes?since=" + since + "&resource=configmaps&namespace=default");
+    REQUIRE(log.status == 200);
+    std::vector<std::string> lines;
+    for (const auto& item : log.object().at("items").as_array())
+        lines.push_back(text_at(item, {"type"}) + " " + text_at(item, {"namespace"}) + "/" + text_at(item, {"name"}) + " " +
+                        text_at(item, {"resourceVersion"}));
+    const auto rv = [](const kube_reply& r) { return std::to_string(rv_of(r.body)); };
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "ADDED default/logged " + rv(created));
+    CHECK(lines[1] == "MODIFIED default/logged " + rv(patched));
+    CHECK(lines[2].starts_with("DELETED default/logged "));
+    CHECK(c.get("/sim/changes?since=" + since + "&resource=secrets").object().at("items").as_array().empty());
+    CHECK(c.get("/sim/changes?since=" + since + "&namespace=elsewhere").object().at("items").as_array().empty());
+
+    REQUIRE(c.post(cm_path, config_map("kept")).status == 201);
+    for (int i = 0; i < 600; ++i) // more than the log keeps
+        REQUIRE(c.patch(cm_path + "/kept", json::object{{"data", {{"n", std::to_string(i)}}}}, "application/merge-patch+json").status == 200);
+    CHECK(c.get("/sim/changes?since=" + since).status == 410);
+    CHECK(c.get("/sim/changes?since=soon").status == 400);
+    CHECK(c.request("POST", "/sim/changes", json::object{}).status == 405);
+}
