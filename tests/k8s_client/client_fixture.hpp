@@ -29,6 +29,7 @@ struct kube_sim_options {
 /// The CA and the admin client certificate of a `--tls` simulator.
 struct kube_sim_tls {
     std::string ca_certificate;
+    std::string ca_key;
     std::string client_certificate;
     std::string client_key;
 };
@@ -56,7 +57,7 @@ public:
         REQUIRE(serving.has_value());
         url_ = serving->substr(banner.size(), serving->find(' ', banner.size()) - banner.size());
         if (options.tls)
-            tls_ = kube_sim_tls{dir_.read("certs/ca.crt"), dir_.read("certs/client.crt"), dir_.read("certs/client.key")};
+            tls_ = kube_sim_tls{dir_.read("certs/ca.crt"), dir_.read("certs/ca.key"), dir_.read("certs/client.crt"), dir_.read("certs/client.key")};
     }
 
     const std::string& url() const noexcept { return url_; }

@@ -5,6 +5,7 @@
 #include "k8s_client/client_fixture.hpp"
 
 #include <paaskit/k8s/client/transport.hpp>
+#include <paaskit/k8s/sim/certificates.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -123,6 +124,47 @@ TEST_CASE("TLS: the CA, a client certificate, and the server name to verify", "[
                                         return s;
                                     }());
     CHECK(wrong_name->call({.path = "/version"}).error() == errc::transport);
+}
+
+TEST_CASE("a client certificate issued by an intermediate CA: the client sends the chain", "[k8s_client][transport][tls]")
+{
+    running_cluster c({.tls = true});
+    const auto& tls = *c.cluster.tls();
+    paaskit::k8s::sim::tls_material root;
+    root.ca_certificate = tls.ca_certificate;
+    root.ca_key = tls.ca_key;
+    auto issued = paaskit::k8s::sim::issue_client_chain(root, "deployer");
+    REQUIRE(issued.has_value());
+
+    // The cluster trusts only its root: the leaf verifies through the intermediate it is sent with.
+    auto chained = transport_for({.server = c.cluster.url(), .ca_pem = tls.ca_certificate, .client_certificate_pem = issued->chain,
+                                  .client_key_pem = issued->key});
+    CHECK(chained->call({.path = "/api/v1/nodes"})->status == 200);
+
+    // The leaf alone cannot be verified, and the handshake fails.
+    const std::string leaf_only = issued->chain.substr(0, issued->chain.find(issued->intermediate_certificate));
+    transport_settings once;
+    once.retry.max_attempts = 1;
+    auto lonely = transport_for({.server = c.cluster.url(), .ca_pem = tls.ca_certificate, .client_certificate_pem = leaf_only,
+                                 .client_key_pem = issued->key},
+                                once);
+    CHECK(lonely->call({.path = "/api/v1/nodes"}).error() == errc::transport);
+
+    // Bad PEM data is refused when the transport is made, before anything is sent, saying what is wrong.
+    const auto refused = [&](rest_config config) {
+        config.server = c.cluster.url();
+        auto made = transport::create(std::move(config));
+        REQUIRE_FALSE(made.has_value());
+        CHECK(made.error() == errc::invalid_config);
+        return made.error().detail();
+    };
+    CHECK(refused({.client_certificate_pem = issued->chain, .client_key_pem = tls.client_key}) ==
+          "the client key does not belong to the client certificate");
+    CHECK(refused({.client_certificate_pem = "not PEM", .client_key_pem = issued->key}) == "the client certificate data holds no PEM certificate");
+    CHECK(refused({.client_certificate_pem = issued->chain, .client_key_pem = issued->chain}).starts_with("the client key data holds no PEM"));
+    CHECK(refused({.client_certificate_pem = issued->chain}) == "a client certificate without its key");
+    CHECK(refused({.ca_pem = "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n"}) ==
+          "the certificate authority data holds no PEM certificate");
 }
 
 TEST_CASE("a token file is read per request, so a rotated token is used at once", "[k8s_client][transport]")

@@ -70,7 +70,7 @@ int main(int argc, char** argv)
     cli.option("snapshot", snapshot, "keep state in FILE across restarts");
     cli.option("token", settings.server.bearer_token, "require this bearer token");
     cli.flag("tls", settings.tls, "serve HTTPS with a CA made at start; the kubeconfig embeds the CA and a client certificate");
-    cli.option("certs-out", certs_out, "with --tls: write ca.crt, client.crt and client.key to DIR (for clients without a kubeconfig)");
+    cli.option("certs-out", certs_out, "with --tls: write ca.crt, ca.key (to issue more client certificates), client.crt and client.key to DIR");
     const auto parsed = cli.parse(argc, argv, std::cout);
     if (!parsed) {
         std::cerr << "paaskit-kube-sim: " << parsed.error().detail() << "\n";
@@ -145,8 +145,8 @@ int main(int argc, char** argv)
         std::error_code ec;
         std::filesystem::create_directories(certs_out, ec);
         const std::filesystem::path dir(certs_out);
-        if (!write_private(dir / "ca.crt", cluster.tls()->ca_certificate) || !write_private(dir / "client.crt", cluster.tls()->client_certificate) ||
-            !write_private(dir / "client.key", cluster.tls()->client_key))
+        if (!write_private(dir / "ca.crt", cluster.tls()->ca_certificate) || !write_private(dir / "ca.key", cluster.tls()->ca_key) ||
+            !write_private(dir / "client.crt", cluster.tls()->client_certificate) || !write_private(dir / "client.key", cluster.tls()->client_key))
             return 1;
     }
     std::cout << "paaskit-kube-sim: serving " << cluster.url() << " with " << nodes << " nodes" << std::endl;

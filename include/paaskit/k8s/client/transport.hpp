@@ -18,6 +18,7 @@
 #include <paaskit/k8s/client/error.hpp>
 #include <paaskit/k8s/client/exec_credential.hpp>
 #include <paaskit/k8s/client/kubeconfig.hpp>
+#include <paaskit/k8s/client/detail/pem_check.hpp>
 
 #include <boost/url/parse.hpp>
 #include <curl/curl.h>
@@ -110,6 +111,11 @@ public:
         auto url = boost::urls::parse_absolute_uri(config.server);
         if (!url || (url->scheme() != "https" && url->scheme() != "http") || url->host().empty())
             return failure(errc::invalid_config, "server \"" + config.server + "\" is not an http(s) URL");
+        if (!config.ca_pem.empty())
+            if (auto problem = detail::ca_bundle_problem(config.ca_pem))
+                return failure(errc::invalid_config, *problem);
+        if (auto problem = detail::client_identity_problem(config.client_certificate_pem, config.client_key_pem))
+            return failure(errc::invalid_config, *problem);
         std::unique_ptr<transport> t(new transport(std::move(config), std::move(settings)));
         std::string base = t->config_.server;
         while (!base.empty() && base.back() == '/')

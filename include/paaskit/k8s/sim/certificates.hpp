@@ -197,4 +197,55 @@ inline core::result<tls_material> make_tls_material(std::vector<std::string> hos
     return out;
 }
 
+/// A client certificate and key issued through an intermediate CA (as an organisation with a
+/// PKI hierarchy hands them out): `chain` holds the leaf, then the intermediate, so a client
+/// sends both and the cluster, trusting only its root CA, can verify the path.
+struct client_chain {
+    std::string chain;
+    std::string key;
+    std::string intermediate_certificate;
+};
+
+/// Issues `client_chain` for user `common_name` in `organisation` from the root in `root`
+/// (its `ca_certificate` and `ca_key`).
+inline core::result<client_chain> issue_client_chain(const tls_material& root, const std::string& common_name,
+                                                     const std::string& organisation = "system:masters",
+                                                     std::chrono::hours lifetime = std::chrono::hours(24))
+{
+    const auto read = [](const std::string& pem, auto reader) {
+        detail::openssl_ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+        return bio ? reader(bio.get()) : nullptr;
+    };
+    detail::openssl_ptr<X509> ca(read(root.ca_certificate, [](BIO* b) { return PEM_read_bio_X509(b, nullptr, nullptr, nullptr); }));
+    detail::openssl_ptr<EVP_PKEY> ca_key(read(root.ca_key, [](BIO* b) { return PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr); }));
+    if (!ca || !ca_key)
+        return detail::tls_error("reading the root CA certificate and key");
+    auto intermediate_key = detail::make_key();
+    if (!intermediate_key)
+        return intermediate_key.error();
+    auto intermediate = detail::issue(intermediate_key->get(), {{"CN", "paaskit-sim-intermediate-ca"}}, ca.get(), ca_key.get(),
+                                      {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                       {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+                                       {NID_subject_key_identifier, "hash"},
+                                       {NID_authority_key_identifier, "keyid:always"}},
+                                      lifetime);
+    if (!intermediate)
+        return intermediate.error();
+    auto leaf_key = detail::make_key();
+    if (!leaf_key)
+        return leaf_key.error();
+    auto leaf = detail::issue(leaf_key->get(), {{"O", organisation}, {"CN", common_name}}, intermediate->get(), intermediate_key->get(),
+                              {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                               {NID_ext_key_usage, "clientAuth"}, {NID_authority_key_identifier, "keyid:always"}},
+                              lifetime);
+    if (!leaf)
+        return leaf.error();
+    auto leaf_pem = detail::pem_of(leaf->get());
+    auto intermediate_pem = detail::pem_of(intermediate->get());
+    auto key_pem = detail::pem_of(leaf_key->get());
+    if (!leaf_pem || !intermediate_pem || !key_pem)
+        return detail::tls_error("writing the client chain");
+    return client_chain{*leaf_pem + *intermediate_pem, std::move(*key_pem), std::move(*intermediate_pem)};
+}
+
 } // namespace paaskit::k8s::sim
