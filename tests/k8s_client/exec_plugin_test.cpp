@@ -1,10 +1,13 @@
 // kubeconfig exec credential plugins, with a small shell script as the plugin: the token is cached
-// until it expires, fetched again once when the server answers 401, and KUBERNETES_EXEC_INFO
-// carries the cluster when asked to.
+// until it expires, fetched again once when the server answers 401, KUBERNETES_EXEC_INFO carries
+// the cluster when asked to, and client certificates from a plugin authenticate over TLS.
 
 #include "k8s_client/client_fixture.hpp"
 
 #include <paaskit/k8s/client/transport.hpp>
+#include <paaskit/k8s/sim/certificates.hpp>
+
+#include <boost/json/serialize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -16,12 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Prints "stale" on its first run when STALE_FIRST is set, the token from TOKEN_SOURCE otherwise;
-// counts its runs in COUNTER and keeps KUBERNETES_EXEC_INFO in INFO_OUT.
+// Prints "stale" on its first run when STALE_FIRST is set, the token from TOKEN_SOURCE otherwise,
+// or the whole ExecCredential in CREDENTIAL_FILE; counts its runs in COUNTER and keeps
+// KUBERNETES_EXEC_INFO in INFO_OUT.
 const char* plugin_script = R"(#!/bin/sh
 n=$(cat "$COUNTER" 2>/dev/null || echo 0)
 n=$((n + 1))
 echo "$n" > "$COUNTER"
+[ -n "$CREDENTIAL_FILE" ] && { cat "$CREDENTIAL_FILE"; exit 0; }
 printf '%s' "$KUBERNETES_EXEC_INFO" > "$INFO_OUT"
 [ "$FAIL" = 1 ] && { echo "no credentials for you" >&2; exit 3; }
 token=$(cat "$TOKEN_SOURCE")
@@ -115,4 +120,40 @@ TEST_CASE("an exec plugin's token is cached until it expires and refreshed once 
         CHECK(t->call({.path = "/api/v1/nodes"}).error() == errc::unauthorized);
         CHECK(plugin.runs() == 2);
     }
+}
+
+TEST_CASE("an exec plugin's client certificate authenticates over TLS; a bad one is refused whole", "[k8s_client][exec][tls]")
+{
+    paaskit::test::kube_sim cluster({.tls = true});
+    const auto& tls = *cluster.tls();
+    plugin_setup plugin;
+    const auto with_credential = [&](const std::string& certificate, const std::string& key) {
+        boost::json::object status{{"clientCertificateData", certificate}, {"clientKeyData", key}};
+        std::ofstream(plugin.dir / "credential.json", std::ios::trunc)
+            << boost::json::serialize(boost::json::object{{"apiVersion", "client.authentication.k8s.io/v1"}, {"kind", "ExecCredential"}, {"status", status}});
+        auto config = plugin.config(cluster.url(), {{"CREDENTIAL_FILE", (plugin.dir / "credential.json").string()}});
+        config.ca_pem = tls.ca_certificate;
+        auto t = transport::create(std::move(config));
+        REQUIRE(t.has_value());
+        return std::move(*t);
+    };
+
+    auto admin = with_credential(tls.client_certificate, tls.client_key);
+    CHECK(admin->call({.path = "/api/v1/nodes"})->status == 200);
+    CHECK(admin->call({.path = "/api/v1/nodes"})->status == 200);
+    CHECK(admin->credential_plugin_runs() == 1); // cached: no expiry given
+
+    paaskit::k8s::sim::tls_material root;
+    root.ca_certificate = tls.ca_certificate;
+    root.ca_key = tls.ca_key;
+    auto issued = paaskit::k8s::sim::issue_client_chain(root, "plugin-user");
+    REQUIRE(issued.has_value());
+    CHECK(with_credential(issued->chain, issued->key)->call({.path = "/api/v1/nodes"})->status == 200);
+
+    auto mismatched = with_credential(issued->chain, tls.client_key)->call({.path = "/api/v1/nodes"});
+    REQUIRE_FALSE(mismatched.has_value());
+    CHECK(mismatched.error() == errc::credentials_failed);
+    CHECK(mismatched.error().detail().find("does not belong to the client certificate") != std::string::npos);
+    CHECK(with_credential(issued->chain, "")->call({.path = "/api/v1/nodes"}).error() == errc::credentials_failed);
+    CHECK(with_credential("", "")->call({.path = "/api/v1/nodes"}).error() == errc::credentials_failed);
 }

@@ -2,14 +2,15 @@
 /// \file
 /// kubeconfig `exec` credential plugins (client.authentication.k8s.io/v1 and v1beta1): runs the
 /// command with the configured arguments and environment plus `KUBERNETES_EXEC_INFO`, reads the
-/// `ExecCredential` it prints, and keeps its token until `expirationTimestamp` (a credential
-/// without one is kept until the server refuses it). Plugins that return client certificates
-/// instead of a token are reported as unsupported rather than half-used.
+/// `ExecCredential` it prints — a bearer token, a client certificate and key, or both — and keeps
+/// it until `expirationTimestamp` (a credential without one is kept until the server refuses it).
+/// A certificate without its key, or a key that is not the certificate's, is refused whole.
 ///
 /// Thread-safety: `exec_credential_cache` may be shared; one plugin run at a time.
 
 #include <paaskit/core/detail/base64.hpp>
 #include <paaskit/core/timestamp.hpp>
+#include <paaskit/k8s/client/detail/pem_check.hpp>
 #include <paaskit/k8s/client/kubeconfig.hpp>
 
 #include <boost/json/parse.hpp>
@@ -26,8 +27,10 @@ extern char** environ; // NOLINT: the process environment, which the plugin inhe
 
 namespace paaskit::k8s::client {
 
-struct exec_token {
-    std::string token;
+struct exec_credential {
+    std::string token{};                  ///< empty when the plugin gave only a certificate
+    std::string client_certificate_pem{}; ///< with the key: used instead of the kubeconfig's
+    std::string client_key_pem{};
     std::optional<core::time_point> expires{};
 };
 
@@ -95,20 +98,21 @@ class exec_credential_cache {
 public:
     explicit exec_credential_cache(const rest_config& config) : config_(config) {}
 
-    /// The token to send; runs the plugin when there is none, it expired, or `refresh` is set
-    /// (after the server answered 401).
-    result<std::string> token(bool refresh = false)
+    /// The credential to use; runs the plugin when there is none, it expired, or `refresh` is
+    /// set (after the server answered 401). Shared, so a request keeps the one it started with
+    /// while another thread refreshes.
+    result<std::shared_ptr<const exec_credential>> credential(bool refresh = false)
     {
         const std::lock_guard lock(mutex_);
         const auto now = std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
         if (!refresh && cached_ && (!cached_->expires || now < *cached_->expires))
-            return cached_->token;
+            return cached_;
         auto fresh = run();
         if (!fresh)
             return fresh.error();
-        cached_ = std::move(*fresh);
+        cached_ = std::make_shared<const exec_credential>(std::move(*fresh));
         ++runs_;
-        return cached_->token;
+        return cached_;
     }
 
     std::uint64_t runs() const
@@ -135,7 +139,7 @@ private:
         return boost::json::serialize(boost::json::object{{"apiVersion", e.api_version}, {"kind", "ExecCredential"}, {"spec", std::move(spec)}});
     }
 
-    result<exec_token> run() const
+    result<exec_credential> run() const
     {
         const exec_config& e = *config_.exec;
         std::vector<std::string> env{"KUBERNETES_EXEC_INFO=" + exec_info()};
@@ -151,16 +155,20 @@ private:
             return failure(errc::credentials_failed, "exec plugin " + e.command + ": output is not an ExecCredential");
         if (const auto* version = credential->if_contains("apiVersion"); version == nullptr || !version->is_string() || version->get_string() != e.api_version)
             return failure(errc::credentials_failed, "exec plugin " + e.command + ": apiVersion differs from the kubeconfig's " + e.api_version);
-        const auto* status = credential->if_contains("status");
-        const auto* token = status != nullptr && status->is_object() ? status->get_object().if_contains("token") : nullptr;
-        if (token == nullptr || !token->is_string() || token->get_string().empty()) {
-            const bool certificates = status != nullptr && status->is_object() && status->get_object().contains("clientCertificateData");
-            return failure(errc::credentials_failed, "exec plugin " + e.command +
-                                                         (certificates ? ": client certificates from exec plugins are not supported"
-                                                                       : ": no token in the ExecCredential status"));
-        }
-        exec_token out{std::string(token->get_string())};
-        if (const auto* expiry = status->get_object().if_contains("expirationTimestamp"); expiry != nullptr && expiry->is_string()) {
+        const auto* status_value = credential->if_contains("status");
+        if (status_value == nullptr || !status_value->is_object())
+            return failure(errc::credentials_failed, "exec plugin " + e.command + ": no status in the ExecCredential");
+        const auto& status = status_value->get_object();
+        const auto text = [&](const char* key) {
+            const auto* v = status.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        exec_credential out{text("token"), text("clientCertificateData"), text("clientKeyData")};
+        if (out.token.empty() && out.client_certificate_pem.empty() && out.client_key_pem.empty())
+            return failure(errc::credentials_failed, "exec plugin " + e.command + ": neither a token nor a client certificate in the ExecCredential status");
+        if (auto problem = detail::client_identity_problem(out.client_certificate_pem, out.client_key_pem))
+            return failure(errc::credentials_failed, "exec plugin " + e.command + ": " + *problem);
+        if (const auto* expiry = status.if_contains("expirationTimestamp"); expiry != nullptr && expiry->is_string()) {
             auto when = core::parse_rfc3339(expiry->get_string());
             if (!when)
                 return failure(errc::credentials_failed, "exec plugin " + e.command + ": bad expirationTimestamp");
@@ -171,7 +179,7 @@ private:
 
     const rest_config& config_;
     mutable std::mutex mutex_;
-    std::optional<exec_token> cached_;
+    std::shared_ptr<const exec_credential> cached_;
     std::uint64_t runs_ = 0;
 };
 

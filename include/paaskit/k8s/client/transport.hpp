@@ -164,7 +164,7 @@ public:
                 // The plugin's credential was refused: get a new one once, and ask again (a 401
                 // request was not carried out, so even a POST may be repeated).
                 refreshed = true;
-                if (auto fresh = exec_->token(true); !fresh)
+                if (auto fresh = exec_->credential(true); !fresh)
                     return fresh.error();
                 --attempt;
                 continue;
@@ -204,7 +204,7 @@ public:
         limiter_.acquire();
         auto outcome = perform(request, &on_data, stop);
         if (outcome && outcome->status == 401 && exec_) {
-            if (auto fresh = exec_->token(true); !fresh)
+            if (auto fresh = exec_->credential(true); !fresh)
                 return fresh.error();
             outcome = perform(request, &on_data, stop);
         }
@@ -239,8 +239,6 @@ private:
     /// else the configured token.
     result<std::string> current_token()
     {
-        if (exec_)
-            return exec_->token();
         if (config_.token_file.empty())
             return config_.token;
         std::error_code ec;
@@ -348,9 +346,20 @@ private:
     result<http_response> perform(const http_request& request, const std::function<bool(std::string_view)>* on_data,
                                   const std::atomic<bool>* stop)
     {
-        auto token = current_token();
+        // An exec plugin's credential stands in for the kubeconfig's token and certificate.
+        std::shared_ptr<const exec_credential> plugin;
+        if (exec_) {
+            auto fetched = exec_->credential();
+            if (!fetched)
+                return fetched.error();
+            plugin = std::move(*fetched);
+        }
+        auto token = plugin ? result<std::string>(plugin->token) : current_token();
         if (!token)
             return token.error();
+        const std::string& certificate_pem =
+            plugin && !plugin->client_certificate_pem.empty() ? plugin->client_certificate_pem : config_.client_certificate_pem;
+        const std::string& key_pem = plugin && !plugin->client_certificate_pem.empty() ? plugin->client_key_pem : config_.client_key_pem;
         CURL* handle = take_handle();
         if (handle == nullptr)
             return failure(errc::transport, "curl_easy_init failed");
@@ -395,9 +404,10 @@ private:
             curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
         }
-        curl_blob cert{const_cast<char*>(config_.client_certificate_pem.data()), config_.client_certificate_pem.size(), CURL_BLOB_NOCOPY};
-        curl_blob key{const_cast<char*>(config_.client_key_pem.data()), config_.client_key_pem.size(), CURL_BLOB_NOCOPY};
-        if (!config_.client_certificate_pem.empty()) {
+        // Not copied: `plugin` and `config_` outlive the transfer, and give_back resets the handle.
+        curl_blob cert{const_cast<char*>(certificate_pem.data()), certificate_pem.size(), CURL_BLOB_NOCOPY};
+        curl_blob key{const_cast<char*>(key_pem.data()), key_pem.size(), CURL_BLOB_NOCOPY};
+        if (!certificate_pem.empty()) {
             curl_easy_setopt(handle, CURLOPT_SSLCERT_BLOB, &cert);
             curl_easy_setopt(handle, CURLOPT_SSLCERTTYPE, "PEM");
             curl_easy_setopt(handle, CURLOPT_SSLKEY_BLOB, &key);
