@@ -3,7 +3,9 @@
 # Every fenced block in <docs-dir>/*.md that opens with "```cpp" and whose first line is
 # "// example: <name>" is written to the build tree and compiled as its own program
 # doc_example_<name>; when tests are on, each is also run as a test. The documentation therefore
-# shows exactly the code that compiles and runs.
+# shows exactly the code that compiles and runs. An example whose first line goes on with
+# "(against paaskit-kube-sim)" runs with KUBECONFIG naming a fresh simulated cluster, as a user's
+# program would find its cluster.
 #
 # The text is walked with string(FIND)/string(SUBSTRING), never turned into a CMake list: code is
 # full of semicolons, which CMake would take as list separators.
@@ -46,7 +48,13 @@ function(paaskit_add_doc_examples docs_dir)
             # Examples that read the shared test data (such as the Kubernetes OpenAPI documents).
             target_compile_definitions(${target} PRIVATE PAASKIT_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
             paaskit_own_target(${target})
-            if(PAASKIT_BUILD_TESTS)
+            string(REGEX MATCH "^// example: [a-z0-9_]+ \\(against paaskit-kube-sim\\)" against_sim "${code}")
+            if(PAASKIT_BUILD_TESTS AND against_sim)
+                if(TARGET paaskit-kube-sim)
+                    add_test(NAME doc_example.${name}
+                        COMMAND "${PROJECT_SOURCE_DIR}/tests/support/with-kube-sim.sh" "$<TARGET_FILE:paaskit-kube-sim>" "$<TARGET_FILE:${target}>")
+                endif()
+            elseif(PAASKIT_BUILD_TESTS)
                 add_test(NAME doc_example.${name} COMMAND ${target})
             endif()
         endwhile()
