@@ -12,6 +12,7 @@
 
 #include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/core/result.hpp>
+#include <paaskit/k8s/detail/openssl_ptr.hpp>
 #include <paaskit/k8s/error.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -45,14 +46,7 @@ struct tls_material {
 
 namespace detail {
 
-struct openssl_free {
-    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-    void operator()(X509* p) const noexcept { X509_free(p); }
-    void operator()(BIO* p) const noexcept { BIO_free(p); }
-    void operator()(X509_EXTENSION* p) const noexcept { X509_EXTENSION_free(p); }
-};
-template <typename T>
-using openssl_ptr = std::unique_ptr<T, openssl_free>;
+using k8s::detail::openssl_ptr;
 
 inline core::error tls_error(std::string what)
 {

@@ -4,37 +4,30 @@
 /// request and name neither the block nor the problem: a CA bundle that holds no certificate, a
 /// client certificate or key that does not parse, a key that is not the certificate's.
 
+#include <paaskit/k8s/detail/openssl_ptr.hpp>
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <memory>
 #include <optional>
 #include <string>
 
 namespace paaskit::k8s::client::detail {
 
-struct bio_free {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct x509_free {
-    void operator()(X509* c) const noexcept { X509_free(c); }
-};
-struct pkey_free {
-    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
+using k8s::detail::openssl_ptr;
 
-inline std::unique_ptr<BIO, bio_free> pem_source(const std::string& pem)
+inline openssl_ptr<BIO> pem_source(const std::string& pem)
 {
-    return std::unique_ptr<BIO, bio_free>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return openssl_ptr<BIO>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
 /// What is wrong with a CA bundle, if anything: it must hold at least one certificate.
 inline std::optional<std::string> ca_bundle_problem(const std::string& pem)
 {
     auto bio = pem_source(pem);
-    std::unique_ptr<X509, x509_free> first(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    openssl_ptr<X509> first(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     ERR_clear_error();
     if (!first)
         return "the certificate authority data holds no PEM certificate";
@@ -50,9 +43,9 @@ inline std::optional<std::string> client_identity_problem(const std::string& cer
     if (certificate_pem.empty())
         return std::nullopt;
     auto cert_bio = pem_source(certificate_pem);
-    std::unique_ptr<X509, x509_free> leaf(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    openssl_ptr<X509> leaf(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
     auto key_bio = pem_source(key_pem);
-    std::unique_ptr<EVP_PKEY, pkey_free> key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    openssl_ptr<EVP_PKEY> key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
     std::optional<std::string> problem;
     if (!leaf)
         problem = "the client certificate data holds no PEM certificate";
