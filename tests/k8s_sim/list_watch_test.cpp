@@ -8,7 +8,6 @@ using namespace paaskit::test;
 
 namespace {
 
-const std::string cm_path = "/api/v1/namespaces/default/configmaps";
 
 std::vector<std::string> item_names(const kube_reply& r)
 {

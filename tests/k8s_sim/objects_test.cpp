@@ -9,7 +9,6 @@ using namespace paaskit::test;
 
 namespace {
 
-const std::string cm_path = "/api/v1/namespaces/default/configmaps";
 
 std::set<std::string> cause_fields(const kube_reply& r)
 {

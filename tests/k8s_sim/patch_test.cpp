@@ -6,7 +6,6 @@ using namespace paaskit::test;
 
 namespace {
 
-const std::string cm_path = "/api/v1/namespaces/default/configmaps";
 const std::string deploy_path = "/apis/apps/v1/namespaces/default/deployments";
 
 std::vector<std::string> managers_of(const json::value& object)

@@ -21,6 +21,9 @@ namespace paaskit::test {
 namespace json = boost::json;
 namespace sim = paaskit::k8s::sim;
 
+/// Where the tests keep their config maps.
+inline const std::string cm_path = "/api/v1/namespaces/default/configmaps";
+
 /// Controllers on short delays so pods come up within milliseconds.
 inline sim::cluster_settings quick_settings()
 {
