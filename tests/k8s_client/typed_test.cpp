@@ -53,6 +53,7 @@ TEST_CASE("kind handles: the namespace comes from the handle or the object, neve
     CHECK(maps.get("placed").has_value());
     CHECK(everywhere.get("placed").error() == errc::invalid_config);
     CHECK(everywhere.create(json::object{{"metadata", {{"name", "nowhere"}}}}).error() == errc::invalid_config);
+    CHECK(everywhere.remove_collection().error() == errc::invalid_config);
     CHECK(maps.create(json::object{{"metadata", {{"name", "elsewhere"}, {"namespace", "default"}}}}).error() == errc::invalid_config);
     CHECK(f.api->get(resources::configmaps, "default", "elsewhere").error() == errc::not_found); // nothing half-done
 
@@ -89,7 +90,10 @@ TEST_CASE("deployments: scale, restart, and a rollout followed to its end", "[k8
     CHECK(stuck.error() == errc::timeout);
     CHECK(stuck.error().detail().find("0 of 1 updated replicas are available") != std::string::npos);
 
-    CHECK(deployments.wait_for_rollout("missing", 300ms).error() == errc::not_found);
+    const auto asked = std::chrono::steady_clock::now();
+    CHECK(deployments.wait_for_rollout("missing", 20s).error() == errc::not_found);
+    CHECK(std::chrono::steady_clock::now() - asked < 10s); // at once, not at the timeout
+    CHECK(deployments.wait_for_rollout("web", 0ms)->complete()); // nothing to wait for
     CHECK(deployments.scale("web", -1).error() == errc::invalid_config);
     CHECK(clientset(*f.api).deployments("").scale("web", 1).error() == errc::invalid_config);
 }

@@ -88,8 +88,12 @@ public:
         return api_->remove(what_, namespace_, name, options);
     }
 
+    /// Deletes what the selectors match in this handle's namespace (a handle across every
+    /// namespace refuses: the API server serves no such collection, and it would be too broad).
     result<boost::json::object> remove_collection(const list_options& selection = {}, const delete_options& options = {}) const
     {
+        if (auto missing = need_namespace("delete collection"))
+            return *missing;
         return api_->remove_collection(what_, namespace_, selection, options);
     }
 
@@ -233,8 +237,14 @@ public:
     /// (`errc::not_found`) or `timeout` passes (`errc::timeout` with the last status).
     result<rollout_status> wait_for_rollout(std::string_view name, std::chrono::milliseconds timeout) const
     {
-        if (auto missing = need_namespace("rollout status"))
-            return *missing;
+        // Answered at once when there is nothing to wait for.
+        auto now = rollout(name);
+        if (!now)
+            return now.error();
+        if (now->complete())
+            return *now;
+        if (now->deadline_exceeded)
+            return failure(errc::timeout, "deployment \"" + std::string(name) + "\" exceeded its progress deadline");
         std::atomic<bool> stop{false};
         std::optional<rollout_status> last;
         bool deleted = false;
