@@ -113,6 +113,17 @@ TEST_CASE("an exec plugin's token is cached until it expires and refreshed once 
         CHECK(failed.error().detail().find("exit status 3") != std::string::npos);
         CHECK(failed.error().detail().find("install the test plugin") != std::string::npos);
     }
+    SECTION("a plugin that needs a terminal is refused without running it")
+    {
+        auto config = plugin.config(cluster.url(), {});
+        config.exec->interactive_mode = "Always";
+        auto t = std::move(*transport::create(config));
+        auto refused = t->call({.path = "/version"});
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error() == errc::credentials_failed);
+        CHECK(refused.error().detail().find("interactiveMode: Always") != std::string::npos);
+        CHECK(plugin.runs() == 0);
+    }
     SECTION("a token the server keeps refusing is an unauthorized failure, after one refresh")
     {
         std::ofstream(plugin.dir / "token", std::ios::trunc) << "wrong-token";

@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <mutex>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -45,6 +46,8 @@ inline result<std::string> run_plugin(const std::string& command, const std::vec
         return failure(errc::credentials_failed, "pipe: " + std::string(std::strerror(errno)));
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    // Never our stdin: a library's plugin must not wait for a terminal that nobody watches.
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_addclose(&actions, out[0]);
     posix_spawn_file_actions_addclose(&actions, out[1]);
@@ -142,6 +145,10 @@ private:
     result<exec_credential> run() const
     {
         const exec_config& e = *config_.exec;
+        if (e.interactive_mode == "Always")
+            return failure(errc::credentials_failed, "exec plugin " + e.command +
+                                                         " needs a terminal (interactiveMode: Always), which this client does not offer" +
+                                                         (e.install_hint.empty() ? "" : ": " + e.install_hint));
         std::vector<std::string> env{"KUBERNETES_EXEC_INFO=" + exec_info()};
         for (const auto& [name, value] : e.env)
             env.push_back(name + "=" + value);
