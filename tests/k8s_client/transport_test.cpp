@@ -12,6 +12,8 @@
 #include <boost/json/parse.hpp>
 
 #include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace paaskit::k8s::client;
@@ -37,6 +39,20 @@ transport_settings quick_retries()
     s.retry.base_delay = 10ms;
     s.retry.max_delay = 50ms;
     return s;
+}
+
+/// A loopback port nobody listens on now (for servers that cannot report the port they chose).
+unsigned short free_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    ::close(fd);
+    return ntohs(address.sin_port);
 }
 
 std::string faults(transport& t)
@@ -165,6 +181,36 @@ TEST_CASE("a client certificate issued by an intermediate CA: the client sends t
     CHECK(refused({.client_certificate_pem = issued->chain}) == "a client certificate without its key");
     CHECK(refused({.ca_pem = "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n"}) ==
           "the certificate authority data holds no PEM certificate");
+}
+
+TEST_CASE("HTTP/2 where the server offers it: nghttpd, a real HTTP/2 server; HTTP/1.1 otherwise", "[k8s_client][transport][tls]")
+{
+    auto material = paaskit::k8s::sim::make_tls_material({"127.0.0.1"});
+    REQUIRE(material.has_value());
+    paaskit::test::scratch_dir dir("paaskit-h2");
+    dir.write("server.key", material->server_key);
+    dir.write("server.crt", material->server_certificate);
+    dir.write("htdocs/version", R"({"major":"1","minor":"32"})");
+    const std::string port = std::to_string(free_port());
+    paaskit::test::child_process server({"/usr/sbin/nghttpd", "-v", "-a", "127.0.0.1", "-d", (dir.path / "htdocs").string(), port,
+                                         (dir.path / "server.key").string(), (dir.path / "server.crt").string()});
+    INFO("nghttpd (Debian: nghttp2-server, which scripts/bootstrap installs)");
+    REQUIRE(server.wait_for_line([&](const std::string& line) { return line.find("listen 127.0.0.1:" + port) != std::string::npos; },
+                                 std::chrono::seconds(20)));
+
+    auto h2 = transport_for({.server = "https://127.0.0.1:" + port, .ca_pem = material->ca_certificate});
+    auto version = h2->call({.path = "/version"});
+    INFO(server.output());
+    REQUIRE(version.has_value());
+    CHECK(version->protocol == "HTTP/2");
+    CHECK(version->body == R"({"major":"1","minor":"32"})");
+    CHECK(h2->call({.path = "/version"})->protocol == "HTTP/2"); // the same connection, again
+
+    // The simulator speaks HTTP/1.1 only: the same client falls back to it.
+    running_cluster c({.tls = true});
+    auto h1 = transport_for({.server = c.cluster.url(), .ca_pem = c.cluster.tls()->ca_certificate, .client_certificate_pem = c.cluster.tls()->client_certificate,
+                             .client_key_pem = c.cluster.tls()->client_key});
+    CHECK(h1->call({.path = "/version"})->protocol == "HTTP/1.1");
 }
 
 TEST_CASE("a token file is read per request, so a rotated token is used at once", "[k8s_client][transport]")

@@ -66,6 +66,7 @@ struct http_response {
     std::string content_type;
     std::string retry_after;
     std::vector<std::string> warnings;                  ///< Warning headers (299 - "...")
+    std::string protocol;                               ///< what the exchange used: "HTTP/1.1", "HTTP/2"
 };
 
 /// A token bucket: `qps` tokens a second, at most `burst` saved up.
@@ -447,8 +448,15 @@ private:
 
         const CURLcode code = curl_easy_perform(handle);
         curl_slist_free_all(connect_to);
-        if (code == CURLE_OK || (x.stopped && code == CURLE_WRITE_ERROR))
+        if (code == CURLE_OK || (x.stopped && code == CURLE_WRITE_ERROR)) {
+            long version = 0;
+            curl_easy_getinfo(handle, CURLINFO_HTTP_VERSION, &version);
+            x.response.protocol = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
+                                  : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
+                                  : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+                                                                     : "HTTP/1.1";
             return std::move(x.response);
+        }
         if (code == CURLE_ABORTED_BY_CALLBACK)
             return failure(errc::cancelled, "stopped");
         const std::string what = std::string(curl_easy_strerror(code)) + (error_text[0] != '\0' ? std::string(": ") + error_text : "");
