@@ -87,3 +87,31 @@ TEST_CASE("an informer caches pods and calls its handlers as they come, run and 
     CHECK(pods.outcome().has_value());
     CHECK(pods.statistics()->relists == 0);
 }
+
+TEST_CASE("an informer's transform trims what it caches and what its handlers see", "[k8s_client][informer]")
+{
+    paaskit::test::sim_client env;
+    dynamic_client& api = *env.api;
+    REQUIRE(api.create(resources::configmaps, "default", json::parse(R"({"metadata":{"name":"settings"},"data":{"k":"v"}})").as_object(),
+                       {.field_manager = "writer"})
+                .has_value());
+    REQUIRE(api.get(resources::configmaps, "default", "settings")->at("metadata").as_object().contains("managedFields"));
+
+    informer maps(api, resources::configmaps, "default");
+    maps.transform(strip_managed_fields);
+    std::mutex mutex;
+    std::vector<bool> handler_saw_managed_fields;
+    maps.on_add([&](const json::object& added) {
+        const std::lock_guard lock(mutex);
+        handler_saw_managed_fields.push_back(added.at("metadata").as_object().contains("managedFields"));
+    });
+    maps.start();
+    REQUIRE(maps.wait_for_sync(std::chrono::seconds(10)));
+    auto cached = maps.get("default", "settings");
+    REQUIRE(cached != nullptr);
+    CHECK_FALSE(cached->at("metadata").as_object().contains("managedFields"));
+    CHECK(cached->at("data").at("k") == "v");
+    maps.stop();
+    const std::lock_guard lock(mutex);
+    CHECK(handler_saw_managed_fields == std::vector<bool>{false});
+}

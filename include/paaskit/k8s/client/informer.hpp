@@ -13,9 +13,12 @@
 /// auto web = pods.get("shop", "web-0");                  // from the cache, no request
 /// ```
 ///
+/// A transform (client-go's SetTransform) trims each object before it is cached — dropping
+/// `metadata.managedFields` (`strip_managed_fields`) roughly halves the memory a pod takes.
+///
 /// Thread-safety: `get`, `list`, `size`, `synced` from any thread at any time; handlers run on the
-/// informer's thread, after the cache has the change, one at a time. Register handlers before
-/// `start`.
+/// informer's thread, after the cache has the change, one at a time. Register handlers and the
+/// transform before `start`.
 
 #include <paaskit/k8s/client/watch.hpp>
 
@@ -24,6 +27,13 @@
 #include <shared_mutex>
 
 namespace paaskit::k8s::client {
+
+/// A transform for informers that do not need to know which manager set which field.
+inline void strip_managed_fields(boost::json::object& object)
+{
+    if (auto* metadata = member_object(object, "metadata"))
+        metadata->erase("managedFields");
+}
 
 class informer {
 public:
@@ -45,6 +55,10 @@ public:
     }
     /// Gets the last state the cache held.
     void on_delete(std::function<void(const boost::json::object&)> handler) { deletes_.push_back(std::move(handler)); }
+
+    /// Trims every object before it is cached and handed to the handlers; it must keep
+    /// `metadata.name` and `metadata.namespace`.
+    void transform(std::function<void(boost::json::object&)> trim) { transform_ = std::move(trim); }
 
     void start()
     {
@@ -129,7 +143,10 @@ private:
                 if (found != cache_.end())
                     cache_.erase(found);
             } else {
-                now = std::make_shared<const boost::json::object>(event.object);
+                auto copy = std::make_shared<boost::json::object>(event.object);
+                if (transform_)
+                    transform_(*copy);
+                now = std::move(copy);
                 cache_[key] = now;
             }
         }
@@ -153,6 +170,7 @@ private:
     std::vector<std::function<void(const boost::json::object&)>> adds_;
     std::vector<std::function<void(const boost::json::object&, const boost::json::object&)>> updates_;
     std::vector<std::function<void(const boost::json::object&)>> deletes_;
+    std::function<void(boost::json::object&)> transform_;
     mutable std::shared_mutex cache_mutex_;
     std::map<std::string, object_ptr> cache_;
     mutable std::mutex sync_mutex_;
