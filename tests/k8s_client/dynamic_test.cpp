@@ -4,6 +4,8 @@
 
 #include "k8s_client/client_fixture.hpp"
 
+#include <paaskit/k8s/client/discovery.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <boost/json/parse.hpp>
@@ -179,4 +181,50 @@ TEST_CASE("list pages through 2,500 objects once each, and starts over when the 
 
     CHECK(f.api->list_page(resources::configmaps, "default", {.continue_token = "garbage"}).error() == errc::bad_request);
     CHECK(f.api->list(resources::configmaps, "default", {.label_selector = "a in b"}).error() == errc::bad_request);
+}
+
+TEST_CASE("discovery maps kinds and kubectl's names to resources, and manifests of any kind can be applied", "[k8s_client][discovery]")
+{
+    fixture f;
+    auto mapper = rest_mapper::discover(*f.http);
+    REQUIRE(mapper.has_value());
+
+    // The client's own table of the platform's kinds agrees with what the server serves.
+    for (const auto* known : {&resources::namespaces, &resources::nodes, &resources::pods, &resources::services, &resources::secrets,
+                              &resources::configmaps, &resources::persistentvolumeclaims, &resources::resourcequotas, &resources::limitranges,
+                              &resources::events, &resources::deployments, &resources::replicasets, &resources::ingresses,
+                              &resources::networkpolicies, &resources::poddisruptionbudgets, &resources::leases}) {
+        auto served = mapper->for_kind(known->api_version(), known->kind);
+        REQUIRE(served.has_value());
+        CHECK(served->plural == known->plural);
+        CHECK(served->group == known->group);
+        CHECK(served->namespaced == known->namespaced);
+    }
+    CHECK(mapper->for_name("deploy")->plural == "deployments");
+    CHECK(mapper->for_name("Deployment")->plural == "deployments");
+    CHECK(mapper->for_name("deployments.apps")->group == "apps");
+    CHECK(mapper->for_name("po")->plural == "pods");
+    CHECK(mapper->for_name("ns")->namespaced == false);
+    CHECK(mapper->for_name("nope").error() == errc::not_found);
+    CHECK(mapper->for_kind("apps/v2", "Deployment").error() == errc::not_found);
+    CHECK(mapper->for_object(json::object{{"kind", "ConfigMap"}}).error() == errc::invalid_config);
+    CHECK(std::none_of(mapper->resources().begin(), mapper->resources().end(),
+                       [](const discovered_resource& r) { return r.where.plural.find('/') != std::string::npos; }));
+
+    // Manifests as a template renders them: each applied where its apiVersion and kind say.
+    const auto manifests = json::parse(R"([
+        {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"tenant-a"}},
+        {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"tenant-a"},"data":{"mode":"prod"}},
+        {"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"deny","namespace":"tenant-a"},
+         "spec":{"podSelector":{},"policyTypes":["Ingress"]}}])");
+    for (const auto& m : manifests.as_array()) {
+        const auto& manifest = m.as_object();
+        auto where = mapper->for_object(manifest);
+        REQUIRE(where.has_value());
+        const std::string ns = where->namespaced ? std::string(manifest.at("metadata").at("namespace").as_string()) : "";
+        auto applied = f.api->apply(*where, ns, manifest, "paaskit-test");
+        INFO(json::serialize(manifest));
+        REQUIRE(applied.has_value());
+    }
+    CHECK(f.api->get(resources::networkpolicies, "tenant-a", "deny").has_value());
 }
