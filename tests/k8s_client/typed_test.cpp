@@ -89,6 +89,7 @@ TEST_CASE("deployments: scale, restart, and a rollout followed to its end", "[k8
     REQUIRE_FALSE(stuck.has_value());
     CHECK(stuck.error() == errc::timeout);
     CHECK(stuck.error().detail().find("0 of 1 updated replicas are available") != std::string::npos);
+    CHECK(deployments.wait_for_rollout("stuck", 0ms).error() == errc::timeout); // no time at all: still the status, not "not found"
 
     const auto asked = std::chrono::steady_clock::now();
     CHECK(deployments.wait_for_rollout("missing", 20s).error() == errc::not_found);

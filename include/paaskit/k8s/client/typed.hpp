@@ -246,7 +246,7 @@ public:
         if (now->deadline_exceeded)
             return failure(errc::timeout, "deployment \"" + std::string(name) + "\" exceeded its progress deadline");
         std::atomic<bool> stop{false};
-        std::optional<rollout_status> last;
+        rollout_status last = *now; // what a timeout before the first event reports
         bool deleted = false;
         auto watch = this->watch({.field_selector = "metadata.name=" + std::string(name), .max_consecutive_failures = 5});
         std::mutex mutex;
@@ -265,7 +265,7 @@ public:
                     return;
                 }
                 last = rollout_of(event.object);
-                if (last->complete() || last->deadline_exceeded)
+                if (last.complete() || last.deadline_exceeded)
                     stop = true;
             },
             stop);
@@ -279,13 +279,11 @@ public:
             return ran.error();
         if (deleted)
             return failure(errc::not_found, "deployment \"" + std::string(name) + "\" was deleted during its rollout");
-        if (!last)
-            return failure(errc::not_found, "deployment \"" + std::string(name) + "\" not found");
-        if (last->deadline_exceeded)
+        if (last.deadline_exceeded)
             return failure(errc::timeout, "deployment \"" + std::string(name) + "\" exceeded its progress deadline");
-        if (!last->complete())
-            return failure(errc::timeout, "deployment \"" + std::string(name) + "\": " + last->message);
-        return *last;
+        if (!last.complete())
+            return failure(errc::timeout, "deployment \"" + std::string(name) + "\": " + last.message);
+        return last;
     }
 };
 
