@@ -8,7 +8,7 @@
 // growth is the client's alone); on a 2-core machine the client threads and the server share the
 // cores.
 
-#include "support/child_process.hpp"
+#include "support/kube_sim_process.hpp"
 
 #include <paaskit/k8s/client/informer.hpp>
 #include <paaskit/k8s/client/typed.hpp>
@@ -34,15 +34,8 @@ constexpr int informer_pods = 10'000;
 const std::string& cluster_url()
 {
     static paaskit::test::child_process process;
-    static const std::string url = [] {
-        process.start({PAASKIT_KUBE_SIM_BINARY, "--listen", "127.0.0.1:0", "--nodes", "100", "--node-pods", "120", "--pod-start-delay-ms", "1",
-                       "--pod-ready-delay-ms", "1"});
-        constexpr std::string_view banner = "paaskit-kube-sim: serving ";
-        const auto line = process.wait_for_line([&](const std::string& l) { return l.starts_with(banner); }, std::chrono::seconds(30));
-        if (!line)
-            throw std::runtime_error("paaskit-kube-sim did not start: " + process.output());
-        return line->substr(banner.size(), line->find(' ', banner.size()) - banner.size());
-    }();
+    static const std::string url = paaskit::test::start_kube_sim(
+        process, PAASKIT_KUBE_SIM_BINARY, {"--nodes", "100", "--node-pods", "120", "--pod-start-delay-ms", "1", "--pod-ready-delay-ms", "1"});
     return url;
 }
 

@@ -3,7 +3,7 @@
 // only over HTTP (or HTTPS), and a client for it. Out of process, so the client tests exercise
 // exactly what users run, and their translation units do not compile the simulator.
 
-#include "support/child_process.hpp"
+#include "support/kube_sim_process.hpp"
 #include "support/scratch_dir.hpp"
 
 #include <paaskit/k8s/client/dynamic.hpp>
@@ -23,7 +23,6 @@ struct kube_sim_options {
     std::size_t history = 10'000;       ///< changes kept for watches (fewer: 410 sooner)
     bool tls = false;
     std::string token{};                ///< required bearer token, if any
-    std::vector<std::string> extra{};   ///< more command-line flags
 };
 
 /// The CA and the admin client certificate of a `--tls` simulator.
@@ -40,22 +39,14 @@ class kube_sim {
 public:
     explicit kube_sim(const kube_sim_options& options = {})
     {
-        std::vector<std::string> args{PAASKIT_KUBE_SIM_BINARY,   "--listen",           "127.0.0.1:0",
-                                      "--nodes",                 std::to_string(options.nodes),
-                                      "--pod-start-delay-ms",    "5",                  "--pod-ready-delay-ms", "5",
-                                      "--termination-delay-ms",  "5",                  "--log-interval-ms",    "50",
-                                      "--bookmark-ms",           "100",                "--history",            std::to_string(options.history)};
+        std::vector<std::string> args{"--nodes", std::to_string(options.nodes), "--pod-start-delay-ms", "5", "--pod-ready-delay-ms", "5",
+                                      "--termination-delay-ms", "5", "--log-interval-ms", "50", "--bookmark-ms", "100",
+                                      "--history", std::to_string(options.history)};
         if (options.tls)
             args.insert(args.end(), {"--tls", "--certs-out", (dir_.path / "certs").string()});
         if (!options.token.empty())
             args.insert(args.end(), {"--token", options.token});
-        args.insert(args.end(), options.extra.begin(), options.extra.end());
-        process_.start(args);
-        constexpr std::string_view banner = "paaskit-kube-sim: serving ";
-        const auto serving = process_.wait_for_line([&](const std::string& line) { return line.starts_with(banner); }, std::chrono::seconds(30));
-        INFO(process_.output());
-        REQUIRE(serving.has_value());
-        url_ = serving->substr(banner.size(), serving->find(' ', banner.size()) - banner.size());
+        url_ = start_kube_sim(process_, PAASKIT_KUBE_SIM_BINARY, args);
         if (options.tls)
             tls_ = kube_sim_tls{dir_.read("certs/ca.crt"), dir_.read("certs/ca.key"), dir_.read("certs/client.crt"), dir_.read("certs/client.key")};
     }
@@ -63,7 +54,6 @@ public:
     const std::string& url() const noexcept { return url_; }
     /// The certificates of a `--tls` simulator (nullptr without).
     const kube_sim_tls* tls() const noexcept { return tls_ ? &*tls_ : nullptr; }
-    child_process& process() noexcept { return process_; }
 
 private:
     scratch_dir dir_{"paaskit-kube-sim"};

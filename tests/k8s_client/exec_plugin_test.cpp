@@ -154,10 +154,7 @@ TEST_CASE("an exec plugin's client certificate authenticates over TLS; a bad one
     CHECK(admin->call({.path = "/api/v1/nodes"})->status == 200);
     CHECK(admin->credential_plugin_runs() == 1); // cached: no expiry given
 
-    paaskit::k8s::sim::tls_material root;
-    root.ca_certificate = tls.ca_certificate;
-    root.ca_key = tls.ca_key;
-    auto issued = paaskit::k8s::sim::issue_client_chain(root, "plugin-user");
+    auto issued = paaskit::k8s::sim::issue_client_chain(tls.ca_certificate, tls.ca_key, "plugin-user");
     REQUIRE(issued.has_value());
     CHECK(with_credential(issued->chain, issued->key)->call({.path = "/api/v1/nodes"})->status == 200);
 

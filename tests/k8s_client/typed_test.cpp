@@ -12,7 +12,6 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 using namespace paaskit::k8s::client;
 namespace json = boost::json;
@@ -137,13 +136,7 @@ TEST_CASE("pods, nodes, secrets and events through their handles", "[k8s_client]
     {
         // The scheduler reports on its own loop: follow the pod's events until it has.
         std::atomic<bool> stop{false};
-        std::jthread deadline([&](std::stop_token cancelled) {
-            std::mutex m;
-            std::condition_variable_any cv;
-            std::unique_lock lock(m);
-            if (!cv.wait_for(lock, cancelled, 20s, [] { return false; }))
-                stop = true;
-        });
+        const stop_after deadline(stop, 20s);
         auto watch = k.events("default").watch({.field_selector = "involvedObject.name=waits"});
         (void)watch.run([&](const watch_event& e) { stop = stop || e.object.at("reason") == "FailedScheduling"; }, stop);
     }

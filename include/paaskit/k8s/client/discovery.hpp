@@ -136,6 +136,16 @@ private:
         return std::move(parsed.get_object());
     }
 
+    static std::vector<std::string> strings_of(const boost::json::object& object, std::string_view key)
+    {
+        std::vector<std::string> out;
+        if (const auto* items = member_array(object, key))
+            for (const auto& item : *items)
+                if (item.is_string())
+                    out.emplace_back(item.get_string());
+        return out;
+    }
+
     result<void> read_group_version(transport& http, const std::string& group, const std::string& version)
     {
         auto list = document(http, group.empty() ? "/api/" + version : "/apis/" + group + "/" + version);
@@ -158,11 +168,8 @@ private:
                 for (auto& c : d.singular)
                     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             }
-            for (const char* field : {"shortNames", "verbs"})
-                if (const auto* names = member_array(r, field))
-                    for (const auto& n : *names)
-                        if (n.is_string())
-                            (std::string_view(field) == "verbs" ? d.verbs : d.short_names).emplace_back(n.get_string());
+            d.short_names = strings_of(r, "shortNames");
+            d.verbs = strings_of(r, "verbs");
             resources_.push_back(std::move(d));
         }
         return {};

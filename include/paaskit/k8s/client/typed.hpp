@@ -23,10 +23,8 @@
 #include <paaskit/k8s/client/operations.hpp>
 #include <paaskit/k8s/client/watch.hpp>
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 
 namespace paaskit::k8s::client {
 
@@ -184,25 +182,26 @@ inline rollout_status rollout_of(const boost::json::object& deployment)
     return out;
 }
 
-/// A pod's Ready condition is True.
-inline bool pod_ready(const boost::json::object& pod)
+/// Whether `object`'s status has condition `type` with status "True" (pods and nodes alike).
+inline bool condition_true(const boost::json::object& object, std::string_view type)
 {
-    const auto* status = member_object(pod, "status");
+    const auto* status = member_object(object, "status");
     const auto* conditions = status != nullptr ? member_array(*status, "conditions") : nullptr;
     if (conditions != nullptr)
         for (const auto& c : *conditions)
-            if (c.is_object() && member_string(c.get_object(), "type") == "Ready")
+            if (c.is_object() && member_string(c.get_object(), "type") == type)
                 return member_string(c.get_object(), "status") == "True";
     return false;
 }
+
+/// A pod's Ready condition is True.
+inline bool pod_ready(const boost::json::object& pod) { return condition_true(pod, "Ready"); }
 
 /// A node's Ready condition is True and it is not cordoned.
 inline bool node_schedulable(const boost::json::object& node)
 {
     const auto* spec = member_object(node, "spec");
-    if (spec != nullptr && member_bool(*spec, "unschedulable"))
-        return false;
-    return pod_ready(node); // the same conditions layout
+    return !(spec != nullptr && member_bool(*spec, "unschedulable")) && condition_true(node, "Ready");
 }
 
 class deployment_client : public kind_client {
@@ -249,14 +248,7 @@ public:
         rollout_status last = *now; // what a timeout before the first event reports
         bool deleted = false;
         auto watch = this->watch({.field_selector = "metadata.name=" + std::string(name), .max_consecutive_failures = 5});
-        std::mutex mutex;
-        std::condition_variable finished;
-        bool done = false;
-        std::thread deadline([&] {
-            std::unique_lock lock(mutex);
-            if (!finished.wait_for(lock, timeout, [&] { return done; }))
-                stop = true;
-        });
+        const stop_after deadline(stop, timeout);
         auto ran = watch.run(
             [&](const watch_event& event) {
                 if (event.type == watch_event::kind::deleted) {
@@ -269,12 +261,6 @@ public:
                     stop = true;
             },
             stop);
-        {
-            std::lock_guard lock(mutex);
-            done = true;
-        }
-        finished.notify_all();
-        deadline.join();
         if (!ran)
             return ran.error();
         if (deleted)

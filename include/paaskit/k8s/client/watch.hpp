@@ -22,7 +22,9 @@
 #include <boost/json/parse.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -52,6 +54,37 @@ struct watch_options {
     std::function<void()> on_reconnect{};
     /// Called after each complete list has been reported (the first one: the caller is in sync).
     std::function<void()> on_listed{};
+};
+
+/// A deadline for `watcher::run` (or anything else that polls a stop flag): sets `stop` when
+/// `timeout` passes, unless destroyed first.
+class stop_after {
+public:
+    stop_after(std::atomic<bool>& stop, std::chrono::milliseconds timeout)
+        : thread_([this, &stop, timeout] {
+              std::unique_lock lock(mutex_);
+              if (!finished_.wait_for(lock, timeout, [this] { return done_; }))
+                  stop = true;
+          })
+    {
+    }
+    stop_after(const stop_after&) = delete;
+    stop_after& operator=(const stop_after&) = delete;
+    ~stop_after()
+    {
+        {
+            const std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        finished_.notify_all();
+        thread_.join();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable finished_;
+    bool done_ = false;
+    std::thread thread_; // last: starts once the members it uses exist
 };
 
 /// "namespace/name": how watchers and informers tell objects apart.

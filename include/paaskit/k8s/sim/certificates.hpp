@@ -129,13 +129,55 @@ inline core::result<std::string> pem_of(EVP_PKEY* key)
     return drain(bio.get());
 }
 
+/// A fresh key and the certificate issued for it.
+struct key_and_certificate {
+    openssl_ptr<EVP_PKEY> key;
+    openssl_ptr<X509> certificate;
+};
+
+using extension_list = std::vector<std::pair<int, std::string>>;
+
+/// A new key with a certificate for `subject`, signed by `issuer` (self-signed without one).
+inline core::result<key_and_certificate> issue_new(const std::vector<std::pair<const char*, std::string>>& subject,
+                                                   const key_and_certificate* issuer, const extension_list& extensions,
+                                                   std::chrono::hours lifetime)
+{
+    auto key = make_key();
+    if (!key)
+        return key.error();
+    auto certificate = issue(key->get(), subject, issuer != nullptr ? issuer->certificate.get() : nullptr,
+                             issuer != nullptr ? issuer->key.get() : nullptr, extensions, lifetime);
+    if (!certificate)
+        return certificate.error();
+    return key_and_certificate{std::move(*key), std::move(*certificate)};
+}
+
+/// A certificate authority's extensions: the root's, or an intermediate's (which signs leaves only).
+inline extension_list ca_extensions(bool intermediate)
+{
+    extension_list out{{NID_basic_constraints, intermediate ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE"},
+                       {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+                       {NID_subject_key_identifier, "hash"}};
+    if (intermediate)
+        out.emplace_back(NID_authority_key_identifier, "keyid:always");
+    return out;
+}
+
+/// A leaf certificate's extensions, for `usage` "serverAuth" or "clientAuth".
+inline extension_list leaf_extensions(const char* usage)
+{
+    return {{NID_basic_constraints, "critical,CA:FALSE"},
+            {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+            {NID_ext_key_usage, usage},
+            {NID_authority_key_identifier, "keyid:always"}};
+}
+
 } // namespace detail
 
 /// A new certificate authority with a server certificate naming `hosts` (IP addresses or DNS
 /// names; "localhost" and 127.0.0.1 are always added) and an administrator's client certificate.
 inline core::result<tls_material> make_tls_material(std::vector<std::string> hosts, std::chrono::hours lifetime = std::chrono::hours(24 * 365))
 {
-    using detail::issue;
     hosts.insert(hosts.end(), {"localhost", "127.0.0.1"});
     std::string names;
     for (const auto& host : hosts) {
@@ -148,42 +190,25 @@ inline core::result<tls_material> make_tls_material(std::vector<std::string> hos
     }
     names.pop_back();
 
-    auto ca_key = detail::make_key();
-    if (!ca_key)
-        return ca_key.error();
-    auto ca = issue(ca_key->get(), {{"CN", "paaskit-sim-ca"}}, nullptr, nullptr,
-                    {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
-                     {NID_subject_key_identifier, "hash"}},
-                    lifetime);
+    auto ca = detail::issue_new({{"CN", "paaskit-sim-ca"}}, nullptr, detail::ca_extensions(false), lifetime);
     if (!ca)
         return ca.error();
-
-    auto server_key = detail::make_key();
-    if (!server_key)
-        return server_key.error();
-    auto server = issue(server_key->get(), {{"CN", "kube-apiserver"}}, ca->get(), ca_key->get(),
-                        {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                         {NID_ext_key_usage, "serverAuth"}, {NID_authority_key_identifier, "keyid:always"}, {NID_subject_alt_name, names}},
-                        lifetime);
+    auto server_extensions = detail::leaf_extensions("serverAuth");
+    server_extensions.emplace_back(NID_subject_alt_name, names);
+    auto server = detail::issue_new({{"CN", "kube-apiserver"}}, &*ca, server_extensions, lifetime);
     if (!server)
         return server.error();
-
-    auto client_key = detail::make_key();
-    if (!client_key)
-        return client_key.error();
-    auto client = issue(client_key->get(), {{"O", "system:masters"}, {"CN", "admin"}}, ca->get(), ca_key->get(),
-                        {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                         {NID_ext_key_usage, "clientAuth"}, {NID_authority_key_identifier, "keyid:always"}},
-                        lifetime);
+    auto client = detail::issue_new({{"O", "system:masters"}, {"CN", "admin"}}, &*ca, detail::leaf_extensions("clientAuth"), lifetime);
     if (!client)
         return client.error();
 
     tls_material out;
-    for (auto [text, pem] : {std::pair{&out.ca_certificate, detail::pem_of(ca->get())}, std::pair{&out.ca_key, detail::pem_of(ca_key->get())},
-                             std::pair{&out.server_certificate, detail::pem_of(server->get())},
-                             std::pair{&out.server_key, detail::pem_of(server_key->get())},
-                             std::pair{&out.client_certificate, detail::pem_of(client->get())},
-                             std::pair{&out.client_key, detail::pem_of(client_key->get())}}) {
+    for (auto [text, pem] : {std::pair{&out.ca_certificate, detail::pem_of(ca->certificate.get())},
+                             std::pair{&out.ca_key, detail::pem_of(ca->key.get())},
+                             std::pair{&out.server_certificate, detail::pem_of(server->certificate.get())},
+                             std::pair{&out.server_key, detail::pem_of(server->key.get())},
+                             std::pair{&out.client_certificate, detail::pem_of(client->certificate.get())},
+                             std::pair{&out.client_key, detail::pem_of(client->key.get())}}) {
         if (!pem)
             return pem.error();
         *text = std::move(*pem);
@@ -200,43 +225,30 @@ struct client_chain {
     std::string intermediate_certificate;
 };
 
-/// Issues `client_chain` for user `common_name` in `organisation` from the root in `root`
-/// (its `ca_certificate` and `ca_key`).
-inline core::result<client_chain> issue_client_chain(const tls_material& root, const std::string& common_name,
-                                                     const std::string& organisation = "system:masters",
+/// Issues `client_chain` for user `common_name` in `organisation` from the root CA whose
+/// certificate and key are given as PEM (`tls_material::ca_certificate` and `ca_key`).
+inline core::result<client_chain> issue_client_chain(const std::string& ca_certificate_pem, const std::string& ca_key_pem,
+                                                     const std::string& common_name, const std::string& organisation = "system:masters",
                                                      std::chrono::hours lifetime = std::chrono::hours(24))
 {
     const auto read = [](const std::string& pem, auto reader) {
         detail::openssl_ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
         return bio ? reader(bio.get()) : nullptr;
     };
-    detail::openssl_ptr<X509> ca(read(root.ca_certificate, [](BIO* b) { return PEM_read_bio_X509(b, nullptr, nullptr, nullptr); }));
-    detail::openssl_ptr<EVP_PKEY> ca_key(read(root.ca_key, [](BIO* b) { return PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr); }));
-    if (!ca || !ca_key)
+    detail::key_and_certificate root{
+        detail::openssl_ptr<EVP_PKEY>(read(ca_key_pem, [](BIO* b) { return PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr); })),
+        detail::openssl_ptr<X509>(read(ca_certificate_pem, [](BIO* b) { return PEM_read_bio_X509(b, nullptr, nullptr, nullptr); }))};
+    if (!root.key || !root.certificate)
         return detail::tls_error("reading the root CA certificate and key");
-    auto intermediate_key = detail::make_key();
-    if (!intermediate_key)
-        return intermediate_key.error();
-    auto intermediate = detail::issue(intermediate_key->get(), {{"CN", "paaskit-sim-intermediate-ca"}}, ca.get(), ca_key.get(),
-                                      {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                       {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
-                                       {NID_subject_key_identifier, "hash"},
-                                       {NID_authority_key_identifier, "keyid:always"}},
-                                      lifetime);
+    auto intermediate = detail::issue_new({{"CN", "paaskit-sim-intermediate-ca"}}, &root, detail::ca_extensions(true), lifetime);
     if (!intermediate)
         return intermediate.error();
-    auto leaf_key = detail::make_key();
-    if (!leaf_key)
-        return leaf_key.error();
-    auto leaf = detail::issue(leaf_key->get(), {{"O", organisation}, {"CN", common_name}}, intermediate->get(), intermediate_key->get(),
-                              {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                               {NID_ext_key_usage, "clientAuth"}, {NID_authority_key_identifier, "keyid:always"}},
-                              lifetime);
+    auto leaf = detail::issue_new({{"O", organisation}, {"CN", common_name}}, &*intermediate, detail::leaf_extensions("clientAuth"), lifetime);
     if (!leaf)
         return leaf.error();
-    auto leaf_pem = detail::pem_of(leaf->get());
-    auto intermediate_pem = detail::pem_of(intermediate->get());
-    auto key_pem = detail::pem_of(leaf_key->get());
+    auto leaf_pem = detail::pem_of(leaf->certificate.get());
+    auto intermediate_pem = detail::pem_of(intermediate->certificate.get());
+    auto key_pem = detail::pem_of(leaf->key.get());
     if (!leaf_pem || !intermediate_pem || !key_pem)
         return detail::tls_error("writing the client chain");
     return client_chain{*leaf_pem + *intermediate_pem, std::move(*key_pem), std::move(*intermediate_pem)};
