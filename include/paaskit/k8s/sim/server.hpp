@@ -496,6 +496,16 @@ private:
         return json_response(faults_.settings().to_json());
     }
 
+    /// A resourceVersion as the store counts it: decimal digits and nothing else.
+    static std::optional<std::uint64_t> parse_revision(std::string_view text)
+    {
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size())
+            return std::nullopt;
+        return value;
+    }
+
     /// GET /sim/changes?since=RV[&resource=PLURAL][&namespace=NS]: the store's own log of every
     /// change after RV, oldest first — what a client's watch can be checked against. 410 when the
     /// log no longer reaches back to RV.
@@ -503,17 +513,14 @@ private:
     {
         if (request.method != http::verb::get)
             return error_response(errors::method_not_allowed("use GET on /sim/changes"));
-        std::uint64_t since = 0;
         const std::string since_text = request.param("since");
-        if (!since_text.empty()) {
-            const auto [end, ec] = std::from_chars(since_text.data(), since_text.data() + since_text.size(), since);
-            if (ec != std::errc() || end != since_text.data() + since_text.size())
-                return error_response(errors::bad_request("since must be a resourceVersion"));
-        }
+        const auto since = since_text.empty() ? std::optional<std::uint64_t>(0) : parse_revision(since_text);
+        if (!since)
+            return error_response(errors::bad_request("since must be a resourceVersion"));
         const std::string plural = request.param("resource");
         const std::string ns = request.param("namespace");
         boost::json::array items;
-        const bool complete = api_.store().changes_since(since, [&](const change_record& record) {
+        const bool complete = api_.store().changes_since(*since, [&](const change_record& record) {
             const auto& type = resource_types()[record.type];
             if ((!plural.empty() && type.plural != plural) || (!ns.empty() && record.key.namespace_name != ns))
                 return;
@@ -1117,11 +1124,12 @@ private:
         std::uint64_t since = 0;
         const bool initial = rv_text.empty() || rv_text == "0";
         if (!initial) {
-            const auto [end, parse_error] = std::from_chars(rv_text.data(), rv_text.data() + rv_text.size(), since);
-            if (parse_error != std::errc() || end != rv_text.data() + rv_text.size()) {
+            const auto parsed = parse_revision(rv_text);
+            if (!parsed) {
                 co_await write(socket, error_response(errors::bad_request("resourceVersion: invalid value \"" + rv_text + "\"")), false);
                 co_return;
             }
+            since = *parsed;
         }
         if (!co_await write_raw(socket, stream_head("application/json")))
             co_return;
