@@ -8,6 +8,7 @@
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/scheduler/detail/label_index.hpp>
+#include <paaskit/scheduler/detail/node_scan.hpp>
 #include <paaskit/scheduler/error.hpp>
 #include <paaskit/scheduler/model.hpp>
 #include <paaskit/scheduler/profile.hpp>
@@ -114,12 +115,31 @@ struct drain_move {
     explanation why;
 };
 
+/// Which kernel scans every node for a plain workload (see set_scan_kernel).
+enum class scan_kernel : std::uint8_t {
+    portable, ///< vectorised by the compiler for the build's target (SSE2 on the x86-64 baseline)
+    avx512,   ///< hand-vectorised, eight nodes per step; x86-64 processors with AVX-512 only
+};
+
 class engine {
 public:
     explicit engine(profile settings = default_profile(), std::uint64_t seed = 0)
-        : profile_(std::move(settings)), random_(seed), least_weight_(profile_.least_allocated), most_weight_(profile_.most_allocated),
-          balanced_weight_(profile_.balanced_allocation)
+        : profile_(std::move(settings)), random_(seed),
+          weights_(detail::base_weights::of(profile_.least_allocated, profile_.most_allocated, profile_.balanced_allocation)),
+          kernel_(detail::avx512_available() ? scan_kernel::avx512 : scan_kernel::portable)
     {
+    }
+
+    /// The kernel in use: the fastest this processor runs unless set otherwise. Both give the same
+    /// placements and scores to the bit; choosing one is for comparisons and tests. Asking for
+    /// AVX-512 on a processor without it is refused.
+    scan_kernel kernel() const noexcept { return kernel_; }
+    core::result<void> set_scan_kernel(scan_kernel k)
+    {
+        if (k == scan_kernel::avx512 && !detail::avx512_available())
+            return core::error(errc::unsupported, "this processor has no AVX-512");
+        kernel_ = k;
+        return {};
     }
 
     // --- nodes -----------------------------------------------------------------------------------
@@ -445,9 +465,7 @@ public:
     void set_profile(profile settings)
     {
         profile_ = std::move(settings);
-        least_weight_ = profile_.least_allocated;
-        most_weight_ = profile_.most_allocated;
-        balanced_weight_ = profile_.balanced_allocation;
+        weights_ = detail::base_weights::of(profile_.least_allocated, profile_.most_allocated, profile_.balanced_allocation);
     }
 
 private:
@@ -970,15 +988,6 @@ private:
         return shape.back().score;
     }
 
-    /// Least-allocated, most-allocated and balanced-allocation together: one expression, shared by
-    /// both paths so that they compute identical scores.
-    static double base_score(double least, double most, double balanced, double cpu_fraction, double memory_fraction) noexcept
-    {
-        const double sum = cpu_fraction + memory_fraction;
-        const double spread = std::fabs(cpu_fraction - memory_fraction);
-        return least * (100.0 - 50.0 * sum) + most * (50.0 * sum) + balanced * (100.0 - 50.0 * spread);
-    }
-
     /// Plain workloads (no affinity, no intolerable taints anywhere, no extended resources,
     /// anti-affinity or spread to check) scored on every node take a branch-free path over the
     /// double columns that the compiler vectorises.
@@ -993,83 +1002,42 @@ private:
     std::optional<std::uint32_t> fast_search(std::int64_t cutoff_ms)
     {
         const compiled_workload& c = work_;
-        const std::size_t n = names_.size();
-        all_scores_.resize(n);
-        // Locals and restrict-qualified pointers: nothing the loops write can alias what they read,
-        // which is what lets the compiler vectorise them.
-        double* __restrict const scores = all_scores_.data();
-        feasible_masks_.resize(n);
-        std::int32_t* __restrict const feasible_mask = feasible_masks_.data();
-        const double* __restrict const used_cpu = fast_used_cpu_.data();
-        const double* __restrict const used_memory = fast_used_memory_.data();
-        const std::int64_t* __restrict const free_cpu = free_cpu_.data();
-        const std::int64_t* __restrict const free_memory = free_memory_.data();
-        const std::int64_t* __restrict const free_ephemeral = free_ephemeral_.data();
-        const std::int64_t* __restrict const free_pods = free_pods_.data();
-        const std::int64_t* __restrict const alive = alive_ms_.data();
-        const double* __restrict const inv_cpu = inv_cpu_.data();
-        const double* __restrict const inv_memory = inv_memory_.data();
-        const double cpu = static_cast<double>(c.cpu), memory = static_cast<double>(c.memory);
-        const std::int64_t cpu_i = c.cpu, memory_i = c.memory, ephemeral_i = c.ephemeral, pods_i = c.pods;
-        const double least = least_weight_, most = most_weight_, balanced = balanced_weight_;
-        const double infeasible = -std::numeric_limits<double>::infinity();
-        const auto infeasible_bits = std::bit_cast<std::uint64_t>(infeasible);
+        detail::scan_input in;
+        in.count = names_.size();
+        in.alive_ms = alive_ms_.data();
+        in.free_cpu = free_cpu_.data();
+        in.free_memory = free_memory_.data();
+        in.free_ephemeral = free_ephemeral_.data();
+        in.free_pods = free_pods_.data();
+        in.used_cpu = fast_used_cpu_.data();
+        in.used_memory = fast_used_memory_.data();
+        in.inv_cpu = inv_cpu_.data();
+        in.inv_memory = inv_memory_.data();
+        in.rank = rank_.data();
+        in.cutoff_ms = cutoff_ms;
+        in.cpu = c.cpu;
+        in.memory = c.memory;
+        in.ephemeral = c.ephemeral;
+        in.pods = c.pods;
+        in.weights = weights_;
         double constant = 0; // plugins that give every node the same score
         if (profile_.taint_toleration > 0)
             constant += profile_.taint_toleration * 100.0; // no soft taints anywhere
         if (profile_.tenant_spread > 0 && c.tenant < 0)
             constant += profile_.tenant_spread * 100.0; // the tenant has nothing placed yet
-        for (std::size_t i = 0; i < n; ++i) {
-            // Infeasible when any slack is negative: the OR of the slacks' sign bits, spread into a
-            // mask. Integer operations only, so the loop has no branch and vectorises.
-            const std::uint64_t negative = static_cast<std::uint64_t>((alive[i] - cutoff_ms) | (free_cpu[i] - cpu_i) | (free_memory[i] - memory_i)
-                                                                      | (free_ephemeral[i] - ephemeral_i) | (free_pods[i] - pods_i))
-                                           >> 63;
-            const std::uint64_t mask = 0 - negative;
-            const double s = base_score(least, most, balanced, (used_cpu[i] + cpu) * inv_cpu[i], (used_memory[i] + memory) * inv_memory[i]);
-            scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
-            feasible_mask[i] = static_cast<std::int32_t>(negative) - 1; // all ones when feasible
-        }
-        // Tenant spread, normalised over the feasible nodes.
         if (profile_.tenant_spread > 0 && c.tenant >= 0) {
             const auto& counts = tenants_[static_cast<std::size_t>(c.tenant)];
-            raw_counts_.resize(n);
-            std::int32_t* __restrict const raw = raw_counts_.data();
-            const std::uint32_t* __restrict const per_node = counts.per_node.data();
-            const std::uint32_t* __restrict const per_zone = counts.per_zone.data();
-            const std::uint32_t* __restrict const zone = zone_.data();
-            for (std::size_t i = 0; i < n; ++i) // a gather: scalar
-                raw[i] = static_cast<std::int32_t>(per_node[i] + per_zone[zone[i]]);
-            std::int32_t highest = 0; // over the feasible nodes; integer, so it vectorises
-            for (std::size_t i = 0; i < n; ++i) {
-                const std::int32_t counted = raw[i] & feasible_mask[i];
-                highest = counted > highest ? counted : highest;
-            }
-            const double weight = profile_.tenant_spread;
-            const double scale = highest > 0 ? 100.0 / static_cast<double>(highest) : 0.0;
-            for (std::size_t i = 0; i < n; ++i)
-                scores[i] += weight * (100.0 - static_cast<double>(raw[i]) * scale);
+            in.tenant_per_node = counts.per_node.data();
+            in.tenant_per_zone = counts.per_zone.data();
+            in.zone = zone_.data();
+            in.zone_count = counts.per_zone.size();
+            in.spread_weight = profile_.tenant_spread;
         }
-        // The best score (four independent maxima keep the loop from waiting on itself).
-        double best[4] = {infeasible, infeasible, infeasible, infeasible};
-        std::size_t i = 0;
-        for (; i + 4 <= n; i += 4)
-            for (std::size_t lane = 0; lane < 4; ++lane)
-                best[lane] = scores[i + lane] > best[lane] ? scores[i + lane] : best[lane];
-        for (; i < n; ++i)
-            best[0] = scores[i] > best[0] ? scores[i] : best[0];
-        const double top = std::max(std::max(best[0], best[1]), std::max(best[2], best[3]));
-        if (top == infeasible)
+        const detail::scan_result best = kernel_ == scan_kernel::avx512 ? detail::scan_avx512(in, scan_) : detail::scan_portable(in, scan_);
+        if (!best.found)
             return std::nullopt;
-        std::uint32_t chosen = 0;
-        std::uint32_t chosen_rank = std::numeric_limits<std::uint32_t>::max();
-        for (std::uint32_t k = 0; k < n; ++k)
-            if (scores[k] == top && (rank_[k] < chosen_rank || (rank_[k] == chosen_rank && k < chosen))) {
-                chosen = k;
-                chosen_rank = rank_[k];
-            }
-        best_score_ = top + constant;
-        return chosen;
+        best_score_ = best.score + constant;
+        return best.node;
     }
 
     /// Weighted sum of the score plugins for every feasible node, into `scores_`.
@@ -1085,7 +1053,7 @@ private:
             // Fractions of capacity requested once this workload is there.
             const double cpu_fraction = (fast_used_cpu_[i] + cpu) * inv_cpu_[i];
             const double memory_fraction = (fast_used_memory_[i] + memory) * inv_memory_[i];
-            double s = base_score(least_weight_, most_weight_, balanced_weight_, cpu_fraction, memory_fraction);
+            double s = detail::base_score(weights_, cpu_fraction, memory_fraction);
             if (p.requested_to_capacity > 0)
                 s += p.requested_to_capacity * (shape_score(100.0 * cpu_fraction) + shape_score(100.0 * memory_fraction)) / 2.0;
             scores_[k] = s;
@@ -1134,7 +1102,7 @@ private:
             raw_[k] = raw(feasible_[k]);
             highest = std::max(highest, raw_[k]);
         }
-        const double scale = highest > 0 ? 100.0 / highest : 0.0; // as the fast path computes it
+        const double scale = highest > 0 ? 100.0 / highest : 0.0; // as detail::spread_scale
         for (std::size_t k = 0; k < feasible_.size(); ++k)
             scores_[k] += weight * (reverse ? 100.0 - raw_[k] * scale : raw_[k] * scale);
     }
@@ -1228,7 +1196,7 @@ private:
 
     profile profile_;
     std::mt19937_64 random_;
-    double least_weight_, most_weight_, balanced_weight_;
+    detail::base_weights weights_;
 
     // Nodes, struct of arrays: index i is the same node in every column.
     std::vector<std::string> names_;
@@ -1263,8 +1231,8 @@ private:
     // Scratch space reused by every placement: no allocation once warmed up.
     compiled_workload work_;
     std::vector<std::uint32_t> feasible_;
-    std::vector<double> scores_, raw_, all_scores_;
-    std::vector<std::int32_t> feasible_masks_, raw_counts_;
+    std::vector<double> scores_, raw_;
+    detail::scan_scratch scan_;
     std::int64_t min_zone_count_ = 0, min_node_count_ = 0;
     // Per-node verdicts of required affinities and sums of preferred terms, by the terms' text,
     // kept while no node changes: a platform places the same few app templates again and again.
@@ -1279,6 +1247,7 @@ private:
     const double* preferred_sums_ = nullptr;
     std::uint32_t start_ = 0;
     double best_score_ = 0;
+    scan_kernel kernel_;
 };
 
 } // namespace paaskit::scheduler

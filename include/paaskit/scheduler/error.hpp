@@ -17,6 +17,7 @@ enum class errc {
     node_not_empty,     ///< the node still runs workloads (drain it first)
     unknown_placement,  ///< no such placement (already released, or never made)
     invalid_spec,       ///< negative or overflowing quantities, an empty name, an operator without its values
+    unsupported,        ///< the processor lacks what was asked for (an AVX-512 scan kernel)
 };
 
 constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'7409ULL; }
@@ -28,6 +29,7 @@ inline const char* error_message(errc e) noexcept
     case errc::unknown_node: return "unknown node";
     case errc::duplicate_node: return "node already exists";
     case errc::node_not_empty: return "node still runs workloads";
+    case errc::unsupported: return "not supported on this processor";
     case errc::unknown_placement: return "unknown placement";
     case errc::invalid_spec: return "invalid specification";
     }
