@@ -158,10 +158,11 @@ public:
             column->push_back(0);
         inv_cpu_.push_back(0);
         inv_memory_.push_back(0);
-        fast_used_cpu_.push_back(0);
-        fast_used_memory_.push_back(0);
-        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
+        free_cpu_as_double_.push_back(0);
+        free_memory_as_double_.push_back(0);
+        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_})
             column->push_back(0);
+        alive_ms_.push_back(never_stale);
         cordoned_.push_back(0);
         ready_.push_back(0);
         zone_.push_back(0);
@@ -218,6 +219,7 @@ public:
             column[i] = std::move(column[last]);
             column.pop_back();
         };
+        forget_mirror(i);
         index_.erase(found);
         if (i != last)
             index_[names_[last]] = i;
@@ -227,8 +229,8 @@ public:
             move(*column);
         move(inv_cpu_);
         move(inv_memory_);
-        move(fast_used_cpu_);
-        move(fast_used_memory_);
+        move(free_cpu_as_double_);
+        move(free_memory_as_double_);
         for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
             move(*column);
         move(cordoned_);
@@ -615,18 +617,51 @@ private:
         return std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
     }
 
-    /// The columns the fast path reads, derived from the exact ones: used amounts as doubles (exact:
-    /// every amount is below 2^53), free amounts and an "alive since" stamp as integers.
+    /// The columns the scan kernels read, derived from the exact ones: free amounts (also as doubles,
+    /// exact below 2^53, for kernels that cannot convert), and the heartbeat of each node that can
+    /// take work. A cordoned or not-ready node has no pod slots there instead, so that the heartbeat
+    /// column need not be read at all while no schedulable node's heartbeat is stale. Far from the
+    /// int64 limits, so that subtracting a request or a cutoff cannot overflow.
+    static constexpr std::int64_t never_stale = std::numeric_limits<std::int64_t>::max() / 4;
+    static constexpr std::int64_t no_slots = std::numeric_limits<std::int64_t>::min() / 4;
+
     void refresh_mirror(std::uint32_t i)
     {
-        fast_used_cpu_[i] = static_cast<double>(used_cpu_[i]);
-        fast_used_memory_[i] = static_cast<double>(used_memory_[i]);
+        const bool schedulable = !cordoned_[i] && ready_[i];
         free_cpu_[i] = cap_cpu_[i] - used_cpu_[i];
         free_memory_[i] = cap_memory_[i] - used_memory_[i];
-        free_ephemeral_[i] = cap_ephemeral_[i] - used_ephemeral_[i];
-        free_pods_[i] = cap_pods_[i] - used_pods_[i];
-        // Far below any cutoff, yet subtracting a cutoff cannot overflow.
-        alive_ms_[i] = cordoned_[i] || !ready_[i] ? std::numeric_limits<std::int64_t>::min() / 2 : heartbeat_[i];
+        free_cpu_as_double_[i] = static_cast<double>(free_cpu_[i]);
+        free_memory_as_double_[i] = static_cast<double>(free_memory_[i]);
+        const std::int64_t ephemeral = cap_ephemeral_[i] - used_ephemeral_[i];
+        short_of_ephemeral_ += static_cast<std::int64_t>(ephemeral < 0) - static_cast<std::int64_t>(free_ephemeral_[i] < 0);
+        free_ephemeral_[i] = ephemeral;
+        free_pods_[i] = schedulable ? cap_pods_[i] - used_pods_[i] : no_slots;
+        const std::int64_t alive = schedulable ? heartbeat_[i] : never_stale;
+        if (alive_ms_[i] == oldest_alive_ && alive != oldest_alive_)
+            oldest_alive_known_ = false; // recomputed when a scan needs it
+        else if (alive < oldest_alive_)
+            oldest_alive_ = alive;
+        alive_ms_[i] = alive;
+    }
+
+    /// Takes a node about to be removed out of what refresh_mirror keeps track of.
+    void forget_mirror(std::uint32_t i)
+    {
+        short_of_ephemeral_ -= static_cast<std::int64_t>(free_ephemeral_[i] < 0);
+        if (alive_ms_[i] == oldest_alive_)
+            oldest_alive_known_ = false;
+    }
+
+    /// Whether some schedulable node's heartbeat is older than the cutoff.
+    bool any_stale(std::int64_t cutoff_ms)
+    {
+        if (!oldest_alive_known_) {
+            oldest_alive_ = never_stale;
+            for (const std::int64_t alive : alive_ms_)
+                oldest_alive_ = std::min(oldest_alive_, alive);
+            oldest_alive_known_ = true;
+        }
+        return oldest_alive_ < cutoff_ms;
     }
 
     static bool tolerates(const std::vector<toleration>& tolerations, const taint& t)
@@ -1004,13 +1039,14 @@ private:
         const compiled_workload& c = work_;
         detail::scan_input in;
         in.count = names_.size();
-        in.alive_ms = alive_ms_.data();
+        // Columns that cannot reject a node are not read.
+        in.alive_ms = any_stale(cutoff_ms) ? alive_ms_.data() : nullptr;
         in.free_cpu = free_cpu_.data();
         in.free_memory = free_memory_.data();
-        in.free_ephemeral = free_ephemeral_.data();
+        in.free_ephemeral = c.ephemeral > 0 || short_of_ephemeral_ > 0 ? free_ephemeral_.data() : nullptr;
         in.free_pods = free_pods_.data();
-        in.used_cpu = fast_used_cpu_.data();
-        in.used_memory = fast_used_memory_.data();
+        in.free_cpu_as_double = free_cpu_as_double_.data();
+        in.free_memory_as_double = free_memory_as_double_.data();
         in.inv_cpu = inv_cpu_.data();
         in.inv_memory = inv_memory_.data();
         in.rank = rank_.data();
@@ -1051,8 +1087,8 @@ private:
         for (std::size_t k = 0; k < count; ++k) {
             const std::uint32_t i = feasible_[k];
             // Fractions of capacity requested once this workload is there.
-            const double cpu_fraction = (fast_used_cpu_[i] + cpu) * inv_cpu_[i];
-            const double memory_fraction = (fast_used_memory_[i] + memory) * inv_memory_[i];
+            const double cpu_fraction = detail::fraction_after(free_cpu_as_double_[i], cpu, inv_cpu_[i]);
+            const double memory_fraction = detail::fraction_after(free_memory_as_double_[i], memory, inv_memory_[i]);
             double s = detail::base_score(weights_, cpu_fraction, memory_fraction);
             if (p.requested_to_capacity > 0)
                 s += p.requested_to_capacity * (shape_score(100.0 * cpu_fraction) + shape_score(100.0 * memory_fraction)) / 2.0;
@@ -1204,8 +1240,11 @@ private:
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
-    std::vector<double> fast_used_cpu_, fast_used_memory_;
+    std::vector<double> free_cpu_as_double_, free_memory_as_double_;
     std::vector<std::int64_t> free_cpu_, free_memory_, free_ephemeral_, free_pods_, alive_ms_;
+    std::int64_t short_of_ephemeral_ = 0; ///< nodes whose free ephemeral storage is negative
+    std::int64_t oldest_alive_ = never_stale; ///< the least of alive_ms_, when known
+    bool oldest_alive_known_ = true;
     std::vector<std::uint8_t> cordoned_, ready_;
     std::vector<std::int64_t> heartbeat_;
     std::vector<std::uint32_t> zone_, rank_;

@@ -36,13 +36,14 @@ struct base_weights {
 /// The columns a scan reads (index i is the same node in each) and what the workload asks.
 struct scan_input {
     std::size_t count = 0;
-    const std::int64_t* alive_ms = nullptr; ///< last heartbeat, or far in the past when cordoned / not ready
+    /// Schedulable nodes' last heartbeats (null: none is stale, nothing to check).
+    const std::int64_t* alive_ms = nullptr;
     const std::int64_t* free_cpu = nullptr;
     const std::int64_t* free_memory = nullptr;
-    const std::int64_t* free_ephemeral = nullptr;
-    const std::int64_t* free_pods = nullptr;
-    const double* used_cpu = nullptr;
-    const double* used_memory = nullptr;
+    const std::int64_t* free_ephemeral = nullptr; ///< null: the workload asks none and no node is short of it
+    const std::int64_t* free_pods = nullptr;      ///< very negative for cordoned and not-ready nodes
+    const double* free_cpu_as_double = nullptr;   ///< for kernels that cannot convert integers
+    const double* free_memory_as_double = nullptr;
     const double* inv_cpu = nullptr;    ///< 1 / allocatable CPU (0 when there is none)
     const double* inv_memory = nullptr; ///< 1 / allocatable memory (0 when there is none)
     const std::uint32_t* rank = nullptr; ///< the seeded tie-break order
@@ -81,8 +82,50 @@ inline double base_score(const base_weights& w, double cpu_fraction, double memo
     return (w.constant - w.sum_slope * sum) - w.apart_slope * apart;
 }
 
+/// The share of a resource in use once the workload is there: 1 - (free - request) / capacity,
+/// from the free amount (exact as a double below 2^53) and 1 / capacity (0 when there is none,
+/// which counts the node as full).
+inline double fraction_after(double free, double request, double inverse_capacity) noexcept { return 1.0 - (free - request) * inverse_capacity; }
+
 /// Tenant spread's scale: 100 over the highest count among feasible nodes (0 when all are 0).
 inline double spread_scale(std::int32_t highest) noexcept { return highest > 0 ? 100.0 / static_cast<double>(highest) : 0.0; }
+
+/// Filters and scores every node into `scores` (-infinity where infeasible) and `feasible` (all
+/// ones where feasible). The columns that cannot reject anything are skipped at compile time.
+template <bool CheckAlive, bool CheckEphemeral>
+void filter_and_score_portable(const scan_input& in, double* __restrict scores, std::int32_t* __restrict feasible)
+{
+    // Locals and restrict-qualified pointers: nothing the loop writes can alias what it reads,
+    // which is what lets the compiler vectorise it.
+    const std::int64_t* __restrict const alive = in.alive_ms;
+    const std::int64_t* __restrict const free_cpu = in.free_cpu;
+    const std::int64_t* __restrict const free_memory = in.free_memory;
+    const std::int64_t* __restrict const free_ephemeral = in.free_ephemeral;
+    const std::int64_t* __restrict const free_pods = in.free_pods;
+    const double* __restrict const free_cpu_d = in.free_cpu_as_double;
+    const double* __restrict const free_memory_d = in.free_memory_as_double;
+    const double* __restrict const inv_cpu = in.inv_cpu;
+    const double* __restrict const inv_memory = in.inv_memory;
+    const double cpu = static_cast<double>(in.cpu), memory = static_cast<double>(in.memory);
+    const std::int64_t cutoff = in.cutoff_ms, cpu_i = in.cpu, memory_i = in.memory, ephemeral_i = in.ephemeral, pods_i = in.pods;
+    const base_weights weights = in.weights;
+    const auto infeasible_bits = std::bit_cast<std::uint64_t>(-std::numeric_limits<double>::infinity());
+    const std::size_t n = in.count;
+    for (std::size_t i = 0; i < n; ++i) {
+        // Infeasible when any slack is negative: the OR of the slacks' sign bits, spread into a
+        // mask. Integer operations only, so the loop has no branch and vectorises.
+        std::int64_t slack = (free_cpu[i] - cpu_i) | (free_memory[i] - memory_i) | (free_pods[i] - pods_i);
+        if constexpr (CheckAlive)
+            slack |= alive[i] - cutoff;
+        if constexpr (CheckEphemeral)
+            slack |= free_ephemeral[i] - ephemeral_i;
+        const std::uint64_t negative = static_cast<std::uint64_t>(slack) >> 63;
+        const std::uint64_t mask = 0 - negative;
+        const double s = base_score(weights, fraction_after(free_cpu_d[i], cpu, inv_cpu[i]), fraction_after(free_memory_d[i], memory, inv_memory[i]));
+        scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
+        feasible[i] = static_cast<std::int32_t>(negative) - 1;
+    }
+}
 
 /// Branch-free passes the compiler vectorises (SSE2 on the x86-64 baseline).
 inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
@@ -90,35 +133,13 @@ inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
     const std::size_t n = in.count;
     scratch.scores.resize(n);
     scratch.feasible.resize(n);
-    // Locals and restrict-qualified pointers: nothing the loops write can alias what they read,
-    // which is what lets the compiler vectorise them.
     double* __restrict const scores = scratch.scores.data();
     std::int32_t* __restrict const feasible = scratch.feasible.data();
-    const std::int64_t* __restrict const alive = in.alive_ms;
-    const std::int64_t* __restrict const free_cpu = in.free_cpu;
-    const std::int64_t* __restrict const free_memory = in.free_memory;
-    const std::int64_t* __restrict const free_ephemeral = in.free_ephemeral;
-    const std::int64_t* __restrict const free_pods = in.free_pods;
-    const double* __restrict const used_cpu = in.used_cpu;
-    const double* __restrict const used_memory = in.used_memory;
-    const double* __restrict const inv_cpu = in.inv_cpu;
-    const double* __restrict const inv_memory = in.inv_memory;
-    const double cpu = static_cast<double>(in.cpu), memory = static_cast<double>(in.memory);
-    const std::int64_t cutoff = in.cutoff_ms, cpu_i = in.cpu, memory_i = in.memory, ephemeral_i = in.ephemeral, pods_i = in.pods;
-    const base_weights weights = in.weights;
     const double infeasible = -std::numeric_limits<double>::infinity();
-    const auto infeasible_bits = std::bit_cast<std::uint64_t>(infeasible);
-    for (std::size_t i = 0; i < n; ++i) {
-        // Infeasible when any slack is negative: the OR of the slacks' sign bits, spread into a
-        // mask. Integer operations only, so the loop has no branch and vectorises.
-        const std::uint64_t negative = static_cast<std::uint64_t>((alive[i] - cutoff) | (free_cpu[i] - cpu_i) | (free_memory[i] - memory_i)
-                                                                  | (free_ephemeral[i] - ephemeral_i) | (free_pods[i] - pods_i))
-                                       >> 63;
-        const std::uint64_t mask = 0 - negative;
-        const double s = base_score(weights, (used_cpu[i] + cpu) * inv_cpu[i], (used_memory[i] + memory) * inv_memory[i]);
-        scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
-        feasible[i] = static_cast<std::int32_t>(negative) - 1; // all ones when feasible
-    }
+    if (in.alive_ms != nullptr)
+        in.free_ephemeral != nullptr ? filter_and_score_portable<true, true>(in, scores, feasible) : filter_and_score_portable<true, false>(in, scores, feasible);
+    else
+        in.free_ephemeral != nullptr ? filter_and_score_portable<false, true>(in, scores, feasible) : filter_and_score_portable<false, false>(in, scores, feasible);
     if (in.tenant_per_node != nullptr) { // tenant spread, normalised over the feasible nodes
         scratch.spread_counts.resize(n);
         std::int32_t* __restrict const raw = scratch.spread_counts.data();
@@ -167,36 +188,36 @@ inline bool avx512_available() noexcept
            && __builtin_cpu_supports("avx2");
 }
 
-// Eight nodes per step. A pass filters and scores (the base score, then the spread term once the
-// highest spread count is known) keeping each lane's highest score; a last pass looks for the top
-// score again and breaks ties by rank and index among the nodes that have it. The main loops load
-// whole blocks; only the last, partial block uses masked loads. No fused multiply-add: the scores
-// must be the portable kernel's to the bit. The masked (maskz) forms of conversions and shifts are
-// used because GCC 12's unmasked ones start from an undefined register, which
-// -Wmaybe-uninitialized reports.
+// Eight nodes per step. Without the spread term one pass filters and scores; with it, a first
+// pass stores the base scores and spread counts and finds the highest count among feasible nodes,
+// and a second adds the term. The scoring pass keeps, per lane, the best score and its node's key
+// (rank, then index), computing keys only for blocks where some lane reaches its best so far,
+// which is rare once the pass is under way. The main loops load whole blocks; only the last,
+// partial block uses masked loads. No fused multiply-add: the scores must be the portable kernel's
+// to the bit. The masked (maskz) forms of conversions, shifts and maxima are used because GCC 12's
+// unmasked ones start from an undefined register, which -Wmaybe-uninitialized reports.
 #define PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=off")))
-
 #define PAASKIT_SCHEDULER_AVX512_INLINE PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((always_inline))
 
-/// One scan's columns and constants, held by value: made and used inside scan_avx512 only, so that
-/// the compiler keeps them in registers (stores to the scratch columns cannot alias a local).
+/// One scan's columns and constants, held by value and passed by value to the passes: a local
+/// copy that stores to the scratch columns cannot alias, so the compiler keeps it in registers.
 struct avx512_scan {
     const std::int64_t *alive, *free_cpu, *free_memory, *free_ephemeral, *free_pods;
-    const double *used_cpu, *used_memory, *inv_cpu, *inv_memory;
+    const double *inv_cpu, *inv_memory;
     const std::uint32_t *rank, *per_node, *zones, *per_zone;
     double* scores;
     std::int32_t* counts;
-    __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i;
-    __m512d cpu, memory, constant, sum_slope, apart_slope, infeasible;
+    __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i, steps;
+    __m512d cpu, memory, one, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
 
     PAASKIT_SCHEDULER_AVX512_INLINE avx512_scan(const scan_input& in, scan_scratch& scratch)
         : alive(in.alive_ms), free_cpu(in.free_cpu), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_pods(in.free_pods),
-          used_cpu(in.used_cpu), used_memory(in.used_memory), inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank),
-          per_node(in.tenant_per_node), zones(in.zone), per_zone(in.tenant_per_zone), scores(scratch.scores.data()),
-          counts(scratch.spread_counts.data()), cutoff(_mm512_set1_epi64(in.cutoff_ms)), cpu_i(_mm512_set1_epi64(in.cpu)),
-          memory_i(_mm512_set1_epi64(in.memory)), ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)),
-          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))),
+          inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
+          per_zone(in.tenant_per_zone), scores(scratch.scores.data()), counts(scratch.spread_counts.data()),
+          cutoff(_mm512_set1_epi64(in.cutoff_ms)), cpu_i(_mm512_set1_epi64(in.cpu)), memory_i(_mm512_set1_epi64(in.memory)),
+          ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)), steps(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7)),
+          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))), one(_mm512_set1_pd(1.0)),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
           zone_table_low(_mm256_setzero_si256()), zone_table_high(_mm256_setzero_si256())
@@ -211,10 +232,40 @@ struct avx512_scan {
 
     enum class zone_lookup { none, registers, gather };
 
-    /// Filters and scores the block at i (its lanes `live`), stores its scores and returns them;
-    /// with the spread term, stores the nodes' counts too and raises `highest` to the feasible ones'.
-    template <bool Partial, zone_lookup Zones>
-    PAASKIT_SCHEDULER_AVX512_INLINE __m512d base_block(std::size_t i, __mmask8 live, __m256i& highest) const noexcept
+    /// Each lane's best score so far and its node's key: rank in the high half, index in the low.
+    struct lane_best {
+        __m512d score;
+        __m512i key;
+    };
+
+    PAASKIT_SCHEDULER_AVX512_INLINE static __mmask8 lanes(std::size_t i, std::size_t n) noexcept
+    {
+        return n - i >= 8 ? __mmask8(0xff) : static_cast<__mmask8>((1u << (n - i)) - 1);
+    }
+
+    /// Takes the block at i into `best`: a higher score wins, an equal one with a lower key.
+    PAASKIT_SCHEDULER_AVX512_INLINE void keep_best(std::size_t i, __mmask8 live, __m512d score, lane_best& best) const noexcept
+    {
+        const __mmask8 reached = _mm512_mask_cmp_pd_mask(live, score, best.score, _CMP_GE_OQ);
+        if (reached == 0)
+            return;
+        const __m512i ranks = _mm512_maskz_cvtepu32_epi64(reached, _mm256_maskz_loadu_epi32(reached, rank + i));
+        const __m512i key = _mm512_or_si512(_mm512_maskz_slli_epi64(reached, ranks, 32), _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(i)), steps));
+        const __mmask8 higher = _mm512_mask_cmp_pd_mask(reached, score, best.score, _CMP_GT_OQ);
+        const __mmask8 better = static_cast<__mmask8>(higher | _mm512_mask_cmplt_epu64_mask(static_cast<__mmask8>(reached & ~higher), key, best.key));
+        best.score = _mm512_mask_mov_pd(best.score, better, score);
+        best.key = _mm512_mask_mov_epi64(best.key, better, key);
+    }
+
+    /// Filters and scores the block at i (its lanes `live`). With the spread term, stores the scores
+    /// and the nodes' counts and raises `highest` to the feasible ones' counts.
+    /// Over the feasible nodes: the highest and lowest spread counts.
+    struct count_range {
+        __m256i highest, lowest;
+    };
+
+    template <bool Partial, zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
+    PAASKIT_SCHEDULER_AVX512_INLINE __m512d base_block(std::size_t i, __mmask8 live, count_range& range) const noexcept
     {
         const auto load = [&](const std::int64_t* column) {
             return Partial ? _mm512_maskz_loadu_epi64(live, column + i) : _mm512_loadu_si512(column + i);
@@ -223,13 +274,19 @@ struct avx512_scan {
         const auto load_32 = [&](const std::uint32_t* column) {
             return Partial ? _mm256_maskz_loadu_epi32(live, column + i) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(column + i));
         };
-        __mmask8 ok = _mm512_mask_cmpge_epi64_mask(live, load(alive), cutoff);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_cpu), cpu_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_memory), memory_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_ephemeral), ephemeral_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_pods), pods_i);
-        const __m512d cpu_fraction = _mm512_mul_pd(_mm512_add_pd(load_pd(used_cpu), cpu), load_pd(inv_cpu));
-        const __m512d memory_fraction = _mm512_mul_pd(_mm512_add_pd(load_pd(used_memory), memory), load_pd(inv_memory));
+        const __m512i cpu_free = load(free_cpu), memory_free = load(free_memory);
+        __mmask8 ok = _mm512_mask_cmpge_epi64_mask(live, load(free_pods), pods_i);
+        ok = _mm512_mask_cmpge_epi64_mask(ok, cpu_free, cpu_i);
+        ok = _mm512_mask_cmpge_epi64_mask(ok, memory_free, memory_i);
+        if constexpr (CheckAlive)
+            ok = _mm512_mask_cmpge_epi64_mask(ok, load(alive), cutoff);
+        if constexpr (CheckEphemeral)
+            ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_ephemeral), ephemeral_i);
+        // fraction_after: 1 - (free - request) / capacity
+        const __m512d cpu_fraction
+            = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(_mm512_maskz_cvtepi64_pd(live, cpu_free), cpu), load_pd(inv_cpu)));
+        const __m512d memory_fraction
+            = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(_mm512_maskz_cvtepi64_pd(live, memory_free), memory), load_pd(inv_memory)));
         const __m512d sum = _mm512_add_pd(cpu_fraction, memory_fraction);
         const __m512d apart = _mm512_abs_pd(_mm512_sub_pd(cpu_fraction, memory_fraction));
         const __m512d base = _mm512_sub_pd(_mm512_sub_pd(constant, _mm512_mul_pd(sum_slope, sum)), _mm512_mul_pd(apart_slope, apart));
@@ -242,101 +299,118 @@ struct avx512_scan {
             else
                 zone_count = _mm256_i32gather_epi32(reinterpret_cast<const int*>(per_zone), zone, 4); // dead lanes read zone 0
             const __m256i raw = _mm256_add_epi32(load_32(per_node), zone_count);
-            highest = _mm256_mask_max_epi32(highest, ok, highest, raw);
+            range.highest = _mm256_mask_max_epi32(range.highest, ok, range.highest, raw);
+            range.lowest = _mm256_mask_min_epi32(range.lowest, ok, range.lowest, raw);
             _mm256_mask_storeu_epi32(counts + i, live, raw);
+            _mm512_mask_storeu_pd(scores + i, live, score);
         }
-        _mm512_mask_storeu_pd(scores + i, live, score);
         return score;
     }
 
-    /// Adds the spread term to the stored scores of the block at i and returns them.
-    template <bool Partial>
-    PAASKIT_SCHEDULER_AVX512_INLINE __m512d spread_block(std::size_t i, __mmask8 live, __m512d weight, __m512d scale) const noexcept
-    {
-        const __m256i raw_counts = Partial ? _mm256_maskz_loadu_epi32(live, counts + i) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counts + i));
-        const __m512d raw = _mm512_maskz_cvtepi32_pd(live, raw_counts);
-        const __m512d base = Partial ? _mm512_mask_loadu_pd(infeasible, live, scores + i) : _mm512_loadu_pd(scores + i);
-        const __m512d score = _mm512_add_pd(base, _mm512_mul_pd(weight, _mm512_sub_pd(_mm512_set1_pd(100.0), _mm512_mul_pd(raw, scale))));
-        _mm512_mask_storeu_pd(scores + i, live, score);
-        return score;
-    }
+    /// What the first pass learns with the spread term: each lane's highest base score, and the
+    /// highest and lowest spread counts among feasible nodes.
+    struct base_summary {
+        __m512d best_base;
+        std::int32_t highest = 0, lowest = 0;
+    };
 
-    PAASKIT_SCHEDULER_AVX512_INLINE static __mmask8 lanes(std::size_t i, std::size_t n) noexcept
-    {
-        return n - i >= 8 ? __mmask8(0xff) : static_cast<__mmask8>((1u << (n - i)) - 1);
-    }
-
-    /// Base scores of every node, each lane's highest in `best`; the highest spread count.
-    template <zone_lookup Zones>
-    PAASKIT_SCHEDULER_AVX512_INLINE std::int32_t base_pass(std::size_t n, __m512d& best) const noexcept
+    /// The first pass. Without the spread term it also picks the best (into `result`).
+    template <zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
+    PAASKIT_SCHEDULER_AVX512_TARGET static base_summary base_pass(const avx512_scan scan, std::size_t n, lane_best& result) noexcept
     {
         const std::size_t whole = n & ~std::size_t{7};
-        __m256i highest = _mm256_setzero_si256();
-        for (std::size_t i = 0; i < whole; i += 8)
-            best = _mm512_mask_max_pd(best, 0xff, best, base_block<false, Zones>(i, 0xff, highest));
-        if (whole < n)
-            best = _mm512_mask_max_pd(best, lanes(whole, n), best, base_block<true, Zones>(whole, lanes(whole, n), highest));
-        alignas(32) std::int32_t lane_counts[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lane_counts), highest);
-        return *std::max_element(lane_counts, lane_counts + 8);
+        count_range range{_mm256_setzero_si256(), _mm256_set1_epi32(std::numeric_limits<std::int32_t>::max())};
+        lane_best best{scan.infeasible, _mm512_set1_epi64(-1)};
+        __m512d best_base = scan.infeasible;
+        for (std::size_t i = 0; i < whole; i += 8) {
+            const __m512d score = scan.base_block<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range);
+            if constexpr (Zones == zone_lookup::none)
+                scan.keep_best(i, 0xff, score, best);
+            else
+                best_base = _mm512_mask_max_pd(best_base, 0xff, best_base, score);
+        }
+        if (whole < n) {
+            const __mmask8 live = lanes(whole, n);
+            const __m512d score = scan.base_block<true, Zones, CheckAlive, CheckEphemeral>(whole, live, range);
+            if constexpr (Zones == zone_lookup::none)
+                scan.keep_best(whole, live, score, best);
+            else
+                best_base = _mm512_mask_max_pd(best_base, live, best_base, score);
+        }
+        result = best;
+        alignas(32) std::int32_t highest[8], lowest[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(highest), range.highest);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lowest), range.lowest);
+        return {best_base, *std::max_element(highest, highest + 8), *std::min_element(lowest, lowest + 8)};
     }
 
-    /// The spread term added to every stored score; returns each lane's highest.
-    PAASKIT_SCHEDULER_AVX512_INLINE __m512d spread_pass(std::size_t n, double weight_value, std::int32_t highest_count) const noexcept
+    /// The second pass, with the spread term: picks the best. The term is weight * (100 - count *
+    /// scale), so the node with the highest base score B ends at least at B + weight * (100 -
+    /// highest * scale), and a node whose base score is below B - weight * scale * (highest -
+    /// lowest) cannot reach it: only the others get the term added and compared (a margin far above
+    /// rounding keeps every possible winner in). The winner and its score are those of adding the
+    /// term to every node.
+    PAASKIT_SCHEDULER_AVX512_TARGET static lane_best spread_pass(const avx512_scan scan, std::size_t n, double weight_value, const base_summary& summary,
+                                                                  double top_base) noexcept
     {
-        const std::size_t whole = n & ~std::size_t{7};
-        const __m512d weight = _mm512_set1_pd(weight_value), scale = _mm512_set1_pd(spread_scale(highest_count));
-        __m512d best = infeasible;
-        for (std::size_t i = 0; i < whole; i += 8)
-            best = _mm512_mask_max_pd(best, 0xff, best, spread_block<false>(i, 0xff, weight, scale));
-        if (whole < n)
-            best = _mm512_mask_max_pd(best, lanes(whole, n), best, spread_block<true>(whole, lanes(whole, n), weight, scale));
-        return best;
-    }
-
-    /// Among the nodes whose stored score is `top`: the lowest rank, then the lowest index.
-    PAASKIT_SCHEDULER_AVX512_INLINE std::uint32_t first_with(std::size_t n, double top) const noexcept
-    {
-        const __m512d wanted = _mm512_set1_pd(top);
-        const __m512i steps = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-        __m512i best_key = _mm512_set1_epi64(-1);
+        const double scale_value = spread_scale(summary.highest);
+        const double reach = weight_value * scale_value * static_cast<double>(summary.highest - summary.lowest);
+        const __m512d threshold = _mm512_set1_pd(top_base - reach - 1e-9 * (std::fabs(top_base) + reach + 100.0 * weight_value + 1.0));
+        const __m512d weight = _mm512_set1_pd(weight_value), scale = _mm512_set1_pd(scale_value), hundred = _mm512_set1_pd(100.0);
+        lane_best best{scan.infeasible, _mm512_set1_epi64(-1)};
         for (std::size_t i = 0; i < n; i += 8) {
             const __mmask8 live = lanes(i, n);
-            const __mmask8 tied = _mm512_mask_cmp_pd_mask(live, _mm512_maskz_loadu_pd(live, scores + i), wanted, _CMP_EQ_OQ);
-            if (tied == 0)
+            const __m512d base = _mm512_maskz_loadu_pd(live, scan.scores + i);
+            const __mmask8 contenders = _mm512_mask_cmp_pd_mask(live, base, threshold, _CMP_GE_OQ);
+            if (contenders == 0)
                 continue;
-            const __m512i ranks = _mm512_maskz_cvtepu32_epi64(tied, _mm256_maskz_loadu_epi32(tied, rank + i));
-            const __m512i key
-                = _mm512_or_si512(_mm512_maskz_slli_epi64(tied, ranks, 32), _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(i)), steps));
-            best_key = _mm512_mask_min_epu64(best_key, tied, best_key, key);
+            const __m512d raw = _mm512_maskz_cvtepi32_pd(contenders, _mm256_maskz_loadu_epi32(contenders, scan.counts + i));
+            const __m512d score = _mm512_add_pd(base, _mm512_mul_pd(weight, _mm512_sub_pd(hundred, _mm512_mul_pd(raw, scale))));
+            scan.keep_best(i, contenders, score, best);
         }
-        alignas(64) std::uint64_t keys[8];
-        _mm512_store_si512(keys, best_key);
-        return static_cast<std::uint32_t>(*std::min_element(keys, keys + 8));
+        return best;
     }
 };
 
 PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input& in, scan_scratch& scratch)
 {
     const std::size_t n = in.count;
-    scratch.scores.resize(n);
-    if (in.tenant_per_node != nullptr)
+    if (in.tenant_per_node != nullptr) {
+        scratch.scores.resize(n);
         scratch.spread_counts.resize(n);
-    const avx512_scan scan(in, scratch);
-    __m512d best = scan.infeasible;
-    if (in.tenant_per_node == nullptr) {
-        scan.base_pass<avx512_scan::zone_lookup::none>(n, best);
-    } else {
-        const std::int32_t highest = in.zone_count <= 16 ? scan.base_pass<avx512_scan::zone_lookup::registers>(n, best)
-                                                         : scan.base_pass<avx512_scan::zone_lookup::gather>(n, best);
-        best = scan.spread_pass(n, in.spread_weight, highest);
     }
-    alignas(64) double lane_best[8];
-    _mm512_store_pd(lane_best, best);
-    const double top = *std::max_element(lane_best, lane_best + 8);
-    if (top == -std::numeric_limits<double>::infinity())
+    const avx512_scan scan(in, scratch);
+    using zones = avx512_scan::zone_lookup;
+    avx512_scan::lane_best best;
+    const auto base_pass = [&]<zones Zones>() {
+        if (in.alive_ms != nullptr)
+            return in.free_ephemeral != nullptr ? avx512_scan::base_pass<Zones, true, true>(scan, n, best)
+                                                : avx512_scan::base_pass<Zones, true, false>(scan, n, best);
+        return in.free_ephemeral != nullptr ? avx512_scan::base_pass<Zones, false, true>(scan, n, best)
+                                            : avx512_scan::base_pass<Zones, false, false>(scan, n, best);
+    };
+    if (in.tenant_per_node == nullptr) {
+        base_pass.template operator()<zones::none>();
+    } else {
+        const auto summary = in.zone_count <= 16 ? base_pass.template operator()<zones::registers>() : base_pass.template operator()<zones::gather>();
+        alignas(64) double lane_bases[8];
+        _mm512_store_pd(lane_bases, summary.best_base);
+        const double top_base = *std::max_element(lane_bases, lane_bases + 8);
+        if (top_base == -std::numeric_limits<double>::infinity())
+            return {};
+        best = avx512_scan::spread_pass(scan, n, in.spread_weight, summary, top_base);
+    }
+    alignas(64) double lane_scores[8];
+    alignas(64) std::uint64_t lane_keys[8];
+    _mm512_store_pd(lane_scores, best.score);
+    _mm512_store_si512(lane_keys, best.key);
+    std::size_t winner = 0;
+    for (std::size_t lane = 1; lane < 8; ++lane)
+        if (lane_scores[lane] > lane_scores[winner] || (lane_scores[lane] == lane_scores[winner] && lane_keys[lane] < lane_keys[winner]))
+            winner = lane;
+    if (lane_scores[winner] == -std::numeric_limits<double>::infinity())
         return {};
-    return {true, scan.first_with(n, top), top};
+    return {true, static_cast<std::uint32_t>(lane_keys[winner]), lane_scores[winner]};
 }
 
 #undef PAASKIT_SCHEDULER_AVX512_INLINE
