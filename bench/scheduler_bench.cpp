@@ -5,7 +5,8 @@
 //
 // Throughput: a cluster of identical nodes kept about 60% full (each timed step places one
 // workload of a seeded mix and releases the oldest), at 500, 5,000 and 50,000 nodes, scoring every
-// node or kube-scheduler's adaptive share, plain or with node affinity and zone spread.
+// node or kube-scheduler's adaptive share, plain or with node affinity and zone spread; and once
+// with the portable scan kernel (what processors without AVX-512 run) at 5,000 nodes.
 // Packing: the seeded mix placed with the bin-packing profile until the first failure; nodes used
 // against the lower bound max over resources of ceil(sum of requests / node capacity).
 // bench/README.md describes the --cluster file.
@@ -84,11 +85,15 @@ void bm_place(benchmark::State& state)
     const auto node_count = static_cast<std::size_t>(state.range(0));
     const bool every_node = state.range(1) == 1;
     const bool constrained = state.range(2) == 1;
+    const bool portable = state.range(3) == 1;
     profile p = default_profile();
     p.percentage_of_nodes_to_score = every_node ? 100 : 0;
     profile quick_fill = p;
     quick_fill.percentage_of_nodes_to_score = 1; // filling 50,000 nodes scoring each would take minutes
     engine e(quick_fill, 1);
+    if (portable)
+        (void)e.set_scan_kernel(scan_kernel::portable);
+    state.SetLabel(e.kernel() == scan_kernel::avx512 ? "avx512 kernel" : "portable kernel");
     for (const auto& n : identical_nodes(node_count, 32000, 128LL << 30))
         (void)e.add_node(n);
     const auto mix = workload_mix(4096, constrained);
@@ -274,8 +279,9 @@ void bm_user_cluster(benchmark::State& state, const std::vector<node_spec>& node
 } // namespace
 
 BENCHMARK(bm_place)
-    ->ArgNames({"nodes", "every_node", "affinity_spread"})
-    ->ArgsProduct({{500, 5000, 50000}, {1, 0}, {0, 1}})
+    ->ArgNames({"nodes", "every_node", "affinity_spread", "portable"})
+    ->ArgsProduct({{500, 5000, 50000}, {1, 0}, {0, 1}, {0}})
+    ->Args({5000, 1, 0, 1}) // the kernel processors without AVX-512 run
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(bm_packing)->ArgNames({"bin_packing"})->Arg(1)->Arg(0)->Iterations(1)->Unit(benchmark::kMillisecond);
 

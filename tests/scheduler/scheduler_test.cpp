@@ -161,6 +161,10 @@ TEST_CASE("node selector and required affinity with every operator", "[scheduler
     CHECK(e.place(with_term({{"generation", op::gt, {"four"}}}), now).error() == errc::invalid_spec);
     CHECK(e.place(with_term({{"disk", op::in, {}}}), now).error() == errc::invalid_spec);
     CHECK(e.place(pod("t", -1), now).error() == errc::invalid_spec);
+    // Above 2^53 an amount is no longer exact as a double: refused, for nodes and workloads alike.
+    CHECK(e.place(pod("t", 500, (1LL << 53) + 1), now).error() == errc::invalid_spec);
+    CHECK(e.add_node(node("huge", (1LL << 53) + 1)).error() == errc::invalid_spec);
+    CHECK(e.add_node(node("largest", 1LL << 53)).has_value());
 }
 
 TEST_CASE("taints: NoSchedule and NoExecute filter, PreferNoSchedule only scores", "[scheduler][filter][taints]")

@@ -473,12 +473,18 @@ public:
 private:
     // --- validation and node state ----------------------------------------------------------------
 
+    static constexpr std::int64_t max_quantity = std::int64_t{1} << 53;
+
     static core::result<void> check(const resources& r, std::string_view what)
     {
         if (r.cpu_millis < 0 || r.memory_bytes < 0 || r.ephemeral_bytes < 0 || r.pods < 0)
             return core::error(errc::invalid_spec, std::string(what) + ": negative quantity");
+        // Scores use amounts as doubles, exact up to 2^53, and the scan's sentinels stay far from
+        // where subtracting such an amount could overflow.
+        if (r.cpu_millis > max_quantity || r.memory_bytes > max_quantity || r.ephemeral_bytes > max_quantity || r.pods > max_quantity)
+            return core::error(errc::invalid_spec, std::string(what) + ": quantity above 2^53");
         for (const auto& [resource, amount] : r.extended)
-            if (amount < 0 || resource.empty())
+            if (amount < 0 || amount > max_quantity || resource.empty())
                 return core::error(errc::invalid_spec, std::string(what) + ": invalid extended resource \"" + resource + "\"");
         return {};
     }
