@@ -2,8 +2,11 @@
 /// \file
 /// The scheduler's hot loop: filter and score every node for a plain workload and find the best,
 /// over the engine's struct-of-arrays columns. Two kernels compute bit-identical results: a
-/// portable one the compiler vectorises with whatever the build targets, and (x86-64 with GCC or
-/// Clang) an AVX-512 one chosen at run time when the processor has it.
+/// portable one the compiler vectorises with whatever the build targets, and (x86-64, GCC) an
+/// AVX-512 one chosen at run time when the processor has it. (Clang builds use the portable kernel:
+/// its lambdas do not take the enclosing function's target, which the AVX-512 code relies on.)
+/// The kernels agree to the bit as long as the build does not let the compiler contract the
+/// portable kernel's multiply-adds (the x86-64 baseline has no FMA).
 
 #include <algorithm>
 #include <bit>
@@ -13,7 +16,7 @@
 #include <limits>
 #include <vector>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define PAASKIT_SCHEDULER_AVX512 1
 #include <immintrin.h>
 #endif
