@@ -5,7 +5,7 @@
 // chain `linked_event_failed`; the batch's last event, if linked, is `linked_event_chain_open`.
 
 #include <cstddef>
-#include <optional>
+#include <cstdint>
 #include <span>
 
 namespace paaskit::ledger::detail {
@@ -16,11 +16,12 @@ template <class Result, class Event, class State, class Apply, class IsLinked>
 void run_linked_chains(std::span<const Event> events, std::span<Result> results, State& state, Apply apply,
                        IsLinked is_linked)
 {
-    std::optional<std::size_t> chain_start;
+    constexpr std::size_t no_chain = SIZE_MAX; // not std::optional: GCC 12 -O2 warns it may be uninitialised
+    std::size_t chain_start = no_chain;
     bool chain_broken = false;
     for (std::size_t i = 0; i < events.size(); ++i) {
         const bool linked = is_linked(events[i]);
-        if (linked && !chain_start) {
+        if (linked && chain_start == no_chain) {
             chain_start = i;
             chain_broken = false;
             state.begin_chain();
@@ -34,16 +35,16 @@ void run_linked_chains(std::span<const Event> events, std::span<Result> results,
             result = apply(events[i], i);
         results[i] = result;
 
-        if (chain_start && result != Result::ok && !chain_broken) {
+        if (chain_start != no_chain && result != Result::ok && !chain_broken) {
             chain_broken = true;
             state.rollback_chain();
-            for (std::size_t j = *chain_start; j < i; ++j)
+            for (std::size_t j = chain_start; j < i; ++j)
                 results[j] = Result::linked_event_failed;
         }
-        if (chain_start && (!linked || i + 1 == events.size())) {
+        if (chain_start != no_chain && (!linked || i + 1 == events.size())) {
             if (!chain_broken)
                 state.end_chain();
-            chain_start.reset();
+            chain_start = no_chain;
             chain_broken = false;
         }
     }

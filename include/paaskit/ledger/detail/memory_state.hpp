@@ -5,6 +5,7 @@
 
 #include <paaskit/ledger/account.hpp>
 #include <paaskit/ledger/detail/id_index.hpp>
+#include <paaskit/ledger/detail/increasing_id_index.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/results.hpp>
 #include <paaskit/ledger/transfer.hpp>
@@ -50,7 +51,7 @@ public:
     id_index account_index;
     page_array<transfer> transfers;
     page_array<pending_state> states; // per transfer; meaningful for pending ones
-    id_index transfer_index;
+    increasing_id_index transfer_index;
     std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
     std::uint64_t last_timestamp = 0;
 

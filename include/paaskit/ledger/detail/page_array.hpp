@@ -48,6 +48,7 @@ public:
     T& operator[](std::size_t i) noexcept { return data_[i]; }
     const T& operator[](std::size_t i) const noexcept { return data_[i]; }
     T& back() noexcept { return data_[size_ - 1]; }
+    const T& back() const noexcept { return data_[size_ - 1]; }
     const T* begin() const noexcept { return data_; }
     const T* end() const noexcept { return data_ + size_; }
 
