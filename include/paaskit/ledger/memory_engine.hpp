@@ -80,22 +80,21 @@ public:
         state_.expire_due(clock_now);
         const std::uint64_t base = state_.reserve_timestamps(clock_now, events.size());
         // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events ahead,
-        // account records 8 ahead, transfer lists 4 ahead. An event the chain rule skipped leaves a
-        // stale entry, which the event number check ignores.
-        std::array<detail::account_positions, 16> ahead{};
+        // account records 8 ahead. An event the chain rule skipped leaves a stale entry, which the
+        // event number check ignores.
+        constexpr std::size_t slots_ahead = 16, records_ahead = 8, ring = 32;
+        std::array<detail::account_positions, ring> ahead{};
         const std::size_t n = events.size();
-        for (std::size_t j = 0; j < std::min<std::size_t>(16, n); ++j)
-            state_.prefetch_slots(events[j]);
-        for (std::size_t j = 0; j < std::min<std::size_t>(8, n); ++j)
-            ahead[j] = state_.prefetch_accounts(events[j], j);
+        for (std::size_t j = 0; j < std::min(slots_ahead, n); ++j)
+            ahead[j % ring] = state_.prefetch_slots(events[j], j);
+        for (std::size_t j = 0; j < std::min(records_ahead, n); ++j)
+            state_.prefetch_accounts(ahead[j % ring]);
         const auto apply = [&](const transfer& t, std::size_t i) {
-            if (i + 16 < n)
-                state_.prefetch_slots(events[i + 16]);
-            if (i + 8 < n)
-                ahead[(i + 8) % 16] = state_.prefetch_accounts(events[i + 8], i + 8);
-            if (i + 4 < n && ahead[(i + 4) % 16].event == i + 4)
-                state_.prefetch_transfer_lists(ahead[(i + 4) % 16]);
-            const auto& known = ahead[i % 16];
+            if (i + slots_ahead < n)
+                ahead[(i + slots_ahead) % ring] = state_.prefetch_slots(events[i + slots_ahead], i + slots_ahead);
+            if (i + records_ahead < n)
+                state_.prefetch_accounts(ahead[(i + records_ahead) % ring]);
+            const auto& known = ahead[i % ring];
             return state_.create_transfer(t, base + i, clock_now, known.event == i ? known : detail::account_positions{});
         };
         detail::run_linked_chains<create_transfer_result>(events, std::span(results), state_, apply, [](const transfer& t) {
@@ -119,8 +118,8 @@ public:
         std::vector<account> found;
         found.reserve(ids.size());
         for (const auto& id : ids)
-            if (const auto* rec = state_.find_account(id))
-                found.push_back(rec->data);
+            if (const auto at = state_.find_account(id); at != detail::no_position)
+                found.push_back(state_.accounts[at].to_account());
         return found;
     }
 
@@ -141,7 +140,7 @@ public:
     {
         std::shared_lock lock(mutex_);
         const auto at = state_.transfer_index.find(id);
-        if (at == detail::id_index::npos || !has(state_.transfers[at].flags, transfer_flags::pending))
+        if (at == detail::no_position || !has(state_.transfers[at].flags, transfer_flags::pending))
             return std::nullopt;
         return state_.states[at];
     }
@@ -153,16 +152,12 @@ public:
             return valid.error();
         std::shared_lock lock(mutex_);
         std::vector<transfer> out;
-        const auto* rec = state_.find_account(filter.account_id);
-        if (rec == nullptr)
-            return out;
-        scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
-             [&](std::uint32_t position) {
-                 const transfer& t = state_.transfers[position];
-                 if (matches(filter, t))
-                     out.push_back(t);
-                 return out.size() < filter.limit;
-             });
+        visit_transfers(filter, [&](std::uint32_t position) {
+            const transfer& t = state_.transfers[position];
+            if (matches(filter, t))
+                out.push_back(t);
+            return out.size() < filter.limit;
+        });
         return out;
     }
 
@@ -174,20 +169,20 @@ public:
             return valid.error();
         std::shared_lock lock(mutex_);
         std::vector<account_balance> out;
-        const auto* rec = state_.find_account(filter.account_id);
-        if (rec == nullptr || !has(rec->data.flags, account_flags::history))
+        const auto at = state_.find_account(filter.account_id);
+        if (at == detail::no_position || !has(state_.accounts[at].flags, account_flags::history))
             return out;
-        // History rows and the account's transfers are appended together, one for one.
-        scan(rec->transfers, filter, [&](std::uint32_t position) { return state_.transfers[position].timestamp; },
-             [&](std::uint32_t position) {
-                 const transfer& t = state_.transfers[position];
-                 if (matches(filter, t)) {
-                     const auto row = std::lower_bound(rec->history.begin(), rec->history.end(), t.timestamp,
-                                                       [](const account_balance& b, std::uint64_t ts) { return b.timestamp < ts; });
-                     out.push_back(*row);
-                 }
-                 return out.size() < filter.limit;
-             });
+        // History rows are appended with the account's transfers, one for one.
+        const auto& history = state_.histories[state_.accounts[at].history];
+        visit_transfers(filter, [&](std::uint32_t position) {
+            const transfer& t = state_.transfers[position];
+            if (matches(filter, t)) {
+                const auto row = std::lower_bound(history.begin(), history.end(), t.timestamp,
+                                                  [](const account_balance& b, std::uint64_t ts) { return b.timestamp < ts; });
+                out.push_back(*row);
+            }
+            return out.size() < filter.limit;
+        });
         return out;
     }
 
@@ -198,7 +193,7 @@ public:
         std::vector<account> out;
         out.reserve(state_.accounts.size());
         for (const auto& rec : state_.accounts)
-            out.push_back(rec.data);
+            out.push_back(rec.to_account());
         return out;
     }
 
@@ -249,25 +244,16 @@ private:
         return side && (filter.code == 0 || t.code == filter.code);
     }
 
-    /// Visits positions whose timestamp is within the filter's bounds, in the filter's direction,
-    /// until `visit` returns false. Positions are in timestamp order, so the bounds are binary searches.
-    template <class TimestampOf, class Visit>
-    static void scan(const std::vector<std::uint32_t>& positions, const account_filter& filter, TimestampOf timestamp_of,
-                     Visit visit)
+    /// Visits the filter's account's transfers within its time bounds, in its direction, until
+    /// `visit` returns false (with the lock held).
+    template <class Visit>
+    void visit_transfers(const account_filter& filter, Visit visit) const
     {
+        const auto at = state_.find_account(filter.account_id);
+        if (at == detail::no_position)
+            return;
         const std::uint64_t max = filter.timestamp_max == 0 ? UINT64_MAX : filter.timestamp_max;
-        const auto first = std::partition_point(positions.begin(), positions.end(),
-                                                [&](std::uint32_t p) { return timestamp_of(p) < filter.timestamp_min; });
-        const auto last = std::partition_point(first, positions.end(), [&](std::uint32_t p) { return timestamp_of(p) <= max; });
-        if (filter.reversed) {
-            for (auto it = last; it != first;)
-                if (!visit(*--it))
-                    return;
-        } else {
-            for (auto it = first; it != last; ++it)
-                if (!visit(*it))
-                    return;
-        }
+        state_.account_lists.visit(at, state_.accounts[at], state_.transfers, filter.timestamp_min, max, filter.reversed, visit);
     }
 
     const core::clock* clock_;

@@ -4,13 +4,12 @@
 // slot (ids are never zero). Erase is backward-shift, so no tombstones accumulate when linked chains
 // are rolled back. `prefetch` lets the batch loop hide the cache misses of the next events.
 
+#include <paaskit/ledger/detail/id_hash.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/uint128.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
-#include <vector>
 
 namespace paaskit::ledger::detail {
 
@@ -86,18 +85,7 @@ private:
 
     std::size_t mask() const noexcept { return slots_.size() - 1; }
 
-    std::size_t home(const uint128& id) const noexcept
-    {
-        // A 128 -> 64 bit mix (the murmur3 finaliser over both halves): ids that are counters or
-        // time-ordered UUIDs spread as well as random ones.
-        std::uint64_t h = id.low ^ (id.high * 0x9e3779b97f4a7c15ULL);
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdULL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 33;
-        return static_cast<std::size_t>(h) & mask();
-    }
+    std::size_t home(const uint128& id) const noexcept { return static_cast<std::size_t>(hash_id(id)) & mask(); }
 
     void place(const uint128& id, std::uint32_t position) noexcept
     {

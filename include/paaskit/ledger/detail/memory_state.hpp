@@ -4,6 +4,9 @@
 // differential tests hold the two to identical results.
 
 #include <paaskit/ledger/account.hpp>
+#include <paaskit/ledger/detail/account_index.hpp>
+#include <paaskit/ledger/detail/account_record.hpp>
+#include <paaskit/ledger/detail/account_transfers.hpp>
 #include <paaskit/ledger/detail/id_index.hpp>
 #include <paaskit/ledger/detail/increasing_id_index.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
@@ -26,86 +29,72 @@ inline constexpr std::uint64_t max_timestamp = static_cast<std::uint64_t>(amount
 /// a + b > amount_max, for a and b in [0, amount_max].
 constexpr bool sum_overflows(std::int64_t a, std::int64_t b) noexcept { return a > amount_max - b; }
 
-struct account_record {
-    account data;
-    std::vector<std::uint32_t> transfers; // positions in memory_state::transfers, in timestamp order
-    std::vector<account_balance> history; // only for accounts with the history flag
-};
-
 struct expiry {
     std::uint64_t expires_at;
     std::uint32_t position;
     friend bool operator>(const expiry& a, const expiry& b) noexcept { return a.expires_at > b.expires_at; }
 };
 
-/// Positions of a transfer's accounts, looked up ahead of time (npos: not known, look again).
+/// A transfer's accounts, looked up ahead of time: the hashes of their ids, then the positions
+/// whose fingerprints match (unconfirmed; npos: look again).
 struct account_positions {
     std::size_t event = SIZE_MAX;
-    std::uint32_t debit = id_index::npos;
-    std::uint32_t credit = id_index::npos;
+    std::uint64_t debit_hash = 0;
+    std::uint64_t credit_hash = 0;
+    std::uint32_t debit = account_index::npos;
+    std::uint32_t credit = account_index::npos;
 };
 
 class memory_state {
 public:
-    std::vector<account_record> accounts;
-    id_index account_index;
+    page_array<account_record> accounts;
+    account_index account_ids;
+    std::vector<std::vector<account_balance>> histories; // of the accounts with the history flag
     page_array<transfer> transfers;
     page_array<pending_state> states; // per transfer; meaningful for pending ones
     increasing_id_index transfer_index;
+    account_transfers account_lists;
     std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
     std::uint64_t last_timestamp = 0;
 
     void reserve(std::size_t account_count, std::size_t transfer_count)
     {
         accounts.reserve(account_count);
-        account_index.reserve(account_count);
+        account_ids.reserve(account_count, accounts);
         transfers.reserve(transfer_count);
         states.reserve(transfer_count);
         transfer_index.reserve(transfer_count);
+        account_lists.reserve(account_count, transfer_count);
     }
 
-    const account_record* find_account(const uint128& id) const noexcept
-    {
-        const auto at = account_index.find(id);
-        return at == id_index::npos ? nullptr : &accounts[at];
-    }
+    std::uint32_t find_account(const uint128& id) const noexcept { return account_ids.find(id, accounts); }
 
     const transfer* find_transfer(const uint128& id) const noexcept
     {
         const auto at = transfer_index.find(id);
-        return at == id_index::npos ? nullptr : &transfers[at];
+        return at == increasing_id_index::npos ? nullptr : &transfers[at];
     }
 
-    // Prefetching, in three stages some events ahead of the one applied, so that the cache misses
-    // of the index slots, the account records and the accounts' transfer lists overlap instead of
-    // stalling one after another.
-    void prefetch_slots(const transfer& t) const noexcept
+    // Prefetching, in two stages some events ahead of the one applied, so that the cache misses
+    // of the index slots and of the account records overlap instead of stalling one after another.
+    account_positions prefetch_slots(const transfer& t, std::size_t event) const noexcept
     {
+        const account_positions at{event, account_index::hash(t.debit_account_id), account_index::hash(t.credit_account_id)};
+        account_ids.prefetch(at.debit_hash);
+        account_ids.prefetch(at.credit_hash);
         transfer_index.prefetch(t.id);
-        account_index.prefetch(t.debit_account_id);
-        account_index.prefetch(t.credit_account_id);
-    }
-
-    account_positions prefetch_accounts(const transfer& t, std::size_t event) const noexcept
-    {
-        account_positions at{event, account_index.find(t.debit_account_id), account_index.find(t.credit_account_id)};
-        for (const auto position : {at.debit, at.credit})
-            if (position != id_index::npos) {
-                const char* record = reinterpret_cast<const char*>(&accounts[position]);
-                __builtin_prefetch(record, 1);
-                __builtin_prefetch(record + 64, 1);
-                __builtin_prefetch(record + sizeof(account_record) - 1, 1);
-            }
+        if (has(t.flags, transfer_flags::post_pending) || has(t.flags, transfer_flags::void_pending))
+            transfer_index.prefetch(t.pending_id);
         return at;
     }
 
-    void prefetch_transfer_lists(const account_positions& at) const noexcept
+    void prefetch_accounts(account_positions& at) const noexcept
     {
+        at.debit = account_ids.candidate(at.debit_hash);
+        at.credit = account_ids.candidate(at.credit_hash);
         for (const auto position : {at.debit, at.credit})
-            if (position != id_index::npos) {
-                const auto& list = accounts[position].transfers;
-                __builtin_prefetch(list.data() + list.size(), 1);
-            }
+            if (position != account_index::npos)
+                __builtin_prefetch(&accounts[position], 1);
     }
 
     /// Timestamps for a batch of `count` events: the first at or after `now`, all after the last.
@@ -129,8 +118,8 @@ public:
             const transfer& p = transfers[due.position];
             if (p.timestamp + p.timeout * ns_per_second != due.expires_at)
                 continue;
-            account& dr = accounts[account_index.find(p.debit_account_id)].data;
-            account& cr = accounts[account_index.find(p.credit_account_id)].data;
+            account_record& dr = accounts[account_lists.links[due.position].debit_at];
+            account_record& cr = accounts[account_lists.links[due.position].credit_at];
             dr.debits_pending -= p.amount;
             cr.credits_pending -= p.amount;
             if (has(p.flags, transfer_flags::closing_debit))
@@ -170,17 +159,32 @@ public:
             return r::ledger_must_not_be_zero;
         if (a.code == 0)
             return r::code_must_not_be_zero;
-        if (const account_record* e = find_account(a.id))
-            return compare_existing(a, e->data);
+        if (const auto existing = find_account(a.id); existing != account_index::npos)
+            return compare_existing(a, accounts[existing].to_account());
 
-        const auto position = static_cast<std::uint32_t>(accounts.size());
-        account_record record{a, {}, {}};
-        record.data.timestamp = timestamp;
-        accounts.push_back(std::move(record));
-        account_index.insert(a.id, position);
+        account stored = a;
+        stored.timestamp = timestamp;
+        const auto position = add_account(stored);
         if (in_chain_)
             account_undo_.push_back(position);
         return r::ok;
+    }
+
+    /// Stores a new account as it is (timestamp included); for create_account and snapshots.
+    std::uint32_t add_account(const account& a)
+    {
+        if (accounts.size() >= no_position)
+            throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 accounts");
+        const auto position = static_cast<std::uint32_t>(accounts.size());
+        account_record record = account_record::of(a);
+        if (has(a.flags, account_flags::history)) {
+            record.history = static_cast<std::uint32_t>(histories.size());
+            histories.emplace_back();
+        }
+        accounts.push_back(record);
+        account_ids.insert(position, accounts);
+        account_lists.add_account();
+        return position;
     }
 
     // --- transfers -------------------------------------------------------------------------------
@@ -231,14 +235,14 @@ public:
         if (t.code == 0)
             return r::code_must_not_be_zero;
 
-        const auto dr_at = known.debit != id_index::npos ? known.debit : account_index.find(t.debit_account_id);
-        if (dr_at == id_index::npos)
+        const auto dr_at = confirm(known.debit, t.debit_account_id);
+        if (dr_at == account_index::npos)
             return r::debit_account_not_found;
-        const auto cr_at = known.credit != id_index::npos ? known.credit : account_index.find(t.credit_account_id);
-        if (cr_at == id_index::npos)
+        const auto cr_at = confirm(known.credit, t.credit_account_id);
+        if (cr_at == account_index::npos)
             return r::credit_account_not_found;
-        account& dr = accounts[dr_at].data;
-        account& cr = accounts[cr_at].data;
+        account_record& dr = accounts[dr_at];
+        account_record& cr = accounts[cr_at];
         if (dr.ledger != cr.ledger)
             return r::accounts_must_have_the_same_ledger;
         if (t.ledger != dr.ledger)
@@ -322,22 +326,28 @@ public:
             transfer_undo_.pop_back();
             const transfer& t = transfers[u.position];
             for (const auto at : {u.debit_at, u.credit_at}) {
-                account_record& rec = accounts[at];
-                rec.transfers.pop_back();
-                if (!rec.history.empty() && rec.history.back().timestamp == t.timestamp)
-                    rec.history.pop_back();
+                const account_record& rec = accounts[at];
+                if (rec.history != no_position && !histories[rec.history].empty() &&
+                    histories[rec.history].back().timestamp == t.timestamp)
+                    histories[rec.history].pop_back();
             }
-            if (u.pending_position != id_index::npos)
+            account_lists.pop(accounts);
+            if (u.pending_position != no_position)
                 states[u.pending_position] = pending_state::pending;
             transfer_index.erase(t.id);
             transfers.pop_back();
             states.pop_back();
         }
-        // Balances and flags as they were before the chain (first snapshot of each account wins).
+        // Balances, flags and list heads as they were before the chain (first snapshot of each
+        // account wins).
         for (auto it = touched_.rbegin(); it != touched_.rend(); ++it)
-            accounts[it->first].data = it->second;
+            accounts[it->first] = it->second;
         while (!account_undo_.empty()) {
-            account_index.erase(accounts.back().data.id);
+            const account_record& last = accounts.back();
+            account_ids.erase(last.id, accounts);
+            if (last.history != no_position)
+                histories.pop_back();
+            account_lists.remove_last_account();
             accounts.pop_back();
             account_undo_.pop_back();
         }
@@ -364,7 +374,7 @@ private:
         if (t.timeout != 0)
             return r::timeout_reserved_for_pending_transfer;
         const auto p_at = transfer_index.find(t.pending_id);
-        if (p_at == id_index::npos)
+        if (p_at == increasing_id_index::npos)
             return r::pending_transfer_not_found;
         const transfer p = transfers[p_at];
         if (!has(p.flags, transfer_flags::pending))
@@ -404,10 +414,10 @@ private:
         if (p.timeout != 0 && p.timestamp + p.timeout * ns_per_second <= now)
             return r::pending_transfer_expired;
 
-        const auto dr_at = account_index.find(p.debit_account_id);
-        const auto cr_at = account_index.find(p.credit_account_id);
-        account& dr = accounts[dr_at].data;
-        account& cr = accounts[cr_at].data;
+        const auto dr_at = account_lists.links[p_at].debit_at;
+        const auto cr_at = account_lists.links[p_at].credit_at;
+        account_record& dr = accounts[dr_at];
+        account_record& cr = accounts[cr_at];
         if (post) {
             if (has(dr.flags, account_flags::closed))
                 return r::debit_account_already_closed;
@@ -495,34 +505,41 @@ private:
         if (!in_chain_)
             return;
         for (const auto at : {dr_at, cr_at})
-            touched_.emplace_back(at, accounts[at].data);
+            touched_.emplace_back(at, accounts[at]);
     }
 
     std::uint32_t append(const transfer& stored, std::uint32_t dr_at, std::uint32_t cr_at, pending_state state,
-                         std::uint32_t finished_pending = id_index::npos)
+                         std::uint32_t finished_pending = no_position)
     {
-        if (transfers.size() >= id_index::npos)
+        if (transfers.size() >= no_position)
             throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 transfers");
         const auto position = static_cast<std::uint32_t>(transfers.size());
         transfers.push_back(stored);
         states.push_back(state);
         transfer_index.insert(stored.id, position);
+        account_lists.append(position, dr_at, cr_at, accounts);
         for (const auto at : {dr_at, cr_at}) {
-            account_record& rec = accounts[at];
-            rec.transfers.push_back(position);
-            if (has(rec.data.flags, account_flags::history))
-                rec.history.push_back({rec.data.debits_pending, rec.data.debits_posted, rec.data.credits_pending,
-                                       rec.data.credits_posted, stored.timestamp});
+            const account_record& rec = accounts[at];
+            if (has(rec.flags, account_flags::history))
+                histories[rec.history].push_back(rec.balance(stored.timestamp));
         }
         if (in_chain_)
             transfer_undo_.push_back({position, dr_at, cr_at, finished_pending});
         return position;
     }
 
+    /// The position of the account `id` whose lookup ahead found `candidate`.
+    std::uint32_t confirm(std::uint32_t candidate, const uint128& id) const noexcept
+    {
+        if (candidate != account_index::npos && accounts[candidate].id == id)
+            return candidate;
+        return find_account(id);
+    }
+
     bool in_chain_ = false;
     std::vector<std::uint32_t> account_undo_;
     std::vector<transfer_undo> transfer_undo_;
-    std::vector<std::pair<std::uint32_t, account>> touched_;
+    std::vector<std::pair<std::uint32_t, account_record>> touched_;
 };
 
 } // namespace paaskit::ledger::detail

@@ -172,9 +172,11 @@ inline core::result<void> save_snapshot(const memory_state& s, const std::filesy
     w.u64(s.last_timestamp);
     w.u64(s.accounts.size());
     for (const auto& rec : s.accounts) {
-        write_account(w, rec.data);
-        w.u64(rec.history.size());
-        for (const auto& b : rec.history) {
+        write_account(w, rec.to_account());
+        const std::vector<account_balance> none;
+        const auto& history = rec.history == no_position ? none : s.histories[rec.history];
+        w.u64(history.size());
+        for (const auto& b : history) {
             w.i64(b.debits_pending);
             w.i64(b.debits_posted);
             w.i64(b.credits_pending);
@@ -242,10 +244,11 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
         return corrupt("unsupported snapshot version");
     s.last_timestamp = r.u64();
     const auto account_count = r.u64();
-    if (account_count >= id_index::npos)
+    if (account_count >= no_position)
         return corrupt("too many accounts");
     for (std::uint64_t i = 0; i < account_count && !r.failed(); ++i) {
-        account_record rec{read_account(r), {}, {}};
+        const account a = read_account(r);
+        std::vector<account_balance> history;
         const auto rows = r.u64();
         for (std::uint64_t j = 0; j < rows && !r.failed(); ++j) {
             account_balance b;
@@ -254,29 +257,32 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
             b.credits_pending = r.i64();
             b.credits_posted = r.i64();
             b.timestamp = r.u64();
-            rec.history.push_back(b);
+            history.push_back(b);
         }
-        if (rec.data.id.is_zero() || s.account_index.find(rec.data.id) != id_index::npos)
+        if (a.id.is_zero() || s.find_account(a.id) != no_position)
             return corrupt("duplicate or zero account id");
-        s.account_index.insert(rec.data.id, static_cast<std::uint32_t>(s.accounts.size()));
-        s.accounts.push_back(std::move(rec));
+        if (!history.empty() && !has(a.flags, account_flags::history))
+            return corrupt("balance history for an account without the history flag");
+        const auto position = s.add_account(a);
+        if (!history.empty())
+            s.histories[s.accounts[position].history] = std::move(history);
     }
     const auto transfer_count = r.u64();
-    if (transfer_count >= id_index::npos)
+    if (transfer_count >= no_position)
         return corrupt("too many transfers");
     for (std::uint64_t i = 0; i < transfer_count && !r.failed(); ++i) {
         pending_state state{};
         const transfer t = read_transfer(r, state);
         const auto position = static_cast<std::uint32_t>(s.transfers.size());
-        const auto dr = s.account_index.find(t.debit_account_id);
-        const auto cr = s.account_index.find(t.credit_account_id);
-        if (t.id.is_zero() || s.transfer_index.find(t.id) != id_index::npos || dr == id_index::npos || cr == id_index::npos)
+        const auto dr = s.find_account(t.debit_account_id);
+        const auto cr = s.find_account(t.credit_account_id);
+        if (t.id.is_zero() || s.transfer_index.find(t.id) != no_position || dr == no_position || cr == no_position ||
+            dr == cr)
             return corrupt("transfer with a duplicate id or an unknown account");
         s.transfers.push_back(t);
         s.states.push_back(state);
         s.transfer_index.insert(t.id, position);
-        s.accounts[dr].transfers.push_back(position);
-        s.accounts[cr].transfers.push_back(position);
+        s.account_lists.append(position, dr, cr, s.accounts);
         if (state == pending_state::pending && t.timeout != 0)
             s.expiries.push({t.timestamp + t.timeout * ns_per_second, position});
     }

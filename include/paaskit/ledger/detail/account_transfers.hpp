@@ -1,0 +1,140 @@
+#pragma once
+// Each account's transfers, in timestamp order, for the memory engine's queries. Appending must not
+// touch memory the transfer does not touch already: every transfer stores, next to the positions
+// of its two accounts, the previous transfer of each (a list threaded backwards through the
+// transfers), and the account record holds the newest. Queries need to start anywhere in the
+// list, so every 64th transfer of an account is also recorded in a per-account checkpoint array
+// (one append per 64 transfers): a query binary-searches the checkpoints by timestamp and walks at
+// most 64 links per block of transfers it visits.
+
+#include <paaskit/ledger/detail/account_record.hpp>
+#include <paaskit/ledger/detail/page_array.hpp>
+#include <paaskit/ledger/transfer.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace paaskit::ledger::detail {
+
+/// Per transfer: its accounts' positions and the previous transfer of each (no_position if none).
+struct transfer_links {
+    std::uint32_t debit_at;
+    std::uint32_t credit_at;
+    std::uint32_t debit_previous;
+    std::uint32_t credit_previous;
+};
+
+class account_transfers {
+public:
+    static constexpr std::uint32_t checkpoint_every = 64;
+
+    page_array<transfer_links> links; // one per transfer position
+
+    void add_account() { checkpoints_.emplace_back(); }
+    void remove_last_account() { checkpoints_.pop_back(); }
+
+    void reserve(std::size_t accounts, std::size_t transfers)
+    {
+        checkpoints_.reserve(accounts);
+        links.reserve(transfers);
+    }
+
+    /// Records transfer `position` (the next one) on its two accounts.
+    void append(std::uint32_t position, std::uint32_t debit_at, std::uint32_t credit_at, page_array<account_record>& accounts)
+    {
+        account_record& dr = accounts[debit_at];
+        account_record& cr = accounts[credit_at];
+        links.push_back({debit_at, credit_at, dr.last_transfer, cr.last_transfer});
+        for (const auto at : {debit_at, credit_at}) {
+            account_record& rec = accounts[at];
+            if (rec.transfer_count % checkpoint_every == 0)
+                checkpoints_[at].push_back(position);
+            rec.last_transfer = position;
+            ++rec.transfer_count;
+        }
+    }
+
+    /// Undoes the latest append.
+    void pop(page_array<account_record>& accounts) noexcept
+    {
+        const transfer_links l = links.back();
+        links.pop_back();
+        for (const auto& [at, previous] : {std::pair{l.debit_at, l.debit_previous}, std::pair{l.credit_at, l.credit_previous}}) {
+            account_record& rec = accounts[at];
+            rec.last_transfer = previous;
+            --rec.transfer_count;
+            if (rec.transfer_count % checkpoint_every == 0)
+                checkpoints_[at].pop_back();
+        }
+    }
+
+    /// Visits the positions of account `at`'s transfers with a timestamp in [min, max], oldest first
+    /// or (`reversed`) newest first, until `visit` returns false.
+    template <class Visit>
+    void visit(std::uint32_t at, const account_record& rec, const page_array<transfer>& transfers, std::uint64_t min,
+               std::uint64_t max, bool reversed, Visit visit) const
+    {
+        const std::vector<std::uint32_t>& marks = checkpoints_[at];
+        const auto first_timestamp = [&](std::uint32_t position) { return transfers[position].timestamp; };
+        std::array<std::uint32_t, checkpoint_every> block{};
+        if (!reversed) {
+            // The block holding the first transfer at or after `min`: the last one starting before it.
+            const auto starts_before = static_cast<std::size_t>(
+                std::partition_point(marks.begin(), marks.end(), [&](std::uint32_t p) { return first_timestamp(p) < min; }) -
+                marks.begin());
+            for (std::size_t b = starts_before == 0 ? 0 : starts_before - 1; b < marks.size(); ++b) {
+                const std::size_t n = read_block(at, rec, b, block);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const std::uint64_t ts = transfers[block[i]].timestamp;
+                    if (ts > max)
+                        return;
+                    if (ts >= min && !visit(block[i]))
+                        return;
+                }
+            }
+        } else {
+            const auto starts_by = static_cast<std::size_t>(
+                std::partition_point(marks.begin(), marks.end(), [&](std::uint32_t p) { return first_timestamp(p) <= max; }) -
+                marks.begin());
+            for (std::size_t b = starts_by; b-- > 0;) {
+                const std::size_t n = read_block(at, rec, b, block);
+                for (std::size_t i = n; i-- > 0;) {
+                    const std::uint64_t ts = transfers[block[i]].timestamp;
+                    if (ts < min)
+                        return;
+                    if (ts <= max && !visit(block[i]))
+                        return;
+                }
+            }
+        }
+    }
+
+private:
+    /// The previous transfer of account `at` before `position`.
+    std::uint32_t previous(std::uint32_t at, std::uint32_t position) const noexcept
+    {
+        const transfer_links& l = links[position];
+        return l.debit_at == at ? l.debit_previous : l.credit_previous;
+    }
+
+    /// Fills `out` with the positions of block `b` of the account's transfers, oldest first.
+    std::size_t read_block(std::uint32_t at, const account_record& rec, std::size_t b,
+                           std::array<std::uint32_t, checkpoint_every>& out) const noexcept
+    {
+        const std::vector<std::uint32_t>& marks = checkpoints_[at];
+        const std::size_t count = b + 1 < marks.size() ? checkpoint_every : rec.transfer_count - b * checkpoint_every;
+        std::uint32_t position = b + 1 < marks.size() ? previous(at, marks[b + 1]) : rec.last_transfer;
+        for (std::size_t i = count; i-- > 0;) {
+            out[i] = position;
+            if (i > 0)
+                position = previous(at, position);
+        }
+        return count;
+    }
+
+    std::vector<std::vector<std::uint32_t>> checkpoints_; // per account: its 0th, 64th, 128th... transfer
+};
+
+} // namespace paaskit::ledger::detail
