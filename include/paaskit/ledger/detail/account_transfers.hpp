@@ -38,7 +38,7 @@ public:
     void reserve(std::size_t accounts, std::size_t transfers)
     {
         checkpoints_.reserve(accounts);
-        links.reserve(transfers);
+        links.reserve(transfers, true);
     }
 
     /// Records transfer `position` (the next one) on its two accounts.
@@ -46,7 +46,7 @@ public:
     {
         account_record& dr = accounts[debit_at];
         account_record& cr = accounts[credit_at];
-        links.push_back({debit_at, credit_at, dr.last_transfer, cr.last_transfer});
+        links.push_back_streaming({debit_at, credit_at, dr.last_transfer, cr.last_transfer});
         for (const auto at : {debit_at, credit_at}) {
             account_record& rec = accounts[at];
             if (rec.transfer_count % checkpoint_every == 0)

@@ -83,9 +83,9 @@ public:
 
     void reserve(std::size_t count)
     {
-        run_ids_.reserve(count);
-        run_positions_.reserve(count);
-        fences_.reserve(count / block + 1);
+        run_ids_.reserve(count, true);
+        run_positions_.reserve(count, true);
+        fences_.reserve(count / block + 1, true);
     }
 
 private:

@@ -6,7 +6,12 @@
 
 #include <sys/mman.h>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -57,15 +62,52 @@ public:
         if (size_ == capacity_)
             reserve(capacity_ == 0 ? initial_capacity : capacity_ * 2);
         data_[size_++] = value;
-        touched_ = std::max(touched_, size_);
     }
 
-    void pop_back() noexcept { --size_; }
+    /// push_back with non-temporal stores on x86-64, for write-once tables: the new elements do not
+    /// evict the hot data (account records and index slots) from the caches, and their cache lines
+    /// are not read before being overwritten. Call `publish_streamed()` before other threads may
+    /// read them.
+    void push_back_streaming(const T& value)
+    {
+#if defined(__x86_64__)
+        static_assert(sizeof(T) % 8 == 0);
+        if (size_ == capacity_)
+            reserve(capacity_ == 0 ? initial_capacity : capacity_ * 2);
+        auto* to = reinterpret_cast<long long*>(static_cast<void*>(data_ + size_));
+        for (std::size_t i = 0; i < sizeof(T) / 8; ++i) {
+            long long word;
+            std::memcpy(&word, reinterpret_cast<const char*>(&value) + 8 * i, 8);
+            _mm_stream_si64(to + i, word);
+        }
+        // The stores above are through long long; later reads of T must not be moved before them.
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        ++size_;
+#else
+        push_back(value);
+#endif
+    }
+
+    /// Orders the non-temporal stores of push_back_streaming before the stores that follow (the
+    /// release of the lock readers wait on).
+    static void publish_streamed() noexcept
+    {
+#if defined(__x86_64__)
+        _mm_sfence();
+#endif
+    }
+
+    void pop_back() noexcept
+    {
+        touched_ = std::max(touched_, size_);
+        --size_;
+    }
 
     /// Sets the size; new elements are zero. Pages never written are zero already (the kernel
     /// fills them on first touch), so only elements used before are cleared.
     void resize_zeroed(std::size_t count)
     {
+        touched_ = std::max(touched_, size_);
         reserve(count);
         if (count > size_ && touched_ > size_)
             std::memset(static_cast<void*>(data_ + size_), 0, (std::min(count, touched_) - size_) * sizeof(T));
@@ -73,10 +115,13 @@ public:
         touched_ = std::max(touched_, size_);
     }
 
-    void reserve(std::size_t count)
+    /// Makes room for `count` elements; `prefault` also has the kernel back the new pages now, so
+    /// that the first writes to them do not stop for page faults.
+    void reserve(std::size_t count, bool prefault = false)
     {
         if (count <= capacity_)
             return;
+        const std::size_t old_bytes = round_up(capacity_ * sizeof(T));
         const std::size_t bytes = round_up(count * sizeof(T));
         void* mapped = nullptr;
         if (data_ == nullptr) {
@@ -89,15 +134,32 @@ public:
         ::madvise(mapped, bytes, MADV_HUGEPAGE);
         data_ = static_cast<T*>(mapped);
         capacity_ = bytes / sizeof(T);
+        if (prefault)
+            populate(reinterpret_cast<char*>(mapped) + old_bytes, bytes - old_bytes);
     }
 
-    void clear() noexcept { size_ = 0; }
+    void clear() noexcept
+    {
+        touched_ = std::max(touched_, size_);
+        size_ = 0;
+    }
 
 private:
     static constexpr std::size_t initial_capacity = 4096;
     static constexpr std::size_t page = 4096;
 
     static std::size_t round_up(std::size_t bytes) noexcept { return (bytes + page - 1) / page * page; }
+
+    static void populate(char* first, std::size_t bytes) noexcept
+    {
+#ifdef MADV_POPULATE_WRITE
+        if (::madvise(first, bytes, MADV_POPULATE_WRITE) == 0)
+            return;
+#endif
+        // Kernels before 5.14: touch every page (they are zero, so writing zero changes nothing).
+        for (std::size_t at = 0; at < bytes; at += page)
+            reinterpret_cast<volatile char*>(first)[at] = 0;
+    }
 
     void release() noexcept
     {
@@ -110,7 +172,7 @@ private:
     T* data_ = nullptr;
     std::size_t size_ = 0;
     std::size_t capacity_ = 0;
-    std::size_t touched_ = 0; // elements [0, touched_) may have been written
+    std::size_t touched_ = 0; // elements [0, max(touched_, size_)) may have been written
 };
 
 } // namespace paaskit::ledger::detail
