@@ -1,7 +1,8 @@
 // Ledger throughput: the memory engine on one core, and the PostgreSQL engine (durable, fsync on)
 // through the C++ batch API. Counters: transfers/s ("items_per_second").
 //
-//   memory: batch 1, 128, 8190; uniform over 100,000 accounts, or 90% touching one of 2 hot accounts
+//   memory: batch 1, 128, 8190; uniform over 100,000 accounts, or 90% touching one of 2 hot accounts;
+//           growing tables, or sized up front (reserved); increasing transfer ids, or random ones
 //   postgresql: batch 1 and 8190; 1 and 4 connections; uniform over 100,000 accounts
 //
 // PAASKIT_BENCH_CONNINFO names your own server; otherwise a private durable cluster is started.
@@ -40,6 +41,14 @@ ledger::account plain_account(std::uint64_t id)
     return a;
 }
 
+/// The splitmix64 finaliser: a bijection of 64-bit values that looks random.
+constexpr std::uint64_t mix(std::uint64_t x) noexcept
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 /// Debit/credit pairs and amounts, generated once; ids are assigned as the batches are built.
 struct transfer_shapes {
     std::vector<ledger::transfer> shapes;
@@ -66,13 +75,15 @@ struct transfer_shapes {
         }
     }
 
-    /// The next `size` transfers, with fresh ids from `next_id`.
-    void fill(std::vector<ledger::transfer>& batch, std::size_t size, std::uint64_t& next_id, std::size_t& cursor) const
+    /// The next `size` transfers, with fresh ids from `next_id`: increasing, or (`scattered`) in
+    /// random order, as random UUIDs would be (a bijective mix of the counter, so still unique).
+    void fill(std::vector<ledger::transfer>& batch, std::size_t size, std::uint64_t& next_id, std::size_t& cursor,
+              bool scattered = false) const
     {
         batch.resize(size);
         for (auto& t : batch) {
             t = shapes[cursor];
-            t.id = ledger::uint128{0x5a5a, next_id++};
+            t.id = ledger::uint128{0x5a5a, scattered ? mix(next_id++) : next_id++};
             cursor = (cursor + 1) & (shapes.size() - 1);
         }
     }
@@ -91,6 +102,7 @@ void memory_engine_transfers(benchmark::State& state)
     // reserved: the engine is sized up front (memory_engine_options), as a deployment that knows its
     // volume would; otherwise its tables grow, page faults included, while the batches are timed.
     const bool reserved = state.range(2) != 0;
+    const bool scattered_ids = state.range(3) != 0;
     core::system_clock clock;
     ledger::memory_engine engine(clock, reserved ? ledger::memory_engine_options{account_count, reserved_transfers}
                                                  : ledger::memory_engine_options{});
@@ -108,7 +120,7 @@ void memory_engine_transfers(benchmark::State& state)
     std::size_t cursor = 0, failed = 0;
     for (auto _ : state) {
         // Only the engine's call is timed; building the batch is the client's work.
-        source.fill(batch, batch_size, next_id, cursor);
+        source.fill(batch, batch_size, next_id, cursor, scattered_ids);
         const auto start = std::chrono::steady_clock::now();
         const auto results = engine.create_transfers(batch).value();
         state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -121,15 +133,17 @@ void memory_engine_transfers(benchmark::State& state)
     state.counters["transfers_stored"] = static_cast<double>(engine.transfer_count());
 }
 BENCHMARK(memory_engine_transfers)
-    ->ArgNames({"batch", "hot", "reserved"})
-    ->ArgsProduct({{1, 128, 8190}, {0, 1}, {0}})
+    ->ArgNames({"batch", "hot", "reserved", "random_ids"})
+    ->ArgsProduct({{1, 128, 8190}, {0, 1}, {0}, {0}})
+    ->Args({8190, 0, 0, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 // Sized up front: a fixed number of batches, so that the run stays within the reserved size.
 BENCHMARK(memory_engine_transfers)
-    ->ArgNames({"batch", "hot", "reserved"})
-    ->Args({8190, 0, 1})
-    ->Args({8190, 1, 1})
+    ->ArgNames({"batch", "hot", "reserved", "random_ids"})
+    ->Args({8190, 0, 1, 0})
+    ->Args({8190, 1, 1, 0})
+    ->Args({8190, 0, 1, 1})
     ->Iterations(reserved_transfers / 8190 * 3 / 4)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
