@@ -135,7 +135,8 @@ TEMPLATE_TEST_CASE("a failed account in a linked chain rolls back the chain and 
     const std::vector<car> expected = {car::linked_event_failed, car::linked_event_failed, car::exists, car::ok,
                                        car::ok, car::ok, car::linked_event_chain_open};
     CHECK(results == expected);
-    const uint128 ids[] = {uint128::of(1), uint128::of(2), uint128::of(3), uint128::of(4), uint128::of(5), uint128::of(6)};
+    const uint128 ids[] = {uint128::of(1), uint128::of(2), uint128::of(3), uint128::of(4), uint128::of(5), uint128::of(6),
+                           uint128{}, uint128::max()};
     const auto found = f.engine.lookup_accounts(ids);
     REQUIRE(found.size() == 3);
     CHECK(found[0].id == uint128::of(3));
@@ -212,9 +213,9 @@ TEMPLATE_TEST_CASE("single-phase transfers validate, move money, and replay idem
     CHECK(balances(f, 1) == balance4{0, 50, 0, 0});
     CHECK(balances(f, 2) == balance4{0, 0, 0, 50});
 
-    const uint128 ids[] = {uint128::of(1000), uint128::of(2000)};
+    const uint128 ids[] = {uint128::of(1000), uint128::of(2000), uint128{}, uint128::max()};
     const auto stored = f.engine.lookup_transfers(ids);
-    REQUIRE(stored.size() == 1);
+    REQUIRE(stored.size() == 1); // ids 0 and 2^128-1 are never stored, so never found
     CHECK(stored[0].user_data_64 == 78);
     CHECK(stored[0].timestamp > account_of(f, 9).timestamp);
 

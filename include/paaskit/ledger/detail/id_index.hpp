@@ -27,10 +27,10 @@ public:
     {
         for (std::size_t i = home(id);; i = (i + 1) & mask()) {
             const slot& s = slots_[i];
+            if (s.id.is_zero()) // before the match: the zero id, which is never stored, is not found
+                return npos;
             if (s.id == id)
                 return s.position;
-            if (s.id.is_zero())
-                return npos;
         }
     }
 
