@@ -1073,9 +1073,12 @@ private:
             in.tenant_per_zone = counts.per_zone.data();
             in.zone = zone_.data();
             in.zone_count = counts.per_zone.size();
+            in.spread_highest_guess = counts.last_spread_highest;
             in.spread_weight = profile_.tenant_spread;
         }
         const detail::scan_result best = kernel_ == scan_kernel::avx512 ? detail::scan_avx512(in, scan_) : detail::scan_portable(in, scan_);
+        if (in.tenant_per_node != nullptr)
+            tenants_[static_cast<std::size_t>(c.tenant)].last_spread_highest = best.spread_highest;
         if (!best.found)
             return std::nullopt;
         best_score_ = best.score + constant;
@@ -1163,6 +1166,7 @@ private:
     struct tenant_counts {
         std::vector<std::uint32_t> per_node;
         std::vector<std::uint32_t> per_zone;
+        std::int32_t last_spread_highest = -1; ///< the scan kernel's guess (see scan_input)
     };
 
     std::uint64_t id_of(std::uint32_t slot) const { return (std::uint64_t{placements_[slot].generation} << 32) | (slot + 1); }

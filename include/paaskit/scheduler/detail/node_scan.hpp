@@ -60,6 +60,10 @@ struct scan_input {
     std::int64_t cpu = 0, memory = 0, ephemeral = 0, pods = 1;
     base_weights weights{};
     double spread_weight = 0; ///< tenant spread's plugin weight
+    /// The highest spread count among feasible nodes at this tenant's previous scan (-1: none). It
+    /// rarely changes between placements; when it is still right, the AVX-512 kernel adds the
+    /// spread term in its first pass and skips the second.
+    std::int32_t spread_highest_guess = -1;
 };
 
 /// The best node (highest score; equal scores: lowest rank, then lowest index) or none feasible.
@@ -67,6 +71,7 @@ struct scan_result {
     bool found = false;
     std::uint32_t node = 0;
     double score = 0;
+    std::int32_t spread_highest = -1; ///< with tenant spread: the highest count among feasible nodes
 };
 
 /// Reused between scans so that a placement allocates nothing once warmed up.
@@ -143,6 +148,7 @@ inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
         in.free_ephemeral != nullptr ? filter_and_score_portable<true, true>(in, scores, feasible) : filter_and_score_portable<true, false>(in, scores, feasible);
     else
         in.free_ephemeral != nullptr ? filter_and_score_portable<false, true>(in, scores, feasible) : filter_and_score_portable<false, false>(in, scores, feasible);
+    std::int32_t spread_highest = -1;
     if (in.tenant_per_node != nullptr) { // tenant spread, normalised over the feasible nodes
         scratch.spread_counts.resize(n);
         std::int32_t* __restrict const raw = scratch.spread_counts.data();
@@ -156,6 +162,7 @@ inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
             const std::int32_t counted = raw[i] & feasible[i];
             highest = counted > highest ? counted : highest;
         }
+        spread_highest = highest;
         const double weight = in.spread_weight;
         const double scale = spread_scale(highest);
         for (std::size_t i = 0; i < n; ++i)
@@ -179,7 +186,7 @@ inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
             chosen = k;
             chosen_rank = in.rank[k];
         }
-    return {true, chosen, top};
+    return {true, chosen, top, in.tenant_per_node != nullptr ? spread_highest : -1};
 }
 
 #ifdef PAASKIT_SCHEDULER_AVX512
@@ -213,6 +220,8 @@ struct avx512_scan {
     __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i, steps;
     __m512d cpu, memory, one, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
+    bool guessing;                           ///< the spread term is added in the first pass, at
+    __m512d spread_weight, guessed_scale, hundred; ///< the scale of the guessed highest count
 
     PAASKIT_SCHEDULER_AVX512_INLINE avx512_scan(const scan_input& in, scan_scratch& scratch)
         : alive(in.alive_ms), free_cpu(in.free_cpu), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_pods(in.free_pods),
@@ -223,7 +232,9 @@ struct avx512_scan {
           cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))), one(_mm512_set1_pd(1.0)),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
-          zone_table_low(_mm256_setzero_si256()), zone_table_high(_mm256_setzero_si256())
+          zone_table_low(_mm256_setzero_si256()), zone_table_high(_mm256_setzero_si256()),
+          guessing(in.tenant_per_node != nullptr && in.spread_highest_guess >= 0), spread_weight(_mm512_set1_pd(in.spread_weight)),
+          guessed_scale(_mm512_set1_pd(spread_scale(in.spread_highest_guess))), hundred(_mm512_set1_pd(100.0))
     {
         if (per_node != nullptr && in.zone_count <= 16) {
             alignas(32) std::uint32_t table[16] = {};
@@ -267,8 +278,10 @@ struct avx512_scan {
         __m256i highest, lowest;
     };
 
+    /// With the spread term and a guessed highest count, `total` is the score with the term added
+    /// at the guessed scale (the same operations as the second pass, so the same bits).
     template <bool Partial, zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
-    PAASKIT_SCHEDULER_AVX512_INLINE __m512d base_block(std::size_t i, __mmask8 live, count_range& range) const noexcept
+    PAASKIT_SCHEDULER_AVX512_INLINE __m512d base_block(std::size_t i, __mmask8 live, count_range& range, __m512d& total) const noexcept
     {
         const auto load = [&](const std::int64_t* column) {
             return Partial ? _mm512_maskz_loadu_epi64(live, column + i) : _mm512_loadu_si512(column + i);
@@ -306,6 +319,10 @@ struct avx512_scan {
             range.lowest = _mm256_mask_min_epi32(range.lowest, ok, range.lowest, raw);
             _mm256_mask_storeu_epi32(counts + i, live, raw);
             _mm512_mask_storeu_pd(scores + i, live, score);
+            if (guessing) {
+                const __m512d raw_pd = _mm512_maskz_cvtepi32_pd(live, raw);
+                total = _mm512_add_pd(score, _mm512_mul_pd(spread_weight, _mm512_sub_pd(hundred, _mm512_mul_pd(raw_pd, guessed_scale))));
+            }
         }
         return score;
     }
@@ -317,7 +334,8 @@ struct avx512_scan {
         std::int32_t highest = 0, lowest = 0;
     };
 
-    /// The first pass. Without the spread term it also picks the best (into `result`).
+    /// The first pass. Without the spread term it also picks the best (into `result`); with it and a
+    /// guessed highest count, it picks the best at the guessed scale (right if the guess was).
     template <zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
     PAASKIT_SCHEDULER_AVX512_TARGET static base_summary base_pass(const avx512_scan scan, std::size_t n, lane_best& result) noexcept
     {
@@ -325,20 +343,27 @@ struct avx512_scan {
         count_range range{_mm256_setzero_si256(), _mm256_set1_epi32(std::numeric_limits<std::int32_t>::max())};
         lane_best best{scan.infeasible, _mm512_set1_epi64(-1)};
         __m512d best_base = scan.infeasible;
+        __m512d total = scan.infeasible;
         for (std::size_t i = 0; i < whole; i += 8) {
-            const __m512d score = scan.base_block<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range);
-            if constexpr (Zones == zone_lookup::none)
+            const __m512d score = scan.base_block<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range, total);
+            if constexpr (Zones == zone_lookup::none) {
                 scan.keep_best(i, 0xff, score, best);
-            else
+            } else {
                 best_base = _mm512_mask_max_pd(best_base, 0xff, best_base, score);
+                if (scan.guessing)
+                    scan.keep_best(i, 0xff, total, best);
+            }
         }
         if (whole < n) {
             const __mmask8 live = lanes(whole, n);
-            const __m512d score = scan.base_block<true, Zones, CheckAlive, CheckEphemeral>(whole, live, range);
-            if constexpr (Zones == zone_lookup::none)
+            const __m512d score = scan.base_block<true, Zones, CheckAlive, CheckEphemeral>(whole, live, range, total);
+            if constexpr (Zones == zone_lookup::none) {
                 scan.keep_best(whole, live, score, best);
-            else
+            } else {
                 best_base = _mm512_mask_max_pd(best_base, live, best_base, score);
+                if (scan.guessing)
+                    scan.keep_best(whole, live, total, best);
+            }
         }
         result = best;
         alignas(32) std::int32_t highest[8], lowest[8];
@@ -385,6 +410,7 @@ PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input&
     const avx512_scan scan(in, scratch);
     using zones = avx512_scan::zone_lookup;
     avx512_scan::lane_best best;
+    std::int32_t spread_highest = -1;
     const auto base_pass = [&]<zones Zones>() {
         if (in.alive_ms != nullptr)
             return in.free_ephemeral != nullptr ? avx512_scan::base_pass<Zones, true, true>(scan, n, best)
@@ -401,7 +427,9 @@ PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input&
         const double top_base = *std::max_element(lane_bases, lane_bases + 8);
         if (top_base == -std::numeric_limits<double>::infinity())
             return {};
-        best = avx512_scan::spread_pass(scan, n, in.spread_weight, summary, top_base);
+        spread_highest = summary.highest;
+        if (!scan.guessing || summary.highest != in.spread_highest_guess)
+            best = avx512_scan::spread_pass(scan, n, in.spread_weight, summary, top_base);
     }
     alignas(64) double lane_scores[8];
     alignas(64) std::uint64_t lane_keys[8];
@@ -413,7 +441,7 @@ PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input&
             winner = lane;
     if (lane_scores[winner] == -std::numeric_limits<double>::infinity())
         return {};
-    return {true, static_cast<std::uint32_t>(lane_keys[winner]), lane_scores[winner]};
+    return {true, static_cast<std::uint32_t>(lane_keys[winner]), lane_scores[winner], spread_highest};
 }
 
 #undef PAASKIT_SCHEDULER_AVX512_INLINE
