@@ -2,7 +2,8 @@
 // through the C++ batch API. Counters: transfers/s ("items_per_second").
 //
 //   memory: batch 1, 128, 8190; uniform over 100,000 accounts, or 90% touching one of 2 hot accounts;
-//           growing tables, or sized up front (reserved); increasing transfer ids, or random ones
+//           growing tables, or sized up front (reserved); increasing transfer ids, or random ones;
+//           two-phase: holds and posts of the previous batch's holds, sized
 //   postgresql: batch 1 and 8190; 1 and 4 connections; uniform over 100,000 accounts
 //
 // PAASKIT_BENCH_CONNINFO names your own server; otherwise a private durable cluster is started.
@@ -147,6 +148,58 @@ BENCHMARK(memory_engine_transfers)
     ->Iterations(reserved_transfers / 8190 * 3 / 4)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
+
+/// Two-phase transfers, as the platform charges a subscription: each batch of 8,190 holds 4,095
+/// new pending transfers and posts the 4,095 of the batch before (a lookup of an existing id each).
+void memory_engine_two_phase(benchmark::State& state)
+{
+    core::system_clock clock;
+    ledger::memory_engine engine(clock, {account_count, reserved_transfers});
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 1; id <= account_count; ++id) {
+        accounts.push_back(plain_account(id));
+        if (accounts.size() == ledger::max_batch_size || id == account_count) {
+            (void)engine.create_accounts(accounts).value();
+            accounts.clear();
+        }
+    }
+    const auto& source = shapes(false);
+    constexpr std::size_t half = 4095;
+    std::vector<ledger::transfer> holds, batch;
+    std::vector<ledger::uint128> previous;
+    std::uint64_t next_id = 1;
+    std::size_t cursor = 0, failed = 0, moved = 0;
+    for (auto _ : state) {
+        source.fill(holds, half, next_id, cursor);
+        batch.clear();
+        for (auto t : holds) {
+            t.flags = ledger::transfer_flags::pending;
+            t.timeout = 3600;
+            batch.push_back(t);
+        }
+        for (const auto& pending : previous) {
+            ledger::transfer post;
+            post.id = ledger::uint128{0x5a5a, next_id++};
+            post.pending_id = pending;
+            post.amount = ledger::amount_max; // all of it
+            post.flags = ledger::transfer_flags::post_pending;
+            batch.push_back(post);
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const auto results = engine.create_transfers(batch).value();
+        state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        for (const auto r : results)
+            failed += r != ledger::create_transfer_result::ok;
+        moved += batch.size();
+        previous.clear();
+        for (const auto& t : holds)
+            previous.push_back(t.id);
+    }
+    if (failed != 0)
+        state.SkipWithError("transfers failed");
+    state.SetItemsProcessed(static_cast<benchmark::IterationCount>(moved));
+}
+BENCHMARK(memory_engine_two_phase)->Iterations(700)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // --- PostgreSQL ----------------------------------------------------------------------------------
 
