@@ -96,6 +96,19 @@ const transfer_shapes& shapes(bool hot)
     return hot ? skewed : uniform;
 }
 
+/// The benchmark's 100,000 plain accounts.
+void open_accounts(ledger::memory_engine& engine)
+{
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 1; id <= account_count; ++id) {
+        accounts.push_back(plain_account(id));
+        if (accounts.size() == ledger::max_batch_size || id == account_count) {
+            (void)engine.create_accounts(accounts).value();
+            accounts.clear();
+        }
+    }
+}
+
 void memory_engine_transfers(benchmark::State& state)
 {
     const auto batch_size = static_cast<std::size_t>(state.range(0));
@@ -107,14 +120,7 @@ void memory_engine_transfers(benchmark::State& state)
     core::system_clock clock;
     ledger::memory_engine engine(clock, reserved ? ledger::memory_engine_options{account_count, reserved_transfers}
                                                  : ledger::memory_engine_options{});
-    std::vector<ledger::account> accounts;
-    for (std::uint64_t id = 1; id <= account_count; ++id) {
-        accounts.push_back(plain_account(id));
-        if (accounts.size() == ledger::max_batch_size || id == account_count) {
-            (void)engine.create_accounts(accounts).value();
-            accounts.clear();
-        }
-    }
+    open_accounts(engine);
     const auto& source = shapes(hot);
     std::vector<ledger::transfer> batch;
     std::uint64_t next_id = 1;
@@ -155,14 +161,7 @@ void memory_engine_two_phase(benchmark::State& state)
 {
     core::system_clock clock;
     ledger::memory_engine engine(clock, {account_count, reserved_transfers});
-    std::vector<ledger::account> accounts;
-    for (std::uint64_t id = 1; id <= account_count; ++id) {
-        accounts.push_back(plain_account(id));
-        if (accounts.size() == ledger::max_batch_size || id == account_count) {
-            (void)engine.create_accounts(accounts).value();
-            accounts.clear();
-        }
-    }
+    open_accounts(engine);
     const auto& source = shapes(false);
     constexpr std::size_t half = 4095;
     std::vector<ledger::transfer> holds, batch;
