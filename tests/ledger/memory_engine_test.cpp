@@ -258,3 +258,27 @@ TEST_CASE("account queries agree with a brute-force scan over many pages of tran
     REQUIRE(restored.load_snapshot(dir.path / "ledger.snapshot").has_value());
     check_queries(restored);
 }
+
+TEST_CASE("a post looked up ahead of its pending transfer's rolled-back chain finds nothing", "[ledger][memory]")
+{
+    // The batch loop finds a post's pending transfer 8 events ahead; here the pending transfer is
+    // created, looked up by the post, then rolled back with its chain, and its position is reused.
+    core::manual_clock clock(ledger_epoch);
+    ledger::memory_engine engine(clock);
+    const ledger::account accounts[] = {make_account(1), make_account(2), make_account(3, account_flags::debits_must_not_exceed_credits)};
+    REQUIRE(engine.create_accounts(accounts).has_value());
+    std::vector<ledger::transfer> batch;
+    batch.push_back(make_transfer(100, 1, 2, 7, transfer_flags::pending | transfer_flags::linked));
+    for (std::uint64_t id = 101; id < 112; ++id)
+        batch.push_back(make_transfer(id, 1, 2, 1, transfer_flags::linked));
+    batch.push_back(make_transfer(112, 3, 2, 1)); // exceeds account 3's credits: the chain fails
+    batch.push_back(make_transfer(113, 1, 2, 1)); // takes the pending transfer's position
+    batch.push_back(make_finish(114, 100, transfer_flags::post_pending, ledger::amount_max));
+    const auto results = engine.create_transfers(batch).value();
+    for (std::size_t i = 0; i < 12; ++i)
+        CHECK(results[i] == ctr::linked_event_failed);
+    CHECK(results[12] == ctr::exceeds_credits);
+    CHECK(results[13] == ctr::ok);
+    CHECK(results[14] == ctr::pending_transfer_not_found);
+    CHECK(engine.lookup_accounts(std::vector{uint128::of(2)}).at(0).credits_posted == 1);
+}

@@ -83,20 +83,22 @@ public:
         state_.expire_due(clock_now);
         const std::uint64_t base = state_.reserve_timestamps(clock_now, events.size());
         // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events ahead,
-        // account records 8 ahead. An event the chain rule skipped leaves a stale entry, which the
-        // event number check ignores.
-        constexpr std::size_t slots_ahead = 16, records_ahead = 8, ring = 32;
+        // account records and pending transfers 8 ahead, pending transfers' accounts 4 ahead. An
+        // event the chain rule skipped leaves a stale entry, which the event number check ignores.
+        constexpr std::size_t slots_ahead = 16, records_ahead = 8, pending_accounts_ahead = 4, ring = 32;
         std::array<detail::account_positions, ring> ahead{};
         const std::size_t n = events.size();
         for (std::size_t j = 0; j < std::min(slots_ahead, n); ++j)
             ahead[j % ring] = state_.prefetch_slots(events[j], j);
         for (std::size_t j = 0; j < std::min(records_ahead, n); ++j)
-            state_.prefetch_accounts(ahead[j % ring]);
+            state_.prefetch_accounts(ahead[j % ring], events[j]);
         const auto apply = [&](const transfer& t, std::size_t i) {
             if (i + slots_ahead < n)
                 ahead[(i + slots_ahead) % ring] = state_.prefetch_slots(events[i + slots_ahead], i + slots_ahead);
             if (i + records_ahead < n)
-                state_.prefetch_accounts(ahead[(i + records_ahead) % ring]);
+                state_.prefetch_accounts(ahead[(i + records_ahead) % ring], events[i + records_ahead]);
+            if (i + pending_accounts_ahead < n && ahead[(i + pending_accounts_ahead) % ring].event == i + pending_accounts_ahead)
+                state_.prefetch_pending_accounts(ahead[(i + pending_accounts_ahead) % ring]);
             const auto& known = ahead[i % ring];
             return state_.create_transfer(t, base + i, clock_now, known.event == i ? known : detail::account_positions{});
         };

@@ -7,7 +7,6 @@
 #include <paaskit/ledger/detail/account_index.hpp>
 #include <paaskit/ledger/detail/account_record.hpp>
 #include <paaskit/ledger/detail/account_transfers.hpp>
-#include <paaskit/ledger/detail/id_index.hpp>
 #include <paaskit/ledger/detail/increasing_id_index.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/results.hpp>
@@ -36,13 +35,16 @@ struct expiry {
 };
 
 /// A transfer's accounts, looked up ahead of time: the hashes of their ids, then the positions
-/// whose fingerprints match (unconfirmed; npos: look again).
+/// whose fingerprints match (unconfirmed; npos: look again). For a post or void, the pending
+/// transfer's position (unconfirmed: a chain rolled back since may have removed it).
 struct account_positions {
     std::size_t event = SIZE_MAX;
     std::uint64_t debit_hash = 0;
     std::uint64_t credit_hash = 0;
     std::uint32_t debit = account_index::npos;
     std::uint32_t credit = account_index::npos;
+    bool finishes_pending = false;
+    std::uint32_t pending = no_position;
 };
 
 class memory_state {
@@ -76,26 +78,47 @@ public:
         return at == increasing_id_index::npos ? nullptr : &transfers[at];
     }
 
-    // Prefetching, in two stages some events ahead of the one applied, so that the cache misses
-    // of the index slots and of the account records overlap instead of stalling one after another.
+    // Prefetching, in stages some events ahead of the one applied, so that the cache misses of
+    // the index slots, the account records (and for a post or void, the pending transfer and its
+    // accounts) overlap instead of stalling one after another.
     account_positions prefetch_slots(const transfer& t, std::size_t event) const noexcept
     {
-        const account_positions at{event, account_index::hash(t.debit_account_id), account_index::hash(t.credit_account_id)};
+        account_positions at{event, account_index::hash(t.debit_account_id), account_index::hash(t.credit_account_id)};
         account_ids.prefetch(at.debit_hash);
         account_ids.prefetch(at.credit_hash);
         transfer_index.prefetch(t.id);
-        if (has(t.flags, transfer_flags::post_pending) || has(t.flags, transfer_flags::void_pending))
+        at.finishes_pending = has(t.flags, transfer_flags::post_pending) || has(t.flags, transfer_flags::void_pending);
+        if (at.finishes_pending)
             transfer_index.prefetch(t.pending_id);
         return at;
     }
 
-    void prefetch_accounts(account_positions& at) const noexcept
+    void prefetch_accounts(account_positions& at, const transfer& t) const noexcept
     {
         at.debit = account_ids.candidate(at.debit_hash);
         at.credit = account_ids.candidate(at.credit_hash);
         for (const auto position : {at.debit, at.credit})
             if (position != account_index::npos)
                 __builtin_prefetch(&accounts[position], 1);
+        if (at.finishes_pending) {
+            at.pending = transfer_index.find(t.pending_id);
+            if (at.pending != no_position) {
+                const char* stored = reinterpret_cast<const char*>(&transfers[at.pending]);
+                __builtin_prefetch(stored);
+                __builtin_prefetch(stored + sizeof(transfer) - 1);
+                __builtin_prefetch(&account_lists.links[at.pending]);
+                __builtin_prefetch(&states[at.pending], 1);
+            }
+        }
+    }
+
+    void prefetch_pending_accounts(const account_positions& at) const noexcept
+    {
+        if (at.pending == no_position || at.pending >= transfers.size())
+            return;
+        const transfer_links& l = account_lists.links[at.pending];
+        __builtin_prefetch(&accounts[l.debit_at], 1);
+        __builtin_prefetch(&accounts[l.credit_at], 1);
     }
 
     /// Makes what the batch appended visible to other threads (see page_array::push_back_streaming).
@@ -218,7 +241,7 @@ public:
         if (t.amount < 0)
             return r::amount_must_not_be_negative;
         if (post || void_)
-            return post_or_void(t, timestamp, now, post);
+            return post_or_void(t, timestamp, now, post, known.pending);
 
         if (t.debit_account_id.is_zero())
             return r::debit_account_id_must_not_be_zero;
@@ -363,7 +386,8 @@ private:
         std::uint32_t pending_position;
     };
 
-    create_transfer_result post_or_void(const transfer& t, std::uint64_t timestamp, std::uint64_t now, bool post)
+    create_transfer_result post_or_void(const transfer& t, std::uint64_t timestamp, std::uint64_t now, bool post,
+                                        std::uint32_t known_pending)
     {
         using r = create_transfer_result;
         if (t.pending_id.is_zero())
@@ -374,7 +398,9 @@ private:
             return r::pending_id_must_be_different;
         if (t.timeout != 0)
             return r::timeout_reserved_for_pending_transfer;
-        const auto p_at = transfer_index.find(t.pending_id);
+        const auto p_at = known_pending < transfers.size() && transfers[known_pending].id == t.pending_id
+                              ? known_pending
+                              : transfer_index.find(t.pending_id);
         if (p_at == increasing_id_index::npos)
             return r::pending_transfer_not_found;
         const transfer p = transfers[p_at];
