@@ -88,6 +88,7 @@ public:
         constexpr std::size_t slots_ahead = 16, records_ahead = 8, pending_accounts_ahead = 4, ring = 32;
         std::array<detail::account_positions, ring> ahead{};
         const std::size_t n = events.size();
+        state_.streaming = n >= streaming_batch;
         for (std::size_t j = 0; j < std::min(slots_ahead, n); ++j)
             ahead[j % ring] = state_.prefetch_slots(events[j], j);
         for (std::size_t j = 0; j < std::min(records_ahead, n); ++j)
@@ -262,6 +263,9 @@ private:
         const std::uint64_t max = filter.timestamp_max == 0 ? UINT64_MAX : filter.timestamp_max;
         state_.account_lists.visit(at, state_.accounts[at], state_.transfers, filter.timestamp_min, max, filter.reversed, visit);
     }
+
+    /// Batches from this size on append with non-temporal stores (see memory_state::streaming).
+    static constexpr std::size_t streaming_batch = 64;
 
     const core::clock* clock_;
     mutable std::shared_mutex mutex_;

@@ -41,12 +41,18 @@ public:
         links.reserve(transfers, true);
     }
 
-    /// Records transfer `position` (the next one) on its two accounts.
-    void append(std::uint32_t position, std::uint32_t debit_at, std::uint32_t credit_at, page_array<account_record>& accounts)
+    /// Records transfer `position` (the next one) on its two accounts; `streaming`: with
+    /// non-temporal stores (see page_array::push_back_streaming).
+    void append(std::uint32_t position, std::uint32_t debit_at, std::uint32_t credit_at, page_array<account_record>& accounts,
+                bool streaming)
     {
         account_record& dr = accounts[debit_at];
         account_record& cr = accounts[credit_at];
-        links.push_back_streaming({debit_at, credit_at, dr.last_transfer, cr.last_transfer});
+        const transfer_links link{debit_at, credit_at, dr.last_transfer, cr.last_transfer};
+        if (streaming)
+            links.push_back_streaming(link);
+        else
+            links.push_back(link);
         for (const auto at : {debit_at, credit_at}) {
             account_record& rec = accounts[at];
             if (rec.transfer_count % checkpoint_every == 0)

@@ -58,6 +58,10 @@ public:
     account_transfers account_lists;
     std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
     std::uint64_t last_timestamp = 0;
+    /// Whether appends use non-temporal stores: worth it for large batches, whose new transfers
+    /// would otherwise evict the account records; a small batch's few partial lines are cheaper
+    /// written through the cache than flushed by the fence that ends the batch.
+    bool streaming = false;
 
     /// Allocates and prefaults the tables for this many accounts and transfers.
     void reserve(std::size_t account_count, std::size_t transfer_count)
@@ -545,10 +549,13 @@ private:
         transfer stored = t;
         stored.amount = amount;
         stored.timestamp = timestamp;
-        transfers.push_back_streaming(stored);
+        if (streaming)
+            transfers.push_back_streaming(stored);
+        else
+            transfers.push_back(stored);
         states.push_back(state);
         transfer_index.insert(t.id, position);
-        account_lists.append(position, dr_at, cr_at, accounts);
+        account_lists.append(position, dr_at, cr_at, accounts, streaming);
         for (const auto at : {dr_at, cr_at}) {
             const account_record& rec = accounts[at];
             if (has(rec.flags, account_flags::history))

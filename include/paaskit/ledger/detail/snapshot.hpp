@@ -282,7 +282,7 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
         s.transfers.push_back(t);
         s.states.push_back(state);
         s.transfer_index.insert(t.id, position);
-        s.account_lists.append(position, dr, cr, s.accounts);
+        s.account_lists.append(position, dr, cr, s.accounts, true);
         if (state == pending_state::pending && t.timeout != 0)
             s.expiries.push({t.timestamp + t.timeout * ns_per_second, position});
     }
