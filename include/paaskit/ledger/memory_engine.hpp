@@ -27,7 +27,7 @@ namespace paaskit::ledger {
 
 /// Sizes to allocate up front. The engine grows as needed either way; sizing it allocates and
 /// prefaults the tables at construction (about 160 bytes per transfer and 140 per account), so
-/// batches do not wait for the kernel to provide and zero fresh pages: 10 to 15% of a batch's time
+/// batches do not wait for the kernel to provide and zero fresh pages: 10 to 20% of a batch's time
 /// on a growing engine. Ids that arrive out of increasing order use a hash index that is not sized.
 struct memory_engine_options {
     std::size_t expected_accounts = 0;

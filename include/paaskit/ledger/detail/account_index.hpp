@@ -10,6 +10,7 @@
 
 #include <paaskit/ledger/detail/account_record.hpp>
 #include <paaskit/ledger/detail/id_hash.hpp>
+#include <paaskit/ledger/detail/linear_probing.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/uint128.hpp>
 
@@ -45,14 +46,8 @@ public:
 
     std::uint32_t find(const uint128& id, const page_array<account_record>& records) const noexcept
     {
-        const std::uint64_t h = hash(id);
-        for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-            const std::uint64_t s = slots_[i];
-            if (s == 0)
-                return npos;
-            if (fingerprint_of(s) == fingerprint(h) && records[position_of(s)].id == id)
-                return position_of(s);
-        }
+        const std::size_t at = slot_of(id, records);
+        return at == no_slot ? npos : position_of(slots_[at]);
     }
 
     /// Inserts the account at `position` of `records`, whose id is not present yet.
@@ -66,26 +61,12 @@ public:
 
     void erase(const uint128& id, const page_array<account_record>& records) noexcept
     {
-        const std::uint64_t h = hash(id);
-        std::size_t hole = h & mask();
-        while (slots_[hole] == 0 || fingerprint_of(slots_[hole]) != fingerprint(h) || records[position_of(slots_[hole])].id != id) {
-            if (slots_[hole] == 0)
-                return;
-            hole = (hole + 1) & mask();
-        }
-        // Backward shift: move later members of the probe run into the hole when their home allows.
-        for (std::size_t next = (hole + 1) & mask();; next = (next + 1) & mask()) {
-            const std::uint64_t s = slots_[next];
-            if (s == 0)
-                break;
-            const std::size_t want = hash(records[position_of(s)].id) & mask();
-            const bool movable = hole <= next ? (want <= hole || want > next) : (want <= hole && want > next);
-            if (movable) {
-                slots_[hole] = s;
-                hole = next;
-            }
-        }
-        slots_[hole] = 0;
+        const std::size_t hole = slot_of(id, records);
+        if (hole == no_slot)
+            return;
+        backward_shift_erase(
+            slots_, hole, mask(), [](std::uint64_t s) { return s == 0; },
+            [&](std::uint64_t s) { return static_cast<std::size_t>(hash(records[position_of(s)].id)) & mask(); });
         --size_;
     }
 
@@ -97,6 +78,20 @@ public:
 
 private:
     static constexpr std::size_t min_capacity = 1024;
+    static constexpr std::size_t no_slot = SIZE_MAX;
+
+    /// The slot holding the account `id`, confirmed against its record; no_slot if none.
+    std::size_t slot_of(const uint128& id, const page_array<account_record>& records) const noexcept
+    {
+        const std::uint64_t h = hash(id);
+        for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
+            const std::uint64_t s = slots_[i];
+            if (s == 0)
+                return no_slot;
+            if (fingerprint_of(s) == fingerprint(h) && records[position_of(s)].id == id)
+                return i;
+        }
+    }
 
     std::size_t mask() const noexcept { return slots_.size() - 1; }
     static std::uint32_t fingerprint(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32); }

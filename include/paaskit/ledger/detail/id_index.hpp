@@ -5,6 +5,7 @@
 // are rolled back. `prefetch` lets the batch loop hide the cache misses of the next events.
 
 #include <paaskit/ledger/detail/id_hash.hpp>
+#include <paaskit/ledger/detail/linear_probing.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
 #include <paaskit/ledger/uint128.hpp>
 
@@ -53,19 +54,8 @@ public:
                 return;
             hole = (hole + 1) & mask();
         }
-        // Backward shift: move later members of the probe run into the hole when their home allows.
-        for (std::size_t next = (hole + 1) & mask();; next = (next + 1) & mask()) {
-            const slot& s = slots_[next];
-            if (s.id.is_zero())
-                break;
-            const std::size_t want = home(s.id);
-            const bool movable = hole <= next ? (want <= hole || want > next) : (want <= hole && want > next);
-            if (movable) {
-                slots_[hole] = s;
-                hole = next;
-            }
-        }
-        slots_[hole] = slot{};
+        backward_shift_erase(
+            slots_, hole, mask(), [](const slot& s) { return s.id.is_zero(); }, [&](const slot& s) { return home(s.id); });
         --size_;
     }
 

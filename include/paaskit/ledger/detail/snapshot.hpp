@@ -171,9 +171,9 @@ inline core::result<void> save_snapshot(const memory_state& s, const std::filesy
     w.u32(snapshot_version);
     w.u64(s.last_timestamp);
     w.u64(s.accounts.size());
+    const std::vector<account_balance> none;
     for (const auto& rec : s.accounts) {
         write_account(w, rec.to_account());
-        const std::vector<account_balance> none;
         const auto& history = rec.history == no_position ? none : s.histories[rec.history];
         w.u64(history.size());
         for (const auto& b : history) {
