@@ -8,7 +8,10 @@
 #include <catch2/catch.hpp>
 
 #include <bit>
+#include <optional>
 #include <random>
+#include <tuple>
+#include <vector>
 
 using namespace paaskit;
 using namespace paaskit::scheduler;
@@ -107,4 +110,68 @@ TEST_CASE("the AVX-512 and portable kernels place identically", "[scheduler][ker
     }
     CHECK(compared > 5000);
     CHECK(refused > 0);
+}
+
+TEST_CASE("both kernels break equal scores by rank, then by index", "[scheduler][kernel]")
+{
+    // Ranks from a handful of values, so that equal ranks meet (the engine's random 32-bit ranks
+    // almost never do), on nodes that all score the same; some nodes infeasible.
+    std::mt19937 random(17);
+    for (const std::size_t n : {1u, 5u, 8u, 9u, 16u, 17u, 24u, 40u, 1000u}) {
+        for (int round = 0; round < 20; ++round) {
+            const auto column = [&](std::int64_t value) { return std::vector<std::int64_t>(n, value); };
+            std::vector<std::int64_t> free_cpu = column(8000), free_memory = column(16LL << 30), free_pods = column(10);
+            std::vector<double> free_cpu_d(n, 8000.0), free_memory_d(n, static_cast<double>(16LL << 30));
+            std::vector<double> inv_cpu(n, 1.0 / 16000), inv_memory(n, 1.0 / static_cast<double>(32LL << 30));
+            std::vector<std::uint32_t> rank(n), per_node(n), zone(n);
+            const std::uint32_t per_zone[] = {0, 0};
+            for (std::size_t i = 0; i < n; ++i) {
+                rank[i] = static_cast<std::uint32_t>(random() % 3);
+                per_node[i] = round % 2 == 0 ? 0 : static_cast<std::uint32_t>(random() % 2); // equal counts or two levels
+                if (random() % 5 == 0)
+                    free_pods[i] = -1; // infeasible
+            }
+            detail::scan_input in;
+            in.count = n;
+            in.free_cpu = free_cpu.data();
+            in.free_memory = free_memory.data();
+            in.free_pods = free_pods.data();
+            in.free_cpu_as_double = free_cpu_d.data();
+            in.free_memory_as_double = free_memory_d.data();
+            in.inv_cpu = inv_cpu.data();
+            in.inv_memory = inv_memory.data();
+            in.rank = rank.data();
+            in.cpu = 500;
+            in.memory = 1LL << 30;
+            in.weights = detail::base_weights::of(1, 0, 1);
+            if (round % 4 >= 2) { // with the spread term; guessed right, wrong or not at all
+                in.tenant_per_node = per_node.data();
+                in.tenant_per_zone = per_zone;
+                in.zone = zone.data();
+                in.zone_count = 2;
+                in.spread_weight = 2;
+                in.spread_highest_guess = static_cast<std::int32_t>(random() % 3) - 1;
+            }
+            // The expected winner: feasible, lowest count when spread, then lowest rank and index.
+            std::optional<std::size_t> expected;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (free_pods[i] < 1)
+                    continue;
+                const auto key = [&](std::size_t k) { return std::tuple(in.tenant_per_node != nullptr ? per_node[k] : 0u, rank[k], k); };
+                if (!expected || key(i) < key(*expected))
+                    expected = i;
+            }
+            detail::scan_scratch scratch_a, scratch_b;
+            const auto a = detail::scan_avx512(in, scratch_a);
+            const auto b = detail::scan_portable(in, scratch_b);
+            INFO("nodes " << n << " round " << round);
+            REQUIRE(a.found == expected.has_value());
+            REQUIRE(b.found == expected.has_value());
+            if (!expected)
+                continue;
+            CHECK(a.node == *expected);
+            CHECK(b.node == *expected);
+            CHECK(std::bit_cast<std::uint64_t>(a.score) == std::bit_cast<std::uint64_t>(b.score));
+        }
+    }
 }

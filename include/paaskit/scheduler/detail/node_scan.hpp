@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
@@ -200,13 +201,12 @@ inline bool avx512_available() noexcept
 
 // Eight nodes per step. Without the spread term one pass filters and scores; with it, a first
 // pass stores the base scores and spread counts and finds the highest count among feasible nodes,
-// and a second adds the term. The scoring pass keeps, per lane, the best score and its node's key
-// (rank, then index), without a branch: skipping blocks where no lane reaches its best so far
-// would need one that depends on the whole score computation, and its mispredictions cost more
-// (about 15% of a placement at 5,000 nodes) than computing the keys. The main loops load whole blocks; only the last,
-// partial block uses masked loads. No fused multiply-add: the scores must be the portable kernel's
-// to the bit. The masked (maskz) forms of conversions, shifts and maxima are used because GCC 12's
-// unmasked ones start from an undefined register, which -Wmaybe-uninitialized reports.
+// and a second adds the term. The scoring pass keeps, per lane, the best score and its node's rank
+// and index, without a branch (see keep_best), alternating between two sets of lanes so that the
+// chain of comparisons from block to block is half as long. The main loops load whole blocks; only
+// the last, partial block uses masked loads. No fused multiply-add: the scores must be the portable
+// kernel's to the bit. The masked (maskz) forms of conversions, shifts and maxima are used because
+// GCC 12's unmasked ones start from an undefined register, which -Wmaybe-uninitialized reports.
 #define PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=off")))
 #define PAASKIT_SCHEDULER_AVX512_INLINE PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((always_inline))
 
@@ -218,7 +218,8 @@ struct avx512_scan {
     const std::uint32_t *rank, *per_node, *zones, *per_zone;
     double* scores;
     std::int32_t* counts;
-    __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i, steps;
+    __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i;
+    __m256i steps; ///< 0..7, the lanes' offsets in a block
     __m512d cpu, memory, one, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
     bool guessing;                           ///< the spread term is added in the first pass, at
@@ -229,7 +230,7 @@ struct avx512_scan {
           inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
           per_zone(in.tenant_per_zone), scores(scratch.scores.data()), counts(scratch.spread_counts.data()),
           cutoff(_mm512_set1_epi64(in.cutoff_ms)), cpu_i(_mm512_set1_epi64(in.cpu)), memory_i(_mm512_set1_epi64(in.memory)),
-          ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)), steps(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7)),
+          ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
           cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))), one(_mm512_set1_pd(1.0)),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
@@ -247,28 +248,61 @@ struct avx512_scan {
 
     enum class zone_lookup { none, registers, gather };
 
-    /// Each lane's best score so far and its node's key: rank in the high half, index in the low.
+    /// Each lane's best score so far, its node's rank and index. A lane only ever sees increasing
+    /// indexes, so an equal score replaces its best only with a strictly lower rank.
     struct lane_best {
         __m512d score;
-        __m512i key;
+        __m256i rank, index;
     };
+
+    PAASKIT_SCHEDULER_AVX512_INLINE lane_best no_best() const noexcept
+    {
+        return {infeasible, _mm256_set1_epi32(-1), _mm256_setzero_si256()};
+    }
 
     PAASKIT_SCHEDULER_AVX512_INLINE static __mmask8 lanes(std::size_t i, std::size_t n) noexcept
     {
         return n - i >= 8 ? __mmask8(0xff) : static_cast<__mmask8>((1u << (n - i)) - 1);
     }
 
-    /// Takes the block at i into `best`: a higher score wins, an equal one with a lower key. The
-    /// lanes that do not reach their best load nothing and change nothing.
+    /// Takes the block at i (its lanes `live`) into `best`: a higher score wins, an equal one with
+    /// a lower rank. No branch, and nothing but the comparisons waits on `best`: a branch on
+    /// "some lane reached its best" would depend on the whole score computation and mispredict,
+    /// and a load masked by it would put a load's latency into the chain from block to block.
     PAASKIT_SCHEDULER_AVX512_INLINE void keep_best(std::size_t i, __mmask8 live, __m512d score, lane_best& best) const noexcept
     {
-        const __mmask8 reached = _mm512_mask_cmp_pd_mask(live, score, best.score, _CMP_GE_OQ);
-        const __m512i ranks = _mm512_maskz_cvtepu32_epi64(reached, _mm256_maskz_loadu_epi32(reached, rank + i));
-        const __m512i key = _mm512_or_si512(_mm512_maskz_slli_epi64(reached, ranks, 32), _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(i)), steps));
-        const __mmask8 higher = _mm512_mask_cmp_pd_mask(reached, score, best.score, _CMP_GT_OQ);
-        const __mmask8 better = static_cast<__mmask8>(higher | _mm512_mask_cmplt_epu64_mask(static_cast<__mmask8>(reached & ~higher), key, best.key));
+        const __m256i ranks = live == 0xff ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rank + i)) : _mm256_maskz_loadu_epi32(live, rank + i);
+        const __mmask8 higher = _mm512_mask_cmp_pd_mask(live, score, best.score, _CMP_GT_OQ);
+        const __mmask8 equal = _mm512_mask_cmp_pd_mask(live, score, best.score, _CMP_EQ_OQ);
+        const __mmask8 better = static_cast<__mmask8>(higher | _mm256_mask_cmplt_epu32_mask(equal, ranks, best.rank));
         best.score = _mm512_mask_mov_pd(best.score, better, score);
-        best.key = _mm512_mask_mov_epi64(best.key, better, key);
+        best.rank = _mm256_mask_mov_epi32(best.rank, better, ranks);
+        best.index = _mm256_mask_mov_epi32(best.index, better, _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(i)), steps));
+    }
+
+    /// The best of the lanes of `all` (highest score, then lowest rank, then lowest index).
+    PAASKIT_SCHEDULER_AVX512_INLINE static scan_result winner(std::initializer_list<lane_best> all) noexcept
+    {
+        scan_result result;
+        std::uint32_t result_rank = 0;
+        result.score = -std::numeric_limits<double>::infinity();
+        for (const lane_best& best : all) {
+            alignas(64) double scores[8];
+            alignas(32) std::uint32_t ranks[8], indexes[8];
+            _mm512_store_pd(scores, best.score);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(ranks), best.rank);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(indexes), best.index);
+            for (std::size_t lane = 0; lane < 8; ++lane) {
+                if (scores[lane] == -std::numeric_limits<double>::infinity())
+                    continue;
+                if (!result.found || scores[lane] > result.score
+                    || (scores[lane] == result.score && (ranks[lane] < result_rank || (ranks[lane] == result_rank && indexes[lane] < result.node)))) {
+                    result = {true, indexes[lane], scores[lane], -1};
+                    result_rank = ranks[lane];
+                }
+            }
+        }
+        return result;
     }
 
     /// Filters and scores the block at i (its lanes `live`). With the spread term, stores the scores
@@ -327,6 +361,22 @@ struct avx512_scan {
         return score;
     }
 
+    /// One block of the first pass: scores it and takes it into `best` (or, with the spread term,
+    /// into the highest base scores and, guessing, `best`).
+    template <bool Partial, zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
+    PAASKIT_SCHEDULER_AVX512_INLINE void base_step(std::size_t i, __mmask8 live, count_range& range, __m512d& best_base, lane_best& best) const noexcept
+    {
+        __m512d total = infeasible;
+        const __m512d score = base_block<Partial, Zones, CheckAlive, CheckEphemeral>(i, live, range, total);
+        if constexpr (Zones == zone_lookup::none) {
+            keep_best(i, live, score, best);
+        } else {
+            best_base = _mm512_mask_max_pd(best_base, live, best_base, score);
+            if (guessing)
+                keep_best(i, live, total, best);
+        }
+    }
+
     /// What the first pass learns with the spread term: each lane's highest base score, and the
     /// highest and lowest spread counts among feasible nodes.
     struct base_summary {
@@ -336,36 +386,24 @@ struct avx512_scan {
 
     /// The first pass. Without the spread term it also picks the best (into `result`); with it and a
     /// guessed highest count, it picks the best at the guessed scale (right if the guess was).
+    /// Alternate blocks go to two sets of lanes, so that each block waits on the one before last.
     template <zone_lookup Zones, bool CheckAlive, bool CheckEphemeral>
-    PAASKIT_SCHEDULER_AVX512_TARGET static base_summary base_pass(const avx512_scan scan, std::size_t n, lane_best& result) noexcept
+    PAASKIT_SCHEDULER_AVX512_TARGET static base_summary base_pass(const avx512_scan scan, std::size_t n, scan_result& result) noexcept
     {
-        const std::size_t whole = n & ~std::size_t{7};
         count_range range{_mm256_setzero_si256(), _mm256_set1_epi32(std::numeric_limits<std::int32_t>::max())};
-        lane_best best{scan.infeasible, _mm512_set1_epi64(-1)};
+        lane_best even = scan.no_best(), odd = scan.no_best();
         __m512d best_base = scan.infeasible;
-        __m512d total = scan.infeasible;
-        for (std::size_t i = 0; i < whole; i += 8) {
-            const __m512d score = scan.base_block<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range, total);
-            if constexpr (Zones == zone_lookup::none) {
-                scan.keep_best(i, 0xff, score, best);
-            } else {
-                best_base = _mm512_mask_max_pd(best_base, 0xff, best_base, score);
-                if (scan.guessing)
-                    scan.keep_best(i, 0xff, total, best);
-            }
+        const std::size_t whole = n & ~std::size_t{7};
+        std::size_t i = 0;
+        for (; i + 16 <= whole; i += 16) {
+            scan.base_step<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range, best_base, even);
+            scan.base_step<false, Zones, CheckAlive, CheckEphemeral>(i + 8, 0xff, range, best_base, odd);
         }
-        if (whole < n) {
-            const __mmask8 live = lanes(whole, n);
-            const __m512d score = scan.base_block<true, Zones, CheckAlive, CheckEphemeral>(whole, live, range, total);
-            if constexpr (Zones == zone_lookup::none) {
-                scan.keep_best(whole, live, score, best);
-            } else {
-                best_base = _mm512_mask_max_pd(best_base, live, best_base, score);
-                if (scan.guessing)
-                    scan.keep_best(whole, live, total, best);
-            }
-        }
-        result = best;
+        if (i < whole)
+            scan.base_step<false, Zones, CheckAlive, CheckEphemeral>(i, 0xff, range, best_base, even);
+        if (whole < n)
+            scan.base_step<true, Zones, CheckAlive, CheckEphemeral>(whole, lanes(whole, n), range, best_base, odd);
+        result = winner({even, odd});
         alignas(32) std::int32_t highest[8], lowest[8];
         _mm256_store_si256(reinterpret_cast<__m256i*>(highest), range.highest);
         _mm256_store_si256(reinterpret_cast<__m256i*>(lowest), range.lowest);
@@ -385,7 +423,7 @@ struct avx512_scan {
         const double reach = weight_value * scale_value * static_cast<double>(summary.highest - summary.lowest);
         const __m512d threshold = _mm512_set1_pd(top_base - reach - 1e-9 * (std::fabs(top_base) + reach + 100.0 * weight_value + 1.0));
         const __m512d weight = _mm512_set1_pd(weight_value), scale = _mm512_set1_pd(scale_value), hundred = _mm512_set1_pd(100.0);
-        lane_best best{scan.infeasible, _mm512_set1_epi64(-1)};
+        lane_best best = scan.no_best();
         for (std::size_t i = 0; i < n; i += 8) {
             const __mmask8 live = lanes(i, n);
             const __m512d base = _mm512_maskz_loadu_pd(live, scan.scores + i);
@@ -409,8 +447,7 @@ PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input&
     }
     const avx512_scan scan(in, scratch);
     using zones = avx512_scan::zone_lookup;
-    avx512_scan::lane_best best;
-    std::int32_t spread_highest = -1;
+    scan_result best;
     const auto base_pass = [&]<zones Zones>() {
         if (in.alive_ms != nullptr)
             return in.free_ephemeral != nullptr ? avx512_scan::base_pass<Zones, true, true>(scan, n, best)
@@ -420,28 +457,18 @@ PAASKIT_SCHEDULER_AVX512_TARGET inline scan_result scan_avx512(const scan_input&
     };
     if (in.tenant_per_node == nullptr) {
         base_pass.template operator()<zones::none>();
-    } else {
-        const auto summary = in.zone_count <= 16 ? base_pass.template operator()<zones::registers>() : base_pass.template operator()<zones::gather>();
-        alignas(64) double lane_bases[8];
-        _mm512_store_pd(lane_bases, summary.best_base);
-        const double top_base = *std::max_element(lane_bases, lane_bases + 8);
-        if (top_base == -std::numeric_limits<double>::infinity())
-            return {};
-        spread_highest = summary.highest;
-        if (!scan.guessing || summary.highest != in.spread_highest_guess)
-            best = avx512_scan::spread_pass(scan, n, in.spread_weight, summary, top_base);
+        return best;
     }
-    alignas(64) double lane_scores[8];
-    alignas(64) std::uint64_t lane_keys[8];
-    _mm512_store_pd(lane_scores, best.score);
-    _mm512_store_si512(lane_keys, best.key);
-    std::size_t winner = 0;
-    for (std::size_t lane = 1; lane < 8; ++lane)
-        if (lane_scores[lane] > lane_scores[winner] || (lane_scores[lane] == lane_scores[winner] && lane_keys[lane] < lane_keys[winner]))
-            winner = lane;
-    if (lane_scores[winner] == -std::numeric_limits<double>::infinity())
+    const auto summary = in.zone_count <= 16 ? base_pass.template operator()<zones::registers>() : base_pass.template operator()<zones::gather>();
+    alignas(64) double lane_bases[8];
+    _mm512_store_pd(lane_bases, summary.best_base);
+    const double top_base = *std::max_element(lane_bases, lane_bases + 8);
+    if (top_base == -std::numeric_limits<double>::infinity())
         return {};
-    return {true, static_cast<std::uint32_t>(lane_keys[winner]), lane_scores[winner], spread_highest};
+    if (!scan.guessing || summary.highest != in.spread_highest_guess)
+        best = avx512_scan::winner({avx512_scan::spread_pass(scan, n, in.spread_weight, summary, top_base)});
+    best.spread_highest = summary.highest;
+    return best;
 }
 
 #undef PAASKIT_SCHEDULER_AVX512_INLINE
