@@ -158,8 +158,8 @@ public:
             column->push_back(0);
         inv_cpu_.push_back(0);
         inv_memory_.push_back(0);
-        free_cpu_as_double_.push_back(0);
-        free_memory_as_double_.push_back(0);
+        used_cpu_fraction_.push_back(0);
+        used_memory_fraction_.push_back(0);
         for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_})
             column->push_back(0);
         alive_ms_.push_back(never_stale);
@@ -229,8 +229,8 @@ public:
             move(*column);
         move(inv_cpu_);
         move(inv_memory_);
-        move(free_cpu_as_double_);
-        move(free_memory_as_double_);
+        move(used_cpu_fraction_);
+        move(used_memory_fraction_);
         for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
             move(*column);
         move(cordoned_);
@@ -636,8 +636,8 @@ private:
         const bool schedulable = !cordoned_[i] && ready_[i];
         free_cpu_[i] = cap_cpu_[i] - used_cpu_[i];
         free_memory_[i] = cap_memory_[i] - used_memory_[i];
-        free_cpu_as_double_[i] = static_cast<double>(free_cpu_[i]);
-        free_memory_as_double_[i] = static_cast<double>(free_memory_[i]);
+        used_cpu_fraction_[i] = detail::used_fraction(free_cpu_[i], inv_cpu_[i]);
+        used_memory_fraction_[i] = detail::used_fraction(free_memory_[i], inv_memory_[i]);
         const std::int64_t ephemeral = cap_ephemeral_[i] - used_ephemeral_[i];
         short_of_ephemeral_ += static_cast<std::int64_t>(ephemeral < 0) - static_cast<std::int64_t>(free_ephemeral_[i] < 0);
         free_ephemeral_[i] = ephemeral;
@@ -1051,8 +1051,8 @@ private:
         in.free_memory = free_memory_.data();
         in.free_ephemeral = c.ephemeral > 0 || short_of_ephemeral_ > 0 ? free_ephemeral_.data() : nullptr;
         in.free_pods = free_pods_.data();
-        in.free_cpu_as_double = free_cpu_as_double_.data();
-        in.free_memory_as_double = free_memory_as_double_.data();
+        in.used_cpu_fraction = used_cpu_fraction_.data();
+        in.used_memory_fraction = used_memory_fraction_.data();
         in.inv_cpu = inv_cpu_.data();
         in.inv_memory = inv_memory_.data();
         in.rank = rank_.data();
@@ -1096,8 +1096,8 @@ private:
         for (std::size_t k = 0; k < count; ++k) {
             const std::uint32_t i = feasible_[k];
             // Fractions of capacity requested once this workload is there.
-            const double cpu_fraction = detail::fraction_after(free_cpu_as_double_[i], cpu, inv_cpu_[i]);
-            const double memory_fraction = detail::fraction_after(free_memory_as_double_[i], memory, inv_memory_[i]);
+            const double cpu_fraction = detail::fraction_after(used_cpu_fraction_[i], cpu, inv_cpu_[i]);
+            const double memory_fraction = detail::fraction_after(used_memory_fraction_[i], memory, inv_memory_[i]);
             double s = detail::base_score(weights_, cpu_fraction, memory_fraction);
             if (p.requested_to_capacity > 0)
                 s += p.requested_to_capacity * (shape_score(100.0 * cpu_fraction) + shape_score(100.0 * memory_fraction)) / 2.0;
@@ -1250,7 +1250,7 @@ private:
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
-    std::vector<double> free_cpu_as_double_, free_memory_as_double_;
+    std::vector<double> used_cpu_fraction_, used_memory_fraction_; ///< detail::used_fraction
     std::vector<std::int64_t> free_cpu_, free_memory_, free_ephemeral_, free_pods_, alive_ms_;
     std::int64_t short_of_ephemeral_ = 0; ///< nodes whose free ephemeral storage is negative
     std::int64_t oldest_alive_ = never_stale; ///< the least of alive_ms_, when known

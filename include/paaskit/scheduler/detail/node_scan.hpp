@@ -46,8 +46,8 @@ struct scan_input {
     const std::int64_t* free_memory = nullptr;
     const std::int64_t* free_ephemeral = nullptr; ///< null: the workload asks none and no node is short of it
     const std::int64_t* free_pods = nullptr;      ///< very negative for cordoned and not-ready nodes
-    const double* free_cpu_as_double = nullptr;   ///< for kernels that cannot convert integers
-    const double* free_memory_as_double = nullptr;
+    const double* used_cpu_fraction = nullptr;    ///< used_fraction of each node's CPU
+    const double* used_memory_fraction = nullptr; ///< used_fraction of each node's memory
     const double* inv_cpu = nullptr;    ///< 1 / allocatable CPU (0 when there is none)
     const double* inv_memory = nullptr; ///< 1 / allocatable memory (0 when there is none)
     const std::uint32_t* rank = nullptr; ///< the seeded tie-break order
@@ -91,13 +91,23 @@ inline double base_score(const base_weights& w, double cpu_fraction, double memo
     return (w.constant - w.sum_slope * sum) - w.apart_slope * apart;
 }
 
-/// The share of a resource in use once the workload is there: 1 - (free - request) / capacity,
-/// from the free amount (exact as a double below 2^53) and 1 / capacity (0 when there is none,
-/// which counts the node as full).
-inline double fraction_after(double free, double request, double inverse_capacity) noexcept { return 1.0 - (free - request) * inverse_capacity; }
+/// The share of a resource in use: 1 - free / capacity, from the free amount and 1 / capacity (0
+/// when there is none, which counts the node as full). Kept per node, updated when it changes.
+inline double used_fraction(std::int64_t free, double inverse_capacity) noexcept { return 1.0 - static_cast<double>(free) * inverse_capacity; }
+
+/// The share in use once the workload is there: two operations per node and resource in the scan.
+inline double fraction_after(double used, double request, double inverse_capacity) noexcept { return used + request * inverse_capacity; }
 
 /// Tenant spread's scale: 100 over the highest count among feasible nodes (0 when all are 0).
 inline double spread_scale(std::int32_t highest) noexcept { return highest > 0 ? 100.0 / static_cast<double>(highest) : 0.0; }
+
+/// The score with tenant spread's term, weight * (100 - count * scale), written as (score + weight
+/// * 100) - count * (weight * scale) with both products computed once per scan: `full` is weight *
+/// 100 and `step` weight * scale. Every path adds the term this way, so they agree to the bit.
+inline double with_spread(double score, std::int32_t count, double full, double step) noexcept
+{
+    return (score + full) - static_cast<double>(count) * step;
+}
 
 /// Filters and scores every node into `scores` (-infinity where infeasible) and `feasible` (all
 /// ones where feasible). The columns that cannot reject anything are skipped at compile time.
@@ -111,8 +121,8 @@ void filter_and_score_portable(const scan_input& in, double* __restrict scores, 
     const std::int64_t* __restrict const free_memory = in.free_memory;
     const std::int64_t* __restrict const free_ephemeral = in.free_ephemeral;
     const std::int64_t* __restrict const free_pods = in.free_pods;
-    const double* __restrict const free_cpu_d = in.free_cpu_as_double;
-    const double* __restrict const free_memory_d = in.free_memory_as_double;
+    const double* __restrict const used_cpu = in.used_cpu_fraction;
+    const double* __restrict const used_memory = in.used_memory_fraction;
     const double* __restrict const inv_cpu = in.inv_cpu;
     const double* __restrict const inv_memory = in.inv_memory;
     const double cpu = static_cast<double>(in.cpu), memory = static_cast<double>(in.memory);
@@ -130,7 +140,7 @@ void filter_and_score_portable(const scan_input& in, double* __restrict scores, 
             slack |= free_ephemeral[i] - ephemeral_i;
         const std::uint64_t negative = static_cast<std::uint64_t>(slack) >> 63;
         const std::uint64_t mask = 0 - negative;
-        const double s = base_score(weights, fraction_after(free_cpu_d[i], cpu, inv_cpu[i]), fraction_after(free_memory_d[i], memory, inv_memory[i]));
+        const double s = base_score(weights, fraction_after(used_cpu[i], cpu, inv_cpu[i]), fraction_after(used_memory[i], memory, inv_memory[i]));
         scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
         feasible[i] = static_cast<std::int32_t>(negative) - 1;
     }
@@ -164,10 +174,9 @@ inline scan_result scan_portable(const scan_input& in, scan_scratch& scratch)
             highest = counted > highest ? counted : highest;
         }
         spread_highest = highest;
-        const double weight = in.spread_weight;
-        const double scale = spread_scale(highest);
+        const double full = in.spread_weight * 100.0, step = in.spread_weight * spread_scale(highest);
         for (std::size_t i = 0; i < n; ++i)
-            scores[i] += weight * (100.0 - static_cast<double>(raw[i]) * scale);
+            scores[i] = with_spread(scores[i], raw[i], full, step);
     }
     // The best score (four independent maxima keep the loop from waiting on itself).
     double best[4] = {infeasible, infeasible, infeasible, infeasible};
@@ -214,29 +223,29 @@ inline bool avx512_available() noexcept
 /// copy that stores to the scratch columns cannot alias, so the compiler keeps it in registers.
 struct avx512_scan {
     const std::int64_t *alive, *free_cpu, *free_memory, *free_ephemeral, *free_pods;
-    const double *inv_cpu, *inv_memory;
+    const double *used_cpu, *used_memory, *inv_cpu, *inv_memory;
     const std::uint32_t *rank, *per_node, *zones, *per_zone;
     double* scores;
     std::int32_t* counts;
     __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i;
     __m256i steps; ///< 0..7, the lanes' offsets in a block
-    __m512d cpu, memory, one, constant, sum_slope, apart_slope, infeasible;
+    __m512d cpu, memory, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
-    bool guessing;                           ///< the spread term is added in the first pass, at
-    __m512d spread_weight, guessed_scale, hundred; ///< the scale of the guessed highest count
+    bool guessing;                          ///< the spread term is added in the first pass, at
+    __m512d guessed_full, guessed_step;     ///< the scale of the guessed highest count (with_spread)
 
     PAASKIT_SCHEDULER_AVX512_INLINE avx512_scan(const scan_input& in, scan_scratch& scratch)
         : alive(in.alive_ms), free_cpu(in.free_cpu), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_pods(in.free_pods),
-          inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
+          used_cpu(in.used_cpu_fraction), used_memory(in.used_memory_fraction), inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
           per_zone(in.tenant_per_zone), scores(scratch.scores.data()), counts(scratch.spread_counts.data()),
           cutoff(_mm512_set1_epi64(in.cutoff_ms)), cpu_i(_mm512_set1_epi64(in.cpu)), memory_i(_mm512_set1_epi64(in.memory)),
           ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))), one(_mm512_set1_pd(1.0)),
+          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
           zone_table_low(_mm256_setzero_si256()), zone_table_high(_mm256_setzero_si256()),
-          guessing(in.tenant_per_node != nullptr && in.spread_highest_guess >= 0), spread_weight(_mm512_set1_pd(in.spread_weight)),
-          guessed_scale(_mm512_set1_pd(spread_scale(in.spread_highest_guess))), hundred(_mm512_set1_pd(100.0))
+          guessing(in.tenant_per_node != nullptr && in.spread_highest_guess >= 0), guessed_full(_mm512_set1_pd(in.spread_weight * 100.0)),
+          guessed_step(_mm512_set1_pd(in.spread_weight * spread_scale(in.spread_highest_guess)))
     {
         if (per_node != nullptr && in.zone_count <= 16) {
             alignas(32) std::uint32_t table[16] = {};
@@ -332,11 +341,9 @@ struct avx512_scan {
             ok = _mm512_mask_cmpge_epi64_mask(ok, load(alive), cutoff);
         if constexpr (CheckEphemeral)
             ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_ephemeral), ephemeral_i);
-        // fraction_after: 1 - (free - request) / capacity
-        const __m512d cpu_fraction
-            = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(_mm512_maskz_cvtepi64_pd(live, cpu_free), cpu), load_pd(inv_cpu)));
-        const __m512d memory_fraction
-            = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(_mm512_maskz_cvtepi64_pd(live, memory_free), memory), load_pd(inv_memory)));
+        // fraction_after: used + request / capacity
+        const __m512d cpu_fraction = _mm512_add_pd(load_pd(used_cpu), _mm512_mul_pd(cpu, load_pd(inv_cpu)));
+        const __m512d memory_fraction = _mm512_add_pd(load_pd(used_memory), _mm512_mul_pd(memory, load_pd(inv_memory)));
         const __m512d sum = _mm512_add_pd(cpu_fraction, memory_fraction);
         const __m512d apart = _mm512_abs_pd(_mm512_sub_pd(cpu_fraction, memory_fraction));
         const __m512d base = _mm512_sub_pd(_mm512_sub_pd(constant, _mm512_mul_pd(sum_slope, sum)), _mm512_mul_pd(apart_slope, apart));
@@ -355,7 +362,7 @@ struct avx512_scan {
             _mm512_mask_storeu_pd(scores + i, live, score);
             if (guessing) {
                 const __m512d raw_pd = _mm512_maskz_cvtepi32_pd(live, raw);
-                total = _mm512_add_pd(score, _mm512_mul_pd(spread_weight, _mm512_sub_pd(hundred, _mm512_mul_pd(raw_pd, guessed_scale))));
+                total = _mm512_sub_pd(_mm512_add_pd(score, guessed_full), _mm512_mul_pd(raw_pd, guessed_step)); // with_spread
             }
         }
         return score;
@@ -419,10 +426,10 @@ struct avx512_scan {
     PAASKIT_SCHEDULER_AVX512_TARGET static lane_best spread_pass(const avx512_scan scan, std::size_t n, double weight_value, const base_summary& summary,
                                                                   double top_base) noexcept
     {
-        const double scale_value = spread_scale(summary.highest);
-        const double reach = weight_value * scale_value * static_cast<double>(summary.highest - summary.lowest);
+        const double step_value = weight_value * spread_scale(summary.highest);
+        const double reach = step_value * static_cast<double>(summary.highest - summary.lowest);
         const __m512d threshold = _mm512_set1_pd(top_base - reach - 1e-9 * (std::fabs(top_base) + reach + 100.0 * weight_value + 1.0));
-        const __m512d weight = _mm512_set1_pd(weight_value), scale = _mm512_set1_pd(scale_value), hundred = _mm512_set1_pd(100.0);
+        const __m512d full = _mm512_set1_pd(weight_value * 100.0), step = _mm512_set1_pd(step_value);
         lane_best best = scan.no_best();
         for (std::size_t i = 0; i < n; i += 8) {
             const __mmask8 live = lanes(i, n);
@@ -431,7 +438,7 @@ struct avx512_scan {
             if (contenders == 0)
                 continue;
             const __m512d raw = _mm512_maskz_cvtepi32_pd(contenders, _mm256_maskz_loadu_epi32(contenders, scan.counts + i));
-            const __m512d score = _mm512_add_pd(base, _mm512_mul_pd(weight, _mm512_sub_pd(hundred, _mm512_mul_pd(raw, scale))));
+            const __m512d score = _mm512_sub_pd(_mm512_add_pd(base, full), _mm512_mul_pd(raw, step)); // with_spread
             scan.keep_best(i, contenders, score, best);
         }
         return best;
