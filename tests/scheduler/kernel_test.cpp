@@ -120,7 +120,8 @@ TEST_CASE("both kernels break equal scores by rank, then by index", "[scheduler]
     for (const std::size_t n : {1u, 5u, 8u, 9u, 16u, 17u, 24u, 40u, 1000u}) {
         for (int round = 0; round < 20; ++round) {
             const auto column = [&](std::int64_t value) { return std::vector<std::int64_t>(n, value); };
-            std::vector<std::int64_t> free_cpu = column(8000), free_memory = column(16LL << 30), free_pods = column(10);
+            std::vector<std::int32_t> free_cpu(n, 8000), free_pods(n, 10);
+            std::vector<std::int64_t> free_memory = column(16LL << 30);
             std::vector<double> used_cpu(n, 0.5), used_memory(n, 0.5);
             std::vector<double> inv_cpu(n, 1.0 / 16000), inv_memory(n, 1.0 / static_cast<double>(32LL << 30));
             std::vector<std::uint32_t> rank(n), per_node(n), zone(n);

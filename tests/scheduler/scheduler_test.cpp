@@ -90,6 +90,43 @@ TEST_CASE("resources: a node must fit every request", "[scheduler][filter]")
     CHECK(must_place(slots, pod("t", 1, 1)).why.message() == "0/1 nodes are available: 1 Too many pods.");
 }
 
+TEST_CASE("resources beyond 32 bits: free CPU and pods are compared exactly", "[scheduler][filter]")
+{
+    // The scan keeps free CPU and pod slots in 32 bits, saturated; requests past 2^31 - 1 take
+    // the filter-by-filter path. Either way the comparison must be the exact one.
+    constexpr std::int64_t huge = 5'000'000'000; // millicores: past 2^32
+    engine e(only(&profile::least_allocated));
+    REQUIRE(e.add_node(node("huge", huge, 64LL << 30)));
+    REQUIRE(e.add_node(node("normal", 4000, 64LL << 30)));
+    CHECK(placed_on(e, pod("t", 3'000'000'000, 1)) == "huge"); // request past 2^31
+    CHECK(must_place(e, pod("t", 2'000'000'001, 1)).why.message() == "0/2 nodes are available: 2 Insufficient cpu.");
+    CHECK(placed_on(e, pod("t", 1'999'999'999, 1)) == "huge"); // fills "huge" exactly
+    CHECK(placed_on(e, pod("t", 3000, 1)) == "normal");
+    CHECK(must_place(e, pod("t", 1001, 1)).why.message() == "0/2 nodes are available: 2 Insufficient cpu.");
+
+    // 2^32 + 500 free: the emptiest node, whose low 32 bits alone would say 500.
+    engine wide(only(&profile::least_allocated));
+    REQUIRE(wide.add_node(node("wide", (1LL << 32) + 500, 64LL << 30)));
+    REQUIRE(wide.add_node(node("normal", 4000, 64LL << 30)));
+    CHECK(placed_on(wide, pod("t", 1000, 1)) == "wide");
+
+    // Overcommitted by 2^32 by workloads bound elsewhere: nothing fits, not even 0.
+    engine over(only(&profile::least_allocated));
+    REQUIRE(over.add_node(node("n", 1000)));
+    REQUIRE(over.assign(pod("t", (1LL << 32) + 1000, 1), "n"));
+    CHECK(must_place(over, pod("t", 0, 1)).why.message() == "0/1 nodes are available: 1 Insufficient cpu.");
+
+    // Pod slots past 2^31 on the node, and a request for more slots than 32 bits hold.
+    engine slots(only(&profile::least_allocated));
+    auto roomy = node("roomy");
+    roomy.allocatable.pods = 3'000'000'000;
+    REQUIRE(slots.add_node(roomy));
+    auto many = pod("t", 1, 1);
+    many.requests.pods = 2'500'000'000;
+    CHECK(placed_on(slots, many) == "roomy");
+    CHECK(must_place(slots, many).why.message() == "0/1 nodes are available: 1 Too many pods.");
+}
+
 TEST_CASE("cordoned, not ready and silent nodes get nothing", "[scheduler][filter]")
 {
     engine e;

@@ -160,8 +160,10 @@ public:
         inv_memory_.push_back(0);
         used_cpu_fraction_.push_back(0);
         used_memory_fraction_.push_back(0);
-        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_})
+        for (auto* column : {&free_memory_, &free_ephemeral_})
             column->push_back(0);
+        free_cpu_.push_back(0);
+        free_pods_.push_back(0);
         alive_ms_.push_back(never_stale);
         cordoned_.push_back(0);
         ready_.push_back(0);
@@ -231,8 +233,10 @@ public:
         move(inv_memory_);
         move(used_cpu_fraction_);
         move(used_memory_fraction_);
-        for (auto* column : {&free_cpu_, &free_memory_, &free_ephemeral_, &free_pods_, &alive_ms_})
+        for (auto* column : {&free_memory_, &free_ephemeral_, &alive_ms_})
             move(*column);
+        move(free_cpu_);
+        move(free_pods_);
         move(cordoned_);
         move(ready_);
         move(zone_);
@@ -629,19 +633,19 @@ private:
     /// column need not be read at all while no schedulable node's heartbeat is stale. Far from the
     /// int64 limits, so that subtracting a request or a cutoff cannot overflow.
     static constexpr std::int64_t never_stale = std::numeric_limits<std::int64_t>::max() / 4;
-    static constexpr std::int64_t no_slots = std::numeric_limits<std::int64_t>::min() / 4;
+    static constexpr std::int32_t no_slots = std::numeric_limits<std::int32_t>::min();
 
     void refresh_mirror(std::uint32_t i)
     {
         const bool schedulable = !cordoned_[i] && ready_[i];
-        free_cpu_[i] = cap_cpu_[i] - used_cpu_[i];
+        free_cpu_[i] = detail::saturated_free(cap_cpu_[i] - used_cpu_[i]);
         free_memory_[i] = cap_memory_[i] - used_memory_[i];
-        used_cpu_fraction_[i] = detail::used_fraction(free_cpu_[i], inv_cpu_[i]);
+        used_cpu_fraction_[i] = detail::used_fraction(cap_cpu_[i] - used_cpu_[i], inv_cpu_[i]);
         used_memory_fraction_[i] = detail::used_fraction(free_memory_[i], inv_memory_[i]);
         const std::int64_t ephemeral = cap_ephemeral_[i] - used_ephemeral_[i];
         short_of_ephemeral_ += static_cast<std::int64_t>(ephemeral < 0) - static_cast<std::int64_t>(free_ephemeral_[i] < 0);
         free_ephemeral_[i] = ephemeral;
-        free_pods_[i] = schedulable ? cap_pods_[i] - used_pods_[i] : no_slots;
+        free_pods_[i] = schedulable ? detail::saturated_free(cap_pods_[i] - used_pods_[i]) : no_slots;
         const std::int64_t alive = schedulable ? heartbeat_[i] : never_stale;
         if (alive_ms_[i] == oldest_alive_ && alive != oldest_alive_)
             oldest_alive_known_ = false; // recomputed when a scan needs it
@@ -1037,7 +1041,7 @@ private:
         const compiled_workload& c = work_;
         return !c.constrained && !c.check_taints && c.extended.empty() && !c.extended_unknown && !(c.anti_affinity && c.group >= 0)
                && (c.spread.empty() || c.tenant < 0) && profile_.requested_to_capacity == 0 && c.preferred.empty()
-               && (profile_.taint_toleration == 0 || !any_soft_taint_);
+               && (profile_.taint_toleration == 0 || !any_soft_taint_) && detail::fits_saturated(c.cpu) && detail::fits_saturated(c.pods);
     }
 
     std::optional<std::uint32_t> fast_search(std::int64_t cutoff_ms)
@@ -1251,7 +1255,8 @@ private:
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
     std::vector<double> used_cpu_fraction_, used_memory_fraction_; ///< detail::used_fraction
-    std::vector<std::int64_t> free_cpu_, free_memory_, free_ephemeral_, free_pods_, alive_ms_;
+    std::vector<std::int64_t> free_memory_, free_ephemeral_, alive_ms_;
+    std::vector<std::int32_t> free_cpu_, free_pods_; ///< detail::saturated_free
     std::int64_t short_of_ephemeral_ = 0; ///< nodes whose free ephemeral storage is negative
     std::int64_t oldest_alive_ = never_stale; ///< the least of alive_ms_, when known
     bool oldest_alive_known_ = true;

@@ -42,10 +42,12 @@ struct scan_input {
     std::size_t count = 0;
     /// Schedulable nodes' last heartbeats (null: none is stale, nothing to check).
     const std::int64_t* alive_ms = nullptr;
-    const std::int64_t* free_cpu = nullptr;
+    /// Free CPU and pod slots saturated to 32 bits (saturated_free), so that a scan reads less:
+    /// exact for requests up to 2^31 - 1, which the caller checks.
+    const std::int32_t* free_cpu = nullptr;
     const std::int64_t* free_memory = nullptr;
     const std::int64_t* free_ephemeral = nullptr; ///< null: the workload asks none and no node is short of it
-    const std::int64_t* free_pods = nullptr;      ///< very negative for cordoned and not-ready nodes
+    const std::int32_t* free_pods = nullptr;      ///< very negative for cordoned and not-ready nodes
     const double* used_cpu_fraction = nullptr;    ///< used_fraction of each node's CPU
     const double* used_memory_fraction = nullptr; ///< used_fraction of each node's memory
     const double* inv_cpu = nullptr;    ///< 1 / allocatable CPU (0 when there is none)
@@ -91,6 +93,16 @@ inline double base_score(const base_weights& w, double cpu_fraction, double memo
     return (w.constant - w.sum_slope * sum) - w.apart_slope * apart;
 }
 
+/// A free amount for the 32-bit columns: clamped, which keeps "free >= request" exact for every
+/// request from 0 to 2^31 - 1 (a larger free amount fits any of them; a smaller one, none).
+inline std::int32_t saturated_free(std::int64_t free) noexcept
+{
+    return static_cast<std::int32_t>(std::clamp<std::int64_t>(free, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()));
+}
+
+/// Whether a request fits the 32-bit columns' comparisons.
+inline bool fits_saturated(std::int64_t request) noexcept { return request >= 0 && request <= std::numeric_limits<std::int32_t>::max(); }
+
 /// The share of a resource in use: 1 - free / capacity, from the free amount and 1 / capacity (0
 /// when there is none, which counts the node as full). Kept per node, updated when it changes.
 inline double used_fraction(std::int64_t free, double inverse_capacity) noexcept { return 1.0 - static_cast<double>(free) * inverse_capacity; }
@@ -117,10 +129,10 @@ void filter_and_score_portable(const scan_input& in, double* __restrict scores, 
     // Locals and restrict-qualified pointers: nothing the loop writes can alias what it reads,
     // which is what lets the compiler vectorise it.
     const std::int64_t* __restrict const alive = in.alive_ms;
-    const std::int64_t* __restrict const free_cpu = in.free_cpu;
+    const std::int32_t* __restrict const free_cpu = in.free_cpu;
     const std::int64_t* __restrict const free_memory = in.free_memory;
     const std::int64_t* __restrict const free_ephemeral = in.free_ephemeral;
-    const std::int64_t* __restrict const free_pods = in.free_pods;
+    const std::int32_t* __restrict const free_pods = in.free_pods;
     const double* __restrict const used_cpu = in.used_cpu_fraction;
     const double* __restrict const used_memory = in.used_memory_fraction;
     const double* __restrict const inv_cpu = in.inv_cpu;
@@ -222,12 +234,14 @@ inline bool avx512_available() noexcept
 /// One scan's columns and constants, held by value and passed by value to the passes: a local
 /// copy that stores to the scratch columns cannot alias, so the compiler keeps it in registers.
 struct avx512_scan {
-    const std::int64_t *alive, *free_cpu, *free_memory, *free_ephemeral, *free_pods;
+    const std::int64_t *alive, *free_memory, *free_ephemeral;
+    const std::int32_t *free_cpu, *free_pods;
     const double *used_cpu, *used_memory, *inv_cpu, *inv_memory;
     const std::uint32_t *rank, *per_node, *zones, *per_zone;
     double* scores;
     std::int32_t* counts;
-    __m512i cutoff, cpu_i, memory_i, ephemeral_i, pods_i;
+    __m512i cutoff, memory_i, ephemeral_i;
+    __m256i cpu_i, pods_i;
     __m256i steps; ///< 0..7, the lanes' offsets in a block
     __m512d cpu, memory, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
@@ -235,11 +249,11 @@ struct avx512_scan {
     __m512d guessed_full, guessed_step;     ///< the scale of the guessed highest count (with_spread)
 
     PAASKIT_SCHEDULER_AVX512_INLINE avx512_scan(const scan_input& in, scan_scratch& scratch)
-        : alive(in.alive_ms), free_cpu(in.free_cpu), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_pods(in.free_pods),
+        : alive(in.alive_ms), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_cpu(in.free_cpu), free_pods(in.free_pods),
           used_cpu(in.used_cpu_fraction), used_memory(in.used_memory_fraction), inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
           per_zone(in.tenant_per_zone), scores(scratch.scores.data()), counts(scratch.spread_counts.data()),
-          cutoff(_mm512_set1_epi64(in.cutoff_ms)), cpu_i(_mm512_set1_epi64(in.cpu)), memory_i(_mm512_set1_epi64(in.memory)),
-          ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm512_set1_epi64(in.pods)), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+          cutoff(_mm512_set1_epi64(in.cutoff_ms)), memory_i(_mm512_set1_epi64(in.memory)), ephemeral_i(_mm512_set1_epi64(in.ephemeral)),
+          cpu_i(_mm256_set1_epi32(static_cast<std::int32_t>(in.cpu))), pods_i(_mm256_set1_epi32(static_cast<std::int32_t>(in.pods))), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
           cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
@@ -330,13 +344,12 @@ struct avx512_scan {
             return Partial ? _mm512_maskz_loadu_epi64(live, column + i) : _mm512_loadu_si512(column + i);
         };
         const auto load_pd = [&](const double* column) { return Partial ? _mm512_maskz_loadu_pd(live, column + i) : _mm512_loadu_pd(column + i); };
-        const auto load_32 = [&](const std::uint32_t* column) {
+        const auto load_32 = [&](const auto* column) { // 32-bit, signed or not
             return Partial ? _mm256_maskz_loadu_epi32(live, column + i) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(column + i));
         };
-        const __m512i cpu_free = load(free_cpu), memory_free = load(free_memory);
-        __mmask8 ok = _mm512_mask_cmpge_epi64_mask(live, load(free_pods), pods_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, cpu_free, cpu_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, memory_free, memory_i);
+        __mmask8 ok = _mm256_mask_cmpge_epi32_mask(live, load_32(free_pods), pods_i);
+        ok = _mm256_mask_cmpge_epi32_mask(ok, load_32(free_cpu), cpu_i);
+        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_memory), memory_i);
         if constexpr (CheckAlive)
             ok = _mm512_mask_cmpge_epi64_mask(ok, load(alive), cutoff);
         if constexpr (CheckEphemeral)
