@@ -179,7 +179,8 @@ public:
         for (auto& counts : tenants_)
             counts.per_node.push_back(0);
         for (auto& counts : groups_)
-            counts.push_back(0);
+            if (counts.tracked)
+                counts.per_node.push_back(0);
         labels_.add_node();
         // A seeded rank breaks ties between equal scores; new nodes get the next random rank.
         rank_.push_back(static_cast<std::uint32_t>(random_()));
@@ -250,7 +251,8 @@ public:
         for (auto& counts : tenants_)
             move(counts.per_node);
         for (auto& counts : groups_)
-            move(counts);
+            if (counts.tracked)
+                move(counts.per_node);
         for (std::size_t w = 0; w < taint_words_; ++w) {
             hard_taints_[i * taint_words_ + w] = hard_taints_[last * taint_words_ + w];
             soft_taints_[i * taint_words_ + w] = soft_taints_[last * taint_words_ + w];
@@ -338,7 +340,7 @@ public:
         const auto best = search(now, result.why);
         if (!best)
             return result;
-        result.id = commit(w, *best);
+        result.id = commit(w, *best, true);
         result.node = names_[*best];
         result.score = best_score_;
         return result;
@@ -354,7 +356,7 @@ public:
         const auto found = index_.find(node);
         if (found == index_.end())
             return core::error(errc::unknown_node, std::string(node));
-        return commit(w, found->second);
+        return commit(w, found->second, false);
     }
 
     /// Places every workload or none (a gang): on the first that fits nowhere, the ones already
@@ -426,7 +428,7 @@ public:
             compile(spec);
             if (const auto best = search(now, move.why)) {
                 move.destination = names_[*best];
-                tentative.push_back(commit_slot(spec, *best));
+                tentative.push_back(commit_slot(spec, *best, true));
             }
             plan.push_back(std::move(move));
         }
@@ -802,8 +804,14 @@ private:
         const auto tenant = tenant_ids_.find(w.tenant);
         c.tenant = tenant != tenant_ids_.end() ? static_cast<std::int64_t>(tenant->second) : -1;
         c.anti_affinity = w.anti_affinity;
-        const auto group = group_ids_.find(group_key(w));
-        c.group = group != group_ids_.end() ? static_cast<std::int64_t>(group->second) : -1;
+        c.group = -1;
+        if (c.tenant >= 0) {
+            const auto& groups = tenants_[tenant->second].group_ids;
+            if (const auto group = groups.find(std::string_view(w.group)); group != groups.end())
+                c.group = group->second;
+        }
+        if (c.anti_affinity && c.group >= 0)
+            track_group(static_cast<std::uint32_t>(c.group));
         c.spread = w.spread;
         cache_label_verdicts(w);
     }
@@ -879,7 +887,20 @@ private:
         }
     }
 
-    static std::string group_key(const workload& w) { return w.tenant + '\0' + w.group; }
+    /// Starts counting a group's workloads per node, from the placements. Only groups whose
+    /// workloads ask for anti-affinity are counted: a column per group, touched by every placement
+    /// and release, costs a cache miss each time once there are many groups, for nothing.
+    void track_group(std::uint32_t group)
+    {
+        group_counts& counts = groups_[group];
+        if (counts.tracked)
+            return;
+        counts.per_node.assign(names_.size(), 0);
+        for (std::uint32_t i = 0; i < names_.size(); ++i)
+            for (const std::uint32_t slot : node_placements_[i])
+                counts.per_node[i] += placements_[slot].group == group ? 1u : 0u;
+        counts.tracked = true;
+    }
 
     // --- filters ---------------------------------------------------------------------------------
 
@@ -951,7 +972,7 @@ private:
         for (const auto& [id, amount] : c.extended)
             if (extended_used_[id][i] + amount > extended_cap_[id][i])
                 return filter::insufficient_extended;
-        if (c.anti_affinity && c.group >= 0 && groups_[static_cast<std::size_t>(c.group)][i] > 0)
+        if (c.anti_affinity && c.group >= 0 && groups_[static_cast<std::size_t>(c.group)].per_node[i] > 0)
             return filter::anti_affinity;
         if (!c.spread.empty() && c.tenant >= 0) {
             const auto& counts = tenants_[static_cast<std::size_t>(c.tenant)];
@@ -1171,6 +1192,12 @@ private:
         std::vector<std::uint32_t> per_node;
         std::vector<std::uint32_t> per_zone;
         std::int32_t last_spread_highest = -1; ///< the scan kernel's guess (see scan_input)
+        std::unordered_map<std::string, std::uint32_t, core::string_hash, std::equal_to<>> group_ids; ///< into groups_
+    };
+
+    struct group_counts {
+        bool tracked = false; ///< per_node is kept (track_group)
+        std::vector<std::uint32_t> per_node;
     };
 
     std::uint64_t id_of(std::uint32_t slot) const { return (std::uint64_t{placements_[slot].generation} << 32) | (slot + 1); }
@@ -1186,9 +1213,11 @@ private:
         return slot;
     }
 
-    std::uint64_t commit(const workload& w, std::uint32_t node) { return id_of(commit_slot(w, node)); }
+    std::uint64_t commit(const workload& w, std::uint32_t node, bool compiled) { return id_of(commit_slot(w, node, compiled)); }
 
-    std::uint32_t commit_slot(const workload& w, std::uint32_t node)
+    /// Records `w` on `node`. `compiled`: `work_` is `w` compiled, whose tenant and group ids (when
+    /// they existed) save the lookups.
+    std::uint32_t commit_slot(const workload& w, std::uint32_t node, bool compiled)
     {
         std::uint32_t slot;
         if (!free_slots_.empty()) {
@@ -1201,14 +1230,22 @@ private:
         placement_record& r = placements_[slot];
         r.spec = w; // a reused slot keeps its buffers
         r.node = node;
-        auto [tenant, new_tenant] = tenant_ids_.try_emplace(w.tenant, static_cast<std::uint32_t>(tenants_.size()));
-        if (new_tenant)
-            tenants_.push_back({std::vector<std::uint32_t>(names_.size(), 0), std::vector<std::uint32_t>(zones_.size(), 0)});
-        r.tenant = tenant->second;
-        auto [group, new_group] = group_ids_.try_emplace(group_key(w), static_cast<std::uint32_t>(groups_.size()));
-        if (new_group)
-            groups_.emplace_back(names_.size(), 0);
-        r.group = group->second;
+        if (compiled && work_.group >= 0) {
+            r.tenant = static_cast<std::uint32_t>(work_.tenant);
+            r.group = static_cast<std::uint32_t>(work_.group);
+        } else {
+            auto [tenant, new_tenant] = tenant_ids_.try_emplace(w.tenant, static_cast<std::uint32_t>(tenants_.size()));
+            if (new_tenant)
+                tenants_.push_back({std::vector<std::uint32_t>(names_.size(), 0), std::vector<std::uint32_t>(zones_.size(), 0), -1, {}});
+            r.tenant = tenant->second;
+            auto& group_ids = tenants_[r.tenant].group_ids;
+            auto group = group_ids.find(std::string_view(w.group));
+            if (group == group_ids.end()) {
+                group = group_ids.emplace(w.group, static_cast<std::uint32_t>(groups_.size())).first;
+                groups_.emplace_back();
+            }
+            r.group = group->second;
+        }
         r.live = true;
         apply(slot);
         return slot;
@@ -1232,7 +1269,8 @@ private:
         auto& counts = tenants_[r.tenant];
         counts.per_node[i] = static_cast<std::uint32_t>(static_cast<std::int64_t>(counts.per_node[i]) + sign);
         counts.per_zone[zone_[i]] = static_cast<std::uint32_t>(static_cast<std::int64_t>(counts.per_zone[zone_[i]]) + sign);
-        groups_[r.group][i] = static_cast<std::uint32_t>(static_cast<std::int64_t>(groups_[r.group][i]) + sign);
+        if (groups_[r.group].tracked)
+            groups_[r.group].per_node[i] = static_cast<std::uint32_t>(static_cast<std::int64_t>(groups_[r.group].per_node[i]) + sign);
         auto& on_node = node_placements_[i];
         if (sign > 0) {
             on_node.push_back(slot);
@@ -1278,9 +1316,9 @@ private:
     // Placements and what they count toward.
     std::vector<placement_record> placements_;
     std::vector<std::uint32_t> free_slots_;
-    std::unordered_map<std::string, std::uint32_t> tenant_ids_, group_ids_;
+    std::unordered_map<std::string, std::uint32_t> tenant_ids_;
     std::vector<tenant_counts> tenants_;
-    std::vector<std::vector<std::uint32_t>> groups_;
+    std::vector<group_counts> groups_;
 
     // Scratch space reused by every placement: no allocation once warmed up.
     compiled_workload work_;
