@@ -119,10 +119,8 @@ TEST_CASE("both kernels break equal scores by rank, then by index", "[scheduler]
     std::mt19937 random(17);
     for (const std::size_t n : {1u, 5u, 8u, 9u, 16u, 17u, 24u, 40u, 1000u}) {
         for (int round = 0; round < 20; ++round) {
-            const auto column = [&](std::int64_t value) { return std::vector<std::int64_t>(n, value); };
-            std::vector<std::int32_t> free_cpu(n, 8000), free_pods(n, 10);
-            std::vector<std::int64_t> free_memory = column(16LL << 30);
-            std::vector<double> used_cpu(n, 0.5), used_memory(n, 0.5);
+            std::vector<std::int32_t> free_pods(n, 10);
+            std::vector<double> free_cpu(n, 8000.0), free_memory(n, static_cast<double>(16LL << 30));
             std::vector<double> inv_cpu(n, 1.0 / 16000), inv_memory(n, 1.0 / static_cast<double>(32LL << 30));
             std::vector<std::uint32_t> rank(n), per_node(n), zone(n);
             const std::uint32_t per_zone[] = {0, 0};
@@ -137,8 +135,6 @@ TEST_CASE("both kernels break equal scores by rank, then by index", "[scheduler]
             in.free_cpu = free_cpu.data();
             in.free_memory = free_memory.data();
             in.free_pods = free_pods.data();
-            in.used_cpu_fraction = used_cpu.data();
-            in.used_memory_fraction = used_memory.data();
             in.inv_cpu = inv_cpu.data();
             in.inv_memory = inv_memory.data();
             in.rank = rank.data();

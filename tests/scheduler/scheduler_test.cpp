@@ -92,8 +92,9 @@ TEST_CASE("resources: a node must fit every request", "[scheduler][filter]")
 
 TEST_CASE("resources beyond 32 bits: free CPU and pods are compared exactly", "[scheduler][filter]")
 {
-    // The scan keeps free CPU and pod slots in 32 bits, saturated; requests past 2^31 - 1 take
-    // the filter-by-filter path. Either way the comparison must be the exact one.
+    // The scan keeps free pod slots in 32 bits, saturated (requests past 2^31 - 1 take the
+    // filter-by-filter path), and free CPU and memory in doubles (quantities are at most 2^53, and
+    // an overcommitted node's free amount is clamped there). The comparison must be the exact one.
     constexpr std::int64_t huge = 5'000'000'000; // millicores: past 2^32
     engine e(only(&profile::least_allocated));
     REQUIRE(e.add_node(node("huge", huge, 64LL << 30)));

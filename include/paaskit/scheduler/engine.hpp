@@ -158,11 +158,9 @@ public:
             column->push_back(0);
         inv_cpu_.push_back(0);
         inv_memory_.push_back(0);
-        used_cpu_fraction_.push_back(0);
-        used_memory_fraction_.push_back(0);
-        for (auto* column : {&free_memory_, &free_ephemeral_})
-            column->push_back(0);
         free_cpu_.push_back(0);
+        free_memory_.push_back(0);
+        free_ephemeral_.push_back(0);
         free_pods_.push_back(0);
         alive_ms_.push_back(never_stale);
         cordoned_.push_back(0);
@@ -232,11 +230,10 @@ public:
             move(*column);
         move(inv_cpu_);
         move(inv_memory_);
-        move(used_cpu_fraction_);
-        move(used_memory_fraction_);
-        for (auto* column : {&free_memory_, &free_ephemeral_, &alive_ms_})
-            move(*column);
         move(free_cpu_);
+        move(free_memory_);
+        for (auto* column : {&free_ephemeral_, &alive_ms_})
+            move(*column);
         move(free_pods_);
         move(cordoned_);
         move(ready_);
@@ -629,21 +626,21 @@ private:
         return std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
     }
 
-    /// The columns the scan kernels read, derived from the exact ones: free amounts (also as doubles,
-    /// exact below 2^53, for kernels that cannot convert), and the heartbeat of each node that can
-    /// take work. A cordoned or not-ready node has no pod slots there instead, so that the heartbeat
-    /// column need not be read at all while no schedulable node's heartbeat is stale. Far from the
-    /// int64 limits, so that subtracting a request or a cutoff cannot overflow.
+    /// The columns the scan kernels read, derived from the exact ones: free CPU and memory as
+    /// doubles (clamped to +-2^53, so comparing with a request stays exact: one column for the
+    /// filter and the score), free pod slots in 32 bits (saturated), and the heartbeat of each node
+    /// that can take work. A cordoned or not-ready node has no pod slots there instead, so that the
+    /// heartbeat column need not be read at all while no schedulable node's heartbeat is stale. Far
+    /// from the int64 limits, so that subtracting a request or a cutoff cannot overflow. Fewer
+    /// bytes per node is what matters once the columns outgrow the L2 cache (50,000 nodes).
     static constexpr std::int64_t never_stale = std::numeric_limits<std::int64_t>::max() / 4;
     static constexpr std::int32_t no_slots = std::numeric_limits<std::int32_t>::min();
 
     void refresh_mirror(std::uint32_t i)
     {
         const bool schedulable = !cordoned_[i] && ready_[i];
-        free_cpu_[i] = detail::saturated_free(cap_cpu_[i] - used_cpu_[i]);
-        free_memory_[i] = cap_memory_[i] - used_memory_[i];
-        used_cpu_fraction_[i] = detail::used_fraction(cap_cpu_[i] - used_cpu_[i], inv_cpu_[i]);
-        used_memory_fraction_[i] = detail::used_fraction(free_memory_[i], inv_memory_[i]);
+        free_cpu_[i] = detail::free_as_double(cap_cpu_[i] - used_cpu_[i]);
+        free_memory_[i] = detail::free_as_double(cap_memory_[i] - used_memory_[i]);
         const std::int64_t ephemeral = cap_ephemeral_[i] - used_ephemeral_[i];
         short_of_ephemeral_ += static_cast<std::int64_t>(ephemeral < 0) - static_cast<std::int64_t>(free_ephemeral_[i] < 0);
         free_ephemeral_[i] = ephemeral;
@@ -1062,7 +1059,8 @@ private:
         const compiled_workload& c = work_;
         return !c.constrained && !c.check_taints && c.extended.empty() && !c.extended_unknown && !(c.anti_affinity && c.group >= 0)
                && (c.spread.empty() || c.tenant < 0) && profile_.requested_to_capacity == 0 && c.preferred.empty()
-               && (profile_.taint_toleration == 0 || !any_soft_taint_) && detail::fits_saturated(c.cpu) && detail::fits_saturated(c.pods);
+               && (profile_.taint_toleration == 0 || !any_soft_taint_) && detail::fits_double(c.cpu) && detail::fits_double(c.memory)
+               && detail::fits_saturated(c.pods);
     }
 
     std::optional<std::uint32_t> fast_search(std::int64_t cutoff_ms)
@@ -1076,8 +1074,6 @@ private:
         in.free_memory = free_memory_.data();
         in.free_ephemeral = c.ephemeral > 0 || short_of_ephemeral_ > 0 ? free_ephemeral_.data() : nullptr;
         in.free_pods = free_pods_.data();
-        in.used_cpu_fraction = used_cpu_fraction_.data();
-        in.used_memory_fraction = used_memory_fraction_.data();
         in.inv_cpu = inv_cpu_.data();
         in.inv_memory = inv_memory_.data();
         in.rank = rank_.data();
@@ -1121,8 +1117,8 @@ private:
         for (std::size_t k = 0; k < count; ++k) {
             const std::uint32_t i = feasible_[k];
             // Fractions of capacity requested once this workload is there.
-            const double cpu_fraction = detail::fraction_after(used_cpu_fraction_[i], cpu, inv_cpu_[i]);
-            const double memory_fraction = detail::fraction_after(used_memory_fraction_[i], memory, inv_memory_[i]);
+            const double cpu_fraction = detail::fraction_after(free_cpu_[i], cpu, inv_cpu_[i]);
+            const double memory_fraction = detail::fraction_after(free_memory_[i], memory, inv_memory_[i]);
             double s = detail::base_score(weights_, cpu_fraction, memory_fraction);
             if (p.requested_to_capacity > 0)
                 s += p.requested_to_capacity * (shape_score(100.0 * cpu_fraction) + shape_score(100.0 * memory_fraction)) / 2.0;
@@ -1292,9 +1288,9 @@ private:
     std::vector<std::int64_t> cap_cpu_, cap_memory_, cap_ephemeral_, cap_pods_;
     std::vector<std::int64_t> used_cpu_, used_memory_, used_ephemeral_, used_pods_;
     std::vector<double> inv_cpu_, inv_memory_;
-    std::vector<double> used_cpu_fraction_, used_memory_fraction_; ///< detail::used_fraction
-    std::vector<std::int64_t> free_memory_, free_ephemeral_, alive_ms_;
-    std::vector<std::int32_t> free_cpu_, free_pods_; ///< detail::saturated_free
+    std::vector<double> free_cpu_, free_memory_; ///< detail::free_as_double
+    std::vector<std::int64_t> free_ephemeral_, alive_ms_;
+    std::vector<std::int32_t> free_pods_; ///< detail::saturated_free
     std::int64_t short_of_ephemeral_ = 0; ///< nodes whose free ephemeral storage is negative
     std::int64_t oldest_alive_ = never_stale; ///< the least of alive_ms_, when known
     bool oldest_alive_known_ = true;

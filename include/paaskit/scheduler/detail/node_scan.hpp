@@ -42,14 +42,13 @@ struct scan_input {
     std::size_t count = 0;
     /// Schedulable nodes' last heartbeats (null: none is stale, nothing to check).
     const std::int64_t* alive_ms = nullptr;
-    /// Free CPU and pod slots saturated to 32 bits (saturated_free), so that a scan reads less:
-    /// exact for requests up to 2^31 - 1, which the caller checks.
-    const std::int32_t* free_cpu = nullptr;
-    const std::int64_t* free_memory = nullptr;
+    /// Free CPU and memory as doubles (free_as_double): compared with the request and used for
+    /// the fraction, one column each. Exact for requests up to 2^53, which the caller checks.
+    const double* free_cpu = nullptr;
+    const double* free_memory = nullptr;
     const std::int64_t* free_ephemeral = nullptr; ///< null: the workload asks none and no node is short of it
-    const std::int32_t* free_pods = nullptr;      ///< very negative for cordoned and not-ready nodes
-    const double* used_cpu_fraction = nullptr;    ///< used_fraction of each node's CPU
-    const double* used_memory_fraction = nullptr; ///< used_fraction of each node's memory
+    /// Free pod slots in 32 bits (saturated_free), very negative for cordoned and not-ready nodes.
+    const std::int32_t* free_pods = nullptr;
     const double* inv_cpu = nullptr;    ///< 1 / allocatable CPU (0 when there is none)
     const double* inv_memory = nullptr; ///< 1 / allocatable memory (0 when there is none)
     const std::uint32_t* rank = nullptr; ///< the seeded tie-break order
@@ -103,12 +102,20 @@ inline std::int32_t saturated_free(std::int64_t free) noexcept
 /// Whether a request fits the 32-bit columns' comparisons.
 inline bool fits_saturated(std::int64_t request) noexcept { return request >= 0 && request <= std::numeric_limits<std::int32_t>::max(); }
 
-/// The share of a resource in use: 1 - free / capacity, from the free amount and 1 / capacity (0
-/// when there is none, which counts the node as full). Kept per node, updated when it changes.
-inline double used_fraction(std::int64_t free, double inverse_capacity) noexcept { return 1.0 - static_cast<double>(free) * inverse_capacity; }
+/// Integers up to this magnitude are exact as doubles.
+inline constexpr std::int64_t exact_in_double = std::int64_t{1} << 53;
 
-/// The share in use once the workload is there: two operations per node and resource in the scan.
-inline double fraction_after(double used, double request, double inverse_capacity) noexcept { return used + request * inverse_capacity; }
+/// A free amount for the double columns, clamped to +-2^53: integers there are exact doubles, so
+/// "free >= request" stays exact for requests from 0 to 2^53 (a node with more than 2^53 free
+/// milli-CPU or bytes, 8 PiB, is scored as if it had 2^53).
+inline double free_as_double(std::int64_t free) noexcept { return static_cast<double>(std::clamp(free, -exact_in_double, exact_in_double)); }
+
+/// Whether a request fits the double columns' comparisons.
+inline bool fits_double(std::int64_t request) noexcept { return request >= 0 && request <= exact_in_double; }
+
+/// The share of a resource in use once the workload is there: 1 - (free - request) / capacity,
+/// from the free amount and 1 / capacity (0 when there is none, which counts the node as full).
+inline double fraction_after(double free, double request, double inverse_capacity) noexcept { return 1.0 - (free - request) * inverse_capacity; }
 
 /// Tenant spread's scale: 100 over the highest count among feasible nodes (0 when all are 0).
 inline double spread_scale(std::int32_t highest) noexcept { return highest > 0 ? 100.0 / static_cast<double>(highest) : 0.0; }
@@ -129,30 +136,28 @@ void filter_and_score_portable(const scan_input& in, double* __restrict scores, 
     // Locals and restrict-qualified pointers: nothing the loop writes can alias what it reads,
     // which is what lets the compiler vectorise it.
     const std::int64_t* __restrict const alive = in.alive_ms;
-    const std::int32_t* __restrict const free_cpu = in.free_cpu;
-    const std::int64_t* __restrict const free_memory = in.free_memory;
+    const double* __restrict const free_cpu = in.free_cpu;
+    const double* __restrict const free_memory = in.free_memory;
     const std::int64_t* __restrict const free_ephemeral = in.free_ephemeral;
     const std::int32_t* __restrict const free_pods = in.free_pods;
-    const double* __restrict const used_cpu = in.used_cpu_fraction;
-    const double* __restrict const used_memory = in.used_memory_fraction;
     const double* __restrict const inv_cpu = in.inv_cpu;
     const double* __restrict const inv_memory = in.inv_memory;
     const double cpu = static_cast<double>(in.cpu), memory = static_cast<double>(in.memory);
-    const std::int64_t cutoff = in.cutoff_ms, cpu_i = in.cpu, memory_i = in.memory, ephemeral_i = in.ephemeral, pods_i = in.pods;
+    const std::int64_t cutoff = in.cutoff_ms, ephemeral_i = in.ephemeral, pods_i = in.pods;
     const base_weights weights = in.weights;
     const auto infeasible_bits = std::bit_cast<std::uint64_t>(-std::numeric_limits<double>::infinity());
     const std::size_t n = in.count;
     for (std::size_t i = 0; i < n; ++i) {
         // Infeasible when any slack is negative: the OR of the slacks' sign bits, spread into a
-        // mask. Integer operations only, so the loop has no branch and vectorises.
-        std::int64_t slack = (free_cpu[i] - cpu_i) | (free_memory[i] - memory_i) | (free_pods[i] - pods_i);
+        // mask. No branch, so the loop vectorises.
+        std::int64_t slack = (free_pods[i] - pods_i) | -static_cast<std::int64_t>(!(free_cpu[i] >= cpu) | !(free_memory[i] >= memory));
         if constexpr (CheckAlive)
             slack |= alive[i] - cutoff;
         if constexpr (CheckEphemeral)
             slack |= free_ephemeral[i] - ephemeral_i;
         const std::uint64_t negative = static_cast<std::uint64_t>(slack) >> 63;
         const std::uint64_t mask = 0 - negative;
-        const double s = base_score(weights, fraction_after(used_cpu[i], cpu, inv_cpu[i]), fraction_after(used_memory[i], memory, inv_memory[i]));
+        const double s = base_score(weights, fraction_after(free_cpu[i], cpu, inv_cpu[i]), fraction_after(free_memory[i], memory, inv_memory[i]));
         scores[i] = std::bit_cast<double>((std::bit_cast<std::uint64_t>(s) & ~mask) | (infeasible_bits & mask));
         feasible[i] = static_cast<std::int32_t>(negative) - 1;
     }
@@ -234,27 +239,26 @@ inline bool avx512_available() noexcept
 /// One scan's columns and constants, held by value and passed by value to the passes: a local
 /// copy that stores to the scratch columns cannot alias, so the compiler keeps it in registers.
 struct avx512_scan {
-    const std::int64_t *alive, *free_memory, *free_ephemeral;
-    const std::int32_t *free_cpu, *free_pods;
-    const double *used_cpu, *used_memory, *inv_cpu, *inv_memory;
+    const std::int64_t *alive, *free_ephemeral;
+    const std::int32_t* free_pods;
+    const double *free_cpu, *free_memory, *inv_cpu, *inv_memory;
     const std::uint32_t *rank, *per_node, *zones, *per_zone;
     double* scores;
     std::int32_t* counts;
-    __m512i cutoff, memory_i, ephemeral_i;
-    __m256i cpu_i, pods_i;
+    __m512i cutoff, ephemeral_i;
+    __m256i pods_i;
     __m256i steps; ///< 0..7, the lanes' offsets in a block
-    __m512d cpu, memory, constant, sum_slope, apart_slope, infeasible;
+    __m512d cpu, memory, one, constant, sum_slope, apart_slope, infeasible;
     __m256i zone_table_low, zone_table_high; ///< the tenant's per-zone counts, for up to 16 zones
     bool guessing;                          ///< the spread term is added in the first pass, at
     __m512d guessed_full, guessed_step;     ///< the scale of the guessed highest count (with_spread)
 
     PAASKIT_SCHEDULER_AVX512_INLINE avx512_scan(const scan_input& in, scan_scratch& scratch)
-        : alive(in.alive_ms), free_memory(in.free_memory), free_ephemeral(in.free_ephemeral), free_cpu(in.free_cpu), free_pods(in.free_pods),
-          used_cpu(in.used_cpu_fraction), used_memory(in.used_memory_fraction), inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
+        : alive(in.alive_ms), free_ephemeral(in.free_ephemeral), free_pods(in.free_pods), free_cpu(in.free_cpu), free_memory(in.free_memory),
+          inv_cpu(in.inv_cpu), inv_memory(in.inv_memory), rank(in.rank), per_node(in.tenant_per_node), zones(in.zone),
           per_zone(in.tenant_per_zone), scores(scratch.scores.data()), counts(scratch.spread_counts.data()),
-          cutoff(_mm512_set1_epi64(in.cutoff_ms)), memory_i(_mm512_set1_epi64(in.memory)), ephemeral_i(_mm512_set1_epi64(in.ephemeral)),
-          cpu_i(_mm256_set1_epi32(static_cast<std::int32_t>(in.cpu))), pods_i(_mm256_set1_epi32(static_cast<std::int32_t>(in.pods))), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))),
+          cutoff(_mm512_set1_epi64(in.cutoff_ms)), ephemeral_i(_mm512_set1_epi64(in.ephemeral)), pods_i(_mm256_set1_epi32(static_cast<std::int32_t>(in.pods))), steps(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+          cpu(_mm512_set1_pd(static_cast<double>(in.cpu))), memory(_mm512_set1_pd(static_cast<double>(in.memory))), one(_mm512_set1_pd(1.0)),
           constant(_mm512_set1_pd(in.weights.constant)), sum_slope(_mm512_set1_pd(in.weights.sum_slope)),
           apart_slope(_mm512_set1_pd(in.weights.apart_slope)), infeasible(_mm512_set1_pd(-std::numeric_limits<double>::infinity())),
           zone_table_low(_mm256_setzero_si256()), zone_table_high(_mm256_setzero_si256()),
@@ -347,16 +351,17 @@ struct avx512_scan {
         const auto load_32 = [&](const auto* column) { // 32-bit, signed or not
             return Partial ? _mm256_maskz_loadu_epi32(live, column + i) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(column + i));
         };
+        const __m512d cpu_free = load_pd(free_cpu), memory_free = load_pd(free_memory);
         __mmask8 ok = _mm256_mask_cmpge_epi32_mask(live, load_32(free_pods), pods_i);
-        ok = _mm256_mask_cmpge_epi32_mask(ok, load_32(free_cpu), cpu_i);
-        ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_memory), memory_i);
+        ok = _mm512_mask_cmp_pd_mask(ok, cpu_free, cpu, _CMP_GE_OQ);
+        ok = _mm512_mask_cmp_pd_mask(ok, memory_free, memory, _CMP_GE_OQ);
         if constexpr (CheckAlive)
             ok = _mm512_mask_cmpge_epi64_mask(ok, load(alive), cutoff);
         if constexpr (CheckEphemeral)
             ok = _mm512_mask_cmpge_epi64_mask(ok, load(free_ephemeral), ephemeral_i);
-        // fraction_after: used + request / capacity
-        const __m512d cpu_fraction = _mm512_add_pd(load_pd(used_cpu), _mm512_mul_pd(cpu, load_pd(inv_cpu)));
-        const __m512d memory_fraction = _mm512_add_pd(load_pd(used_memory), _mm512_mul_pd(memory, load_pd(inv_memory)));
+        // fraction_after: 1 - (free - request) / capacity
+        const __m512d cpu_fraction = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(cpu_free, cpu), load_pd(inv_cpu)));
+        const __m512d memory_fraction = _mm512_sub_pd(one, _mm512_mul_pd(_mm512_sub_pd(memory_free, memory), load_pd(inv_memory)));
         const __m512d sum = _mm512_add_pd(cpu_fraction, memory_fraction);
         const __m512d apart = _mm512_abs_pd(_mm512_sub_pd(cpu_fraction, memory_fraction));
         const __m512d base = _mm512_sub_pd(_mm512_sub_pd(constant, _mm512_mul_pd(sum_slope, sum)), _mm512_mul_pd(apart_slope, apart));
