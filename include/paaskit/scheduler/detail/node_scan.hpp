@@ -106,8 +106,8 @@ inline bool fits_saturated(std::int64_t request) noexcept { return request >= 0 
 inline constexpr std::int64_t exact_in_double = std::int64_t{1} << 53;
 
 /// A free amount for the double columns, clamped to +-2^53: integers there are exact doubles, so
-/// "free >= request" stays exact for requests from 0 to 2^53 (a node with more than 2^53 free
-/// milli-CPU or bytes, 8 PiB, is scored as if it had 2^53).
+/// "free >= request" stays exact for requests from 0 to 2^53. (The engine refuses quantities above
+/// 2^53, so only an overcommitted node's negative free amount is ever clamped.)
 inline double free_as_double(std::int64_t free) noexcept { return static_cast<double>(std::clamp(free, -exact_in_double, exact_in_double)); }
 
 /// Whether a request fits the double columns' comparisons.
