@@ -476,7 +476,7 @@ public:
 private:
     // --- validation and node state ----------------------------------------------------------------
 
-    static constexpr std::int64_t max_quantity = std::int64_t{1} << 53;
+    static constexpr std::int64_t max_quantity = detail::exact_in_double;
 
     static core::result<void> check(const resources& r, std::string_view what)
     {
@@ -1059,8 +1059,7 @@ private:
         const compiled_workload& c = work_;
         return !c.constrained && !c.check_taints && c.extended.empty() && !c.extended_unknown && !(c.anti_affinity && c.group >= 0)
                && (c.spread.empty() || c.tenant < 0) && profile_.requested_to_capacity == 0 && c.preferred.empty()
-               && (profile_.taint_toleration == 0 || !any_soft_taint_) && detail::fits_double(c.cpu) && detail::fits_double(c.memory)
-               && detail::fits_saturated(c.pods);
+               && (profile_.taint_toleration == 0 || !any_soft_taint_) && detail::fits_saturated(c.pods);
     }
 
     std::optional<std::uint32_t> fast_search(std::int64_t cutoff_ms)

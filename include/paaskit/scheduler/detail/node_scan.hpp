@@ -43,7 +43,7 @@ struct scan_input {
     /// Schedulable nodes' last heartbeats (null: none is stale, nothing to check).
     const std::int64_t* alive_ms = nullptr;
     /// Free CPU and memory as doubles (free_as_double): compared with the request and used for
-    /// the fraction, one column each. Exact for requests up to 2^53, which the caller checks.
+    /// the fraction, one column each. Exact for requests up to 2^53 (the engine refuses more).
     const double* free_cpu = nullptr;
     const double* free_memory = nullptr;
     const std::int64_t* free_ephemeral = nullptr; ///< null: the workload asks none and no node is short of it
@@ -102,16 +102,13 @@ inline std::int32_t saturated_free(std::int64_t free) noexcept
 /// Whether a request fits the 32-bit columns' comparisons.
 inline bool fits_saturated(std::int64_t request) noexcept { return request >= 0 && request <= std::numeric_limits<std::int32_t>::max(); }
 
-/// Integers up to this magnitude are exact as doubles.
+/// Integers up to this magnitude are exact as doubles; the engine refuses larger quantities.
 inline constexpr std::int64_t exact_in_double = std::int64_t{1} << 53;
 
 /// A free amount for the double columns, clamped to +-2^53: integers there are exact doubles, so
 /// "free >= request" stays exact for requests from 0 to 2^53. (The engine refuses quantities above
 /// 2^53, so only an overcommitted node's negative free amount is ever clamped.)
 inline double free_as_double(std::int64_t free) noexcept { return static_cast<double>(std::clamp(free, -exact_in_double, exact_in_double)); }
-
-/// Whether a request fits the double columns' comparisons.
-inline bool fits_double(std::int64_t request) noexcept { return request >= 0 && request <= exact_in_double; }
 
 /// The share of a resource in use once the workload is there: 1 - (free - request) / capacity,
 /// from the free amount and 1 / capacity (0 when there is none, which counts the node as full).
@@ -122,7 +119,7 @@ inline double spread_scale(std::int32_t highest) noexcept { return highest > 0 ?
 
 /// The score with tenant spread's term, weight * (100 - count * scale), written as (score + weight
 /// * 100) - count * (weight * scale) with both products computed once per scan: `full` is weight *
-/// 100 and `step` weight * scale. Every path adds the term this way, so they agree to the bit.
+/// 100 and `step` weight * scale. Both kernels add the term this way, so they agree to the bit.
 inline double with_spread(double score, std::int32_t count, double full, double step) noexcept
 {
     return (score + full) - static_cast<double>(count) * step;
@@ -231,7 +228,7 @@ inline bool avx512_available() noexcept
 // and index, without a branch (see keep_best), alternating between two sets of lanes so that the
 // chain of comparisons from block to block is half as long. The main loops load whole blocks; only
 // the last, partial block uses masked loads. No fused multiply-add: the scores must be the portable
-// kernel's to the bit. The masked (maskz) forms of conversions, shifts and maxima are used because
+// kernel's to the bit. The masked (maskz) forms of conversions and maxima are used because
 // GCC 12's unmasked ones start from an undefined register, which -Wmaybe-uninitialized reports.
 #define PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=off")))
 #define PAASKIT_SCHEDULER_AVX512_INLINE PAASKIT_SCHEDULER_AVX512_TARGET __attribute__((always_inline))
@@ -274,6 +271,12 @@ struct avx512_scan {
     }
 
     enum class zone_lookup { none, registers, gather };
+
+    /// detail::with_spread, eight nodes at a time.
+    PAASKIT_SCHEDULER_AVX512_INLINE static __m512d with_spread(__m512d score, __m512d count, __m512d full, __m512d step) noexcept
+    {
+        return _mm512_sub_pd(_mm512_add_pd(score, full), _mm512_mul_pd(count, step));
+    }
 
     /// Each lane's best score so far, its node's rank and index. A lane only ever sees increasing
     /// indexes, so an equal score replaces its best only with a strictly lower rank.
@@ -380,7 +383,7 @@ struct avx512_scan {
             _mm512_mask_storeu_pd(scores + i, live, score);
             if (guessing) {
                 const __m512d raw_pd = _mm512_maskz_cvtepi32_pd(live, raw);
-                total = _mm512_sub_pd(_mm512_add_pd(score, guessed_full), _mm512_mul_pd(raw_pd, guessed_step)); // with_spread
+                total = with_spread(score, raw_pd, guessed_full, guessed_step);
             }
         }
         return score;
@@ -456,7 +459,7 @@ struct avx512_scan {
             if (contenders == 0)
                 continue;
             const __m512d raw = _mm512_maskz_cvtepi32_pd(contenders, _mm256_maskz_loadu_epi32(contenders, scan.counts + i));
-            const __m512d score = _mm512_sub_pd(_mm512_add_pd(base, full), _mm512_mul_pd(raw, step)); // with_spread
+            const __m512d score = with_spread(base, raw, full, step);
             scan.keep_best(i, contenders, score, best);
         }
         return best;
