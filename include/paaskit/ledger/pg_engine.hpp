@@ -6,6 +6,7 @@
 #include <paaskit/ledger/account.hpp>
 #include <paaskit/ledger/detail/pg_arrays.hpp>
 #include <paaskit/ledger/detail/pg_schema.hpp>
+#include <paaskit/ledger/detail/pg_schema_v2.hpp>
 #include <paaskit/ledger/error.hpp>
 #include <paaskit/ledger/query.hpp>
 #include <paaskit/ledger/results.hpp>
@@ -82,7 +83,7 @@ public:
         std::string v1 = with_schema(detail::pg_schema_v1);
         v1 += result_name_functions();
         v1 += with_schema(detail::pg_schema_v1_transfers);
-        return {{1, "ledger", std::move(v1)}};
+        return {{1, "ledger", std::move(v1)}, {2, "ledger_set_based_transfers", with_schema(detail::pg_schema_v2)}};
     }
 
     /// Creates the schema, or brings it up to date; safe to run from several processes at once.
