@@ -8,7 +8,9 @@
 // concurrent batches never deadlock, and batches on disjoint accounts never wait for each other),
 // read pending states and existing ids, take a block of timestamps, apply the events to arrays in
 // plpgsql (linked chains undo through a log), then write accounts, transfers, pending states and
-// balance history with one set-based statement each.
+// balance history with one set-based statement each. Version 2 (pg_schema_v2.hpp) renames this
+// create_transfers to create_transfers_per_event and puts a set-based path for batches of plain
+// transfers in front of it.
 
 #include <string>
 #include <string_view>
