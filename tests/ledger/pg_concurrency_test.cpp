@@ -100,6 +100,7 @@ TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and ov
     std::map<uint128, std::int64_t> expected_net; // credits - debits moved by successful transfers
     std::size_t ok_count = 0;
     std::size_t overdrafts_refused = 0;
+    std::map<std::string, int> paths; // which way create_transfers took through each batch
     std::string failure;
 
     asio::io_context io;
@@ -136,6 +137,17 @@ TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and ov
                     failure = results.error().message();
                     co_return;
                 }
+                auto path = co_await conn->query("SHOW paaskit.ledger_transfers_path");
+                if (!path) {
+                    failure = path.error().message();
+                    co_return;
+                }
+                auto name = path->get<std::string>(0, 0);
+                if (!name) {
+                    failure = name.error().message();
+                    co_return;
+                }
+                ++paths[*name];
                 for (std::size_t i = 0; i < batch.size(); ++i) {
                     if ((*results)[i] == ctr::ok) {
                         expected_net[batch[i].debit_account_id] -= batch[i].amount;
@@ -152,7 +164,12 @@ TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and ov
     io.run();
     REQUIRE(failure.empty());
     INFO(ok_count << " transfers applied, " << overdrafts_refused << " overdrafts refused");
+    INFO(paths["set-based"] << " batches set-based, " << paths["per-event"] << " per event");
     CHECK(overdrafts_refused > 0); // the limits were reached, so they were tested
+    // Batches with a refused overdraft take the per-event rules, the others the set-based path:
+    // both ran concurrently.
+    CHECK(paths["set-based"] > 0);
+    CHECK(paths["per-event"] > 0);
 
     const auto after = ledger.all_accounts();
     REQUIRE(after.size() == before.size());
