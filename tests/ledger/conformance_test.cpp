@@ -264,6 +264,20 @@ TEMPLATE_TEST_CASE("balance limits refuse overdrafts and overflows are refused, 
     };
     const auto more_results = f.engine.create_transfers(more);
     CHECK(more_results == std::vector<ctr>{ctr::ok, ctr::overflows_debits_pending, ctr::overflows_credits_pending, ctr::overflows_credits});
+
+    // Each overflow of a plain transfer again, as a batch of its own (PostgreSQL's single-event
+    // plain path checks them itself).
+    const std::pair<ledger::transfer, ctr> alone[] = {
+        {make_transfer(24, 13, 12, 1), ctr::overflows_credits},       // 12: credits pending at the maximum
+        {make_transfer(25, 11, 13, 1), ctr::overflows_debits},        // 11: debits pending at the maximum
+        {make_transfer(26, 3, 2, 1), ctr::overflows_debits_posted},   // 3: debits posted at the maximum
+        {make_transfer(27, 2, 4, 1), ctr::overflows_credits_posted},  // 4: credits posted at the maximum
+        {make_transfer(28, 13, 2, 1), ctr::ok},
+    };
+    for (const auto& [event, expected_result] : alone) {
+        INFO("transfer " << event.id.low);
+        CHECK(f.engine.create_transfers(std::vector<ledger::transfer>{event}) == std::vector<ctr>{expected_result});
+    }
     CHECK(ledger::audit(f.engine.all_accounts()).ok());
 }
 

@@ -228,8 +228,8 @@ TEST_CASE("random batches give identical results on the memory and PostgreSQL en
 
 namespace {
 
-/// Batches of plain transfers (no flag but linked), the kind PostgreSQL applies set-based when
-/// every event succeeds, on limited and history accounts, each batch now and then spoiled by one
+/// Batches of plain transfers (no flag but linked), the kind PostgreSQL applies on its plain path
+/// (set-based above 8 events, per-row statements for one) when every event succeeds, on limited and history accounts, each batch now and then spoiled by one
 /// event that fails, so both of that engine's paths run and must agree with the memory engine.
 class plain_batch_workload {
 public:
@@ -279,7 +279,8 @@ public:
     std::vector<ledger::transfer> batch()
     {
         const bool hot = pick(3) == 0;
-        const auto size = 9 + pick(pick(5) == 0 ? 400 : 60);
+        const auto shape = pick(8);
+        const auto size = shape == 0 ? 1 : shape == 1 ? 2 + pick(7) : 9 + pick(pick(5) == 0 ? 400 : 60);
         std::vector<ledger::transfer> events;
         for (std::uint64_t i = 0; i < size; ++i) {
             const auto debit = account(hot);
@@ -371,7 +372,7 @@ std::vector<ledger::account_balance> history_of(Engine& engine, const ledger::ac
 
 } // namespace
 
-TEST_CASE("batches of plain transfers give identical results on both engines, set-based or per event", "[ledger][differential]")
+TEST_CASE("batches of plain transfers give identical results on both engines, on the plain path or per event", "[ledger][differential]")
 {
     const std::uint64_t seed = std::random_device{}();
     INFO("seed " << seed);
@@ -398,17 +399,21 @@ TEST_CASE("batches of plain transfers give identical results on both engines, se
         for (const auto r : from_memory)
             ++seen[r];
         const auto path = transfers_path(postgres);
-        ++paths[path];
-        // A batch of plain transfers whose every event succeeds must not fall back: the set-based
-        // checks are not stricter than the rules (and the equal results show they are not looser).
+        ++paths[path + (batch.size() == 1 ? " alone" : "")];
+        // A batch of plain transfers whose every event succeeds (of 1 or more than 8 events) must
+        // not fall back: the plain path's checks are not stricter than the rules (and the equal
+        // results show they are not looser).
         const bool plain = std::all_of(batch.begin(), batch.end(), [](const ledger::transfer& t) {
             return without(t.flags, transfer_flags::linked) == transfer_flags::none;
         });
         const bool all_ok = std::all_of(from_memory.begin(), from_memory.end(), [](ctr r) { return r == ctr::ok; });
-        REQUIRE(path == (plain && all_ok ? "set-based" : "per-event"));
+        const bool sized = batch.size() == 1 || batch.size() > 8;
+        REQUIRE(path == (plain && all_ok && sized ? "plain" : "per-event"));
     }
-    CHECK(paths["set-based"] > 50);
+    CHECK(paths["plain"] > 50);
+    CHECK(paths["plain alone"] > 10);
     CHECK(paths["per-event"] > 20);
+    CHECK(paths["per-event alone"] > 2);
     for (const auto r : {ctr::exceeds_credits, ctr::exceeds_debits, ctr::exists, ctr::linked_event_failed,
                          ctr::debit_account_not_found, ctr::accounts_must_have_the_same_ledger,
                          ctr::transfer_must_have_the_same_ledger_as_accounts, ctr::debit_account_already_closed}) {
@@ -427,7 +432,7 @@ TEST_CASE("batches of plain transfers give identical results on both engines, se
         for (auto& t : *list)
             t.timestamp = 0;
     REQUIRE(m == p);
-    // Balance history, all of it and filtered by code and side (the columns the set-based path fills).
+    // Balance history, all of it and filtered by code and side (the columns the plain path fills).
     for (const auto& a : accounts) {
         if (!has(a.flags, account_flags::history))
             continue;

@@ -11,7 +11,9 @@
 //
 // create_transfers keeps its signature (callers from C++, psql and pgbench are unchanged): the
 // version 1 function becomes create_transfers_per_event and create_transfers chooses between the
-// two, recording its choice in the session setting paaskit.ledger_transfers_path.
+// two, recording its choice in the session setting paaskit.ledger_transfers_path ('plain' or
+// 'per-event'). A batch of one event takes the plain path with per-row statements instead
+// (create_plain_transfer_alone).
 
 #include <string_view>
 
@@ -149,7 +151,64 @@ BEGIN
 END
 $fn$;
 
--- Batches of more than 8 events try the set-based path first; smaller ones gain nothing from it.
+-- The same for a batch of one event, with plain statements whose plans PostgreSQL keeps (set-based
+-- statements over arrays are planned again on every call, which is most of a single event's cost).
+CREATE FUNCTION {schema}.create_plain_transfer_alone(
+    ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], pending_ids uuid[],
+    user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
+    codes integer[], flagss integer[], timestamps bigint[], now_ns bigint) RETURNS smallint[]
+LANGUAGE plpgsql SET search_path = {schema}, pg_catalog SET jit = off AS $fn$
+DECLARE
+    zero uuid := '00000000-0000-0000-0000-000000000000';
+    maxid uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+    max_amount numeric := 9223372036854775807;
+    dr uuid := debit_ids[1]; cr uuid := credit_ids[1]; amt bigint := amounts[1]; ledger_id bigint := ledgers[1];
+    d accounts%ROWTYPE; c accounts%ROWTYPE; ts bigint;
+BEGIN
+    IF cardinality(ids) <> 1 OR (flagss[1] = 0 AND timestamps[1] = 0 AND ids[1] <> zero AND ids[1] <> maxid AND amt >= 0
+            AND dr <> zero AND dr <> maxid AND cr <> zero AND cr <> maxid AND dr <> cr AND pending_ids[1] = zero
+            AND timeouts[1] = 0 AND ledger_id <> 0 AND codes[1] <> 0) IS NOT TRUE THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pending_transfers WHERE state = 1 AND expires_at <= now_ns) THEN RETURN NULL; END IF;
+
+    BEGIN
+        PERFORM 1 FROM accounts WHERE id IN (dr, cr) ORDER BY id FOR UPDATE;
+        SELECT * INTO d FROM accounts WHERE id = dr;
+        IF NOT FOUND THEN RETURN NULL; END IF;
+        SELECT * INTO c FROM accounts WHERE id = cr;
+        IF NOT FOUND THEN RETURN NULL; END IF;
+        IF d.ledger <> ledger_id OR c.ledger <> ledger_id OR d.flags & 16 <> 0 OR c.flags & 16 <> 0
+           OR d.debits_posted::numeric + amt > max_amount OR c.credits_posted::numeric + amt > max_amount
+           OR d.debits_pending::numeric + d.debits_posted + amt > max_amount
+           OR c.credits_pending::numeric + c.credits_posted + amt > max_amount
+           OR (d.flags & 2 <> 0 AND d.debits_pending::numeric + d.debits_posted + amt > d.credits_posted)
+           OR (c.flags & 4 <> 0 AND c.credits_pending::numeric + c.credits_posted + amt > c.debits_posted) THEN
+            RETURN NULL;
+        END IF;
+
+        ts := allocate_timestamps(1, now_ns);
+        INSERT INTO transfers VALUES (ids[1], dr, cr, amt, zero, user_data_128s[1], user_data_64s[1], user_data_32s[1], 0,
+                                      ledger_id, codes[1], 0, ts);
+        UPDATE accounts SET debits_posted = debits_posted + amt WHERE id = dr;
+        UPDATE accounts SET credits_posted = credits_posted + amt WHERE id = cr;
+        IF d.flags & 8 <> 0 THEN
+            INSERT INTO account_balances VALUES (dr, ts, codes[1], true, d.debits_pending, d.debits_posted + amt,
+                                                 d.credits_pending, d.credits_posted);
+        END IF;
+        IF c.flags & 8 <> 0 THEN
+            INSERT INTO account_balances VALUES (cr, ts, codes[1], false, c.debits_pending, c.debits_posted,
+                                                 c.credits_pending, c.credits_posted + amt);
+        END IF;
+    EXCEPTION WHEN unique_violation THEN
+        RETURN NULL;
+    END;
+    RETURN '{0}'::smallint[];
+END
+$fn$;
+
+-- Batches of one event and of more than 8 try the set-based path first (between the two, the
+-- per-event rules' plain per-row statements are cheaper than planning set-based ones).
 CREATE FUNCTION {schema}.create_transfers(
     ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], pending_ids uuid[],
     user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
@@ -158,13 +217,16 @@ LANGUAGE plpgsql SET search_path = {schema}, pg_catalog AS $fn$
 DECLARE
     res smallint[];
 BEGIN
-    IF coalesce(cardinality(ids), 0) > 8 THEN
+    IF cardinality(ids) = 1 THEN
+        res := create_plain_transfer_alone(ids, debit_ids, credit_ids, amounts, pending_ids, user_data_128s, user_data_64s,
+                                           user_data_32s, timeouts, ledgers, codes, flagss, timestamps, now_ns);
+    ELSIF coalesce(cardinality(ids), 0) > 8 THEN
         res := create_plain_transfers(ids, debit_ids, credit_ids, amounts, pending_ids, user_data_128s, user_data_64s,
                                       user_data_32s, timeouts, ledgers, codes, flagss, timestamps, now_ns);
-        IF res IS NOT NULL THEN
-            PERFORM set_config('paaskit.ledger_transfers_path', 'set-based', false);
-            RETURN res;
-        END IF;
+    END IF;
+    IF res IS NOT NULL THEN
+        PERFORM set_config('paaskit.ledger_transfers_path', 'plain', false);
+        RETURN res;
     END IF;
     PERFORM set_config('paaskit.ledger_transfers_path', 'per-event', false);
     RETURN create_transfers_per_event(ids, debit_ids, credit_ids, amounts, pending_ids, user_data_128s, user_data_64s,
