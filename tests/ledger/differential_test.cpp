@@ -163,6 +163,23 @@ std::vector<ledger::account> sorted_accounts(Engine& engine)
     return all;
 }
 
+/// Every transfer either engine holds under one of `used` ids, field by field but the timestamp.
+void require_same_transfers(memory_under_test& memory, pg_under_test& postgres, const std::set<std::uint64_t>& used)
+{
+    std::vector<uint128> ids;
+    for (const auto id : used)
+        ids.push_back(uint128::of(id));
+    for (std::size_t at = 0; at < ids.size(); at += 4000) {
+        const auto chunk = std::span(ids).subspan(at, std::min<std::size_t>(4000, ids.size() - at));
+        auto m = memory.lookup_transfers(chunk);
+        auto p = postgres.lookup_transfers(chunk);
+        for (auto* list : {&m, &p})
+            for (auto& t : *list)
+                t.timestamp = 0;
+        REQUIRE(m == p);
+    }
+}
+
 } // namespace
 
 TEST_CASE("random batches give identical results on the memory and PostgreSQL engines", "[ledger][differential]")
@@ -200,19 +217,7 @@ TEST_CASE("random batches give identical results on the memory and PostgreSQL en
             REQUIRE(ledger::audit(postgres.all_accounts()).ok());
         }
     }
-    // Every transfer either engine holds, field by field.
-    std::vector<uint128> ids;
-    for (const auto id : workload.ids_used())
-        ids.push_back(uint128::of(id));
-    for (std::size_t at = 0; at < ids.size(); at += 4000) {
-        const auto chunk = std::span(ids).subspan(at, std::min<std::size_t>(4000, ids.size() - at));
-        auto m = memory.lookup_transfers(chunk);
-        auto p = postgres.lookup_transfers(chunk);
-        for (auto* list : {&m, &p})
-            for (auto& t : *list)
-                t.timestamp = 0;
-        REQUIRE(m == p);
-    }
+    require_same_transfers(memory, postgres, workload.ids_used());
     // The workload must reach the interesting outcomes, or it tests little.
     for (const auto r : {ctr::ok, ctr::exists, ctr::exceeds_credits, ctr::linked_event_failed, ctr::pending_transfer_expired,
                          ctr::pending_transfer_already_posted, ctr::debit_account_not_found, ctr::overflows_credits_posted}) {
@@ -423,15 +428,7 @@ TEST_CASE("batches of plain transfers give identical results on both engines, on
 
     REQUIRE(sorted_accounts(memory) == sorted_accounts(postgres));
     REQUIRE(ledger::audit(postgres.all_accounts()).ok());
-    std::vector<uint128> ids;
-    for (const auto id : workload.ids_used())
-        ids.push_back(uint128::of(id));
-    auto m = memory.lookup_transfers(ids);
-    auto p = postgres.lookup_transfers(ids);
-    for (auto* list : {&m, &p})
-        for (auto& t : *list)
-            t.timestamp = 0;
-    REQUIRE(m == p);
+    require_same_transfers(memory, postgres, workload.ids_used());
     // Balance history, all of it and filtered by code and side (the columns the plain path fills).
     for (const auto& a : accounts) {
         if (!has(a.flags, account_flags::history))
