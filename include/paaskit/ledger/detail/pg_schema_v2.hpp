@@ -34,6 +34,19 @@ ALTER FUNCTION {schema}.create_accounts(uuid[], uuid[], bigint[], bigint[], bigi
     SET jit = off;
 ALTER FUNCTION {schema}.expire_pending(bigint) SET jit = off;
 
+-- Whether an event's fields make it a plain posted transfer with nothing invalid: flags none or
+-- linked, no timestamp, ids and accounts valid and distinct, no pending id or timeout. LANGUAGE
+-- sql and IMMUTABLE so that PostgreSQL inlines it into the statements and expressions using it.
+CREATE FUNCTION {schema}.is_plain_transfer(id uuid, dr uuid, cr uuid, amount bigint, pending uuid, timeout bigint,
+                                           ledger bigint, code integer, flags integer, ts bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT flags & ~1 = 0 AND ts = 0 AND id <> '00000000-0000-0000-0000-000000000000'
+        AND id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff' AND amount >= 0
+        AND dr <> '00000000-0000-0000-0000-000000000000' AND dr <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+        AND cr <> '00000000-0000-0000-0000-000000000000' AND cr <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+        AND dr <> cr AND pending = '00000000-0000-0000-0000-000000000000' AND timeout = 0 AND ledger <> 0 AND code <> 0
+$fn$;
+
 -- Applies a batch in which every event is a plain posted transfer that succeeds; otherwise changes
 -- nothing and returns NULL.
 CREATE FUNCTION {schema}.create_plain_transfers(
@@ -44,7 +57,6 @@ LANGUAGE plpgsql SET search_path = {schema}, pg_catalog SET jit = off AS $fn$
 DECLARE
     n integer := coalesce(cardinality(ids), 0);
     zero uuid := '00000000-0000-0000-0000-000000000000';
-    maxid uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
     max_amount bigint := 9223372036854775807;
     applies boolean; exceeds boolean; overflows boolean; base bigint;
     -- accounts with limits or history (flags 2, 4, 8), as locked
@@ -53,10 +65,7 @@ DECLARE
     h_acc uuid[]; h_ev bigint[]; h_debit boolean[]; h_dp bigint[]; h_dpo bigint[]; h_cp bigint[]; h_cpo bigint[];
 BEGIN
     IF n = 0 OR (flagss[n] & 1) <> 0 THEN RETURN NULL; END IF; -- an open chain fails its last event
-    -- Fields: flags none or linked, no timestamp, ids and accounts valid, no pending id or timeout.
-    SELECT bool_and(e.flags & ~1 = 0 AND e.ts = 0 AND e.id <> zero AND e.id <> maxid AND e.amount >= 0
-                    AND e.dr <> zero AND e.dr <> maxid AND e.cr <> zero AND e.cr <> maxid AND e.dr <> e.cr
-                    AND e.pending = zero AND e.timeout = 0 AND e.ledger <> 0 AND e.code <> 0)
+    SELECT bool_and(is_plain_transfer(e.id, e.dr, e.cr, e.amount, e.pending, e.timeout, e.ledger, e.code, e.flags, e.ts))
     INTO applies
     FROM unnest(ids, debit_ids, credit_ids, amounts, pending_ids, timeouts, ledgers, codes, flagss, timestamps)
          e(id, dr, cr, amount, pending, timeout, ledger, code, flags, ts);
@@ -64,7 +73,8 @@ BEGIN
     -- Pending transfers due now are expired before a batch's events: the per-event rules do that.
     IF EXISTS (SELECT 1 FROM pending_transfers WHERE state = 1 AND expires_at <= now_ns) THEN RETURN NULL; END IF;
 
-    -- A failure past this point (a stored or repeated id, an overflow) rolls back what the block did.
+    -- A failure past this point (a stored or repeated id, an overflow: a bigint out of range, or
+    -- the update's check of pending plus posted) rolls back what the block did.
     BEGIN
         -- Lock in id order, as the per-event rules do; check each event's accounts.
         WITH locked AS MATERIALIZED (
@@ -102,7 +112,6 @@ BEGIN
             )
             SELECT bool_or(CASE WHEN is_debit THEN flags & 2 <> 0 AND dp::numeric + dpo + debits > cpo + credits
                                 ELSE flags & 4 <> 0 AND cp::numeric + cpo + credits > dpo + debits END),
-                   bool_or(dpo + debits > max_amount OR cpo + credits > max_amount),
                    array_agg(id) FILTER (WHERE flags & 8 <> 0),
                    array_agg(ord) FILTER (WHERE flags & 8 <> 0),
                    array_agg(is_debit) FILTER (WHERE flags & 8 <> 0),
@@ -110,9 +119,9 @@ BEGIN
                    array_agg((dpo + debits)::bigint) FILTER (WHERE flags & 8 <> 0),
                    array_agg(cp) FILTER (WHERE flags & 8 <> 0),
                    array_agg((cpo + credits)::bigint) FILTER (WHERE flags & 8 <> 0)
-            INTO exceeds, overflows, h_acc, h_ev, h_debit, h_dp, h_dpo, h_cp, h_cpo
+            INTO exceeds, h_acc, h_ev, h_debit, h_dp, h_dpo, h_cp, h_cpo
             FROM running;
-            IF exceeds OR overflows THEN RETURN NULL; END IF;
+            IF exceeds THEN RETURN NULL; END IF;
         END IF;
 
         base := allocate_timestamps(n, now_ns);
@@ -160,14 +169,13 @@ CREATE FUNCTION {schema}.create_plain_transfer_alone(
 LANGUAGE plpgsql SET search_path = {schema}, pg_catalog SET jit = off AS $fn$
 DECLARE
     zero uuid := '00000000-0000-0000-0000-000000000000';
-    maxid uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
     max_amount numeric := 9223372036854775807;
     dr uuid := debit_ids[1]; cr uuid := credit_ids[1]; amt bigint := amounts[1]; ledger_id bigint := ledgers[1];
     d accounts%ROWTYPE; c accounts%ROWTYPE; ts bigint;
 BEGIN
-    IF cardinality(ids) <> 1 OR (flagss[1] = 0 AND timestamps[1] = 0 AND ids[1] <> zero AND ids[1] <> maxid AND amt >= 0
-            AND dr <> zero AND dr <> maxid AND cr <> zero AND cr <> maxid AND dr <> cr AND pending_ids[1] = zero
-            AND timeouts[1] = 0 AND ledger_id <> 0 AND codes[1] <> 0) IS NOT TRUE THEN
+    -- flagss[1] = 0: a lone linked event leaves its chain open, which the per-event rules report.
+    IF cardinality(ids) <> 1 OR flagss[1] <> 0 OR is_plain_transfer(ids[1], dr, cr, amt, pending_ids[1], timeouts[1],
+                                                                  ledger_id, codes[1], flagss[1], timestamps[1]) IS NOT TRUE THEN
         RETURN NULL;
     END IF;
     IF EXISTS (SELECT 1 FROM pending_transfers WHERE state = 1 AND expires_at <= now_ns) THEN RETURN NULL; END IF;
@@ -207,8 +215,8 @@ BEGIN
 END
 $fn$;
 
--- Batches of one event and of more than 8 try the set-based path first (between the two, the
--- per-event rules' plain per-row statements are cheaper than planning set-based ones).
+-- Batches of one event and of more than 8 try the plain path first (between the two, the
+-- per-event rules' per-row statements are cheaper than planning set-based ones).
 CREATE FUNCTION {schema}.create_transfers(
     ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], pending_ids uuid[],
     user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
