@@ -82,30 +82,55 @@ public:
         const std::uint64_t clock_now = now();
         state_.expire_due(clock_now);
         const std::uint64_t base = state_.reserve_timestamps(clock_now, events.size());
-        // Stages of prefetching (see memory_state::prefetch_slots): index slots 16 events ahead,
-        // account records and pending transfers 8 ahead, pending transfers' accounts 4 ahead. An
-        // event the chain rule skipped leaves a stale entry, which the event number check ignores.
+        // Stages of prefetching (see memory_state::prefetch_slots), run once per event just before
+        // it is applied: index slots 16 events ahead, account records and pending transfers 8
+        // ahead, pending transfers' accounts 4 ahead. A linked chain runs its stages before its
+        // events, so the entries of its first events may be overwritten; the event number check
+        // tells.
         constexpr std::size_t slots_ahead = 16, records_ahead = 8, pending_accounts_ahead = 4, ring = 32;
         std::array<detail::account_positions, ring> ahead{};
+        const detail::account_positions unknown{};
         const std::size_t n = events.size();
         state_.streaming = n >= streaming_batch;
         for (std::size_t j = 0; j < std::min(slots_ahead, n); ++j)
-            ahead[j % ring] = state_.prefetch_slots(events[j], j);
+            state_.prefetch_slots(ahead[j % ring], events[j], j);
         for (std::size_t j = 0; j < std::min(records_ahead, n); ++j)
             state_.prefetch_accounts(ahead[j % ring], events[j]);
-        const auto apply = [&](const transfer& t, std::size_t i) {
+        const auto advance = [&](std::size_t i) {
             if (i + slots_ahead < n)
-                ahead[(i + slots_ahead) % ring] = state_.prefetch_slots(events[i + slots_ahead], i + slots_ahead);
+                state_.prefetch_slots(ahead[(i + slots_ahead) % ring], events[i + slots_ahead], i + slots_ahead);
             if (i + records_ahead < n)
                 state_.prefetch_accounts(ahead[(i + records_ahead) % ring], events[i + records_ahead]);
             if (i + pending_accounts_ahead < n && ahead[(i + pending_accounts_ahead) % ring].event == i + pending_accounts_ahead)
                 state_.prefetch_pending_accounts(ahead[(i + pending_accounts_ahead) % ring]);
-            const auto& known = ahead[i % ring];
-            return state_.create_transfer(t, base + i, clock_now, known.event == i ? known : detail::account_positions{});
         };
-        detail::run_linked_chains<create_transfer_result>(events, std::span(results), state_, apply, [](const transfer& t) {
-            return has(t.flags, transfer_flags::linked);
-        });
+        const auto known = [&](std::size_t i) -> const detail::account_positions& {
+            return ahead[i % ring].event == i ? ahead[i % ring] : unknown;
+        };
+        const auto is_linked = [](const transfer& t) { return has(t.flags, transfer_flags::linked); };
+        for (std::size_t i = 0; i < n;) {
+            if (!is_linked(events[i])) {
+                advance(i);
+                const transfer& t = events[i];
+                const bool applied = t.flags == transfer_flags::none && state_.apply_plain(t, base + i, known(i));
+                results[i] = applied ? create_transfer_result::ok : state_.create_transfer(t, base + i, clock_now, known(i));
+                ++i;
+                continue;
+            }
+            // A linked chain: up to its first event not linked, or to the batch's end (left open).
+            std::size_t end = i;
+            while (end < n && is_linked(events[end]))
+                ++end;
+            end = std::min(end + 1, n);
+            for (std::size_t j = i; j < end; ++j)
+                advance(j);
+            const auto chain = [&](const transfer& t, std::size_t k) {
+                return state_.create_transfer(t, base + i + k, clock_now, known(i + k));
+            };
+            detail::run_linked_chains<create_transfer_result>(events.subspan(i, end - i),
+                                                              std::span(results).subspan(i, end - i), state_, chain, is_linked);
+            i = end;
+        }
         state_.publish_appended();
         return results;
     }

@@ -88,10 +88,11 @@ public:
         fences_.reserve(count / block + 1, true);
     }
 
+    /// Whether `id` is above every id stored (so certainly not present): one comparison.
+    bool is_new_maximum(const uint128& id) const noexcept { return run_ids_.empty() || id > run_ids_.back(); }
+
 private:
     static constexpr std::size_t block = 16;
-
-    bool is_new_maximum(const uint128& id) const noexcept { return run_ids_.empty() || id > run_ids_.back(); }
 
     /// The block whose ids could hold `id`, for an id within the run's range.
     std::size_t block_of(const uint128& id) const noexcept

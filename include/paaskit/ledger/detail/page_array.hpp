@@ -75,6 +75,7 @@ public:
         if (size_ == capacity_)
             reserve(capacity_ == 0 ? initial_capacity : capacity_ * 2);
         auto* to = reinterpret_cast<long long*>(static_cast<void*>(data_ + size_));
+#pragma GCC unroll 16
         for (std::size_t i = 0; i < sizeof(T) / 8; ++i) {
             long long word;
             std::memcpy(&word, reinterpret_cast<const char*>(&value) + 8 * i, 8);
