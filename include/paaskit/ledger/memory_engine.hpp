@@ -151,7 +151,7 @@ public:
         found.reserve(ids.size());
         for (const auto& id : ids)
             if (const auto at = state_.find_account(id); at != detail::no_position)
-                found.push_back(state_.accounts[at].to_account());
+                found.push_back(state_.account_at(at));
         return found;
     }
 
@@ -174,7 +174,7 @@ public:
         const auto at = state_.transfer_index.find(id);
         if (at == detail::no_position || !has(state_.transfers[at].flags, transfer_flags::pending))
             return std::nullopt;
-        return state_.states[at];
+        return state_.transfers.state(at);
     }
 
     /// The account's transfers matching the filter, by timestamp. An unknown account has none.
@@ -205,7 +205,7 @@ public:
         if (at == detail::no_position || !has(state_.accounts[at].flags, account_flags::history))
             return out;
         // History rows are appended with the account's transfers, one for one.
-        const auto& history = state_.histories[state_.accounts[at].history];
+        const auto& history = state_.history_of(at);
         visit_transfers(filter, [&](std::uint32_t position) {
             const transfer& t = state_.transfers[position];
             if (matches(filter, t)) {
@@ -224,8 +224,8 @@ public:
         std::shared_lock lock(mutex_);
         std::vector<account> out;
         out.reserve(state_.accounts.size());
-        for (const auto& rec : state_.accounts)
-            out.push_back(rec.to_account());
+        for (std::uint32_t at = 0; at < state_.accounts.size(); ++at)
+            out.push_back(state_.account_at(at));
         return out;
     }
 

@@ -1,8 +1,10 @@
 #pragma once
-// How the memory engine stores an account: two cache lines, the first holding everything a
+// How the memory engine stores an account: in two tables. `account_record` is everything a
 // transfer reads or writes (id, balances, ledger, code, flags and the head of the account's list of
-// transfers), so that applying a transfer touches one line per account. The rest of the account
-// (user data, creation timestamp, where its balance history lives) is in the second line.
+// transfers), one cache line per account; `account_details` is the rest (user data, creation
+// timestamp, where its balance history lives), fixed at creation. Keeping the details apart halves
+// the memory the transfer path touches at random: 100,000 accounts span 6.4 MB instead of 12.8, so
+// half as many pages, whose translations (nested ones, in a virtual machine) the TLB must hold.
 
 #include <paaskit/ledger/account.hpp>
 
@@ -15,7 +17,6 @@ namespace paaskit::ledger::detail {
 inline constexpr std::uint32_t no_position = UINT32_MAX;
 
 struct alignas(64) account_record {
-    // First line: the transfer path.
     uint128 id{};
     std::int64_t debits_pending{};
     std::int64_t debits_posted{};
@@ -26,12 +27,6 @@ struct alignas(64) account_record {
     account_flags flags{};
     std::uint32_t last_transfer = no_position; // the newest transfer on either side
     std::uint32_t transfer_count = 0;
-    // Second line.
-    uint128 user_data_128{};
-    std::uint64_t user_data_64{};
-    std::uint32_t user_data_32{};
-    std::uint32_t history = no_position; // index in memory_state::histories, for `history` accounts
-    std::uint64_t timestamp{};
 
     static account_record of(const account& a) noexcept
     {
@@ -44,29 +39,7 @@ struct alignas(64) account_record {
         r.ledger = a.ledger;
         r.code = a.code;
         r.flags = a.flags;
-        r.user_data_128 = a.user_data_128;
-        r.user_data_64 = a.user_data_64;
-        r.user_data_32 = a.user_data_32;
-        r.timestamp = a.timestamp;
         return r;
-    }
-
-    account to_account() const noexcept
-    {
-        account a;
-        a.id = id;
-        a.debits_pending = debits_pending;
-        a.debits_posted = debits_posted;
-        a.credits_pending = credits_pending;
-        a.credits_posted = credits_posted;
-        a.user_data_128 = user_data_128;
-        a.user_data_64 = user_data_64;
-        a.user_data_32 = user_data_32;
-        a.ledger = ledger;
-        a.code = code;
-        a.flags = flags;
-        a.timestamp = timestamp;
-        return a;
     }
 
     account_balance balance(std::uint64_t at) const noexcept
@@ -75,7 +48,39 @@ struct alignas(64) account_record {
     }
 };
 
-static_assert(sizeof(account_record) == 128 && std::is_trivially_copyable_v<account_record>);
-static_assert(offsetof(account_record, transfer_count) < 64, "the transfer path must stay in the first line");
+struct account_details {
+    uint128 user_data_128{};
+    std::uint64_t user_data_64{};
+    std::uint32_t user_data_32{};
+    std::uint32_t history = no_position; // index in memory_state::histories, for `history` accounts
+    std::uint64_t timestamp{};
+
+    static account_details of(const account& a) noexcept
+    {
+        return {a.user_data_128, a.user_data_64, a.user_data_32, no_position, a.timestamp};
+    }
+};
+
+/// The account whose parts are `r` and `d`.
+inline account to_account(const account_record& r, const account_details& d) noexcept
+{
+    account a;
+    a.id = r.id;
+    a.debits_pending = r.debits_pending;
+    a.debits_posted = r.debits_posted;
+    a.credits_pending = r.credits_pending;
+    a.credits_posted = r.credits_posted;
+    a.user_data_128 = d.user_data_128;
+    a.user_data_64 = d.user_data_64;
+    a.user_data_32 = d.user_data_32;
+    a.ledger = r.ledger;
+    a.code = r.code;
+    a.flags = r.flags;
+    a.timestamp = d.timestamp;
+    return a;
+}
+
+static_assert(sizeof(account_record) == 64 && std::is_trivially_copyable_v<account_record>);
+static_assert(std::is_trivially_copyable_v<account_details>);
 
 } // namespace paaskit::ledger::detail

@@ -9,6 +9,7 @@
 
 #include <paaskit/ledger/detail/account_record.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
+#include <paaskit/ledger/detail/transfer_table.hpp>
 #include <paaskit/ledger/transfer.hpp>
 
 #include <algorithm>
@@ -79,7 +80,7 @@ public:
     /// Visits the positions of account `at`'s transfers with a timestamp in [min, max], oldest first
     /// or (`reversed`) newest first, until `visit` returns false.
     template <class Visit>
-    void visit(std::uint32_t at, const account_record& rec, const page_array<transfer>& transfers, std::uint64_t min,
+    void visit(std::uint32_t at, const account_record& rec, const transfer_table& transfers, std::uint64_t min,
                std::uint64_t max, bool reversed, Visit visit) const
     {
         const std::vector<std::uint32_t>& marks = checkpoints_[at];

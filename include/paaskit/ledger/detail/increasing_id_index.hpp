@@ -65,13 +65,14 @@ public:
             fences_.push_back(id);
         run_ids_.push_back(id);
         run_positions_.push_back(position);
+        maximum_ = id;
     }
 
     /// Removes an id; linked chains roll back in reverse order, so it is the latest one inserted
     /// into the run, or one in the hash index.
     void erase(const uint128& id) noexcept
     {
-        if (run_ids_.empty() || run_ids_.back() != id) {
+        if (run_ids_.empty() || maximum_ != id) {
             others_.erase(id);
             return;
         }
@@ -79,6 +80,7 @@ public:
         run_positions_.pop_back();
         if (run_ids_.size() % block == 0)
             fences_.pop_back();
+        maximum_ = run_ids_.empty() ? uint128{} : run_ids_.back();
     }
 
     void reserve(std::size_t count)
@@ -89,7 +91,7 @@ public:
     }
 
     /// Whether `id` is above every id stored (so certainly not present): one comparison.
-    bool is_new_maximum(const uint128& id) const noexcept { return run_ids_.empty() || id > run_ids_.back(); }
+    bool is_new_maximum(const uint128& id) const noexcept { return run_ids_.empty() || id > maximum_; }
 
 private:
     static constexpr std::size_t block = 16;
@@ -105,6 +107,7 @@ private:
     page_array<std::uint32_t> run_positions_;
     page_array<uint128> fences_;           // run_ids_[block * k]
     id_index others_;                      // ids that arrived below the run's maximum
+    uint128 maximum_{};                    // run_ids_.back() when the run is not empty
 };
 
 } // namespace paaskit::ledger::detail

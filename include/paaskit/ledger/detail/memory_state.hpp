@@ -9,6 +9,7 @@
 #include <paaskit/ledger/detail/account_transfers.hpp>
 #include <paaskit/ledger/detail/increasing_id_index.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
+#include <paaskit/ledger/detail/transfer_table.hpp>
 #include <paaskit/ledger/results.hpp>
 #include <paaskit/ledger/transfer.hpp>
 
@@ -50,10 +51,10 @@ struct account_positions {
 class memory_state {
 public:
     page_array<account_record> accounts;
+    page_array<account_details> details; // of the account at the same position
     account_index account_ids;
     std::vector<std::vector<account_balance>> histories; // of the accounts with the history flag
-    page_array<transfer> transfers;
-    page_array<pending_state> states; // per transfer; meaningful for pending ones
+    transfer_table transfers;
     increasing_id_index transfer_index;
     account_transfers account_lists;
     std::priority_queue<expiry, std::vector<expiry>, std::greater<>> expiries;
@@ -67,14 +68,22 @@ public:
     void reserve(std::size_t account_count, std::size_t transfer_count)
     {
         accounts.reserve(account_count, true);
+        details.reserve(account_count, true);
         account_ids.reserve(account_count, accounts);
         transfers.reserve(transfer_count, true);
-        states.reserve(transfer_count, true);
         transfer_index.reserve(transfer_count);
         account_lists.reserve(account_count, transfer_count);
     }
 
     std::uint32_t find_account(const uint128& id) const noexcept { return account_ids.find(id, accounts); }
+
+    account account_at(std::uint32_t position) const noexcept { return to_account(accounts[position], details[position]); }
+
+    /// The balance history of the account at `position`, which has the `history` flag.
+    const std::vector<account_balance>& history_of(std::uint32_t position) const noexcept
+    {
+        return histories[details[position].history];
+    }
 
     const transfer* find_transfer(const uint128& id) const noexcept
     {
@@ -112,11 +121,10 @@ public:
         if (at.finishes_pending) {
             at.pending = transfer_index.find(t.pending_id);
             if (at.pending != no_position) {
-                const char* stored = reinterpret_cast<const char*>(&transfers[at.pending]);
-                __builtin_prefetch(stored);
-                __builtin_prefetch(stored + sizeof(transfer) - 1);
+                const char* row = static_cast<const char*>(transfers.address(at.pending));
+                __builtin_prefetch(row);
+                __builtin_prefetch(row + 64, 1); // with the state, which the post or void changes
                 __builtin_prefetch(&account_lists.links[at.pending]);
-                __builtin_prefetch(&states[at.pending], 1);
             }
         }
     }
@@ -131,7 +139,7 @@ public:
     }
 
     /// Makes what the batch appended visible to other threads (see page_array::push_back_streaming).
-    static void publish_appended() noexcept { page_array<transfer>::publish_streamed(); }
+    static void publish_appended() noexcept { transfer_table::publish_streamed(); }
 
     /// Timestamps for a batch of `count` events: the first at or after `now`, all after the last.
     std::uint64_t reserve_timestamps(std::uint64_t now, std::size_t count) noexcept
@@ -149,7 +157,7 @@ public:
             const expiry due = expiries.top();
             expiries.pop();
             // Entries of rolled-back transfers may point past the end or at a later transfer.
-            if (due.position >= transfers.size() || states[due.position] != pending_state::pending)
+            if (due.position >= transfers.size() || transfers.state(due.position) != pending_state::pending)
                 continue;
             const transfer& p = transfers[due.position];
             if (p.timestamp + p.timeout * ns_per_second != due.expires_at)
@@ -162,7 +170,7 @@ public:
                 dr.flags = without(dr.flags, account_flags::closed);
             if (has(p.flags, transfer_flags::closing_credit))
                 cr.flags = without(cr.flags, account_flags::closed);
-            states[due.position] = pending_state::expired;
+            transfers.set_state(due.position, pending_state::expired);
             ++expired;
         }
         return expired;
@@ -196,7 +204,7 @@ public:
         if (a.code == 0)
             return r::code_must_not_be_zero;
         if (const auto existing = find_account(a.id); existing != account_index::npos)
-            return compare_existing(a, accounts[existing].to_account());
+            return compare_existing(a, account_at(existing));
 
         account stored = a;
         stored.timestamp = timestamp;
@@ -212,12 +220,13 @@ public:
         if (accounts.size() >= no_position)
             throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 accounts");
         const auto position = static_cast<std::uint32_t>(accounts.size());
-        account_record record = account_record::of(a);
+        account_details more = account_details::of(a);
         if (has(a.flags, account_flags::history)) {
-            record.history = static_cast<std::uint32_t>(histories.size());
+            more.history = static_cast<std::uint32_t>(histories.size());
             histories.emplace_back();
         }
-        accounts.push_back(record);
+        accounts.push_back(account_record::of(a));
+        details.push_back(more);
         account_ids.insert(position, accounts);
         account_lists.add_account();
         return position;
@@ -396,29 +405,27 @@ public:
             transfer_undo_.pop_back();
             const transfer& t = transfers[u.position];
             for (const auto at : {u.debit_at, u.credit_at}) {
-                const account_record& rec = accounts[at];
-                if (rec.history != no_position && !histories[rec.history].empty() &&
-                    histories[rec.history].back().timestamp == t.timestamp)
-                    histories[rec.history].pop_back();
+                const std::uint32_t history = details[at].history;
+                if (history != no_position && !histories[history].empty() && histories[history].back().timestamp == t.timestamp)
+                    histories[history].pop_back();
             }
             account_lists.pop(accounts);
             if (u.pending_position != no_position)
-                states[u.pending_position] = pending_state::pending;
+                transfers.set_state(u.pending_position, pending_state::pending);
             transfer_index.erase(t.id);
             transfers.pop_back();
-            states.pop_back();
         }
         // Balances, flags and list heads as they were before the chain (first snapshot of each
         // account wins).
         for (auto it = touched_.rbegin(); it != touched_.rend(); ++it)
             accounts[it->first] = it->second;
         while (!account_undo_.empty()) {
-            const account_record& last = accounts.back();
-            account_ids.erase(last.id, accounts);
-            if (last.history != no_position)
+            account_ids.erase(accounts.back().id, accounts);
+            if (details.back().history != no_position)
                 histories.pop_back();
             account_lists.remove_last_account();
             accounts.pop_back();
+            details.pop_back();
             account_undo_.pop_back();
         }
         in_chain_ = false;
@@ -478,7 +485,7 @@ private:
         if (const transfer* e = find_transfer(t.id))
             return compare_existing(stored, *e, amount);
 
-        switch (states[p_at]) {
+        switch (transfers.state(p_at)) {
         case pending_state::posted: return r::pending_transfer_already_posted;
         case pending_state::voided: return r::pending_transfer_already_voided;
         case pending_state::expired: return r::pending_transfer_expired;
@@ -514,7 +521,7 @@ private:
             if (has(p.flags, transfer_flags::closing_credit))
                 cr.flags = without(cr.flags, account_flags::closed);
         }
-        states[p_at] = post ? pending_state::posted : pending_state::voided;
+        transfers.set_state(p_at, post ? pending_state::posted : pending_state::voided);
         append(stored, amount, timestamp, dr_at, cr_at, pending_state{}, p_at);
         return r::ok;
     }
@@ -581,28 +588,20 @@ private:
     }
 
     /// Stores `t` with the amount moved and its timestamp. It takes the event itself: a copy made
-    /// by the caller cost a tenth of the batch loop (GCC copied it with `rep movs`; the copy here
-    /// compiles to vector moves).
+    /// by the caller cost a tenth of the batch loop (GCC copied it with `rep movs`).
     std::uint32_t append(const transfer& t, std::int64_t amount, std::uint64_t timestamp, std::uint32_t dr_at,
                          std::uint32_t cr_at, pending_state state, std::uint32_t finished_pending = no_position)
     {
         if (transfers.size() >= no_position)
             throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 transfers");
         const auto position = static_cast<std::uint32_t>(transfers.size());
-        transfer stored = t;
-        stored.amount = amount;
-        stored.timestamp = timestamp;
-        if (streaming)
-            transfers.push_back_streaming(stored);
-        else
-            transfers.push_back(stored);
-        states.push_back(state);
+        transfers.append(t, amount, timestamp, state, streaming);
         transfer_index.insert(t.id, position);
         account_lists.append(position, dr_at, cr_at, accounts, streaming);
         for (const auto at : {dr_at, cr_at}) {
             const account_record& rec = accounts[at];
             if (has(rec.flags, account_flags::history))
-                histories[rec.history].push_back(rec.balance(timestamp));
+                histories[details[at].history].push_back(rec.balance(timestamp));
         }
         if (in_chain_)
             transfer_undo_.push_back({position, dr_at, cr_at, finished_pending});

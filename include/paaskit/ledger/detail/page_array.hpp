@@ -64,26 +64,41 @@ public:
         data_[size_++] = value;
     }
 
+    /// Makes room for one more element and returns where it goes, for a caller that writes it with
+    /// stores of its own; the size counts it already.
+    T* extend()
+    {
+        if (size_ == capacity_)
+            reserve(capacity_ == 0 ? initial_capacity : capacity_ * 2);
+        return data_ + size_++;
+    }
+
     /// push_back with non-temporal stores on x86-64, for write-once tables: the new elements do not
     /// evict the hot data (account records and index slots) from the caches, and their cache lines
-    /// are not read before being overwritten. Call `publish_streamed()` before other threads may
-    /// read them.
+    /// are not read before being overwritten. Elements of a multiple of 16 bytes are written in
+    /// 16-byte stores (the mapping is page-aligned, so they are aligned), half as many as 8-byte
+    /// ones. Call `publish_streamed()` before other threads may read them.
     void push_back_streaming(const T& value)
     {
 #if defined(__x86_64__)
         static_assert(sizeof(T) % 8 == 0);
-        if (size_ == capacity_)
-            reserve(capacity_ == 0 ? initial_capacity : capacity_ * 2);
-        auto* to = reinterpret_cast<long long*>(static_cast<void*>(data_ + size_));
+        char* to = reinterpret_cast<char*>(extend());
+        const char* from = reinterpret_cast<const char*>(&value);
+        if constexpr (sizeof(T) % 16 == 0) {
 #pragma GCC unroll 16
-        for (std::size_t i = 0; i < sizeof(T) / 8; ++i) {
-            long long word;
-            std::memcpy(&word, reinterpret_cast<const char*>(&value) + 8 * i, 8);
-            _mm_stream_si64(to + i, word);
+            for (std::size_t i = 0; i < sizeof(T); i += 16)
+                _mm_stream_si128(reinterpret_cast<__m128i*>(static_cast<void*>(to + i)),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const void*>(from + i))));
+        } else {
+#pragma GCC unroll 16
+            for (std::size_t i = 0; i < sizeof(T); i += 8) {
+                long long word;
+                std::memcpy(&word, from + i, 8);
+                _mm_stream_si64(reinterpret_cast<long long*>(static_cast<void*>(to + i)), word);
+            }
         }
-        // The stores above are through long long; later reads of T must not be moved before them.
+        // The stores above are not through T; later reads of T must not be moved before them.
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        ++size_;
 #else
         push_back(value);
 #endif

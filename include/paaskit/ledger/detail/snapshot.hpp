@@ -172,9 +172,9 @@ inline core::result<void> save_snapshot(const memory_state& s, const std::filesy
     w.u64(s.last_timestamp);
     w.u64(s.accounts.size());
     const std::vector<account_balance> none;
-    for (const auto& rec : s.accounts) {
-        write_account(w, rec.to_account());
-        const auto& history = rec.history == no_position ? none : s.histories[rec.history];
+    for (std::uint32_t at = 0; at < s.accounts.size(); ++at) {
+        write_account(w, s.account_at(at));
+        const auto& history = s.details[at].history == no_position ? none : s.history_of(at);
         w.u64(history.size());
         for (const auto& b : history) {
             w.i64(b.debits_pending);
@@ -186,7 +186,7 @@ inline core::result<void> save_snapshot(const memory_state& s, const std::filesy
     }
     w.u64(s.transfers.size());
     for (std::size_t i = 0; i < s.transfers.size(); ++i)
-        write_transfer(w, s.transfers[i], s.states[i]);
+        write_transfer(w, s.transfers[i], s.transfers.state(i));
     w.u64(fnv1a(w.bytes));
 
     const auto temporary = std::filesystem::path(path.string() + ".tmp");
@@ -265,7 +265,7 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
             return corrupt("balance history for an account without the history flag");
         const auto position = s.add_account(a);
         if (!history.empty())
-            s.histories[s.accounts[position].history] = std::move(history);
+            s.histories[s.details[position].history] = std::move(history);
     }
     const auto transfer_count = r.u64();
     if (transfer_count >= no_position)
@@ -279,8 +279,7 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
         if (t.id.is_zero() || s.transfer_index.find(t.id) != no_position || dr == no_position || cr == no_position ||
             dr == cr)
             return corrupt("transfer with a duplicate id or an unknown account");
-        s.transfers.push_back(t);
-        s.states.push_back(state);
+        s.transfers.append(t, t.amount, t.timestamp, state, false);
         s.transfer_index.insert(t.id, position);
         s.account_lists.append(position, dr, cr, s.accounts, true);
         if (state == pending_state::pending && t.timeout != 0)
