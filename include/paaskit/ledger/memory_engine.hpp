@@ -112,8 +112,9 @@ public:
             if (!is_linked(events[i])) {
                 advance(i);
                 const transfer& t = events[i];
-                const bool applied = t.flags == transfer_flags::none && state_.apply_plain(t, base + i, known(i));
-                results[i] = applied ? create_transfer_result::ok : state_.create_transfer(t, base + i, clock_now, known(i));
+                const detail::account_positions& at = known(i);
+                const bool applied = t.flags == transfer_flags::none && state_.apply_plain(t, base + i, at);
+                results[i] = applied ? create_transfer_result::ok : state_.create_transfer(t, base + i, clock_now, at);
                 ++i;
                 continue;
             }

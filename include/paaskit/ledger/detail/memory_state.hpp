@@ -598,11 +598,13 @@ private:
         transfers.append(t, amount, timestamp, state, streaming);
         transfer_index.insert(t.id, position);
         account_lists.append(position, dr_at, cr_at, accounts, streaming);
-        for (const auto at : {dr_at, cr_at}) {
+        const auto record_history = [&](std::uint32_t at) {
             const account_record& rec = accounts[at];
             if (has(rec.flags, account_flags::history))
                 histories[details[at].history].push_back(rec.balance(timestamp));
-        }
+        };
+        record_history(dr_at);
+        record_history(cr_at);
         if (in_chain_)
             transfer_undo_.push_back({position, dr_at, cr_at, finished_pending});
         return position;
