@@ -132,6 +132,7 @@ public:
                                                               std::span(results).subspan(i, end - i), state_, chain, is_linked);
             i = end;
         }
+        state_.account_lists.record_checkpoints();
         state_.publish_appended();
         return results;
     }

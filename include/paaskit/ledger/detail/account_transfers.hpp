@@ -6,9 +6,14 @@
 // list, so every 64th transfer of an account is also recorded in a per-account checkpoint array
 // (one append per 64 transfers): a query binary-searches the checkpoints by timestamp and walks at
 // most 64 links per block of transfers it visits.
+//
+// A checkpoint is a cache miss or two (the account's list header, then its end), which the batch loop
+// would wait for: appends note them, and `record_checkpoints` stores them all at the end of the
+// batch with the misses overlapped.
 
 #include <paaskit/ledger/detail/account_record.hpp>
 #include <paaskit/ledger/detail/page_array.hpp>
+#include <paaskit/ledger/detail/pooled_lists.hpp>
 #include <paaskit/ledger/detail/transfer_table.hpp>
 #include <paaskit/ledger/transfer.hpp>
 
@@ -33,8 +38,12 @@ public:
 
     page_array<transfer_links> links; // one per transfer position
 
-    void add_account() { checkpoints_.emplace_back(); }
-    void remove_last_account() { checkpoints_.pop_back(); }
+    void add_account() { checkpoints_.add(); }
+    void remove_last_account()
+    {
+        record_checkpoints();
+        checkpoints_.remove_last();
+    }
 
     void reserve(std::size_t accounts, std::size_t transfers)
     {
@@ -57,15 +66,31 @@ public:
         for (const auto at : {debit_at, credit_at}) {
             account_record& rec = accounts[at];
             if (rec.transfer_count % checkpoint_every == 0)
-                checkpoints_[at].push_back(position);
+                due_.push_back({at, position});
             rec.last_transfer = position;
             ++rec.transfer_count;
         }
     }
 
-    /// Undoes the latest append.
-    void pop(page_array<account_record>& accounts) noexcept
+    /// Stores the checkpoints appends noted; before queries, and at the end of each batch.
+    void record_checkpoints()
     {
+        constexpr std::size_t headers_ahead = 8, ends_ahead = 4;
+        const std::size_t n = due_.size();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (k + headers_ahead < n)
+                __builtin_prefetch(checkpoints_.header_of(due_[k + headers_ahead].account));
+            if (k + ends_ahead < n)
+                __builtin_prefetch(checkpoints_.end_of(due_[k + ends_ahead].account), 1);
+            checkpoints_.push_back(due_[k].account, due_[k].position);
+        }
+        due_.clear();
+    }
+
+    /// Undoes the latest append.
+    void pop(page_array<account_record>& accounts)
+    {
+        record_checkpoints();
         const transfer_links l = links.back();
         links.pop_back();
         for (const auto& [at, previous] : {std::pair{l.debit_at, l.debit_previous}, std::pair{l.credit_at, l.credit_previous}}) {
@@ -73,17 +98,17 @@ public:
             rec.last_transfer = previous;
             --rec.transfer_count;
             if (rec.transfer_count % checkpoint_every == 0)
-                checkpoints_[at].pop_back();
+                checkpoints_.pop_back(at);
         }
     }
 
     /// Visits the positions of account `at`'s transfers with a timestamp in [min, max], oldest first
-    /// or (`reversed`) newest first, until `visit` returns false.
+    /// or (`reversed`) newest first, until `visit` returns false. The checkpoints must be recorded.
     template <class Visit>
     void visit(std::uint32_t at, const account_record& rec, const transfer_table& transfers, std::uint64_t min,
                std::uint64_t max, bool reversed, Visit visit) const
     {
-        const std::vector<std::uint32_t>& marks = checkpoints_[at];
+        const std::span<const std::uint32_t> marks = checkpoints_[at];
         const auto first_timestamp = [&](std::uint32_t position) { return transfers[position].timestamp; };
         std::array<std::uint32_t, checkpoint_every> block{};
         if (!reversed) {
@@ -130,7 +155,7 @@ private:
     std::size_t read_block(std::uint32_t at, const account_record& rec, std::size_t b,
                            std::array<std::uint32_t, checkpoint_every>& out) const noexcept
     {
-        const std::vector<std::uint32_t>& marks = checkpoints_[at];
+        const std::span<const std::uint32_t> marks = checkpoints_[at];
         const std::size_t count = b + 1 < marks.size() ? checkpoint_every : rec.transfer_count - b * checkpoint_every;
         std::uint32_t position = b + 1 < marks.size() ? previous(at, marks[b + 1]) : rec.last_transfer;
         for (std::size_t i = count; i-- > 0;) {
@@ -141,7 +166,13 @@ private:
         return count;
     }
 
-    std::vector<std::vector<std::uint32_t>> checkpoints_; // per account: its 0th, 64th, 128th... transfer
+    struct checkpoint {
+        std::uint32_t account;
+        std::uint32_t position;
+    };
+
+    pooled_lists checkpoints_;   // per account: its 0th, 64th, 128th... transfer
+    std::vector<checkpoint> due_; // noted by appends, not yet in checkpoints_
 };
 
 } // namespace paaskit::ledger::detail

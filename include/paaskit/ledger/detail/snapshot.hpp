@@ -285,6 +285,7 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
         if (state == pending_state::pending && t.timeout != 0)
             s.expiries.push({t.timestamp + t.timeout * ns_per_second, position});
     }
+    s.account_lists.record_checkpoints();
     if (r.failed() || !r.at_end())
         return corrupt("malformed contents");
     return {};
