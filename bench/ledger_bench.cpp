@@ -3,7 +3,8 @@
 //
 //   memory: batch 1, 128, 8190; uniform over 100,000 accounts, or 90% touching one of 2 hot accounts;
 //           growing tables, or sized up front (reserved); increasing transfer ids, or random ones;
-//           two-phase: holds and posts of the previous batch's holds, sized
+//           two-phase: holds and posts of the previous batch's holds, sized;
+//           the floor: the memory traffic of the engine's plain transfers without its rules
 //   postgresql: batch 1 and 8190; 1 and 4 connections; uniform over 100,000 accounts
 //
 // PAASKIT_BENCH_CONNINFO names your own server; otherwise a private durable cluster is started.
@@ -18,6 +19,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -199,6 +205,88 @@ void memory_engine_two_phase(benchmark::State& state)
     state.SetItemsProcessed(static_cast<benchmark::IterationCount>(moved));
 }
 BENCHMARK(memory_engine_two_phase)->Iterations(700)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+#if defined(__x86_64__)
+/// The memory traffic of a plain transfer in the memory engine, with no rules: per transfer, the
+/// event is read; two 8-byte index slots (a 1 MiB table) and two 64-byte account lines (100,000
+/// accounts) are read at random, prefetched as the engine does (slots 16 events ahead, lines 8);
+/// the lines are updated; 128 + 16 bytes are appended with non-temporal stores and 16 + 4 through
+/// the cache. What one core of this machine allows for the engine's data layout: the engine's
+/// figure is to be read against it.
+void memory_access_floor(benchmark::State& state)
+{
+    struct alignas(64) line {
+        std::uint64_t id[2];
+        std::int64_t balances[4];
+        std::uint32_t ledger, flags, last, count;
+    };
+    struct alignas(64) row {
+        std::uint64_t words[16];
+    };
+    constexpr std::size_t slot_count = 1 << 17;
+    constexpr std::size_t batches = reserved_transfers / ledger::max_batch_size;
+    std::vector<std::uint64_t> slots(slot_count);
+    std::vector<line> lines(account_count);
+    std::vector<row> rows(batches * ledger::max_batch_size);
+    std::vector<std::array<std::uint32_t, 4>> links(rows.size());
+    std::vector<std::array<std::uint64_t, 2>> run_ids(rows.size());
+    std::vector<std::uint32_t> run_positions(rows.size());
+    std::mt19937_64 rng(7);
+    for (auto& s : slots)
+        s = rng() % account_count;
+    const auto& source = shapes(false);
+    std::vector<ledger::transfer> batch;
+    std::uint64_t next_id = 1;
+    std::size_t cursor = 0, at = 0;
+    const auto slot_of = [](const ledger::transfer& t, bool debit) {
+        return (debit ? t.debit_account_id.low : t.credit_account_id.low) * 0x9e3779b97f4a7c15ULL >> 47;
+    };
+    for (auto _ : state) {
+        if (at + ledger::max_batch_size > rows.size())
+            at = 0;
+        source.fill(batch, ledger::max_batch_size, next_id, cursor);
+        const auto start = std::chrono::steady_clock::now();
+        const std::size_t n = batch.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i + 16 < n) {
+                __builtin_prefetch(&slots[slot_of(batch[i + 16], true)]);
+                __builtin_prefetch(&slots[slot_of(batch[i + 16], false)]);
+            }
+            if (i + 8 < n) {
+                __builtin_prefetch(&lines[slots[slot_of(batch[i + 8], true)]], 1);
+                __builtin_prefetch(&lines[slots[slot_of(batch[i + 8], false)]], 1);
+            }
+            const ledger::transfer& t = batch[i];
+            line& debit = lines[slots[slot_of(t, true)]];
+            line& credit = lines[slots[slot_of(t, false)]];
+            debit.balances[1] += t.amount;
+            credit.balances[3] += t.amount;
+            const auto position = static_cast<std::uint32_t>(at);
+            const std::array<std::uint32_t, 4> link{debit.last, credit.last, position, position};
+            debit.last = credit.last = position;
+            ++debit.count;
+            ++credit.count;
+            const char* from = reinterpret_cast<const char*>(&t);
+            auto* to = reinterpret_cast<__m128i*>(static_cast<void*>(&rows[at]));
+            for (std::size_t k = 0; k < 7; ++k)
+                _mm_stream_si128(to + k, _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const void*>(from + 16 * k))));
+            _mm_stream_si128(to + 7, _mm_set_epi64x(0, static_cast<long long>(at)));
+            _mm_stream_si128(reinterpret_cast<__m128i*>(static_cast<void*>(&links[at])),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const void*>(link.data()))));
+            run_ids[at] = {t.id.high, t.id.low};
+            run_positions[at] = position;
+            __builtin_prefetch(&run_ids[std::min(at + 16, rows.size() - 1)], 1);
+            __builtin_prefetch(&run_positions[std::min(at + 64, rows.size() - 1)], 1);
+            ++at;
+        }
+        _mm_sfence();
+        state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    benchmark::DoNotOptimize(lines.data());
+    state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(ledger::max_batch_size));
+}
+BENCHMARK(memory_access_floor)->Iterations(reserved_transfers / 8190 * 3 / 4)->UseManualTime()->Unit(benchmark::kMicrosecond);
+#endif
 
 // --- PostgreSQL ----------------------------------------------------------------------------------
 
