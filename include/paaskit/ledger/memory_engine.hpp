@@ -26,7 +26,7 @@
 namespace paaskit::ledger {
 
 /// Sizes to allocate up front. The engine grows as needed either way; sizing it allocates and
-/// prefaults the tables at construction (about 160 bytes per transfer and 140 per account), so
+/// prefaults the tables at construction (about 170 bytes per transfer and 130 per account), so
 /// batches do not wait for the kernel to provide and zero fresh pages: 10 to 20% of a batch's time
 /// on a growing engine. Ids that arrive out of increasing order use a hash index that is not sized.
 struct memory_engine_options {
@@ -41,7 +41,7 @@ struct memory_engine_options {
 /// readers (lookups and queries) share the lock. A reader therefore sees the state between two
 /// batches, never a half-applied one. All members may be called from any thread.
 ///
-/// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 690 GB of transfers, 160 bytes each
+/// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 730 GB of transfers, 170 bytes each
 /// with their index entries and list links).
 class memory_engine {
 public:
