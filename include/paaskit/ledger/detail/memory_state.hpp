@@ -94,8 +94,8 @@ public:
     // Prefetching, in stages some events ahead of the one applied, so that the cache misses of
     // the index slots, the account records (and for a post or void, the pending transfer and its
     // accounts) overlap instead of stalling one after another.
-    // The stages fill their ring entry in place: building an entry and copying it in made the copy
-    // read back the fields just stored, a store-forwarding stall that was a third of the batch loop.
+    // The stages fill their ring entry in place: an entry built apart and copied in was read back
+    // in 16-byte loads over fields just stored in 8-byte ones, a store-forwarding stall.
     void prefetch_slots(account_positions& at, const transfer& t, std::size_t event) const noexcept
     {
         at.event = event;
