@@ -28,7 +28,8 @@ namespace paaskit::ledger {
 /// Sizes to allocate up front. The engine grows as needed either way; sizing it allocates and
 /// prefaults the tables at construction (about 170 bytes per transfer and 130 per account), so
 /// batches do not wait for the kernel to provide and zero fresh pages: 10 to 20% of a batch's time
-/// on a growing engine. Ids that arrive out of increasing order use a hash index that is not sized.
+/// on a growing engine. The hash index for ids that arrive out of increasing order is sized too but
+/// not prefaulted: it costs memory only when such ids come.
 struct memory_engine_options {
     std::size_t expected_accounts = 0;
     std::size_t expected_transfers = 0;

@@ -93,6 +93,9 @@ public:
         run_ids_.reserve(count, true);
         run_positions_.reserve(count, true);
         fences_.reserve(count / block + 1, true);
+        // Sized too, not prefaulted: while ids arrive in order its pages are never touched, so
+        // they cost address space, not memory; ids in random order then never wait for a rehash.
+        others_.reserve(count);
     }
 
     /// Whether `id` is above every id stored (so certainly not present): one comparison.
