@@ -26,7 +26,7 @@
 namespace paaskit::ledger {
 
 /// Sizes to allocate up front. The engine grows as needed either way; sizing it allocates and
-/// prefaults the tables at construction (about 170 bytes per transfer and 130 per account), so
+/// prefaults the tables at construction (about 135 bytes per transfer and 130 per account), so
 /// batches do not wait for the kernel to provide and zero fresh pages: 10 to 20% of a batch's time
 /// on a growing engine. The hash index for ids that arrive out of increasing order is sized too but
 /// not prefaulted: it costs memory only when such ids come.
@@ -42,8 +42,8 @@ struct memory_engine_options {
 /// readers (lookups and queries) share the lock. A reader therefore sees the state between two
 /// batches, never a half-applied one. All members may be called from any thread.
 ///
-/// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 730 GB of transfers, 170 bytes each
-/// with their index entries and list links).
+/// Capacity: up to 2^32-1 accounts and 2^32-1 transfers (about 580 GB of transfers, 135 bytes each
+/// with their index entries).
 class memory_engine {
 public:
     explicit memory_engine(const core::clock& clock, memory_engine_options options = {}) : clock_(&clock)
@@ -165,7 +165,7 @@ public:
         std::vector<transfer> found;
         found.reserve(ids.size());
         for (const auto& id : ids)
-            if (const auto* t = state_.find_transfer(id))
+            if (const auto t = state_.find_transfer(id))
                 found.push_back(*t);
         return found;
     }
@@ -175,7 +175,7 @@ public:
     {
         std::shared_lock lock(mutex_);
         const auto at = state_.transfer_index.find(id);
-        if (at == detail::no_position || !has(state_.transfers[at].flags, transfer_flags::pending))
+        if (at == detail::no_position || !has(state_.transfers.flags(at), transfer_flags::pending))
             return std::nullopt;
         return state_.transfers.state(at);
     }
@@ -188,7 +188,7 @@ public:
         std::shared_lock lock(mutex_);
         std::vector<transfer> out;
         visit_transfers(filter, [&](std::uint32_t position) {
-            const transfer& t = state_.transfers[position];
+            const transfer t = state_.transfer_at(position);
             if (matches(filter, t))
                 out.push_back(t);
             return out.size() < filter.limit;
@@ -210,7 +210,7 @@ public:
         // History rows are appended with the account's transfers, one for one.
         const auto& history = state_.history_of(at);
         visit_transfers(filter, [&](std::uint32_t position) {
-            const transfer& t = state_.transfers[position];
+            const transfer t = state_.transfer_at(position);
             if (matches(filter, t)) {
                 const auto row = std::lower_bound(history.begin(), history.end(), t.timestamp,
                                                   [](const account_balance& b, std::uint64_t ts) { return b.timestamp < ts; });

@@ -1,8 +1,8 @@
 #pragma once
 // Each account's transfers, in timestamp order, for the memory engine's queries. Appending must not
-// touch memory the transfer does not touch already: every transfer stores, next to the positions
-// of its two accounts, the previous transfer of each (a list threaded backwards through the
-// transfers), and the account record holds the newest. Queries need to start anywhere in the
+// touch memory the transfer does not touch already: every transfer's row stores, next to the
+// positions of its two accounts, the previous transfer of each (a list threaded backwards through
+// the transfers; `transfer_links`), and the account record holds the newest. Queries need to start anywhere in the
 // list, so every 64th transfer of an account is also recorded in a per-account checkpoint array
 // (one append per 64 transfers): a query binary-searches the checkpoints by timestamp and walks at
 // most 64 links per block of transfers it visits.
@@ -25,19 +25,9 @@
 
 namespace paaskit::ledger::detail {
 
-/// Per transfer: its accounts' positions and the previous transfer of each (no_position if none).
-struct transfer_links {
-    std::uint32_t debit_at;
-    std::uint32_t credit_at;
-    std::uint32_t debit_previous;
-    std::uint32_t credit_previous;
-};
-
 class account_transfers {
 public:
     static constexpr std::uint32_t checkpoint_every = 64;
-
-    page_array<transfer_links> links; // one per transfer position
 
     void add_account() { checkpoints_.add(); }
     void remove_last_account()
@@ -46,24 +36,14 @@ public:
         checkpoints_.remove_last();
     }
 
-    void reserve(std::size_t accounts, std::size_t transfers)
-    {
-        checkpoints_.reserve(accounts);
-        links.reserve(transfers, true);
-    }
+    void reserve(std::size_t accounts) { checkpoints_.reserve(accounts); }
 
-    /// Records transfer `position` (the next one) on its two accounts; `streaming`: with
-    /// non-temporal stores (see page_array::push_back_streaming).
-    void append(std::uint32_t position, std::uint32_t debit_at, std::uint32_t credit_at, page_array<account_record>& accounts,
-                bool streaming)
+    /// Records transfer `position` (the next one) on its two accounts; returns its links, which
+    /// the transfer's row stores.
+    transfer_links append(std::uint32_t position, std::uint32_t debit_at, std::uint32_t credit_at,
+                          page_array<account_record>& accounts)
     {
-        account_record& dr = accounts[debit_at];
-        account_record& cr = accounts[credit_at];
-        const transfer_links link{debit_at, credit_at, dr.last_transfer, cr.last_transfer};
-        if (streaming)
-            links.push_back_streaming(link);
-        else
-            links.push_back(link);
+        const transfer_links link{debit_at, credit_at, accounts[debit_at].last_transfer, accounts[credit_at].last_transfer};
         for (const auto at : {debit_at, credit_at}) {
             account_record& rec = accounts[at];
             if (rec.transfer_count % checkpoint_every == 0)
@@ -71,6 +51,7 @@ public:
             rec.last_transfer = position;
             ++rec.transfer_count;
         }
+        return link;
     }
 
     /// Stores the checkpoints appends noted; before queries, and at the end of each batch.
@@ -88,12 +69,10 @@ public:
         due_.clear();
     }
 
-    /// Undoes the latest append.
-    void pop(page_array<account_record>& accounts)
+    /// Undoes the latest append, whose links are `l`.
+    void pop(page_array<account_record>& accounts, const transfer_links& l)
     {
         record_checkpoints();
-        const transfer_links l = links.back();
-        links.pop_back();
         for (const auto& [at, previous] : {std::pair{l.debit_at, l.debit_previous}, std::pair{l.credit_at, l.credit_previous}}) {
             account_record& rec = accounts[at];
             rec.last_transfer = previous;
@@ -110,7 +89,7 @@ public:
                std::uint64_t max, bool reversed, Visit visit) const
     {
         const std::span<const std::uint32_t> marks = checkpoints_[at];
-        const auto first_timestamp = [&](std::uint32_t position) { return transfers[position].timestamp; };
+        const auto first_timestamp = [&](std::uint32_t position) { return transfers.timestamp(position); };
         std::array<std::uint32_t, checkpoint_every> block{};
         if (!reversed) {
             // The block holding the first transfer at or after `min`: the last one starting before it.
@@ -118,9 +97,9 @@ public:
                 std::partition_point(marks.begin(), marks.end(), [&](std::uint32_t p) { return first_timestamp(p) < min; }) -
                 marks.begin());
             for (std::size_t b = starts_before == 0 ? 0 : starts_before - 1; b < marks.size(); ++b) {
-                const std::size_t n = read_block(at, rec, b, block);
+                const std::size_t n = read_block(at, rec, transfers, b, block);
                 for (std::size_t i = 0; i < n; ++i) {
-                    const std::uint64_t ts = transfers[block[i]].timestamp;
+                    const std::uint64_t ts = transfers.timestamp(block[i]);
                     if (ts > max)
                         return;
                     if (ts >= min && !visit(block[i]))
@@ -132,9 +111,9 @@ public:
                 std::partition_point(marks.begin(), marks.end(), [&](std::uint32_t p) { return first_timestamp(p) <= max; }) -
                 marks.begin());
             for (std::size_t b = starts_by; b-- > 0;) {
-                const std::size_t n = read_block(at, rec, b, block);
+                const std::size_t n = read_block(at, rec, transfers, b, block);
                 for (std::size_t i = n; i-- > 0;) {
-                    const std::uint64_t ts = transfers[block[i]].timestamp;
+                    const std::uint64_t ts = transfers.timestamp(block[i]);
                     if (ts < min)
                         return;
                     if (ts <= max && !visit(block[i]))
@@ -146,23 +125,23 @@ public:
 
 private:
     /// The previous transfer of account `at` before `position`.
-    std::uint32_t previous(std::uint32_t at, std::uint32_t position) const noexcept
+    static std::uint32_t previous(const transfer_table& transfers, std::uint32_t at, std::uint32_t position) noexcept
     {
-        const transfer_links& l = links[position];
+        const transfer_links& l = transfers.links(position);
         return l.debit_at == at ? l.debit_previous : l.credit_previous;
     }
 
     /// Fills `out` with the positions of block `b` of the account's transfers, oldest first.
-    std::size_t read_block(std::uint32_t at, const account_record& rec, std::size_t b,
+    std::size_t read_block(std::uint32_t at, const account_record& rec, const transfer_table& transfers, std::size_t b,
                            std::array<std::uint32_t, checkpoint_every>& out) const noexcept
     {
         const std::span<const std::uint32_t> marks = checkpoints_[at];
         const std::size_t count = b + 1 < marks.size() ? checkpoint_every : rec.transfer_count - b * checkpoint_every;
-        std::uint32_t position = b + 1 < marks.size() ? previous(at, marks[b + 1]) : rec.last_transfer;
+        std::uint32_t position = b + 1 < marks.size() ? previous(transfers, at, marks[b + 1]) : rec.last_transfer;
         for (std::size_t i = count; i-- > 0;) {
             out[i] = position;
             if (i > 0)
-                position = previous(at, position);
+                position = previous(transfers, at, position);
         }
         return count;
     }

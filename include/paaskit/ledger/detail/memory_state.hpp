@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <stdexcept>
 #include <vector>
@@ -72,7 +73,7 @@ public:
         account_ids.reserve(account_count, accounts);
         transfers.reserve(transfer_count, true);
         transfer_index.reserve(transfer_count);
-        account_lists.reserve(account_count, transfer_count);
+        account_lists.reserve(account_count);
     }
 
     std::uint32_t find_account(const uint128& id) const noexcept { return account_ids.find(id, accounts); }
@@ -85,10 +86,15 @@ public:
         return histories[details[position].history];
     }
 
-    const transfer* find_transfer(const uint128& id) const noexcept
+    /// The stored transfer at `position`.
+    transfer transfer_at(std::uint32_t position) const noexcept { return transfers.get(position, accounts); }
+
+    std::optional<transfer> find_transfer(const uint128& id) const noexcept
     {
         const auto at = transfer_index.find(id);
-        return at == increasing_id_index::npos ? nullptr : &transfers[at];
+        if (at == increasing_id_index::npos)
+            return std::nullopt;
+        return transfer_at(at);
     }
 
     // Prefetching, in stages some events ahead of the one applied, so that the cache misses of
@@ -121,10 +127,7 @@ public:
         if (at.finishes_pending) {
             at.pending = transfer_index.find(t.pending_id);
             if (at.pending != no_position) {
-                const char* row = static_cast<const char*>(transfers.address(at.pending));
-                __builtin_prefetch(row);
-                __builtin_prefetch(row + 64, 1); // with the state, which the post or void changes
-                __builtin_prefetch(&account_lists.links[at.pending]);
+                transfers.prefetch(at.pending);
             }
         }
     }
@@ -133,7 +136,7 @@ public:
     {
         if (at.pending == no_position || at.pending >= transfers.size())
             return;
-        const transfer_links& l = account_lists.links[at.pending];
+        const transfer_links& l = transfers.links(at.pending);
         __builtin_prefetch(&accounts[l.debit_at], 1);
         __builtin_prefetch(&accounts[l.credit_at], 1);
     }
@@ -159,11 +162,11 @@ public:
             // Entries of rolled-back transfers may point past the end or at a later transfer.
             if (due.position >= transfers.size() || transfers.state(due.position) != pending_state::pending)
                 continue;
-            const transfer& p = transfers[due.position];
+            const transfer p = transfer_at(due.position);
             if (p.timestamp + p.timeout * ns_per_second != due.expires_at)
                 continue;
-            account_record& dr = accounts[account_lists.links[due.position].debit_at];
-            account_record& cr = accounts[account_lists.links[due.position].credit_at];
+            account_record& dr = accounts[transfers.links(due.position).debit_at];
+            account_record& cr = accounts[transfers.links(due.position).credit_at];
             dr.debits_pending -= p.amount;
             cr.credits_pending -= p.amount;
             if (has(p.flags, transfer_flags::closing_debit))
@@ -292,7 +295,7 @@ public:
             return r::accounts_must_have_the_same_ledger;
         if (t.ledger != dr.ledger)
             return r::transfer_must_have_the_same_ledger_as_accounts;
-        if (const transfer* e = find_transfer(t.id))
+        if (const auto e = find_transfer(t.id))
             return compare_existing(t, *e, t.amount);
         if (has(dr.flags, account_flags::closed))
             return r::debit_account_already_closed;
@@ -403,16 +406,16 @@ public:
         while (!transfer_undo_.empty()) {
             const transfer_undo u = transfer_undo_.back();
             transfer_undo_.pop_back();
-            const transfer& t = transfers[u.position];
+            const std::uint64_t timestamp = transfers.timestamp(u.position);
             for (const auto at : {u.debit_at, u.credit_at}) {
                 const std::uint32_t history = details[at].history;
-                if (history != no_position && !histories[history].empty() && histories[history].back().timestamp == t.timestamp)
+                if (history != no_position && !histories[history].empty() && histories[history].back().timestamp == timestamp)
                     histories[history].pop_back();
             }
-            account_lists.pop(accounts);
+            account_lists.pop(accounts, transfers.links(u.position));
             if (u.pending_position != no_position)
                 transfers.set_state(u.pending_position, pending_state::pending);
-            transfer_index.erase(t.id);
+            transfer_index.erase(transfers.id(u.position));
             transfers.pop_back();
         }
         // Balances, flags and list heads as they were before the chain (first snapshot of each
@@ -451,12 +454,12 @@ private:
             return r::pending_id_must_be_different;
         if (t.timeout != 0)
             return r::timeout_reserved_for_pending_transfer;
-        const auto p_at = known_pending < transfers.size() && transfers[known_pending].id == t.pending_id
+        const auto p_at = known_pending < transfers.size() && transfers.id(known_pending) == t.pending_id
                               ? known_pending
                               : transfer_index.find(t.pending_id);
         if (p_at == increasing_id_index::npos)
             return r::pending_transfer_not_found;
-        const transfer p = transfers[p_at];
+        const transfer p = transfer_at(p_at);
         if (!has(p.flags, transfer_flags::pending))
             return r::pending_transfer_not_pending;
         if (!t.debit_account_id.is_zero() && t.debit_account_id != p.debit_account_id)
@@ -482,7 +485,7 @@ private:
         stored.ledger = p.ledger;
         stored.code = p.code;
         stored.amount = amount;
-        if (const transfer* e = find_transfer(t.id))
+        if (const auto e = find_transfer(t.id))
             return compare_existing(stored, *e, amount);
 
         switch (transfers.state(p_at)) {
@@ -494,8 +497,8 @@ private:
         if (p.timeout != 0 && p.timestamp + p.timeout * ns_per_second <= now)
             return r::pending_transfer_expired;
 
-        const auto dr_at = account_lists.links[p_at].debit_at;
-        const auto cr_at = account_lists.links[p_at].credit_at;
+        const auto dr_at = transfers.links(p_at).debit_at;
+        const auto cr_at = transfers.links(p_at).credit_at;
         account_record& dr = accounts[dr_at];
         account_record& cr = accounts[cr_at];
         if (post) {
@@ -595,9 +598,8 @@ private:
         if (transfers.size() >= no_position)
             throw std::length_error("paaskit::ledger::memory_engine: more than 2^32-1 transfers");
         const auto position = static_cast<std::uint32_t>(transfers.size());
-        transfers.append(t, amount, timestamp, state, streaming);
+        transfers.append(t, amount, timestamp, account_lists.append(position, dr_at, cr_at, accounts), state, streaming);
         transfer_index.insert(t.id, position);
-        account_lists.append(position, dr_at, cr_at, accounts, streaming);
         const auto record_history = [&](std::uint32_t at) {
             const account_record& rec = accounts[at];
             if (has(rec.flags, account_flags::history))

@@ -186,7 +186,7 @@ inline core::result<void> save_snapshot(const memory_state& s, const std::filesy
     }
     w.u64(s.transfers.size());
     for (std::size_t i = 0; i < s.transfers.size(); ++i)
-        write_transfer(w, s.transfers[i], s.transfers.state(i));
+        write_transfer(w, s.transfer_at(static_cast<std::uint32_t>(i)), s.transfers.state(i));
     w.u64(fnv1a(w.bytes));
 
     const auto temporary = std::filesystem::path(path.string() + ".tmp");
@@ -279,9 +279,8 @@ inline core::result<void> load_snapshot(memory_state& s, const std::filesystem::
         if (t.id.is_zero() || s.transfer_index.find(t.id) != no_position || dr == no_position || cr == no_position ||
             dr == cr)
             return corrupt("transfer with a duplicate id or an unknown account");
-        s.transfers.append(t, t.amount, t.timestamp, state, false);
+        s.transfers.append(t, t.amount, t.timestamp, s.account_lists.append(position, dr, cr, s.accounts), state, false);
         s.transfer_index.insert(t.id, position);
-        s.account_lists.append(position, dr, cr, s.accounts, true);
         if (state == pending_state::pending && t.timeout != 0)
             s.expiries.push({t.timestamp + t.timeout * ns_per_second, position});
     }
