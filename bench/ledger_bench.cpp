@@ -261,7 +261,7 @@ void memory_access_floor(benchmark::State& state)
             debit.balances[1] += t.amount;
             credit.balances[3] += t.amount;
             const auto position = static_cast<std::uint32_t>(at);
-            const std::array<std::uint32_t, 4> link{debit.last, credit.last, position, position};
+            const std::uint32_t debit_previous = debit.last, credit_previous = credit.last;
             debit.last = credit.last = position;
             ++debit.count;
             ++credit.count;
@@ -269,8 +269,8 @@ void memory_access_floor(benchmark::State& state)
             auto* to = reinterpret_cast<__m128i*>(static_cast<void*>(&rows[at]));
             for (std::size_t k = 0; k < 5; ++k)
                 _mm_stream_si128(to + k, _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const void*>(from + 16 * k))));
-            _mm_stream_si128(to + 5, _mm_set_epi64x(static_cast<long long>(link[0]), static_cast<long long>(at)));
-            _mm_stream_si128(to + 6, _mm_set_epi64x(0, static_cast<long long>(link[1])));
+            _mm_stream_si128(to + 5, _mm_set_epi64x(static_cast<long long>(debit_previous), static_cast<long long>(at)));
+            _mm_stream_si128(to + 6, _mm_set_epi64x(0, static_cast<long long>(credit_previous)));
             run_ids[at] = {t.id.high, t.id.low};
             run_positions[at] = position;
             __builtin_prefetch(&run_ids[std::min(at + 16, rows.size() - 1)], 1);

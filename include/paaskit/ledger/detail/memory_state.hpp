@@ -141,7 +141,7 @@ public:
         __builtin_prefetch(&accounts[l.credit_at], 1);
     }
 
-    /// Makes what the batch appended visible to other threads (see page_array::push_back_streaming).
+    /// Makes what the batch appended visible to other threads (see transfer_table::append).
     static void publish_appended() noexcept { transfer_table::publish_streamed(); }
 
     /// Timestamps for a batch of `count` events: the first at or after `now`, all after the last.

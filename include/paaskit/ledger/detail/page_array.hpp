@@ -6,12 +6,7 @@
 
 #include <sys/mman.h>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
-
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -74,37 +69,6 @@ public:
         return data_ + size_++;
     }
 
-    /// push_back with non-temporal stores on x86-64, for write-once tables: the new elements do not
-    /// evict the hot data (account records and index slots) from the caches, and their cache lines
-    /// are not read before being overwritten. Elements of a multiple of 16 bytes are written in
-    /// 16-byte stores (the mapping is page-aligned, so they are aligned), half as many as 8-byte
-    /// ones. Call `publish_streamed()` before other threads may read them.
-    void push_back_streaming(const T& value)
-    {
-#if defined(__x86_64__)
-        static_assert(sizeof(T) % 8 == 0);
-        char* to = reinterpret_cast<char*>(extend());
-        const char* from = reinterpret_cast<const char*>(&value);
-        if constexpr (sizeof(T) % 16 == 0) {
-#pragma GCC unroll 16
-            for (std::size_t i = 0; i < sizeof(T); i += 16)
-                _mm_stream_si128(reinterpret_cast<__m128i*>(static_cast<void*>(to + i)),
-                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const void*>(from + i))));
-        } else {
-#pragma GCC unroll 16
-            for (std::size_t i = 0; i < sizeof(T); i += 8) {
-                long long word;
-                std::memcpy(&word, from + i, 8);
-                _mm_stream_si64(reinterpret_cast<long long*>(static_cast<void*>(to + i)), word);
-            }
-        }
-        // The stores above are not through T; later reads of T must not be moved before them.
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-#else
-        push_back(value);
-#endif
-    }
-
     /// Asks for the cache line `lines` lines past the end, which appends will write: for tables
     /// appended through the cache. Past the mapping it asks for nothing (prefetches do not fault).
     void prefetch_for_append(std::size_t lines) const noexcept
@@ -112,15 +76,6 @@ public:
         // Integer arithmetic: a pointer beyond the array is not to be formed.
         const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(data_) + size_ * sizeof(T);
         __builtin_prefetch(reinterpret_cast<const void*>(end + lines * 64), 1);
-    }
-
-    /// Orders the non-temporal stores of push_back_streaming before the stores that follow (the
-    /// release of the lock readers wait on).
-    static void publish_streamed() noexcept
-    {
-#if defined(__x86_64__)
-        _mm_sfence();
-#endif
     }
 
     void pop_back() noexcept

@@ -105,7 +105,14 @@ public:
 
     void reserve(std::size_t count, bool prefault) { rows_.reserve(count, prefault); }
 
-    static void publish_streamed() noexcept { page_array<row>::publish_streamed(); }
+    /// Orders the non-temporal stores of streamed appends before the stores that follow (the
+    /// release of the lock readers wait on).
+    static void publish_streamed() noexcept
+    {
+#if defined(__x86_64__)
+        _mm_sfence();
+#endif
+    }
 
 private:
     struct alignas(16) row {
