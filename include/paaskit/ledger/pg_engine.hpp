@@ -7,6 +7,7 @@
 #include <paaskit/ledger/detail/pg_arrays.hpp>
 #include <paaskit/ledger/detail/pg_schema.hpp>
 #include <paaskit/ledger/detail/pg_schema_v2.hpp>
+#include <paaskit/ledger/detail/pg_schema_v3.hpp>
 #include <paaskit/ledger/error.hpp>
 #include <paaskit/ledger/query.hpp>
 #include <paaskit/ledger/results.hpp>
@@ -83,7 +84,8 @@ public:
         std::string v1 = with_schema(detail::pg_schema_v1);
         v1 += result_name_functions();
         v1 += with_schema(detail::pg_schema_v1_transfers);
-        return {{1, "ledger", std::move(v1)}, {2, "ledger_set_based_transfers", with_schema(detail::pg_schema_v2)}};
+        return {{1, "ledger", std::move(v1)}, {2, "ledger_set_based_transfers", with_schema(detail::pg_schema_v2)},
+                {3, "ledger_plain_path_locks_by_update", with_schema(detail::pg_schema_v3)}};
     }
 
     /// Creates the schema, or brings it up to date; safe to run from several processes at once.
@@ -106,18 +108,18 @@ public:
             co_return std::vector<create_account_result>{};
         using a = account;
         pg::params args;
-        args.add(detail::array_literal(events, [](const a& e) { return e.id; }));
-        args.add(detail::array_literal(events, [](const a& e) { return e.user_data_128; }));
-        args.add(detail::array_literal(events, [](const a& e) { return std::bit_cast<std::int64_t>(e.user_data_64); }));
-        args.add(detail::array_literal(events, [](const a& e) { return std::int64_t{e.user_data_32}; }));
-        args.add(detail::array_literal(events, [](const a& e) { return std::int64_t{e.ledger}; }));
-        args.add(detail::array_literal(events, [](const a& e) { return int{e.code}; }));
-        args.add(detail::array_literal(events, [](const a& e) { return int{static_cast<std::uint16_t>(e.flags)}; }));
-        args.add(detail::array_literal(events, [](const a& e) { return clamp_timestamp(e.timestamp); }));
-        args.add(detail::array_literal(events, [](const a& e) { return e.debits_pending; }));
-        args.add(detail::array_literal(events, [](const a& e) { return e.debits_posted; }));
-        args.add(detail::array_literal(events, [](const a& e) { return e.credits_pending; }));
-        args.add(detail::array_literal(events, [](const a& e) { return e.credits_posted; }));
+        detail::add_binary_array(args, events, [](const a& e) { return e.id; });
+        detail::add_binary_array(args, events, [](const a& e) { return e.user_data_128; });
+        detail::add_binary_array(args, events, [](const a& e) { return std::bit_cast<std::int64_t>(e.user_data_64); });
+        detail::add_binary_array(args, events, [](const a& e) { return std::int64_t{e.user_data_32}; });
+        detail::add_binary_array(args, events, [](const a& e) { return std::int64_t{e.ledger}; });
+        detail::add_binary_array(args, events, [](const a& e) { return int{e.code}; });
+        detail::add_binary_array(args, events, [](const a& e) { return int{static_cast<std::uint16_t>(e.flags)}; });
+        detail::add_binary_array(args, events, [](const a& e) { return clamp_timestamp(e.timestamp); });
+        detail::add_binary_array(args, events, [](const a& e) { return e.debits_pending; });
+        detail::add_binary_array(args, events, [](const a& e) { return e.debits_posted; });
+        detail::add_binary_array(args, events, [](const a& e) { return e.credits_pending; });
+        detail::add_binary_array(args, events, [](const a& e) { return e.credits_posted; });
         args.add(now());
         auto codes = co_await run_batch(conn, "SELECT " + options_.schema +
                                                   ".create_accounts($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], "
@@ -144,19 +146,19 @@ public:
             co_return std::vector<create_transfer_result>{};
         using t = transfer;
         pg::params args;
-        args.add(detail::array_literal(events, [](const t& e) { return e.id; }));
-        args.add(detail::array_literal(events, [](const t& e) { return e.debit_account_id; }));
-        args.add(detail::array_literal(events, [](const t& e) { return e.credit_account_id; }));
-        args.add(detail::array_literal(events, [](const t& e) { return e.amount; }));
-        args.add(detail::array_literal(events, [](const t& e) { return e.pending_id; }));
-        args.add(detail::array_literal(events, [](const t& e) { return e.user_data_128; }));
-        args.add(detail::array_literal(events, [](const t& e) { return std::bit_cast<std::int64_t>(e.user_data_64); }));
-        args.add(detail::array_literal(events, [](const t& e) { return std::int64_t{e.user_data_32}; }));
-        args.add(detail::array_literal(events, [](const t& e) { return std::int64_t{e.timeout}; }));
-        args.add(detail::array_literal(events, [](const t& e) { return std::int64_t{e.ledger}; }));
-        args.add(detail::array_literal(events, [](const t& e) { return int{e.code}; }));
-        args.add(detail::array_literal(events, [](const t& e) { return int{static_cast<std::uint16_t>(e.flags)}; }));
-        args.add(detail::array_literal(events, [](const t& e) { return clamp_timestamp(e.timestamp); }));
+        detail::add_binary_array(args, events, [](const t& e) { return e.id; });
+        detail::add_binary_array(args, events, [](const t& e) { return e.debit_account_id; });
+        detail::add_binary_array(args, events, [](const t& e) { return e.credit_account_id; });
+        detail::add_binary_array(args, events, [](const t& e) { return e.amount; });
+        detail::add_binary_array(args, events, [](const t& e) { return e.pending_id; });
+        detail::add_binary_array(args, events, [](const t& e) { return e.user_data_128; });
+        detail::add_binary_array(args, events, [](const t& e) { return std::bit_cast<std::int64_t>(e.user_data_64); });
+        detail::add_binary_array(args, events, [](const t& e) { return std::int64_t{e.user_data_32}; });
+        detail::add_binary_array(args, events, [](const t& e) { return std::int64_t{e.timeout}; });
+        detail::add_binary_array(args, events, [](const t& e) { return std::int64_t{e.ledger}; });
+        detail::add_binary_array(args, events, [](const t& e) { return int{e.code}; });
+        detail::add_binary_array(args, events, [](const t& e) { return int{static_cast<std::uint16_t>(e.flags)}; });
+        detail::add_binary_array(args, events, [](const t& e) { return clamp_timestamp(e.timestamp); });
         args.add(now());
         auto codes = co_await run_batch(conn, "SELECT " + options_.schema +
                                                   ".create_transfers($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[], "
@@ -432,9 +434,11 @@ private:
                                                                          const char* table, std::span<const uint128> ids,
                                                                          Read read_rows) const
     {
+        pg::params args;
+        detail::add_binary_array(args, ids, [](const uint128& id) { return id; });
         auto r = co_await conn.query("SELECT " + std::string(columns) + " FROM " + options_.schema + table +
                                          " WHERE id = ANY($1::uuid[])",
-                                     pg::params(detail::array_literal(ids, [](const uint128& id) { return id; })));
+                                     args);
         if (!r)
             co_return r.error();
         auto rows = read_rows(*r);

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Statement parameters. Values are always sent separately from the SQL text (never spliced into
-/// it): as text for everything but bytea, which goes in binary.
+/// it): as text for everything but bytea, which goes in binary, and values the caller encodes in
+/// PostgreSQL's binary format itself (`add_binary`, for large arrays: no text to parse).
 
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/timestamp.hpp>
@@ -49,10 +50,7 @@ public:
     params& add(const boost::json::value& v) { return push_text(boost::json::serialize(v)); }
     params& add(std::span<const std::byte> v)
     {
-        values_.emplace_back(reinterpret_cast<const char*>(v.data()), v.size());
-        null_.push_back(false);
-        binary_.push_back(true);
-        return *this;
+        return add_binary(std::string(reinterpret_cast<const char*>(v.data()), v.size()), bytea_oid);
     }
     params& add(const bytes& v) { return add(std::span<const std::byte>(v)); }
 
@@ -71,6 +69,16 @@ public:
         return v ? add(*v) : push_null();
     }
 
+    /// A value already in PostgreSQL's binary format for the type `type_oid` (its `typreceive`
+    /// input; for example an array as `array_recv` reads it). The server checks the encoding.
+    params& add_binary(std::string encoded, unsigned type_oid)
+    {
+        values_.push_back(std::move(encoded));
+        null_.push_back(false);
+        types_.push_back(type_oid);
+        return *this;
+    }
+
     std::size_t size() const noexcept { return values_.size(); }
 
     /// The arrays libpq's PQsendQueryParams takes.
@@ -78,7 +86,7 @@ public:
         std::vector<const char*> values;
         std::vector<int> lengths;
         std::vector<int> formats;
-        std::vector<unsigned> types; // Oid; 0: let the server infer, 17 for bytea
+        std::vector<unsigned> types; // Oid; 0 (a text value): let the server infer
     };
     /// Fills `w` with this object's parameters, reusing its storage (no allocation once it has
     /// grown). The pointers stay valid until this object changes.
@@ -91,8 +99,8 @@ public:
         for (std::size_t i = 0; i < values_.size(); ++i) {
             w.values.push_back(null_[i] ? nullptr : values_[i].data());
             w.lengths.push_back(static_cast<int>(values_[i].size()));
-            w.formats.push_back(binary_[i] ? 1 : 0);
-            w.types.push_back(binary_[i] ? 17U : 0U);
+            w.formats.push_back(types_[i] != 0 ? 1 : 0);
+            w.types.push_back(types_[i]);
         }
     }
 
@@ -101,20 +109,22 @@ private:
     {
         values_.emplace_back(v);
         null_.push_back(false);
-        binary_.push_back(false);
+        types_.push_back(0);
         return *this;
     }
     params& push_null()
     {
         values_.emplace_back();
         null_.push_back(true);
-        binary_.push_back(false);
+        types_.push_back(0);
         return *this;
     }
 
+    static constexpr unsigned bytea_oid = 17;
+
     std::vector<std::string> values_;
     std::vector<bool> null_;
-    std::vector<bool> binary_;
+    std::vector<unsigned> types_; // 0: sent as text
 };
 
 } // namespace paaskit::pg

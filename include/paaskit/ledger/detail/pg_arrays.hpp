@@ -1,8 +1,10 @@
 #pragma once
-// PostgreSQL array literals for the engine's batch parameters, and parsing of the results array.
-// One text parameter per column keeps a batch of 8,190 events to a single statement.
+// The engine's batch parameters as PostgreSQL arrays, and parsing of the results array. One array
+// per column keeps a batch of 8,190 events to a single statement. Batches go in binary
+// (array_recv's format): parsing 13 text arrays of 8,190 elements took the server ~20 ms a batch.
 
 #include <paaskit/ledger/uint128.hpp>
+#include <paaskit/pg/params.hpp>
 
 #include <charconv>
 #include <cstdint>
@@ -14,29 +16,55 @@
 
 namespace paaskit::ledger::detail {
 
-/// `{a,b,c}` built from `project(event)` for each event.
-template <class Event, class Project>
-std::string array_literal(std::span<const Event> events, Project project)
+/// Appends `value`'s `bytes` low bytes, most significant first (PostgreSQL's network order).
+inline void append_big_endian(std::string& out, std::uint64_t value, int bytes)
 {
-    std::string text;
-    text.reserve(2 + events.size() * 37);
-    text.push_back('{');
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        if (i != 0)
-            text.push_back(',');
-        const auto value = project(events[i]);
-        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, uint128>) {
-            char buf[36];
-            value.to_uuid().format_to(std::span<char, 36>(buf, 36));
-            text.append(buf, 36);
+    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>(static_cast<std::uint8_t>(value >> shift)));
+}
+
+/// The element and array type oids (pg_type.dat) of the values the engine sends.
+template <class T>
+struct pg_array_type;
+template <>
+struct pg_array_type<uint128> { // uuid
+    static constexpr unsigned element = 2950, array = 2951, size = 16;
+};
+template <>
+struct pg_array_type<std::int64_t> { // bigint
+    static constexpr unsigned element = 20, array = 1016, size = 8;
+};
+template <>
+struct pg_array_type<int> { // integer
+    static constexpr unsigned element = 23, array = 1007, size = 4;
+};
+
+/// Adds to `args` the one-dimensional array of `project(event)` for each event, in binary.
+template <class Event, class Project>
+void add_binary_array(pg::params& args, std::span<const Event> events, Project project)
+{
+    using value_type = std::decay_t<decltype(project(events.front()))>;
+    using type = pg_array_type<value_type>;
+    std::string bytes;
+    bytes.reserve(20 + events.size() * (4 + type::size));
+    append_big_endian(bytes, events.empty() ? 0 : 1, 4); // dimensions: an empty array has none
+    append_big_endian(bytes, 0, 4);                       // no NULL element
+    append_big_endian(bytes, type::element, 4);
+    if (!events.empty()) {
+        append_big_endian(bytes, events.size(), 4);
+        append_big_endian(bytes, 1, 4); // lower bound
+    }
+    for (const auto& event : events) {
+        const value_type value = project(event);
+        append_big_endian(bytes, type::size, 4);
+        if constexpr (std::is_same_v<value_type, uint128>) {
+            append_big_endian(bytes, value.high, 8);
+            append_big_endian(bytes, value.low, 8);
         } else {
-            char buf[24];
-            const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-            text.append(buf, end);
+            append_big_endian(bytes, static_cast<std::uint64_t>(value), static_cast<int>(type::size));
         }
     }
-    text.push_back('}');
-    return text;
+    args.add_binary(std::move(bytes), type::array);
 }
 
 /// Reads `{0,48,0}` into numbers; empty on anything else.
