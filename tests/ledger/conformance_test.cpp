@@ -278,6 +278,20 @@ TEMPLATE_TEST_CASE("balance limits refuse overdrafts and overflows are refused, 
         INFO("transfer " << event.id.low);
         CHECK(f.engine.create_transfers(std::vector<ledger::transfer>{event}) == std::vector<ctr>{expected_result});
     }
+    // And each as the last of 9 plain events, which PostgreSQL's set-based plain path meets first.
+    std::uint64_t next_id = 30;
+    for (const auto& [event, expected_result] : alone) {
+        if (expected_result == ctr::ok)
+            continue;
+        std::vector<ledger::transfer> batch;
+        for (int i = 0; i < 8; ++i)
+            batch.push_back(make_transfer(next_id++, 13, 2, 1));
+        batch.push_back(make_transfer(next_id++, event.debit_account_id.low, event.credit_account_id.low, event.amount));
+        std::vector<ctr> batch_expected(8, ctr::ok);
+        batch_expected.push_back(expected_result);
+        INFO("transfer " << event.id.low << " after 8 others");
+        CHECK(f.engine.create_transfers(batch) == batch_expected);
+    }
     CHECK(ledger::audit(f.engine.all_accounts()).ok());
 }
 
