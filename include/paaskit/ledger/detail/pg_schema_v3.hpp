@@ -12,6 +12,12 @@
 // releases its locks, and the batch runs through the per-event rules as before. A deadlock, should
 // a plan ever break the order, is caught the same way rather than failing the batch.
 //
+// Accounts are stored with fillfactor 80: a fifth of each page free lets an update put the row's
+// new version on its own page (a HOT update: no new index entry), which a full page cannot. With
+// fillfactor 100, a third of the benchmark's updates were not HOT and a batch of 8,190 took ~15%
+// longer. It applies to pages written after this migration; `VACUUM FULL <schema>.accounts`
+// repacks an existing table.
+//
 // Each account's events must all be on its ledger; checking that per account (the smallest and
 // largest event ledger equal the account's) replaces version 2's join of every event to both of
 // its accounts.
@@ -21,6 +27,8 @@
 namespace paaskit::ledger::detail {
 
 inline constexpr std::string_view pg_schema_v3 = R"sql(
+ALTER TABLE {schema}.accounts SET (fillfactor = 80);
+
 CREATE OR REPLACE FUNCTION {schema}.create_plain_transfers(
     ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], pending_ids uuid[],
     user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
