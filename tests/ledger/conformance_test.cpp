@@ -222,6 +222,21 @@ TEMPLATE_TEST_CASE("single-phase transfers validate, move money, and replay idem
     // The whole batch again: nothing moves.
     CHECK(f.engine.create_transfers(std::span(events, 1)) == std::vector<ctr>{ctr::exists});
     CHECK(balances(f, 1) == balance4{0, 50, 0, 0});
+
+    // Each invalid event again, as the last of 9 that are otherwise plain: PostgreSQL's set-based
+    // plain path checks these fields over whole arrays and must hand the batch to the rules.
+    std::uint64_t next_id = 3000;
+    for (std::size_t i = 1; i <= 21; ++i) {
+        std::vector<ledger::transfer> batch;
+        for (int k = 0; k < 8; ++k)
+            batch.push_back(make_transfer(next_id++, 1, 2, 1));
+        batch.push_back(events[i]);
+        std::vector<ctr> batch_expected(8, ctr::ok);
+        batch_expected.push_back(expected[i]);
+        INFO("event " << i << " after 8 plain transfers");
+        CHECK(f.engine.create_transfers(batch) == batch_expected);
+    }
+    CHECK(balances(f, 1) == balance4{0, 50 + 8 * 21, 0, 0});
 }
 
 TEMPLATE_TEST_CASE("balance limits refuse overdrafts and overflows are refused, not wrapped", "[ledger]", PAASKIT_LEDGER_ENGINES)

@@ -332,7 +332,7 @@ private:
             t.credit_account_id = uint128::of(credit);
             t.ledger = 1;
         };
-        switch (pick(13)) {
+        switch (pick(22)) {
         case 0: t.debit_account_id = uint128::of(5000); break; // not found
         case 1: on_ledger_1(bank, other_ledger_bank); break; // accounts on different ledgers
         case 2: // exceeds the debit account's credits
@@ -354,6 +354,16 @@ private:
             t = created_[pick(created_.size())];
             t.amount += 1;
             break;
+        // Fields the plain path checks over whole arrays.
+        case 12: t.amount = -1; break;
+        case 13: t.pending_id = uint128::of(7); break; // without a phase flag
+        case 14: t.timestamp = 1; break;
+        case 15: t.credit_account_id = t.debit_account_id; break;
+        case 16: t.id = uint128{}; break;
+        case 17: t.id = uint128::max(); break;
+        case 18: t.debit_account_id = uint128{}; break;
+        case 19: t.credit_account_id = uint128::max(); break;
+        case 20: t.ledger = 0; break;
         default: t.timeout = 3; break;
         }
     }
