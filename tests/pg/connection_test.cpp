@@ -106,6 +106,27 @@ TEST_CASE("a 10 MB bytea round-trips")
     });
 }
 
+TEST_CASE("a value the caller encodes in binary goes with its type; a malformed one is refused")
+{
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
+        constexpr unsigned int8_oid = 20;
+        const std::string forty_two("\0\0\0\0\0\0\0\x2a", 8); // big-endian
+        pg::params args;
+        args.add_binary(forty_two, int8_oid).add(std::string_view("text next to it"));
+        auto r = co_await c.query("SELECT $1 + 1, pg_typeof($1)::text, $2::text", args);
+        REQUIRE(r);
+        CHECK(r->get<std::int64_t>(0, 0).value() == 43);
+        CHECK(r->get<std::string>(0, 1).value() == "bigint");
+        CHECK(r->get<std::string>(0, 2).value() == "text next to it");
+
+        pg::params short_by_one;
+        short_by_one.add_binary(forty_two.substr(1), int8_oid);
+        auto refused = co_await c.query("SELECT $1", short_by_one);
+        REQUIRE(refused.has_error());
+        CHECK_THAT(refused.error().detail(), Catch::Contains("insufficient data") && Catch::Contains("[SQLSTATE 08P01]"));
+    });
+}
+
 TEST_CASE("server errors map SQLSTATE to codes and keep message and detail")
 {
     test::with_connection([](pg::connection& c) -> awaitable<void> {

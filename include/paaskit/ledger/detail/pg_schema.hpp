@@ -10,7 +10,7 @@
 // plpgsql (linked chains undo through a log), then write accounts, transfers, pending states and
 // balance history with one set-based statement each. Version 2 (pg_schema_v2.hpp) renames this
 // create_transfers to create_transfers_per_event and puts a set-based path for batches of plain
-// transfers in front of it.
+// transfers in front of it; version 3 (pg_schema_v3.hpp) lets that path's UPDATE take the locks.
 
 #include <string>
 #include <string_view>
