@@ -4,9 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
 #include <map>
@@ -87,6 +90,104 @@ std::int64_t stored_chains(pg_under_test& ledger)
 }
 
 } // namespace
+
+TEST_CASE("the plain path locks a batch's accounts in id order, whatever their order on disk", "[ledger][pg][concurrency]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    // Created highest id first, so the table holds them in descending id order: a plan that met
+    // the rows in storage order would lock the highest first.
+    constexpr std::uint64_t lowest = 101, highest = 120;
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = highest; id >= lowest; --id)
+        accounts.push_back(make_account(id));
+    REQUIRE(ledger.create_accounts(accounts) == std::vector<ledger::create_account_result>(accounts.size(), ledger::create_account_result::ok));
+    std::vector<ledger::transfer> batch; // every account, in a plain batch of 10
+    for (std::uint64_t id = lowest; id < highest; id += 2)
+        batch.push_back(make_transfer(id, id + 1, id, 5));
+
+    const std::string accounts_table = ledger.engine().schema() + ".accounts";
+    const auto id_text = [](std::uint64_t id) { return uint128::of(id).to_string(); };
+    std::string failure;
+    std::optional<std::vector<ctr>> results;
+    std::string path;
+    std::size_t held_by_the_batch = 0;
+
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        const auto executor = co_await asio::this_coro::executor;
+        auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto batcher = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto prober = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        if (!holder || !batcher || !prober) {
+            failure = "connect failed";
+            co_return;
+        }
+        // The highest id is taken by another transaction, so the batch waits for it.
+        if (!co_await holder->query("BEGIN") ||
+            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE", pg::params(id_text(highest)))) {
+            failure = "holder could not lock";
+            co_return;
+        }
+        auto pid = co_await batcher->query("SELECT pg_backend_pid()");
+        if (!pid) {
+            failure = "backend pid: " + pid.error().message();
+            co_return;
+        }
+        const auto batcher_pid = pid->get<std::int32_t>(0, 0).value();
+        bool batch_done = false;
+        asio::steady_timer batch_finished(executor, std::chrono::steady_clock::time_point::max());
+        asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
+            auto r = co_await ledger.engine().create_transfers(*batcher, batch);
+            if (r) {
+                results = *r;
+                auto shown = co_await batcher->query("SHOW paaskit.ledger_transfers_path");
+                if (shown)
+                    path = shown->get<std::string>(0, 0).value();
+            } else {
+                failure = "batch: " + r.error().message();
+            }
+            batch_done = true;
+            batch_finished.cancel();
+        }, asio::detached);
+
+        // Wait until the batch waits for a lock (a condition, polled; not a guess at a duration).
+        asio::steady_timer timer(executor);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        bool batch_waits = false;
+        while (!batch_done && std::chrono::steady_clock::now() < deadline) {
+            auto waiting = co_await prober->query("SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1",
+                                                  pg::params(batcher_pid));
+            if (waiting && waiting->rows() == 1 && waiting->get<bool>(0, 0).value()) {
+                batch_waits = true;
+                break;
+            }
+            timer.expires_after(std::chrono::milliseconds(5));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        if (!batch_waits)
+            failure = "the batch never waited for the held account";
+        // Waiting at the highest id, the batch must already hold every lower one.
+        for (std::uint64_t id = lowest; batch_waits && id < highest; ++id) {
+            auto taken = co_await prober->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE NOWAIT",
+                                                pg::params(id_text(id)));
+            if (!taken && taken.error().detail().find("55P03") != std::string::npos) // lock_not_available
+                ++held_by_the_batch;
+        }
+        if (!co_await holder->query("ROLLBACK"))
+            failure = "holder could not roll back";
+        if (!batch_done)
+            co_await batch_finished.async_wait(asio::as_tuple(asio::use_awaitable));
+    }, asio::detached);
+    io.run();
+
+    INFO(failure);
+    REQUIRE(failure.empty());
+    CHECK(held_by_the_batch == highest - lowest);
+    REQUIRE(results);
+    CHECK(*results == std::vector<ctr>(batch.size(), ctr::ok));
+    CHECK(path == "plain");
+}
 
 TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and overdraw nothing", "[ledger][pg][concurrency]")
 {

@@ -4,10 +4,10 @@
 //
 // Version 2 locked the batch's accounts with SELECT ... FOR UPDATE, checked them, and updated them
 // in a second statement: every account row was written twice (a lock, then a new version). Here
-// the UPDATE itself takes the locks, in id order: its input is sorted by id and the planner may
-// only use a nested loop over the accounts' primary key (the function's enable_* settings), so rows
-// are locked in the same order as the per-event rules lock them and concurrent batches still never
-// deadlock. The checks then run on the updated rows (their balances before the batch are the new
+// the UPDATE itself takes the locks, in id order: its input is sorted by id, and the function's
+// enable_* settings price every plan but a nested loop over the accounts' primary key out of the
+// planner's choice (such a plan always exists, so it is the one chosen), so rows are locked in the
+// order the per-event rules lock them and concurrent batches still never deadlock. The checks then run on the updated rows (their balances before the batch are the new
 // ones less the batch's totals); when one fails, the block raises, which undoes the update and
 // releases its locks, and the batch runs through the per-event rules as before. A deadlock, should
 // a plan ever break the order, is caught the same way rather than failing the batch.
@@ -57,7 +57,7 @@ CREATE OR REPLACE FUNCTION {schema}.create_plain_transfers(
     user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
     codes integer[], flagss integer[], timestamps bigint[], now_ns bigint) RETURNS smallint[]
 LANGUAGE plpgsql SET search_path = {schema}, pg_catalog SET jit = off
-    -- The accounts are reached through their primary key in the order of the sorted input only.
+    -- Only a nested loop over the primary key, in the sorted input's order, is left affordable.
     SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET enable_bitmapscan = off
 AS $fn$
 DECLARE
