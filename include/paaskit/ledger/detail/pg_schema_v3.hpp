@@ -96,8 +96,9 @@ BEGIN
             RETURNING x.id, x.flags, x.debits_pending AS dp, x.debits_posted - p.debits AS dpo,
                       x.credits_pending AS cp, x.credits_posted - p.credits AS cpo,
                       x.ledger = p.lowest_ledger AND x.ledger = p.highest_ledger AND x.flags & 16 = 0
-                      AND x.debits_pending::numeric + x.debits_posted <= max_amount
-                      AND x.credits_pending::numeric + x.credits_posted <= max_amount AS acceptable
+                      -- pending + posted <= max, in bigint: both are >= 0 (the table's checks)
+                      AND x.debits_pending <= max_amount - x.debits_posted
+                      AND x.credits_pending <= max_amount - x.credits_posted AS acceptable
         )
         SELECT (SELECT count(*) FROM per_account), count(*), bool_and(acceptable),
                array_agg(id) FILTER (WHERE flags & 14 <> 0), array_agg(flags) FILTER (WHERE flags & 14 <> 0),
