@@ -30,7 +30,7 @@ inline constexpr std::string_view pg_schema_v3 = R"sql(
 ALTER TABLE {schema}.accounts SET (fillfactor = 80);
 
 -- is_plain_transfer (version 2) for every event of a batch, as operators over the whole arrays
--- (a loop in C per array) instead of a row per event: about 1 ms instead of 9 for 8,190 events.
+-- (a loop in C per array) instead of a row per event: 1.5 ms instead of 9.5 for 8,190 events.
 -- The same conditions, in the same terms.
 CREATE FUNCTION {schema}.is_plain_batch(ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[],
                                         pending_ids uuid[], timeouts bigint[], ledgers bigint[], codes integer[],
