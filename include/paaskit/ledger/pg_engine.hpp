@@ -8,6 +8,7 @@
 #include <paaskit/ledger/detail/pg_schema.hpp>
 #include <paaskit/ledger/detail/pg_schema_v2.hpp>
 #include <paaskit/ledger/detail/pg_schema_v3.hpp>
+#include <paaskit/ledger/detail/pg_schema_v4.hpp>
 #include <paaskit/ledger/error.hpp>
 #include <paaskit/ledger/query.hpp>
 #include <paaskit/ledger/results.hpp>
@@ -85,7 +86,8 @@ public:
         v1 += result_name_functions();
         v1 += with_schema(detail::pg_schema_v1_transfers);
         return {{1, "ledger", std::move(v1)}, {2, "ledger_set_based_transfers", with_schema(detail::pg_schema_v2)},
-                {3, "ledger_plain_path_locks_by_update", with_schema(detail::pg_schema_v3)}};
+                {3, "ledger_plain_path_locks_by_update", with_schema(detail::pg_schema_v3)},
+                {4, "ledger_plain_path_inserts_before_locking", with_schema(detail::pg_schema_v4)}};
     }
 
     /// Creates the schema, or brings it up to date; safe to run from several processes at once.
