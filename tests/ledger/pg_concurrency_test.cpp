@@ -89,6 +89,67 @@ std::int64_t stored_chains(pg_under_test& ledger)
     }).value();
 }
 
+/// Polls pg_stat_activity until backend `pid` waits for a lock (of the kind `event`, if not empty),
+/// `done` turns true, or 30 seconds pass; returns whether it waited. A condition polled, not a
+/// guess at a duration.
+asio::awaitable<bool> until_waiting(pg::connection& prober, std::int32_t pid, const std::string& event, const bool& done)
+{
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+        auto waiting = co_await prober.query(
+            "SELECT coalesce(wait_event_type = 'Lock' AND ($2 = '' OR wait_event = $2), false) FROM pg_stat_activity WHERE pid = $1",
+            pg::params(pid, event));
+        if (waiting && waiting->rows() == 1 && waiting->get<bool>(0, 0).value())
+            co_return true;
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return false;
+}
+
+/// Polls until `done` turns true or `limit` passes; returns `done`.
+asio::awaitable<bool> until_done(const bool& done, std::chrono::seconds limit)
+{
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return done;
+}
+
+/// The backend process id of `conn`, or -1.
+asio::awaitable<std::int32_t> backend_pid(pg::connection& conn)
+{
+    auto pid = co_await conn.query("SELECT pg_backend_pid()");
+    if (!pid)
+        co_return -1;
+    auto value = pid->get<std::int32_t>(0, 0);
+    co_return value ? *value : -1;
+}
+
+/// The advisory locks `conn`'s session holds (a plain batch's ticket must not outlive its call).
+asio::awaitable<std::int64_t> advisory_locks_held(pg::connection& conn)
+{
+    auto held = co_await conn.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
+    if (!held)
+        co_return -1;
+    auto value = held->get<std::int64_t>(0, 0);
+    co_return value ? *value : -1;
+}
+
+/// `count` plain transfers from id `first_id` chaining accounts first_account, first_account + 1,
+/// ..., so that every one of them is touched.
+std::vector<ledger::transfer> chain_of_accounts(std::uint64_t first_id, std::uint64_t first_account, std::uint64_t count)
+{
+    std::vector<ledger::transfer> batch;
+    for (std::uint64_t k = 0; k < count; ++k)
+        batch.push_back(make_transfer(first_id + k, first_account + k, first_account + k + 1, 5));
+    return batch;
+}
+
 } // namespace
 
 TEST_CASE("the plain path locks a batch's accounts in id order, whatever their order on disk", "[ledger][pg][concurrency]")
@@ -129,12 +190,7 @@ TEST_CASE("the plain path locks a batch's accounts in id order, whatever their o
             failure = "holder could not lock";
             co_return;
         }
-        auto pid = co_await batcher->query("SELECT pg_backend_pid()");
-        if (!pid) {
-            failure = "backend pid: " + pid.error().message();
-            co_return;
-        }
-        const auto batcher_pid = pid->get<std::int32_t>(0, 0).value();
+        const auto batcher_pid = co_await backend_pid(*batcher);
         bool batch_done = false;
         asio::steady_timer batch_finished(executor, std::chrono::steady_clock::time_point::max());
         asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
@@ -151,20 +207,7 @@ TEST_CASE("the plain path locks a batch's accounts in id order, whatever their o
             batch_finished.cancel();
         }, asio::detached);
 
-        // Wait until the batch waits for a lock (a condition, polled; not a guess at a duration).
-        asio::steady_timer timer(executor);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        bool batch_waits = false;
-        while (!batch_done && std::chrono::steady_clock::now() < deadline) {
-            auto waiting = co_await prober->query("SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1",
-                                                  pg::params(batcher_pid));
-            if (waiting && waiting->rows() == 1 && waiting->get<bool>(0, 0).value()) {
-                batch_waits = true;
-                break;
-            }
-            timer.expires_after(std::chrono::milliseconds(5));
-            co_await timer.async_wait(asio::use_awaitable);
-        }
+        const bool batch_waits = co_await until_waiting(*prober, batcher_pid, "", batch_done);
         if (!batch_waits)
             failure = "the batch never waited for the held account";
         // Waiting at the highest id, the batch must already hold every lower one.
@@ -187,6 +230,218 @@ TEST_CASE("the plain path locks a batch's accounts in id order, whatever their o
     REQUIRE(results);
     CHECK(*results == std::vector<ctr>(batch.size(), ctr::ok));
     CHECK(path == "plain");
+}
+
+TEST_CASE("a plain batch overtaken on an account by a later-stamped transfer applies again, later", "[ledger][pg][concurrency]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    // The batch touches 201..211 and the history account 220; it is held at 211 (locked by another
+    // transaction) after taking its timestamps, and a per-event transfer on 220 (from 230, which the
+    // batch does not touch) takes later ones and applies first.
+    constexpr std::uint64_t held = 211, history_account = 220, outside = 230;
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 201; id <= held; ++id)
+        accounts.push_back(make_account(id));
+    accounts.push_back(make_account(history_account, account_flags::history));
+    accounts.push_back(make_account(outside));
+    REQUIRE(ledger.create_accounts(accounts) == std::vector<ledger::create_account_result>(accounts.size(), ledger::create_account_result::ok));
+    auto batch = chain_of_accounts(5001, 201, held - 201);
+    batch.push_back(make_transfer(5100, 201, history_account, 5));
+    auto hold = make_transfer(6001, outside, history_account, 7);
+    hold.flags = transfer_flags::pending; // the per-event rules, not the plain path
+
+    const std::string accounts_table = ledger.engine().schema() + ".accounts";
+    std::string failure;
+    std::optional<std::vector<ctr>> results;
+    std::string path;
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        const auto executor = co_await asio::this_coro::executor;
+        auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto batcher = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto other = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        if (!holder || !batcher || !other) {
+            failure = "connect failed";
+            co_return;
+        }
+        if (!co_await holder->query("BEGIN") ||
+            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE",
+                                    pg::params(uint128::of(held).to_string()))) {
+            failure = "holder could not lock";
+            co_return;
+        }
+        const auto batcher_pid = co_await backend_pid(*batcher);
+        bool batch_done = false;
+        asio::steady_timer batch_finished(executor, std::chrono::steady_clock::time_point::max());
+        asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
+            auto r = co_await ledger.engine().create_transfers(*batcher, batch);
+            if (r) {
+                results = *r;
+                auto shown = co_await batcher->query("SHOW paaskit.ledger_transfers_path");
+                if (shown)
+                    path = shown->get<std::string>(0, 0).value();
+            } else {
+                failure = "batch: " + r.error().message();
+            }
+            batch_done = true;
+            batch_finished.cancel();
+        }, asio::detached);
+        if (!co_await until_waiting(*other, batcher_pid, "", batch_done)) {
+            failure = "the batch never waited for the held account";
+        } else {
+            auto r = co_await ledger.engine().create_transfers(*other, std::span(&hold, 1));
+            if (!r || *r != std::vector<ctr>{ctr::ok})
+                failure = "the pending transfer was not applied while the batch waited";
+        }
+        if (!co_await holder->query("ROLLBACK"))
+            failure = "holder could not roll back";
+        if (!batch_done)
+            co_await batch_finished.async_wait(asio::as_tuple(asio::use_awaitable));
+    }, asio::detached);
+    io.run();
+
+    INFO(failure);
+    REQUIRE(failure.empty());
+    REQUIRE(results);
+    CHECK(*results == std::vector<ctr>(batch.size(), ctr::ok));
+    CHECK(path == "plain");
+    // The batch's timestamps were taken before the pending transfer's; it applied after it, so it
+    // must have taken new ones.
+    const auto pending = ledger.lookup_transfers(std::vector{hold.id});
+    REQUIRE(pending.size() == 1);
+    std::vector<uint128> ids;
+    for (const auto& t : batch)
+        ids.push_back(t.id);
+    const auto stored = ledger.lookup_transfers(ids);
+    REQUIRE(stored.size() == batch.size());
+    for (const auto& t : stored)
+        CHECK(t.timestamp > pending[0].timestamp);
+    // The history account's balances, in timestamp order, are those of the order of application.
+    ledger::account_filter f;
+    f.account_id = uint128::of(history_account);
+    f.limit = 10;
+    const auto history = ledger.get_account_balances(f).value();
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].timestamp == pending[0].timestamp);
+    CHECK((history[0].credits_pending == 7 && history[0].credits_posted == 0));
+    CHECK((history[1].credits_pending == 7 && history[1].credits_posted == 5));
+}
+
+TEST_CASE("a plain batch waits at most a second for the one before it, and never stamps before an account's creation",
+          "[ledger][pg][concurrency]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    // Batch one touches 301..311 and is held at 311. Batch two (401..411 and 499) takes its
+    // timestamps after batch one and waits for it to lock its accounts; meanwhile account 499 is
+    // created. Batch two must go ahead within about a second, unrelated as it is, and stamp its
+    // transfers after 499's creation.
+    constexpr std::uint64_t held = 311, created_later = 499;
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 301; id <= held; ++id)
+        accounts.push_back(make_account(id));
+    for (std::uint64_t id = 401; id <= 411; ++id)
+        accounts.push_back(make_account(id));
+    REQUIRE(ledger.create_accounts(accounts) == std::vector<ledger::create_account_result>(accounts.size(), ledger::create_account_result::ok));
+    const auto first = chain_of_accounts(7001, 301, held - 301);
+    auto second = chain_of_accounts(8001, 401, 10);
+    second.push_back(make_transfer(8100, 401, created_later, 5));
+
+    const std::string accounts_table = ledger.engine().schema() + ".accounts";
+    std::string failure;
+    std::optional<std::vector<ctr>> first_results, second_results, replayed;
+    bool second_done_while_first_held = false;
+    std::int64_t tickets_left = -1;
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        const auto executor = co_await asio::this_coro::executor;
+        auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto one = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto two = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto other = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        if (!holder || !one || !two || !other) {
+            failure = "connect failed";
+            co_return;
+        }
+        if (!co_await holder->query("BEGIN") ||
+            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE",
+                                    pg::params(uint128::of(held).to_string()))) {
+            failure = "holder could not lock";
+            co_return;
+        }
+        struct running {
+            bool done = false;
+            std::optional<std::vector<ctr>>* results;
+            asio::steady_timer finished;
+        };
+        running a{false, &first_results, asio::steady_timer(executor, std::chrono::steady_clock::time_point::max())};
+        running b{false, &second_results, asio::steady_timer(executor, std::chrono::steady_clock::time_point::max())};
+        const auto start = [&](running& run, pg::connection& conn, const std::vector<ledger::transfer>& events) {
+            asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
+                auto r = co_await ledger.engine().create_transfers(conn, events);
+                if (r)
+                    *run.results = *r;
+                else
+                    failure += "batch: " + r.error().message() + "; ";
+                run.done = true;
+                run.finished.cancel();
+            }, asio::detached);
+        };
+        const auto one_pid = co_await backend_pid(*one), two_pid = co_await backend_pid(*two);
+        start(a, *one, first);
+        if (!co_await until_waiting(*other, one_pid, "", a.done)) {
+            failure += "batch one never waited for the held account";
+        } else {
+            start(b, *two, second);
+            if (!co_await until_waiting(*other, two_pid, "advisory", b.done)) {
+                failure = "batch two never waited for batch one's ticket";
+            } else {
+                const auto late = make_account(created_later);
+                auto created = co_await ledger.engine().create_accounts(*other, std::span(&late, 1));
+                if (!created || *created != std::vector<ledger::create_account_result>{ledger::create_account_result::ok})
+                    failure = "account 499 was not created";
+                // Well past the second batch two may wait for batch one's ticket, which batch one
+                // holds until the holder lets it go.
+                second_done_while_first_held = co_await until_done(b.done, std::chrono::seconds(20)) && !a.done;
+            }
+        }
+        if (second_done_while_first_held) {
+            // A replay of batch two fails on the plain path (stored ids) and takes the per-event
+            // rules: its ticket must have been released on the way.
+            auto again = co_await ledger.engine().create_transfers(*two, second);
+            if (again)
+                replayed = *again;
+            tickets_left = co_await advisory_locks_held(*two);
+        }
+        if (!co_await holder->query("ROLLBACK"))
+            failure = "holder could not roll back";
+        if (!a.done)
+            co_await a.finished.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!b.done)
+            co_await b.finished.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (tickets_left >= 0)
+            tickets_left += co_await advisory_locks_held(*one);
+    }, asio::detached);
+    io.run();
+
+    INFO(failure);
+    REQUIRE(failure.empty());
+    CHECK(second_done_while_first_held);
+    REQUIRE(first_results);
+    CHECK(*first_results == std::vector<ctr>(first.size(), ctr::ok));
+    REQUIRE(second_results);
+    CHECK(*second_results == std::vector<ctr>(second.size(), ctr::ok));
+    REQUIRE(replayed);
+    CHECK(*replayed == std::vector<ctr>(second.size(), ctr::exists));
+    CHECK(tickets_left == 0);
+    const auto late = ledger.lookup_accounts(std::vector{uint128::of(created_later)});
+    REQUIRE(late.size() == 1);
+    std::vector<uint128> ids;
+    for (const auto& t : second)
+        ids.push_back(t.id);
+    for (const auto& t : ledger.lookup_transfers(ids))
+        CHECK(t.timestamp > late[0].timestamp);
 }
 
 TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and overdraw nothing", "[ledger][pg][concurrency]")
