@@ -47,6 +47,61 @@ $fn$;
 CREATE TRIGGER accounts_note_applied AFTER UPDATE ON {schema}.accounts FOR EACH ROW
     WHEN (NEW.last_applied = OLD.last_applied) EXECUTE FUNCTION {schema}.note_applied();
 
+-- Version 2's path for a batch of one event, which now records the timestamp it applies on both
+-- accounts itself (the trigger's extra update of each row cost single transfers about a tenth).
+CREATE OR REPLACE FUNCTION {schema}.create_plain_transfer_alone(
+    ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], pending_ids uuid[],
+    user_data_128s uuid[], user_data_64s bigint[], user_data_32s bigint[], timeouts bigint[], ledgers bigint[],
+    codes integer[], flagss integer[], timestamps bigint[], now_ns bigint) RETURNS smallint[]
+LANGUAGE plpgsql SET search_path = {schema}, pg_catalog SET jit = off AS $fn$
+DECLARE
+    zero uuid := '00000000-0000-0000-0000-000000000000';
+    max_amount numeric := 9223372036854775807;
+    dr uuid := debit_ids[1]; cr uuid := credit_ids[1]; amt bigint := amounts[1]; ledger_id bigint := ledgers[1];
+    d accounts%ROWTYPE; c accounts%ROWTYPE; ts bigint;
+BEGIN
+    -- flagss[1] = 0: a lone linked event leaves its chain open, which the per-event rules report.
+    IF cardinality(ids) <> 1 OR flagss[1] <> 0 OR is_plain_transfer(ids[1], dr, cr, amt, pending_ids[1], timeouts[1],
+                                                                  ledger_id, codes[1], flagss[1], timestamps[1]) IS NOT TRUE THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pending_transfers WHERE state = 1 AND expires_at <= now_ns) THEN RETURN NULL; END IF;
+
+    BEGIN
+        PERFORM 1 FROM accounts WHERE id IN (dr, cr) ORDER BY id FOR UPDATE;
+        SELECT * INTO d FROM accounts WHERE id = dr;
+        IF NOT FOUND THEN RETURN NULL; END IF;
+        SELECT * INTO c FROM accounts WHERE id = cr;
+        IF NOT FOUND THEN RETURN NULL; END IF;
+        IF d.ledger <> ledger_id OR c.ledger <> ledger_id OR d.flags & 16 <> 0 OR c.flags & 16 <> 0
+           OR d.debits_posted::numeric + amt > max_amount OR c.credits_posted::numeric + amt > max_amount
+           OR d.debits_pending::numeric + d.debits_posted + amt > max_amount
+           OR c.credits_pending::numeric + c.credits_posted + amt > max_amount
+           OR (d.flags & 2 <> 0 AND d.debits_pending::numeric + d.debits_posted + amt > d.credits_posted)
+           OR (c.flags & 4 <> 0 AND c.credits_pending::numeric + c.credits_posted + amt > c.debits_posted) THEN
+            RETURN NULL;
+        END IF;
+
+        ts := allocate_timestamps(1, now_ns);
+        INSERT INTO transfers VALUES (ids[1], dr, cr, amt, zero, user_data_128s[1], user_data_64s[1], user_data_32s[1], 0,
+                                      ledger_id, codes[1], 0, ts);
+        UPDATE accounts SET debits_posted = debits_posted + amt, last_applied = ts WHERE id = dr;
+        UPDATE accounts SET credits_posted = credits_posted + amt, last_applied = ts WHERE id = cr;
+        IF d.flags & 8 <> 0 THEN
+            INSERT INTO account_balances VALUES (dr, ts, codes[1], true, d.debits_pending, d.debits_posted + amt,
+                                                 d.credits_pending, d.credits_posted);
+        END IF;
+        IF c.flags & 8 <> 0 THEN
+            INSERT INTO account_balances VALUES (cr, ts, codes[1], false, c.debits_pending, c.debits_posted,
+                                                 c.credits_pending, c.credits_posted + amt);
+        END IF;
+    EXCEPTION WHEN unique_violation THEN
+        RETURN NULL;
+    END;
+    RETURN '{0}'::smallint[];
+END
+$fn$;
+
 -- Tickets, taken with the timestamps (see the note above).
 CREATE SEQUENCE {schema}.plain_tickets;
 
