@@ -155,6 +155,52 @@ asio::awaitable<std::int64_t> advisory_locks_held(pg::connection& conn)
     co_return value ? *value : -1;
 }
 
+/// Begins a transaction on `holder` that locks account `id` of the ledger in `schema`.
+asio::awaitable<bool> hold_account(pg::connection& holder, const std::string& schema, std::uint64_t id)
+{
+    co_return co_await holder.query("BEGIN") &&
+        co_await holder.query("SELECT 1 FROM " + schema + ".accounts WHERE id = $1::uuid FOR UPDATE",
+                              pg::params(uint128::of(id).to_string()));
+}
+
+/// A batch running on its own connection while the test goes on: its results and the path it
+/// took once `done`. `wait()` before the batch's connection or this object goes away.
+struct background_batch {
+    explicit background_batch(const asio::any_io_executor& executor)
+        : finished(executor, std::chrono::steady_clock::time_point::max())
+    {
+    }
+
+    void start(const ledger::pg_engine& engine, pg::connection& conn, std::span<const ledger::transfer> events)
+    {
+        asio::co_spawn(finished.get_executor(), [this, &engine, &conn, events]() -> asio::awaitable<void> {
+            auto r = co_await engine.create_transfers(conn, events);
+            if (r) {
+                results = *r;
+                auto shown = co_await conn.query("SHOW paaskit.ledger_transfers_path");
+                auto name = shown ? shown->get<std::string>(0, 0) : core::result<std::string>(shown.error());
+                path = name ? *name : "";
+            } else {
+                error = r.error().message();
+            }
+            done = true;
+            finished.cancel();
+        }, asio::detached);
+    }
+
+    asio::awaitable<void> wait()
+    {
+        if (!done)
+            co_await finished.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+
+    bool done = false;
+    std::optional<std::vector<ctr>> results;
+    std::string path;
+    std::string error;
+    asio::steady_timer finished;
+};
+
 /// `count` plain transfers from id `first_id` chaining accounts first_account, first_account + 1,
 /// ..., so that every one of them is touched.
 std::vector<ledger::transfer> chain_of_accounts(std::uint64_t first_id, std::uint64_t first_account, std::uint64_t count)
@@ -182,14 +228,11 @@ TEST_CASE("the plain path locks a batch's accounts in id order, whatever their o
     for (std::uint64_t id = lowest; id < highest; id += 2)
         batch.push_back(make_transfer(id, id + 1, id, 5));
 
-    const std::string accounts_table = ledger.engine().schema() + ".accounts";
-    const auto id_text = [](std::uint64_t id) { return uint128::of(id).to_string(); };
+    const std::string schema = ledger.engine().schema();
     std::string failure;
-    std::optional<std::vector<ctr>> results;
-    std::string path;
     std::size_t held_by_the_batch = 0;
-
     asio::io_context io;
+    background_batch run(io.get_executor());
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         const auto executor = co_await asio::this_coro::executor;
         auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
@@ -200,51 +243,34 @@ TEST_CASE("the plain path locks a batch's accounts in id order, whatever their o
             co_return;
         }
         // The highest id is taken by another transaction, so the batch waits for it.
-        if (!co_await holder->query("BEGIN") ||
-            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE", pg::params(id_text(highest)))) {
+        if (!co_await hold_account(*holder, schema, highest)) {
             failure = "holder could not lock";
             co_return;
         }
         const auto batcher_pid = co_await backend_pid(*batcher);
-        bool batch_done = false;
-        asio::steady_timer batch_finished(executor, std::chrono::steady_clock::time_point::max());
-        asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
-            auto r = co_await ledger.engine().create_transfers(*batcher, batch);
-            if (r) {
-                results = *r;
-                auto shown = co_await batcher->query("SHOW paaskit.ledger_transfers_path");
-                if (shown)
-                    path = shown->get<std::string>(0, 0).value();
-            } else {
-                failure = "batch: " + r.error().message();
-            }
-            batch_done = true;
-            batch_finished.cancel();
-        }, asio::detached);
-
-        const bool batch_waits = co_await until_waiting(*prober, batcher_pid, "", batch_done);
+        run.start(ledger.engine(), *batcher, batch);
+        const bool batch_waits = co_await until_waiting(*prober, batcher_pid, "", run.done);
         if (!batch_waits)
             failure = "the batch never waited for the held account";
         // Waiting at the highest id, the batch must already hold every lower one.
         for (std::uint64_t id = lowest; batch_waits && id < highest; ++id) {
-            auto taken = co_await prober->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE NOWAIT",
-                                                pg::params(id_text(id)));
+            auto taken = co_await prober->query("SELECT 1 FROM " + schema + ".accounts WHERE id = $1::uuid FOR UPDATE NOWAIT",
+                                                pg::params(uint128::of(id).to_string()));
             if (!taken && taken.error().detail().find("55P03") != std::string::npos) // lock_not_available
                 ++held_by_the_batch;
         }
         if (!co_await holder->query("ROLLBACK"))
             failure = "holder could not roll back";
-        if (!batch_done)
-            co_await batch_finished.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await run.wait();
     }, asio::detached);
     io.run();
 
-    INFO(failure);
+    INFO(failure << run.error);
     REQUIRE(failure.empty());
     CHECK(held_by_the_batch == highest - lowest);
-    REQUIRE(results);
-    CHECK(*results == std::vector<ctr>(batch.size(), ctr::ok));
-    CHECK(path == "plain");
+    REQUIRE(run.results);
+    CHECK(*run.results == std::vector<ctr>(batch.size(), ctr::ok));
+    CHECK(run.path == "plain");
 }
 
 TEST_CASE("a plain batch overtaken on an account by a later-stamped transfer applies again, later", "[ledger][pg][concurrency]")
@@ -266,11 +292,9 @@ TEST_CASE("a plain batch overtaken on an account by a later-stamped transfer app
     auto hold = make_transfer(6001, outside, history_account, 7);
     hold.flags = transfer_flags::pending; // the per-event rules, not the plain path
 
-    const std::string accounts_table = ledger.engine().schema() + ".accounts";
     std::string failure;
-    std::optional<std::vector<ctr>> results;
-    std::string path;
     asio::io_context io;
+    background_batch run(io.get_executor());
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         const auto executor = co_await asio::this_coro::executor;
         auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
@@ -280,29 +304,13 @@ TEST_CASE("a plain batch overtaken on an account by a later-stamped transfer app
             failure = "connect failed";
             co_return;
         }
-        if (!co_await holder->query("BEGIN") ||
-            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE",
-                                    pg::params(uint128::of(held).to_string()))) {
+        if (!co_await hold_account(*holder, ledger.engine().schema(), held)) {
             failure = "holder could not lock";
             co_return;
         }
         const auto batcher_pid = co_await backend_pid(*batcher);
-        bool batch_done = false;
-        asio::steady_timer batch_finished(executor, std::chrono::steady_clock::time_point::max());
-        asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
-            auto r = co_await ledger.engine().create_transfers(*batcher, batch);
-            if (r) {
-                results = *r;
-                auto shown = co_await batcher->query("SHOW paaskit.ledger_transfers_path");
-                if (shown)
-                    path = shown->get<std::string>(0, 0).value();
-            } else {
-                failure = "batch: " + r.error().message();
-            }
-            batch_done = true;
-            batch_finished.cancel();
-        }, asio::detached);
-        if (!co_await until_waiting(*other, batcher_pid, "", batch_done)) {
+        run.start(ledger.engine(), *batcher, batch);
+        if (!co_await until_waiting(*other, batcher_pid, "", run.done)) {
             failure = "the batch never waited for the held account";
         } else {
             auto r = co_await ledger.engine().create_transfers(*other, std::span(&hold, 1));
@@ -311,16 +319,15 @@ TEST_CASE("a plain batch overtaken on an account by a later-stamped transfer app
         }
         if (!co_await holder->query("ROLLBACK"))
             failure = "holder could not roll back";
-        if (!batch_done)
-            co_await batch_finished.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await run.wait();
     }, asio::detached);
     io.run();
 
-    INFO(failure);
+    INFO(failure << run.error);
     REQUIRE(failure.empty());
-    REQUIRE(results);
-    CHECK(*results == std::vector<ctr>(batch.size(), ctr::ok));
-    CHECK(path == "plain");
+    REQUIRE(run.results);
+    CHECK(*run.results == std::vector<ctr>(batch.size(), ctr::ok));
+    CHECK(run.path == "plain");
     // The batch's timestamps were taken before the pending transfer's; it applied after it, so it
     // must have taken new ones.
     const auto pending = ledger.lookup_transfers(std::vector{hold.id});
@@ -363,53 +370,33 @@ TEST_CASE("a plain batch waits at most a second for the one before it, and never
     auto second = chain_of_accounts(8001, 401, 10);
     second.push_back(make_transfer(8100, 401, created_later, 5));
 
-    const std::string accounts_table = ledger.engine().schema() + ".accounts";
     std::string failure;
-    std::optional<std::vector<ctr>> first_results, second_results, replayed;
+    std::optional<std::vector<ctr>> replayed;
     bool second_done_while_first_held = false;
     std::int64_t tickets_left = -1;
     asio::io_context io;
+    background_batch one(io.get_executor()), two(io.get_executor());
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         const auto executor = co_await asio::this_coro::executor;
         auto holder = co_await pg::connection::connect(executor, shared_cluster().conninfo());
-        auto one = co_await pg::connection::connect(executor, shared_cluster().conninfo());
-        auto two = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto one_conn = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+        auto two_conn = co_await pg::connection::connect(executor, shared_cluster().conninfo());
         auto other = co_await pg::connection::connect(executor, shared_cluster().conninfo());
-        if (!holder || !one || !two || !other) {
+        if (!holder || !one_conn || !two_conn || !other) {
             failure = "connect failed";
             co_return;
         }
-        if (!co_await holder->query("BEGIN") ||
-            !co_await holder->query("SELECT 1 FROM " + accounts_table + " WHERE id = $1::uuid FOR UPDATE",
-                                    pg::params(uint128::of(held).to_string()))) {
+        if (!co_await hold_account(*holder, ledger.engine().schema(), held)) {
             failure = "holder could not lock";
             co_return;
         }
-        struct running {
-            bool done = false;
-            std::optional<std::vector<ctr>>* results;
-            asio::steady_timer finished;
-        };
-        running a{false, &first_results, asio::steady_timer(executor, std::chrono::steady_clock::time_point::max())};
-        running b{false, &second_results, asio::steady_timer(executor, std::chrono::steady_clock::time_point::max())};
-        const auto start = [&](running& run, pg::connection& conn, const std::vector<ledger::transfer>& events) {
-            asio::co_spawn(executor, [&]() -> asio::awaitable<void> {
-                auto r = co_await ledger.engine().create_transfers(conn, events);
-                if (r)
-                    *run.results = *r;
-                else
-                    failure += "batch: " + r.error().message() + "; ";
-                run.done = true;
-                run.finished.cancel();
-            }, asio::detached);
-        };
-        const auto one_pid = co_await backend_pid(*one), two_pid = co_await backend_pid(*two);
-        start(a, *one, first);
-        if (!co_await until_waiting(*other, one_pid, "", a.done)) {
-            failure += "batch one never waited for the held account";
+        const auto one_pid = co_await backend_pid(*one_conn), two_pid = co_await backend_pid(*two_conn);
+        one.start(ledger.engine(), *one_conn, first);
+        if (!co_await until_waiting(*other, one_pid, "", one.done)) {
+            failure = "batch one never waited for the held account";
         } else {
-            start(b, *two, second);
-            if (!co_await until_waiting(*other, two_pid, "advisory", b.done)) {
+            two.start(ledger.engine(), *two_conn, second);
+            if (!co_await until_waiting(*other, two_pid, "advisory", two.done)) {
                 failure = "batch two never waited for batch one's ticket";
             } else {
                 const auto late = make_account(created_later);
@@ -418,35 +405,34 @@ TEST_CASE("a plain batch waits at most a second for the one before it, and never
                     failure = "account 499 was not created";
                 // Well past the second batch two may wait for batch one's ticket, which batch one
                 // holds until the holder lets it go.
-                second_done_while_first_held = co_await until_done(b.done, std::chrono::seconds(20)) && !a.done;
+                second_done_while_first_held = co_await until_done(two.done, std::chrono::seconds(20)) && !one.done;
             }
         }
         if (second_done_while_first_held) {
             // A replay of batch two fails on the plain path (stored ids) and takes the per-event
             // rules: its ticket must have been released on the way.
-            auto again = co_await ledger.engine().create_transfers(*two, second);
+            auto again = co_await ledger.engine().create_transfers(*two_conn, second);
             if (again)
                 replayed = *again;
-            tickets_left = co_await advisory_locks_held(*two);
+            tickets_left = co_await advisory_locks_held(*two_conn);
         }
         if (!co_await holder->query("ROLLBACK"))
             failure = "holder could not roll back";
-        if (!a.done)
-            co_await a.finished.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (!b.done)
-            co_await b.finished.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await one.wait();
+        co_await two.wait();
         if (tickets_left >= 0)
-            tickets_left += co_await advisory_locks_held(*one);
+            tickets_left += co_await advisory_locks_held(*one_conn);
     }, asio::detached);
     io.run();
 
-    INFO(failure);
+    INFO(failure << one.error << two.error);
     REQUIRE(failure.empty());
     CHECK(second_done_while_first_held);
-    REQUIRE(first_results);
-    CHECK(*first_results == std::vector<ctr>(first.size(), ctr::ok));
-    REQUIRE(second_results);
-    CHECK(*second_results == std::vector<ctr>(second.size(), ctr::ok));
+    REQUIRE(one.results);
+    CHECK(*one.results == std::vector<ctr>(first.size(), ctr::ok));
+    REQUIRE(two.results);
+    CHECK(*two.results == std::vector<ctr>(second.size(), ctr::ok));
+    CHECK(two.path == "plain");
     REQUIRE(replayed);
     CHECK(*replayed == std::vector<ctr>(second.size(), ctr::exists));
     CHECK(tickets_left == 0);
