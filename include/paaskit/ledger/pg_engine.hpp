@@ -50,13 +50,16 @@ struct pg_engine_options {
 /// - a batch is one round trip and one transaction: after a crash of the client or the server,
 ///   each batch, and so each linked chain, is entirely present or entirely absent;
 /// - accounts are locked in id order in one statement, so concurrent batches never deadlock, and
-///   batches on disjoint accounts never wait for each other (timestamps come from a sequence
-///   advanced under a momentary advisory lock, not held until commit);
+///   batches on disjoint accounts never wait for each other's rows (timestamps come from a
+///   sequence advanced under a momentary advisory lock, not held until commit); a large plain
+///   batch may wait up to a second for the plain batch stamped before it to lock its accounts
+///   (docs/ledger.md, "Not overtaken"), which keeps overtaking, and so retries, rare;
 /// - the same SQL is callable without C++: `<schema>.create_transfers(...)` with arrays,
 ///   `<schema>.create_transfer(...)` for one transfer, `<schema>.create_account(...)`.
 ///
 /// Timestamps: unique and increasing in the order batches take them, and increasing along each
-/// account's history (an account's batches are serialised by its row lock).
+/// account's history in the order its transfers were applied (an account's batches are serialised
+/// by its row lock; a plain batch overtaken on an account applies again with new timestamps).
 ///
 /// Thread-safety: the engine is immutable after creation and may be shared; a connection serves
 /// one call at a time.
