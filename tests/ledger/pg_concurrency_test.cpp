@@ -445,6 +445,66 @@ TEST_CASE("a plain batch waits at most a second for the one before it, and never
         CHECK(t.timestamp > late[0].timestamp);
 }
 
+TEST_CASE("a batch canceled while it holds the ledger's timestamp lock leaves no lock behind", "[ledger][pg][concurrency]")
+{
+    core::system_clock clock;
+    pg_under_test ledger(clock);
+    std::vector<ledger::account> accounts;
+    for (std::uint64_t id = 501; id <= 511; ++id)
+        accounts.push_back(make_account(id));
+    REQUIRE(ledger.create_accounts(accounts) == std::vector<ledger::create_account_result>(accounts.size(), ledger::create_account_result::ok));
+    // Two ways to the lock: a plain batch (allocate_plain) and one the per-event rules take
+    // (allocate_timestamps, a pending transfer).
+    const auto plain = chain_of_accounts(9001, 501, 10);
+    auto pending = make_transfer(9100, 501, 502, 5);
+    pending.flags = transfer_flags::pending;
+    const std::vector<std::pair<const char*, std::vector<ledger::transfer>>> batches{{"plain", plain}, {"per-event", {pending}}};
+
+    for (const auto& [name, batch] : batches) {
+        INFO(name << " batch");
+        std::string failure;
+        std::int64_t locks_left = -1;
+        asio::io_context io;
+        background_batch run(io.get_executor());
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            const auto executor = co_await asio::this_coro::executor;
+            auto blocker = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+            auto batcher = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+            auto prober = co_await pg::connection::connect(executor, shared_cluster().conninfo());
+            if (!blocker || !batcher || !prober) {
+                failure = "connect failed";
+                co_return;
+            }
+            // The allocation reads the timestamp sequence after taking the ledger's lock; a
+            // rename in an open transaction holds the sequence exclusively, so it waits there.
+            const std::string sequence = ledger.engine().schema() + ".last_timestamp";
+            if (!co_await blocker->query("BEGIN") || !co_await blocker->query("ALTER SEQUENCE " + sequence + " RENAME TO held")) {
+                failure = "blocker could not take the sequence";
+                co_return;
+            }
+            const auto batcher_pid = co_await backend_pid(*batcher);
+            run.start(ledger.engine(), *batcher, batch);
+            if (!co_await until_waiting(*prober, batcher_pid, "relation", run.done))
+                failure = "the batch never waited for the sequence";
+            else if (!co_await prober->query("SELECT pg_cancel_backend($1)", pg::params(batcher_pid)))
+                failure = "could not cancel the batch";
+            co_await run.wait();
+            if (!co_await blocker->query("ROLLBACK"))
+                failure = "blocker could not roll back";
+            locks_left = co_await advisory_locks_held(*batcher);
+        }, asio::detached);
+        io.run();
+
+        INFO(failure);
+        REQUIRE(failure.empty());
+        CHECK_FALSE(run.results); // canceled
+        CHECK(run.error.find("57014") != std::string::npos); // query_canceled
+        CHECK(locks_left == 0);
+        // The ledger still takes batches.
+        CHECK(ledger.create_transfers(batch) == std::vector<ctr>(batch.size(), ctr::ok));
+    }
+}
+
 TEST_CASE("8 connections on 2 hot and 10,000 cold accounts lose no update and overdraw nothing", "[ledger][pg][concurrency]")
 {
     core::system_clock clock;

@@ -105,21 +105,53 @@ $fn$;
 -- Tickets, taken with the timestamps (see the note above).
 CREATE SEQUENCE {schema}.plain_tickets;
 
-CREATE FUNCTION {schema}.allocate_plain(count integer, now_ns bigint, OUT base bigint, OUT ticket bigint)
+CREATE FUNCTION {schema}.release_ticket(ticket bigint) RETURNS void
+LANGUAGE sql AS $fn$
+    SELECT pg_advisory_unlock(hashtext('paaskit.ledger.ticket:{schema}'), (ticket % 2147483647)::integer)
+$fn$;
+
+-- Session advisory locks outlive a failed call: one left held by a canceled allocation would stop
+-- every later one until its session ended (for a pooled connection, indefinitely). So both
+-- allocations release what they took on every way out, cancellation included.
+CREATE OR REPLACE FUNCTION {schema}.allocate_timestamps(count integer, now_ns bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = {schema}, pg_catalog AS $fn$
+DECLARE
+    base bigint;
+    locked boolean := false;
 BEGIN
     PERFORM pg_advisory_lock(hashtext('paaskit.ledger:{schema}'));
+    locked := true;
+    SELECT greatest(now_ns, last_value + 1) INTO base FROM last_timestamp;
+    PERFORM setval('{schema}.last_timestamp', base + count - 1);
+    PERFORM pg_advisory_unlock(hashtext('paaskit.ledger:{schema}'));
+    RETURN base;
+EXCEPTION WHEN query_canceled OR OTHERS THEN
+    IF locked THEN PERFORM pg_advisory_unlock(hashtext('paaskit.ledger:{schema}')); END IF;
+    RAISE;
+END
+$fn$;
+
+-- allocate_timestamps, and the batch's ticket, taken under the same lock: tickets follow
+-- timestamps.
+CREATE FUNCTION {schema}.allocate_plain(count integer, now_ns bigint, OUT base bigint, OUT ticket bigint)
+LANGUAGE plpgsql SET search_path = {schema}, pg_catalog AS $fn$
+DECLARE
+    locked boolean := false;
+    ticket_taken boolean := false;
+BEGIN
+    PERFORM pg_advisory_lock(hashtext('paaskit.ledger:{schema}'));
+    locked := true;
     SELECT greatest(now_ns, last_value + 1) INTO base FROM last_timestamp;
     PERFORM setval('{schema}.last_timestamp', base + count - 1);
     ticket := nextval('{schema}.plain_tickets');
     PERFORM pg_advisory_lock(hashtext('paaskit.ledger.ticket:{schema}'), (ticket % 2147483647)::integer);
+    ticket_taken := true;
     PERFORM pg_advisory_unlock(hashtext('paaskit.ledger:{schema}'));
+EXCEPTION WHEN query_canceled OR OTHERS THEN
+    IF ticket_taken THEN PERFORM release_ticket(ticket); END IF;
+    IF locked THEN PERFORM pg_advisory_unlock(hashtext('paaskit.ledger:{schema}')); END IF;
+    RAISE;
 END
-$fn$;
-
-CREATE FUNCTION {schema}.release_ticket(ticket bigint) RETURNS void
-LANGUAGE sql AS $fn$
-    SELECT pg_advisory_unlock(hashtext('paaskit.ledger.ticket:{schema}'), (ticket % 2147483647)::integer)
 $fn$;
 
 -- Waits until the batch with the previous ticket has locked its accounts, or for a second at most:
