@@ -124,7 +124,7 @@ void memory_engine_transfers(benchmark::State& state)
     const bool reserved = state.range(2) != 0;
     const bool scattered_ids = state.range(3) != 0;
     core::system_clock clock;
-    ledger::memory_engine engine(clock, reserved ? ledger::memory_engine_options{account_count, reserved_transfers}
+    ledger::memory_engine engine(clock, reserved ? ledger::memory_engine_options{account_count, reserved_transfers, !scattered_ids}
                                                  : ledger::memory_engine_options{});
     open_accounts(engine);
     const auto& source = shapes(hot);

@@ -1,11 +1,16 @@
 // The memory engine's id indexes against std::map: random inserts (increasing, late and random ids),
-// lookups of present and absent ids, and the last-in-first-out erases of a rolled-back chain.
+// lookups of present and absent ids, and the last-in-first-out erases of a rolled-back chain; and the
+// prefaulting of the page arrays under them.
 
 #include <paaskit/ledger/detail/id_index.hpp>
 #include <paaskit/ledger/detail/increasing_id_index.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <map>
 #include <random>
 #include <vector>
@@ -73,4 +78,31 @@ TEST_CASE("the increasing-id index agrees with a map whatever order ids arrive i
     const std::uint64_t seed = std::random_device{}();
     for (const int late : {0, 5, 50, 100})
         check_against_map<increasing_id_index>(seed + static_cast<std::uint64_t>(late), late);
+}
+
+namespace {
+
+/// How many of the pages under [data, data + bytes) are backed by memory (mincore).
+std::size_t resident_pages(const void* data, std::size_t bytes)
+{
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> flags((bytes + page - 1) / page);
+    REQUIRE(::mincore(const_cast<void*>(data), bytes, flags.data()) == 0);
+    return static_cast<std::size_t>(std::count_if(flags.begin(), flags.end(), [](unsigned char f) { return (f & 1) != 0; }));
+}
+
+} // namespace
+
+TEST_CASE("a page array is backed by memory at once only when prefaulted", "[ledger][memory]")
+{
+    // id_index::reserve(count, prefault) sizes its slots with resize_zeroed and, when asked,
+    // calls prefault(): the same two steps on a page array, whose pages mincore can see.
+    paaskit::ledger::detail::page_array<std::uint64_t> lazy, eager;
+    lazy.resize_zeroed(1 << 20);
+    eager.resize_zeroed(1 << 20);
+    eager.prefault();
+    const std::size_t bytes = (std::size_t{1} << 20) * sizeof(std::uint64_t);
+    CHECK(resident_pages(lazy.data(), bytes) == 0);
+    CHECK(resident_pages(eager.data(), bytes) == (bytes + static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) - 1) /
+                                                     static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
 }

@@ -33,6 +33,10 @@ namespace paaskit::ledger {
 struct memory_engine_options {
     std::size_t expected_accounts = 0;
     std::size_t expected_transfers = 0;
+    /// Whether transfer ids arrive in increasing order (counters, ULIDs, UUIDv7). If not (UUIDv4),
+    /// set it false: the hash index other ids need (24-byte slots, two to four per expected
+    /// transfer) is then backed by memory up front too, instead of page by page inside batches.
+    bool transfer_ids_increase = true;
 };
 
 /// A ledger held in memory. Timestamps and the expiry of pending transfers follow the clock it is
@@ -48,7 +52,7 @@ class memory_engine {
 public:
     explicit memory_engine(const core::clock& clock, memory_engine_options options = {}) : clock_(&clock)
     {
-        state_.reserve(options.expected_accounts, options.expected_transfers);
+        state_.reserve(options.expected_accounts, options.expected_transfers, options.transfer_ids_increase);
     }
 
     memory_engine(const memory_engine&) = delete;

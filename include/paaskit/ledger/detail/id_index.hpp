@@ -60,10 +60,13 @@ public:
     }
 
 
-    void reserve(std::size_t count)
+    /// Sizes the table for `count` ids; `prefault`: has the kernel back its pages now.
+    void reserve(std::size_t count, bool prefault = false)
     {
         while (count * 2 > slots_.size())
             grow();
+        if (prefault)
+            slots_.prefault();
     }
 
 private:

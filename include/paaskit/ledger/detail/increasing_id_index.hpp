@@ -88,14 +88,16 @@ public:
         maximum_ = run_ids_.empty() ? uint128{} : run_ids_.back();
     }
 
-    void reserve(std::size_t count)
+    /// Sizes and prefaults the run for `count` ids. The hash index for ids out of order is sized
+    /// too, so that they never wait for a rehash, but prefaulted only if `ids_increase` is false:
+    /// while ids arrive in order its pages are never touched and cost address space, not memory;
+    /// when they do not, its first touches were most of a batch's time (the kernel zeroing pages).
+    void reserve(std::size_t count, bool ids_increase = true)
     {
         run_ids_.reserve(count, true);
         run_positions_.reserve(count, true);
         fences_.reserve(count / block + 1, true);
-        // Sized too, not prefaulted: while ids arrive in order its pages are never touched, so
-        // they cost address space, not memory; ids in random order then never wait for a rehash.
-        others_.reserve(count);
+        others_.reserve(count, !ids_increase);
     }
 
     /// Whether `id` is above every id stored (so certainly not present): one comparison.

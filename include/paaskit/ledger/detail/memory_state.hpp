@@ -65,14 +65,15 @@ public:
     /// written through the cache than flushed by the fence that ends the batch.
     bool streaming = false;
 
-    /// Allocates and prefaults the tables for this many accounts and transfers.
-    void reserve(std::size_t account_count, std::size_t transfer_count)
+    /// Allocates and prefaults the tables for this many accounts and transfers (see
+    /// increasing_id_index::reserve for `ids_increase`).
+    void reserve(std::size_t account_count, std::size_t transfer_count, bool ids_increase = true)
     {
         accounts.reserve(account_count, true);
         details.reserve(account_count, true);
         account_ids.reserve(account_count, accounts);
         transfers.reserve(transfer_count, true);
-        transfer_index.reserve(transfer_count);
+        transfer_index.reserve(transfer_count, ids_increase);
         account_lists.reserve(account_count);
     }
 

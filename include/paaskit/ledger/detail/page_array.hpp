@@ -119,6 +119,13 @@ public:
             populate(reinterpret_cast<char*>(mapped) + old_bytes, bytes - old_bytes);
     }
 
+    /// Has the kernel back every page of the current capacity now (see `reserve`).
+    void prefault() noexcept
+    {
+        if (data_ != nullptr)
+            populate(reinterpret_cast<char*>(data_), round_up(capacity_ * sizeof(T)));
+    }
+
     void clear() noexcept
     {
         touched_ = std::max(touched_, size_);
