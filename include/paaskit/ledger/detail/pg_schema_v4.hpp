@@ -179,7 +179,7 @@ DECLARE
     zero uuid := '00000000-0000-0000-0000-000000000000';
     max_amount bigint := 9223372036854775807;
     ticket bigint; p_id uuid[]; p_debits bigint[]; p_credits bigint[]; p_low bigint[]; p_high bigint[];
-    applies boolean; all_in_order boolean; exceeds boolean; base bigint; wanted bigint; found_count bigint;
+    applies boolean; all_in_order boolean; exceeds boolean; base bigint; found_count bigint;
     -- accounts with limits or history (flags 2, 4, 8), with their balances before the batch
     s_id uuid[]; s_flags integer[]; s_dp bigint[]; s_dpo bigint[]; s_cp bigint[]; s_cpo bigint[];
     -- balance history rows: account, event, debit side or not, balances after the event
@@ -194,6 +194,22 @@ BEGIN
     -- Pending transfers due now are expired before a batch's events: the per-event rules do that.
     IF EXISTS (SELECT 1 FROM pending_transfers WHERE state = 1 AND expires_at <= now_ns) THEN RETURN NULL; END IF;
 
+    -- Each account's totals, sorted by id, once for every attempt below: before any lock is
+    -- taken. (One sort: the aggregates read the sorted subquery's rows in order, there being no
+    -- join or grouping above it.) A total past bigint's range leaves the batch to the rules.
+    BEGIN
+        SELECT array_agg(id), array_agg(debits), array_agg(credits), array_agg(lowest_ledger), array_agg(highest_ledger)
+        INTO p_id, p_debits, p_credits, p_low, p_high
+        FROM (SELECT id, sum(debit)::bigint AS debits, sum(credit)::bigint AS credits,
+                     min(ledger) AS lowest_ledger, max(ledger) AS highest_ledger
+              FROM (SELECT unnest(debit_ids) AS id, unnest(amounts) AS debit, 0::bigint AS credit, unnest(ledgers) AS ledger
+                    UNION ALL
+                    SELECT unnest(credit_ids), 0::bigint, unnest(amounts), unnest(ledgers)) sides
+              GROUP BY id ORDER BY id) per_account;
+    EXCEPTION WHEN numeric_value_out_of_range THEN
+        RETURN NULL;
+    END;
+
     FOR attempt IN 1..3 LOOP
         -- Any failure past this point (a check, a stored or repeated id, a total out of bigint's
         -- range, an account applied out of order) undoes what the block did and releases its locks.
@@ -203,18 +219,6 @@ BEGIN
             SELECT e.id, e.dr, e.cr, e.amount, zero, e.ud128, e.ud64, e.ud32, 0, e.ledger, e.code, e.flags, base + e.ord - 1
             FROM unnest(ids, debit_ids, credit_ids, amounts, user_data_128s, user_data_64s, user_data_32s, ledgers, codes,
                         flagss) WITH ORDINALITY e(id, dr, cr, amount, ud128, ud64, ud32, ledger, code, flags, ord);
-            -- Each account's totals, sorted by id: computed before waiting for the turn to lock.
-            -- (One sort: the aggregates read the sorted subquery's rows in order, there being no
-            -- join or grouping above it.)
-            SELECT array_agg(id), array_agg(debits), array_agg(credits), array_agg(lowest_ledger), array_agg(highest_ledger)
-            INTO p_id, p_debits, p_credits, p_low, p_high
-            FROM (SELECT id, sum(debit)::bigint AS debits, sum(credit)::bigint AS credits,
-                         min(ledger) AS lowest_ledger, max(ledger) AS highest_ledger
-                  FROM (SELECT unnest(debit_ids) AS id, unnest(amounts) AS debit, 0::bigint AS credit, unnest(ledgers) AS ledger
-                        UNION ALL
-                        SELECT unnest(credit_ids), 0::bigint, unnest(amounts), unnest(ledgers)) sides
-                  GROUP BY id ORDER BY id) per_account;
-
             PERFORM await_ticket(ticket);
             WITH updated AS (
                 UPDATE accounts x
@@ -239,10 +243,9 @@ BEGIN
             FROM updated;
             PERFORM release_ticket(ticket);
             ticket := NULL;
-            wanted := cardinality(p_id);
             IF all_in_order IS FALSE THEN RAISE SQLSTATE 'PKNPO'; END IF;
             -- An unknown account, a closed one, another ledger, an overflow.
-            IF found_count <> wanted OR applies IS NOT TRUE THEN RAISE SQLSTATE 'PKNPL'; END IF;
+            IF found_count <> cardinality(p_id) OR applies IS NOT TRUE THEN RAISE SQLSTATE 'PKNPL'; END IF;
 
             IF s_id IS NOT NULL THEN
                 -- Each side on a limited or history account, with the account's totals up to and
