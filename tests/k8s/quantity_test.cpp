@@ -54,3 +54,28 @@ TEST_CASE("quantities compare by value whatever their suffix", "[k8s][quantity]"
     CHECK(*quantity::parse("1k") < *quantity::parse("1Ki"));
     CHECK(*quantity::parse("1.5") == *quantity::parse("1500m"));
 }
+
+TEST_CASE("long fractions neither overflow nor lose their rounding", "[k8s][quantity]")
+{
+    // Found by fuzzing: 128 fraction digits made 10^128 wrap to 0 and divide by zero (SIGFPE).
+    CHECK(milli("0." + std::string(127, '0') + "1") == 1);
+    CHECK(milli("0." + std::string(127, '0') + "1Ei") == 1);
+    CHECK(milli("0." + std::string(127, '0') + "1e100") == 1);
+    CHECK(milli("-0." + std::string(200, '0') + "1") == -1);
+    CHECK(milli("0." + std::string(300, '0')) == 0);
+    CHECK(milli("0." + std::string(300, '0') + "Ki") == 0);
+    CHECK(milli("1." + std::string(40, '0')) == 1000);
+    CHECK(milli("1." + std::string(40, '0') + "1") == 1001);
+    CHECK(milli("1." + std::string(40, '0') + "Ki") == 1024 * 1000);
+    CHECK(milli("0.5Ki") == 512 * 1000);
+    CHECK(milli("0.001Ki") == 1024);
+    CHECK(milli("1.5Mi") == 1'572'864'000);
+    CHECK(milli("7Pi") == 7LL * (1LL << 50) * 1000);
+    CHECK(milli("1e-100") == 1);
+    CHECK(milli("123456789.123456789123456789") == 123456789124);
+    auto huge = quantity::parse("1" + std::string(30, '0') + "." + std::string(5, '0'));
+    CHECK_FALSE(huge.has_value());
+    auto too_long = quantity::parse(std::string(quantity::max_length + 1, '1'));
+    REQUIRE_FALSE(too_long.has_value());
+    CHECK(too_long.error() == paaskit::k8s::errc::invalid_quantity);
+}

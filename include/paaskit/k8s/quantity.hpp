@@ -8,6 +8,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ public:
         const auto bad = [&](const char* why) {
             return core::error(errc::invalid_quantity, "\"" + std::string(text) + "\": " + why);
         };
+        if (text.size() > max_length)
+            return core::error(errc::invalid_quantity, "a quantity has at most " + std::to_string(max_length) + " characters");
         std::string_view rest = text;
         bool negative = false;
         if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
@@ -37,9 +40,11 @@ public:
             rest.remove_prefix(1);
         }
         // Digits as an exact integer with a count of fraction digits.
+        // Fraction digits past what an int64 holds only round up: they are dropped, and a dropped
+        // non-zero digit stands in as one more digit 1.
         wide digits = 0;
         int fraction_digits = 0;
-        bool any_digit = false, point = false;
+        bool any_digit = false, point = false, dropped_nonzero = false;
         while (!rest.empty() && ((rest.front() >= '0' && rest.front() <= '9') || rest.front() == '.')) {
             if (rest.front() == '.') {
                 if (point)
@@ -47,16 +52,25 @@ public:
                 point = true;
             } else {
                 any_digit = true;
-                if (digits > limit / 10)
-                    return bad("too large");
-                digits = digits * 10 + static_cast<unsigned>(rest.front() - '0');
-                if (point)
-                    ++fraction_digits;
+                const auto digit = static_cast<unsigned>(rest.front() - '0');
+                if (point && digits > limit / 100) {
+                    dropped_nonzero = dropped_nonzero || digit != 0;
+                } else {
+                    if (digits > limit / 10)
+                        return bad("too large");
+                    digits = digits * 10 + digit;
+                    if (point)
+                        ++fraction_digits;
+                }
             }
             rest.remove_prefix(1);
         }
         if (!any_digit)
             return bad("expected a number");
+        if (dropped_nonzero) {
+            digits = digits * 10 + 1;
+            ++fraction_digits;
+        }
         // The multiplier as base^exponent.
         unsigned base = 10;
         int exponent = 0;
@@ -94,30 +108,14 @@ public:
         } else {
             return bad("unknown suffix");
         }
-        // milli = digits * base^exponent * 1000 / 10^fraction_digits, rounded up.
-        wide numerator = digits * 1000;
-        wide denominator = 1;
-        for (int i = 0; i < fraction_digits; ++i)
-            denominator *= 10;
-        if (base == 2) {
-            for (int i = 0; i < exponent; ++i)
-                if ((numerator <<= 1) > limit * denominator)
-                    return bad("too large");
-        } else if (exponent >= 0) {
-            for (int i = 0; i < exponent; ++i)
-                if ((numerator *= 10) > limit * denominator && digits != 0)
-                    return bad("too large");
-        } else {
-            for (int i = 0; i < -exponent; ++i) {
-                denominator *= 10;
-                if (denominator > limit)
-                    return bad("too small");
-            }
-        }
-        const wide milli = (numerator + denominator - 1) / denominator;
-        if (milli > limit)
+        // milli = digits * base^exponent * 1000 / 10^fraction_digits, rounded up, computed so that
+        // no intermediate value can overflow whatever the number of digits (fuzzing found
+        // 10^128 wrapping to 0 in the denominator).
+        const auto milli = base == 2 ? binary_milli(digits, exponent, fraction_digits)
+                                     : decimal_milli(digits, exponent + 3 - fraction_digits);
+        if (!milli)
             return bad("too large");
-        const auto value = static_cast<std::int64_t>(milli);
+        const auto value = static_cast<std::int64_t>(*milli);
         return quantity(negative ? -value : value);
     }
 
@@ -128,8 +126,66 @@ public:
 
     friend constexpr auto operator<=>(quantity, quantity) = default;
 
+    /// Longer text is refused before it is read.
+    static constexpr std::size_t max_length = 1024;
+
 private:
     static constexpr wide limit = static_cast<wide>(INT64_MAX);
+
+    static constexpr wide ceil_div(wide n, wide d) noexcept { return n / d + (n % d != 0 ? 1 : 0); }
+
+    /// digits * 10^power, rounded up; nullopt above `limit`.
+    static constexpr std::optional<wide> decimal_milli(wide digits, int power) noexcept
+    {
+        if (digits == 0)
+            return wide{0};
+        if (power >= 0) {
+            for (int i = 0; i < power; ++i)
+                if ((digits *= 10) > limit)
+                    return std::nullopt;
+            return digits;
+        }
+        if (power < -38) // 10^38 > every digits value (< 10^19): a positive fraction of a thousandth
+            return wide{1};
+        wide denominator = 1;
+        for (int i = 0; i < -power; ++i)
+            denominator *= 10;
+        return ceil_div(digits, denominator);
+    }
+
+    /// digits * 2^shift * 1000 / 10^fraction_digits, rounded up; nullopt above `limit`. As
+    /// digits * 2^twos * 5^fives, where 1000 / 10^f = 2^(3-f) * 5^(3-f); shift <= 60 keeps the
+    /// numerator below 2^123, and the denominator saturates past 2^126.
+    static constexpr std::optional<wide> binary_milli(wide digits, int shift, int fraction_digits) noexcept
+    {
+        if (digits == 0)
+            return wide{0};
+        const int fives = 3 - fraction_digits;
+        const int twos = shift + fives;
+        if (fives >= 0) { // a whole multiple: multiply, checking as we go
+            for (int i = 0; i < fives; ++i)
+                if ((digits *= 5) > limit)
+                    return std::nullopt;
+            for (int i = 0; i < twos; ++i)
+                if ((digits <<= 1) > limit)
+                    return std::nullopt;
+            return digits;
+        }
+        constexpr wide saturated = static_cast<wide>(1) << 126;
+        wide denominator = 1;
+        for (int i = 0; i < -fives && denominator <= saturated; ++i)
+            denominator *= 5;
+        for (int i = 0; i < -twos && denominator <= saturated; ++i)
+            denominator <<= 1;
+        if (denominator > saturated)
+            return wide{1}; // the numerator is smaller: a positive fraction of a thousandth
+        if (twos > 0)
+            digits <<= twos;
+        const wide milli = ceil_div(digits, denominator);
+        if (milli > limit)
+            return std::nullopt;
+        return milli;
+    }
 
     constexpr explicit quantity(std::int64_t milli) noexcept : milli_(milli) {}
 
