@@ -219,6 +219,31 @@ TEST_CASE("bad kubeconfigs are clear errors, never half a configuration", "[k8s_
           "certificate-authority /nonexistent/ca.crt: cannot read");
 }
 
+TEST_CASE("no shape of YAML makes resolve throw (found by fuzzing)", "[k8s_client][kubeconfig]")
+{
+    const std::string head = "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                             "clusters: [{name: k, cluster: {server: s}}]\n";
+    const auto resolve = [&](const std::string& users) {
+        auto config = kubeconfig::parse(head + users);
+        REQUIRE(config.has_value());
+        return config->resolve();
+    };
+    // A user with a name and no body: yaml-cpp's placeholder threw InvalidNode on access.
+    auto bodiless = resolve("users: [{name: u}]");
+    REQUIRE(bodiless.has_value());
+    CHECK(bodiless->token.empty());
+    // An exec argument that is a mapping threw TypedBadConversion.
+    auto mapping_arg = resolve("users: [{name: u, user: {exec: {command: plugin, args: [{a: b}]}}}]");
+    REQUIRE_FALSE(mapping_arg.has_value());
+    CHECK(mapping_arg.error().detail() == "user \"u\": each exec arg must be a string");
+    CHECK_FALSE(resolve("users: [{name: u, user: {exec: {command: plugin, args: {a: b}}}}]").has_value());
+    CHECK_FALSE(resolve("users: [{name: u, user: {exec: {command: plugin, env: [[x]]}}}]").has_value());
+    CHECK_FALSE(resolve("users: [{name: u, user: {exec: {command: plugin, env: [{value: v}]}}}]").has_value());
+    auto contextless = kubeconfig::parse("current-context: c\ncontexts: [{name: c}]");
+    REQUIRE(contextless.has_value());
+    CHECK_FALSE(contextless->resolve().has_value());
+}
+
 TEST_CASE("in-cluster configuration from the service-account folder", "[k8s_client][kubeconfig]")
 {
     scratch_dir dir;

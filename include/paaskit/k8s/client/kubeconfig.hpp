@@ -72,6 +72,11 @@ struct kubeconfig_overrides {
 
 class kubeconfig {
 public:
+    /// Certificate, key and CA files named by a kubeconfig are refused above this size.
+    static constexpr std::uintmax_t max_referenced_file_bytes = 1 << 20;
+    /// Kubeconfig files themselves are refused above this size.
+    static constexpr std::uintmax_t max_file_bytes = 16 << 20;
+
     /// One kubeconfig document; relative paths in it are relative to `directory`.
     static result<kubeconfig> parse(const std::string& yaml, const std::filesystem::path& directory = {})
     {
@@ -94,6 +99,9 @@ public:
             std::error_code ec;
             if (!std::filesystem::exists(file, ec))
                 continue;
+            if (!std::filesystem::is_regular_file(file, ec) || std::filesystem::file_size(file, ec) > max_file_bytes)
+                return failure(errc::invalid_config, file.string() + ": not a regular file of at most " +
+                                                         std::to_string(max_file_bytes) + " bytes");
             std::ifstream in(file, std::ios::binary);
             std::ostringstream text;
             text << in.rdbuf();
@@ -135,6 +143,18 @@ public:
     /// The configuration of the current (or overriding) context, with certificate and key files
     /// read and `*-data` fields decoded.
     result<rest_config> resolve(const kubeconfig_overrides& overrides = {}) const
+    {
+        // Every YAML access below checks the node's type first; this catch is the guarantee that
+        // none of yaml-cpp's exceptions (InvalidNode, BadConversion) can ever leave as one.
+        try {
+            return resolve_checked(overrides);
+        } catch (const YAML::Exception& e) {
+            return failure(errc::invalid_config, "kubeconfig: " + e.msg);
+        }
+    }
+
+private:
+    result<rest_config> resolve_checked(const kubeconfig_overrides& overrides) const
     {
         rest_config out;
         out.context_name = !overrides.context.empty() ? overrides.context : current_context_;
@@ -203,12 +223,24 @@ public:
                 return failure(errc::invalid_config, "user \"" + user_name + "\": exec needs a command");
             if (e.command.find('/') != std::string::npos)
                 e.command = relative_to(dir, e.command).string();
-            if (const YAML::Node args = exec["args"]; args && args.IsSequence())
-                for (const auto& arg : args)
-                    e.args.push_back(arg.as<std::string>());
-            if (const YAML::Node env = exec["env"]; env && env.IsSequence())
-                for (const auto& var : env)
+            if (const YAML::Node args = exec["args"]; args && !args.IsNull()) {
+                if (!args.IsSequence())
+                    return failure(errc::invalid_config, "user \"" + user_name + "\": exec args must be a list");
+                for (const auto& arg : args) {
+                    if (!arg.IsScalar())
+                        return failure(errc::invalid_config, "user \"" + user_name + "\": each exec arg must be a string");
+                    e.args.push_back(arg.Scalar());
+                }
+            }
+            if (const YAML::Node env = exec["env"]; env && !env.IsNull()) {
+                if (!env.IsSequence())
+                    return failure(errc::invalid_config, "user \"" + user_name + "\": exec env must be a list");
+                for (const auto& var : env) {
+                    if (!var.IsMap() || scalar(var, "name").empty())
+                        return failure(errc::invalid_config, "user \"" + user_name + "\": each exec env entry needs a name");
                     e.env.emplace_back(scalar(var, "name"), scalar(var, "value"));
+                }
+            }
             e.provide_cluster_info = scalar(exec, "provideClusterInfo") == "true";
             e.interactive_mode = scalar(exec, "interactiveMode");
             e.install_hint = scalar(exec, "installHint");
@@ -217,7 +249,6 @@ public:
         return out;
     }
 
-private:
     struct entry {
         YAML::Node node;
         std::filesystem::path directory;
@@ -250,15 +281,35 @@ private:
         if (file.empty())
             return std::string();
         const auto path = relative_to(directory, file);
+        // Certificates and keys are a few KiB: a referenced file is read only when it is a regular
+        // file of at most max_referenced_file_bytes (never /dev/zero or a pipe).
+        std::error_code ec;
+        const auto status = std::filesystem::status(path, ec);
+        if (ec || !std::filesystem::is_regular_file(status))
+            return failure(errc::invalid_config, std::string(file_key) + " " + path.string() + ": cannot read");
+        const auto size = std::filesystem::file_size(path, ec);
+        if (ec || size > max_referenced_file_bytes)
+            return failure(errc::invalid_config, std::string(file_key) + " " + path.string() + ": larger than " +
+                                                     std::to_string(max_referenced_file_bytes) + " bytes");
         std::ifstream in(path, std::ios::binary);
         if (!in)
             return failure(errc::invalid_config, std::string(file_key) + " " + path.string() + ": cannot read");
-        std::ostringstream text;
-        text << in.rdbuf();
-        return text.str();
+        std::string text(static_cast<std::size_t>(size), '\0');
+        in.read(text.data(), static_cast<std::streamsize>(size));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        return text;
     }
 
     result<void> merge(const std::string& yaml, const std::filesystem::path& directory, const std::string& origin)
+    {
+        try {
+            return merge_checked(yaml, directory, origin);
+        } catch (const YAML::Exception& e) {
+            return failure(errc::invalid_config, origin + ": " + e.msg);
+        }
+    }
+
+    result<void> merge_checked(const std::string& yaml, const std::filesystem::path& directory, const std::string& origin)
     {
         YAML::Node document;
         try {
@@ -287,7 +338,9 @@ private:
                 const YAML::Node body = item[inner];
                 if (body && !body.IsNull() && !body.IsMap())
                     return failure(errc::invalid_config, origin + ": " + inner + " \"" + name + "\" must be a mapping");
-                into->try_emplace(name, entry{body, directory}); // the first file to name it keeps it
+                // A missing body is kept as an empty mapping: yaml-cpp's placeholder for a missing
+                // key throws InvalidNode on any later access.
+                into->try_emplace(name, entry{body && body.IsMap() ? body : YAML::Node(YAML::NodeType::Map), directory});
             }
         }
         return {};
