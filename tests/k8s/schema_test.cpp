@@ -157,3 +157,19 @@ TEST_CASE("loading refuses missing folders and documents that are not OpenAPI v3
     CHECK(loaded.error().detail().find("not an OpenAPI v3 document") != std::string::npos);
     std::filesystem::remove_all(folder);
 }
+
+TEST_CASE("numbers outside int64 in integer fields are type errors, never a conversion (found by fuzzing)", "[k8s][schema]")
+{
+    // 1e19 converted to int64 was undefined behaviour (UBSan float-cast-overflow).
+    for (const char* number : {"1e19", "-1e19", "9.3e18", "1e300", "1.5"}) {
+        INFO(number);
+        const auto pod = json::parse(std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"priority":)") + number +
+                                     R"(,"containers":[{"name":"c","image":"i"}]}})");
+        const auto problems = problems_of(pod);
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].field == "spec.priority");
+        CHECK(problems[0].what == kind::type_invalid);
+    }
+    const auto whole = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"priority":1e3,"containers":[{"name":"c","image":"i"}]}})");
+    CHECK(problems_of(whole).empty());
+}

@@ -16,7 +16,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -81,6 +83,29 @@ inline std::string describe(const std::vector<field_problem>& problems)
 /// Immutable after loading; validation from many threads at once is safe.
 class openapi_schemas {
 public:
+    /// Where `load_default` reads: `$PAASKIT_K8S_OPENAPI_DIR` when set, else the Kubernetes 1.32
+    /// documents shipped with paaskit (the source tree's `data/k8s-openapi` in a build tree,
+    /// `<prefix>/share/paaskit/k8s-openapi` once installed).
+    static std::filesystem::path default_directory()
+    {
+        if (const char* dir = std::getenv("PAASKIT_K8S_OPENAPI_DIR"); dir != nullptr && *dir != '\0')
+            return dir;
+#ifdef PAASKIT_K8S_OPENAPI_SHIPPED_DIR
+        return PAASKIT_K8S_OPENAPI_SHIPPED_DIR;
+#else
+        return {};
+#endif
+    }
+
+    /// The shipped Kubernetes 1.32 documents (see `default_directory`).
+    static core::result<openapi_schemas> load_default()
+    {
+        const auto folder = default_directory();
+        if (folder.empty())
+            return core::error(errc::schema_unreadable, "no OpenAPI documents: set PAASKIT_K8S_OPENAPI_DIR or link paaskit::k8s_schema");
+        return load_directory(folder);
+    }
+
     /// Loads every `*.json` file of a folder (such as the API server's `/openapi/v3` documents).
     static core::result<openapi_schemas> load_directory(const std::filesystem::path& folder)
     {
@@ -245,13 +270,19 @@ private:
         }
 
     private:
+        /// A double that is a whole number within int64's range. The range is checked before any
+        /// conversion: casting 1e19 to int64 is undefined behaviour (found by fuzzing).
+        static bool is_integral_int64(double d) noexcept
+        {
+            return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && std::trunc(d) == d;
+        }
+
         static bool has_type(const boost::json::value& value, std::string_view type)
         {
             if (type == "string")
                 return value.is_string();
             if (type == "integer")
-                return value.is_int64() || value.is_uint64()
-                       || (value.is_double() && value.get_double() == static_cast<double>(static_cast<std::int64_t>(value.get_double())));
+                return value.is_int64() || value.is_uint64() || (value.is_double() && is_integral_int64(value.get_double()));
             if (type == "number")
                 return value.is_number();
             if (type == "boolean")
