@@ -1,5 +1,6 @@
 #include <paaskit/core/json.hpp>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
@@ -20,6 +21,36 @@ TEST_CASE("parse_json parses, and names line and column of a fault")
     CHECK(parse_json("{").error() == errc::json_syntax);
     CHECK(parse_json("{} {}").error() == errc::json_syntax);
     CHECK(parse_json("\"\xff\"").error() == errc::json_syntax); // invalid UTF-8
+}
+
+TEST_CASE("numbers beyond double's range are refused, not read as infinity (found by fuzzing)")
+{
+    // Boost.JSON reads 1e999 as infinity and writes it back as text it cannot parse.
+    for (const char* text : {"1e999", "-1e999", "[1, {\"a\": 1e400}]"}) {
+        INFO(text);
+        auto parsed = parse_json(text);
+        REQUIRE(parsed.has_error());
+        CHECK(parsed.error() == errc::json_syntax);
+        CHECK(parsed.error().detail() == "a number is out of range");
+    }
+    CHECK(parse_json("1e308").has_value());
+    CHECK(parse_json("1e-999").has_value()); // underflow is zero, which round-trips
+}
+
+TEST_CASE("check_json_text refuses control characters in strings and names, with the path")
+{
+    CHECK(check_json_text(json::parse(R"({"a":"line\nbreak\ttab\r","b":["x",{"c":"fine"}]})")).has_value());
+    const auto path_of = [](std::string_view text) {
+        auto checked = check_json_text(json::parse(text));
+        REQUIRE(checked.has_error());
+        CHECK(checked.error() == errc::invalid_argument);
+        return checked.error().detail();
+    };
+    CHECK(path_of(R"({"email":"alice@t.test\u0000x"})") == "\"email\": control characters are not allowed in text");
+    CHECK(path_of(R"({"b":["x",{"c":"bell\u0007"}]})") == "\"b[1].c\": control characters are not allowed in text");
+    CHECK(path_of(R"({"a":"\u0085"})").find("\"a\"") == 0); // C1 controls too
+    CHECK(path_of(R"({"a\u001b":1})").find("member name") != std::string::npos);
+    CHECK(path_of(R"("\u007f")").find("(the body)") != std::string::npos);
 }
 
 TEST_CASE("parse_json enforces size and depth limits")

@@ -7,6 +7,7 @@
 #include <paaskit/core/money.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/timestamp.hpp>
+#include <paaskit/core/utf8.hpp>
 #include <paaskit/core/uuid.hpp>
 
 #include <boost/json/conversion.hpp>
@@ -15,12 +16,35 @@
 #include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace paaskit::core {
+
+namespace detail {
+
+inline bool has_non_finite_number(const boost::json::value& value) noexcept
+{
+    switch (value.kind()) {
+    case boost::json::kind::double_: return !std::isfinite(value.get_double());
+    case boost::json::kind::array:
+        for (const auto& item : value.get_array())
+            if (has_non_finite_number(item))
+                return true;
+        return false;
+    case boost::json::kind::object:
+        for (const auto& member : value.get_object())
+            if (has_non_finite_number(member.value()))
+                return true;
+        return false;
+    default: return false;
+    }
+}
+
+} // namespace detail
 
 /// Limits for `parse_json`. The defaults suit an HTTP API body.
 struct json_limits {
@@ -30,8 +54,8 @@ struct json_limits {
 
 /// Parses untrusted JSON text. Over `max_bytes` gives `errc::json_too_large` before any parsing;
 /// nesting over `max_depth` gives `errc::json_too_deep`; anything else malformed (including
-/// trailing content and invalid UTF-8) gives `errc::json_syntax`, with the line and column
-/// of the fault in the detail.
+/// trailing content, invalid UTF-8 and numbers beyond double's range) gives `errc::json_syntax`,
+/// with the line and column of the fault in the detail where there is one.
 inline result<boost::json::value> parse_json(std::string_view text, const json_limits& limits = {})
 {
     if (text.size() > limits.max_bytes)
@@ -59,7 +83,47 @@ inline result<boost::json::value> parse_json(std::string_view text, const json_l
             return error(errc::json_too_deep, where + "more than " + std::to_string(limits.max_depth) + " levels");
         return error(errc::json_syntax, where + ec.message());
     }
-    return parser.release();
+    auto value = parser.release();
+    // A number past double's range ("1e999") parses as infinity, which Boost.JSON then writes as
+    // text nobody can read back (PostgreSQL's jsonb refuses it too): refused here, found by fuzzing.
+    if (detail::has_non_finite_number(value))
+        return error(errc::json_syntax, "a number is out of range");
+    return value;
+}
+
+/// Checks every string and member name of `value` for characters no text field may hold
+/// (`is_forbidden_in_text`: NUL and the other controls but tab, LF and CR). Parsing already
+/// refused malformed UTF-8; a JSON escape such as `\u0000` is only caught here. The error
+/// (`errc::invalid_argument`) names the member's path, e.g. `"items[2].name"`. Complexity O(n).
+inline result<void> check_json_text(const boost::json::value& value, const std::string& path = {})
+{
+    const auto bad = [](const std::string& where) {
+        return error(errc::invalid_argument, "\"" + (where.empty() ? std::string("(the body)") : where) +
+                                                 "\": control characters are not allowed in text");
+    };
+    switch (value.kind()) {
+    case boost::json::kind::string:
+        if (find_forbidden_text(value.get_string()))
+            return bad(path);
+        return {};
+    case boost::json::kind::array: {
+        const auto& items = value.get_array();
+        for (std::size_t i = 0; i < items.size(); ++i)
+            if (auto checked = check_json_text(items[i], path + "[" + std::to_string(i) + "]"); !checked)
+                return checked;
+        return {};
+    }
+    case boost::json::kind::object:
+        for (const auto& member : value.get_object()) {
+            const std::string member_path = path.empty() ? std::string(member.key()) : path + "." + std::string(member.key());
+            if (find_forbidden_text(member.key()))
+                return bad(path.empty() ? std::string("(a member name)") : path + ".(a member name)");
+            if (auto checked = check_json_text(member.value(), member_path); !checked)
+                return checked;
+        }
+        return {};
+    default: return {};
+    }
 }
 
 // --- Boost.JSON conversions. uuid and currency are strings; money is an object
