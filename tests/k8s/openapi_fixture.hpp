@@ -1,10 +1,9 @@
 #pragma once
-// The Kubernetes 1.32 OpenAPI documents from ../shared/k8s-openapi (or PAASKIT_K8S_OPENAPI_DIR),
-// loaded once per test program.
+// The Kubernetes 1.32 OpenAPI documents shipped with paaskit (or PAASKIT_K8S_OPENAPI_DIR), loaded
+// once per test program.
 
 #include <paaskit/k8s/schema.hpp>
 
-#include <support/shared_data.hpp>
 
 #include <stdexcept>
 
@@ -13,7 +12,7 @@ namespace paaskit::test {
 inline const k8s::openapi_schemas& kubernetes_schemas()
 {
     static const k8s::openapi_schemas schemas = [] {
-        auto loaded = k8s::openapi_schemas::load_directory(shared_folder("PAASKIT_K8S_OPENAPI_DIR", "k8s-openapi"));
+        auto loaded = k8s::openapi_schemas::load_default();
         if (!loaded)
             throw std::runtime_error("cannot load the Kubernetes OpenAPI documents: " + loaded.error().message());
         return std::move(*loaded);

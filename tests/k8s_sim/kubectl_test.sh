@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # kubectl, an independent real client, against paaskit-kube-sim: every command the simulated
-# cluster must serve, each checked for its effect. Usage: kubectl_test.sh SIM_BINARY SHARED_DIR
+# cluster must serve, each checked for its effect. Usage: kubectl_test.sh SIM_BINARY
+# The simulator is started with no --openapi-dir, as its docs show: it validates with the
+# Kubernetes OpenAPI documents shipped with paaskit.
 set -uo pipefail
 sim="$1"
-shared="${PAASKIT_SHARED_DIR:-$2}"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 PATH="$PATH:$root/.cache/tools/bin"
 command -v kubectl >/dev/null || { echo "kubectl not found: run scripts/bootstrap"; exit 1; }
 
 work=$(mktemp -d)
 export KUBECONFIG="$work/kubeconfig"
-"$sim" --listen 127.0.0.1:0 --nodes 3 --node-cpu 2 --openapi-dir "$shared/k8s-openapi" \
+"$sim" --listen 127.0.0.1:0 --nodes 3 --node-cpu 2 \
   --pod-start-delay-ms 100 --pod-ready-delay-ms 100 --kubeconfig-out "$KUBECONFIG" >"$work/sim.log" 2>&1 &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null; wait $sim_pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -109,6 +110,33 @@ YAML
 expect "--validate=strict rejects an unknown field" 'strict decoding error: unknown field "bogus"' kubectl apply --validate=strict -f "$work/bad.yaml"
 expect "--validate=warn warns and drops the field" 'Warning: unknown field "bogus"' kubectl apply --validate=warn -f "$work/bad.yaml"
 expect "the object is stored without the dropped field" '^b$' kubectl -n demo get configmap bad -o jsonpath='{.data.a}{.bogus}'
+
+# A `kind: List` file: kubectl validates it with the /openapi/v2 document (v3 has no List).
+cat >"$work/list.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: listed-a, namespace: demo}
+  data: {a: "1"}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: listed-b, namespace: demo}
+  data: {b: "2"}
+YAML
+check "apply -f a kind: List file" kubectl apply -f "$work/list.yaml"
+expect "both objects of the List exist" '^12$' kubectl -n demo get configmap listed-a listed-b -o jsonpath='{.items[0].data.a}{.items[1].data.b}'
+cat >"$work/bad-list.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: listed-c, namespace: demo}
+  bogus: 1
+YAML
+expect "a List's items are validated too" 'unknown field "bogus"' kubectl apply --validate=strict -f "$work/bad-list.yaml"
 
 # Namespace deletion: Terminating while its content goes, then gone.
 expect "delete namespace without waiting reports it" 'deleted' kubectl delete namespace demo --wait=false

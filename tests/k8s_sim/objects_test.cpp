@@ -58,7 +58,7 @@ TEST_CASE("discovery documents name every served resource and subresource", "[k8
 TEST_CASE("the OpenAPI v3 index points at per-group documents served with their hash as ETag", "[k8s_sim][discovery]")
 {
     auto settings = quick_settings();
-    settings.openapi_folder = shared_folder("PAASKIT_K8S_OPENAPI_DIR", "k8s-openapi");
+    settings.openapi_folder = paaskit::k8s::openapi_schemas::default_directory();
     sim_cluster c(settings);
     auto index = c.get("/openapi/v3");
     REQUIRE(index.status == 200);
@@ -68,6 +68,29 @@ TEST_CASE("the OpenAPI v3 index points at per-group documents served with their 
     REQUIRE(document.status == 200);
     CHECK(document.header("ETag") == "\"" + url.substr(url.find('=') + 1) + "\"");
     CHECK(document.object().at("components").as_object().at("schemas").as_object().contains("io.k8s.api.apps.v1.Deployment"));
+}
+
+TEST_CASE("/openapi/v2 is the v3 schemas as Swagger 2.0 definitions, as a real API server serves it", "[k8s_sim][discovery]")
+{
+    sim_cluster c(quick_settings()); // the shipped documents by default
+    auto swagger = c.get("/openapi/v2");
+    REQUIRE(swagger.status == 200);
+    CHECK(text_at(swagger.body, {"swagger"}) == "2.0");
+    const auto& definitions = swagger.object().at("definitions").as_object();
+    const auto& config_map = definitions.at("io.k8s.api.core.v1.ConfigMap").as_object();
+    // The kind's group, version and kind travel as the v2 extension kubectl looks kinds up by.
+    const auto& gvk = config_map.at("x-kubernetes-group-version-kind").as_array().at(0).as_object();
+    CHECK(gvk.at("kind") == "ConfigMap");
+    CHECK(gvk.at("version") == "v1");
+    // References point at definitions (the v3 allOf wrapper around a reference is unwrapped).
+    CHECK(config_map.at("properties").at("metadata").at("$ref") == "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    CHECK(definitions.contains("io.k8s.api.apps.v1.Deployment"));
+    CHECK(definitions.contains("io.k8s.api.policy.v1.PodDisruptionBudget"));
+
+    sim::cluster_settings without = quick_settings();
+    without.openapi_folder.clear(); // no documents: nothing to serve, as with no validation
+    sim_cluster bare(without);
+    CHECK(bare.get("/openapi/v2").status == 404);
 }
 
 TEST_CASE("created objects get uid, creationTimestamp, generation and a cluster-wide increasing resourceVersion", "[k8s_sim][objects]")
@@ -194,7 +217,7 @@ TEST_CASE("errors are Status bodies: AlreadyExists, NotFound, Invalid with cause
 TEST_CASE("schema violations and unknown fields follow fieldValidation", "[k8s_sim][validation]")
 {
     auto settings = quick_settings();
-    settings.openapi_folder = shared_folder("PAASKIT_K8S_OPENAPI_DIR", "k8s-openapi");
+    settings.openapi_folder = paaskit::k8s::openapi_schemas::default_directory();
     sim_cluster c(settings);
     const std::string path = "/apis/apps/v1/namespaces/default/deployments";
 

@@ -36,7 +36,7 @@ int main(int argc, char** argv)
     std::string listen = "127.0.0.1:6443";
     std::string kubeconfig_out;
     std::string certs_out;
-    std::string openapi_dir;
+    std::string openapi_dir = paaskit::k8s::openapi_schemas::default_directory().string();
     std::string snapshot;
     std::string labels;
     std::string taints;
@@ -65,7 +65,7 @@ int main(int argc, char** argv)
     cli.option("bookmark-ms", bookmark_ms, "how often watches that asked for bookmarks get one");
     cli.option("history", settings.history, "changes kept for watches to resume from (older: 410 Expired)");
     cli.option("change-log", settings.change_log, "changes recorded for GET /sim/changes");
-    cli.option("openapi-dir", openapi_dir, "folder of the API server's OpenAPI v3 JSON documents (validation, /openapi/v3)");
+    cli.option("openapi-dir", openapi_dir, "folder of the API server's OpenAPI v3 JSON documents (validation, /openapi/v3); default: the Kubernetes 1.32 documents shipped with paaskit; empty: no validation");
     cli.option("kubeconfig-out", kubeconfig_out, "write a kubeconfig for this cluster to FILE");
     cli.option("snapshot", snapshot, "keep state in FILE across restarts");
     cli.option("token", settings.server.bearer_token, "require this bearer token");

@@ -43,8 +43,9 @@ struct cluster_settings {
     std::string listen_address = "127.0.0.1";
     unsigned short port = 0; ///< 0: any free port
     /// A folder with the API server's OpenAPI v3 documents (`api__v1_openapi.json`, ...): served
-    /// under /openapi/v3 and used to validate objects. Empty: no schema validation.
-    std::filesystem::path openapi_folder{};
+    /// under /openapi/v3 and used to validate objects. By default the Kubernetes 1.32 documents
+    /// shipped with paaskit (`openapi_schemas::default_directory()`); empty: no schema validation.
+    std::filesystem::path openapi_folder = openapi_schemas::default_directory();
     controller_settings controllers{};
     server_settings server{};
     std::size_t history = 10'000; ///< changes kept for watches to resume from

@@ -9,6 +9,7 @@
 #include <paaskit/k8s/sim/api.hpp>
 #include <paaskit/k8s/sim/controllers.hpp>
 #include <paaskit/k8s/sim/discovery.hpp>
+#include <paaskit/k8s/sim/openapi_v2.hpp>
 #include <paaskit/k8s/sim/faults.hpp>
 #include <paaskit/k8s/sim/protobuf.hpp>
 #include <paaskit/k8s/sim/tables.hpp>
@@ -438,6 +439,8 @@ private:
                 return json_response(api_resource_list("", "v1"));
             if (path.starts_with("/openapi/v3"))
                 return openapi(path);
+            if (path == "/openapi/v2" || path == "/openapi/v2/")
+                return openapi_v2(request);
             if (path.starts_with("/apis/")) {
                 std::vector<std::string> parts;
                 std::string_view p(path);
@@ -479,6 +482,27 @@ private:
             if (doc.path == wanted)
                 return {200, "application/json", doc.text, {{"Etag", "\"" + doc.hash + "\""}}};
         return error_response(api_error{404, "NotFound", "the server could not find the requested resource"});
+    }
+
+    /// The Swagger 2.0 document, made from the v3 documents on first request (kubectl asks for it
+    /// in protobuf to validate `kind: List` files; JSON when the client accepts only that).
+    response openapi_v2(const request_view& request)
+    {
+        if (openapi_.empty())
+            return error_response(api_error{404, "NotFound", "the server could not find the requested resource"});
+        if (openapi_v2_json_.empty()) {
+            std::vector<std::string_view> texts;
+            for (const auto& doc : openapi_)
+                texts.push_back(doc.text);
+            const auto swagger = swagger_from_openapi_v3(texts);
+            openapi_v2_json_ = boost::json::serialize(swagger);
+            openapi_v2_protobuf_ = sim::openapi_v2_protobuf(swagger);
+        }
+        // Clients ask with "...spec.v2@v1.0+protobuf"; the API server answers with a dot in place of
+        // the '@', which Go's media type parser would refuse.
+        if (request.accept.find("application/com.github.proto-openapi.spec.v2") != std::string::npos)
+            return {200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", openapi_v2_protobuf_};
+        return {200, "application/json", openapi_v2_json_};
     }
 
     response fault_endpoint(const request_view& request)
@@ -1303,6 +1327,8 @@ private:
     controllers& control_;
     fault_injector& faults_;
     std::vector<openapi_document> openapi_;
+    std::string openapi_v2_json_;     // made on first request to /openapi/v2 (one loop thread)
+    std::string openapi_v2_protobuf_;
     server_settings settings_;
     tcp::acceptor acceptor_;
     std::string address_;
