@@ -110,7 +110,12 @@ TEST_CASE("the password policy names the rule a password breaks")
         CHECK(checked.error() == errc::weak_password);
         return checked.error().detail();
     };
-    CHECK(rejected("short").find("at least 8 bytes") != std::string::npos);
+    CHECK(rejected("short").find("at least 8 characters") != std::string::npos);
+    // Characters, not bytes: 7 characters of 2 bytes each are 14 bytes and still too short.
+    CHECK(rejected("ääääöü\u00df").find("at least 8 characters") != std::string::npos);
+    CHECK(rejected("\xff\xfe invalid utf-8").find("UTF-8") != std::string::npos);
+    CHECK(rejected("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9").find("repeated") != std::string::npos);
+    CHECK(rejected("c1 control \u0085 inside").find("control") != std::string::npos);
     CHECK(rejected(std::string(1025, 'x') + "y").find("at most 1024 bytes") != std::string::npos);
     CHECK(rejected("ADA@example.com").find("e-mail") != std::string::npos);
     CHECK(rejected("adalovelace", "AdaLovelace@example.com").find("e-mail") != std::string::npos);
@@ -121,7 +126,7 @@ TEST_CASE("the password policy names the rule a password breaks")
 
     CHECK(auth::check_password("correct horse battery staple", "ada@example.com").has_value());
     CHECK(auth::check_password(std::string(1024, 'x').replace(0, 1, "y"), "ada@example.com").has_value());
-    CHECK(auth::check_password("12345678", "ada@example.com", {.min_bytes = 12}).error().detail().find("12 bytes") !=
+    CHECK(auth::check_password("12345678", "ada@example.com", {.min_characters = 12}).error().detail().find("12 characters") !=
           std::string::npos);
-    CHECK(auth::check_password("pässwörd-ünïcode", "ada@example.com").has_value()); // UTF-8 counts in bytes
+    CHECK(auth::check_password("pässwörd", "ada@example.com").has_value()); // 8 characters, 10 bytes
 }

@@ -151,7 +151,7 @@ TEMPLATE_TEST_CASE("refresh tokens expire, and unknown or malformed ones are ref
         for (const auto& bad : malformed) {
             auto r7 = co_await store.rotate(bad, now, 1h);
             CHECK(r7.error() == errc::refresh_token_unknown);
-            auto r8 = co_await store.revoke(bad, auth::revocation_reason::logout, now);
+            auto r8 = co_await store.revoke(bad, auth::revocation_reason::logout, now, std::nullopt);
             CHECK(r8.error() == errc::refresh_token_unknown);
         }
     });
@@ -167,9 +167,14 @@ TEMPLATE_TEST_CASE("logout revokes the session; a password change revokes the ot
         const auto tablet = co_await must(store.issue(user, now, 24h));
         const auto someone_else = co_await must(store.issue(new_user(), now, 24h));
 
-        auto r9 = co_await store.revoke(laptop.token, auth::revocation_reason::logout, now);
+        // Another user cannot revoke it: the token is unknown to them and stays valid.
+        auto stranger = co_await store.revoke(laptop.token, auth::revocation_reason::logout, now, new_user());
+        CHECK(stranger.error() == errc::refresh_token_unknown);
+        auto still = co_await store.is_active(laptop.family);
+        CHECK(still.value());
+        auto r9 = co_await store.revoke(laptop.token, auth::revocation_reason::logout, now, user);
         CHECK(r9.value() == laptop.family);
-        auto r10 = co_await store.revoke(laptop.token, auth::revocation_reason::logout, now);
+        auto r10 = co_await store.revoke(laptop.token, auth::revocation_reason::logout, now, std::nullopt);
         CHECK(r10.value() == laptop.family); // again: fine
         auto r11 = co_await store.rotate(laptop.token, now, 24h);
         CHECK(r11.error() == errc::refresh_token_revoked);

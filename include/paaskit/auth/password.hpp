@@ -12,6 +12,7 @@
 #include <paaskit/auth/error.hpp>
 #include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/core/result.hpp>
+#include <paaskit/core/utf8.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -23,6 +24,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -199,30 +201,39 @@ private:
 
 /// The rules a new password must meet.
 struct password_policy {
-    std::size_t min_bytes = 8;
-    std::size_t max_bytes = 1024; ///< bounds the hashing input an attacker can send
+    std::size_t min_characters = 8; ///< code points, so "pässwörd" counts 8 like "password"
+    std::size_t max_bytes = 1024;   ///< bounds the hashing input an attacker can send
 };
 
-/// Checks a new password against `policy` for the account with `email`: its length in bytes, no
-/// NUL or other control characters, not the e-mail address or its local part (ignoring case), not
+/// Checks a new password against `policy` for the account with `email`: UTF-8, its length in
+/// characters (code points) and in bytes, no NUL or other control characters, not the e-mail address or its local part (ignoring case), not
 /// one character repeated, not one of the most common passwords. `errc::weak_password` names the
 /// first rule broken.
 inline core::result<void> check_password(std::string_view password, std::string_view email, const password_policy& policy = {})
 {
     const auto weak = [](std::string why) { return core::error(errc::weak_password, std::move(why)); };
-    if (password.size() < policy.min_bytes)
-        return weak("a password needs at least " + std::to_string(policy.min_bytes) + " bytes");
     if (password.size() > policy.max_bytes)
         return weak("a password may have at most " + std::to_string(policy.max_bytes) + " bytes");
-    if (std::any_of(password.begin(), password.end(), [](char c) {
-            const auto u = static_cast<unsigned char>(c);
-            return u < 0x20 || u == 0x7F;
-        }))
-        return weak("a password may not contain control characters");
+    const auto characters = core::count_code_points(password);
+    if (!characters)
+        return weak("a password must be UTF-8 text");
+    if (*characters < policy.min_characters)
+        return weak("a password needs at least " + std::to_string(policy.min_characters) + " characters");
+    std::optional<char32_t> first, other;
+    for (std::string_view rest = password; !rest.empty();) {
+        const auto cp = core::decode_utf8(rest).value(); // valid: counted above
+        if (core::is_control(cp.value))
+            return weak("a password may not contain control characters");
+        if (!first)
+            first = cp.value;
+        else if (cp.value != *first)
+            other = cp.value;
+        rest.remove_prefix(cp.length);
+    }
     const auto local_part = email.substr(0, email.find('@'));
     if (!email.empty() && (core::iequals_ascii(password, email) || core::iequals_ascii(password, local_part)))
         return weak("a password may not be the e-mail address");
-    if (std::all_of(password.begin(), password.end(), [&](char c) { return c == password.front(); }))
+    if (!other)
         return weak("a password may not be one character repeated");
     static constexpr std::string_view common[] = {
         "12345678",   "123456789",  "1234567890", "password",   "password1",  "password123", "qwertyuiop", "qwerty123",

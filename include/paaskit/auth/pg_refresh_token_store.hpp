@@ -129,7 +129,8 @@ public:
         co_return std::move(done->next);
     }
 
-    async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now) override
+    async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now,
+                                    std::optional<core::uuid> owner) override
     {
         const auto hash = hash_refresh_token(token);
         if (!hash)
@@ -140,8 +141,9 @@ public:
         auto revoked = co_await (*conn)->query(
             "UPDATE paaskit_auth_refresh_families f SET revoked_at = coalesce(f.revoked_at, $2), "
             "revoked_reason = coalesce(f.revoked_reason, $3) "
-            "FROM paaskit_auth_refresh_tokens t WHERE t.token_hash = $1 AND f.id = t.family_id RETURNING f.id",
-            pg::params(std::span<const std::byte>(*hash), now, to_string(why)));
+            "FROM paaskit_auth_refresh_tokens t WHERE t.token_hash = $1 AND f.id = t.family_id "
+            "AND ($4::uuid IS NULL OR f.user_id = $4) RETURNING f.id",
+            pg::params(std::span<const std::byte>(*hash), now, to_string(why), owner));
         if (!revoked)
             co_return revoked.error();
         if (revoked->rows() == 0)

@@ -106,8 +106,11 @@ public:
     virtual async_result<issued_refresh_token> rotate(std::string_view token, core::time_point now, std::chrono::seconds ttl) = 0;
 
     /// Revokes the family of `token` (logout) and returns it. Revoking a revoked family is not an
-    /// error; an unknown token is `refresh_token_unknown`.
-    virtual async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now) = 0;
+    /// error; an unknown token is `refresh_token_unknown`. With `owner`, only a token of that
+    /// user's: another user's token is `refresh_token_unknown` too, and stays valid (a signed-in
+    /// user cannot end someone else's session with a token they came by).
+    virtual async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now,
+                                            std::optional<core::uuid> owner) = 0;
 
     /// Revokes one family (no error when it does not exist or is revoked already).
     virtual async_result<void> revoke_family(core::uuid family, revocation_reason why, core::time_point now) = 0;
@@ -139,9 +142,10 @@ public:
         co_return rotate_now(token, now, ttl);
     }
 
-    async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now) override
+    async_result<core::uuid> revoke(std::string_view token, revocation_reason why, core::time_point now,
+                                    std::optional<core::uuid> owner) override
     {
-        co_return revoke_now(token, why, now);
+        co_return revoke_now(token, why, now, owner);
     }
 
     async_result<void> revoke_family(core::uuid family, revocation_reason why, core::time_point now) override
@@ -232,7 +236,8 @@ private:
         return add_token(t->second.family, family.user_id, now + ttl);
     }
 
-    core::result<core::uuid> revoke_now(std::string_view token, revocation_reason why, core::time_point now)
+    core::result<core::uuid> revoke_now(std::string_view token, revocation_reason why, core::time_point now,
+                                        std::optional<core::uuid> owner)
     {
         const auto hash = hash_refresh_token(token);
         std::lock_guard lock(mutex_);
@@ -240,6 +245,8 @@ private:
         if (t == tokens_.end())
             return core::error(errc::refresh_token_unknown);
         auto& family = families_.at(t->second.family);
+        if (owner && family.user_id != *owner)
+            return core::error(errc::refresh_token_unknown);
         if (!family.revoked)
             family.revoked = revocation{why, now};
         return t->second.family;
