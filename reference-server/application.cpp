@@ -88,6 +88,7 @@ int application::run()
     http_options.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
     http_options.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
     http_options.shutdown_timeout = std::chrono::milliseconds(options_.shutdown_timeout_ms);
+    http_options.proxies = options_.proxies;
     http_server server(loops, http_options, chain, log_, metrics, clock_);
 
     const auto bound = server.listen();

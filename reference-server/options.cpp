@@ -73,6 +73,9 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
                "Login, registration and password-change attempts allowed at once per client address and per account")
         .check(CLI::Range(1U, 10'000U));
     cli.option("login-refill-s", options.login_refill_s, "Seconds until one more attempt is allowed").check(CLI::Range(1U, 86'400U));
+    cli.option("trusted-proxies", options.trusted_proxies,
+               "Comma-separated CIDRs of reverse proxies whose Forwarded or X-Forwarded-For header names the client "
+               "(the rightmost address not in them); other peers' such headers are ignored");
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 
@@ -87,6 +90,10 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         return core::error(core::errc::invalid_config, "--jwt-secret needs at least 32 bytes");
     if (!options.jwt_secret.empty() && !options.jwt_key_file.empty())
         return core::error(core::errc::invalid_config, "give either --jwt-secret or --jwt-key-file, not both");
+    auto proxies = trusted_proxies::parse(options.trusted_proxies);
+    if (!proxies)
+        return proxies.error();
+    options.proxies = std::move(*proxies);
     options.level = core::parse_log_level(options.log_level).value(); // IsMember checked it
     if (options.threads == 0)
         options.threads = std::max(1U, std::thread::hardware_concurrency());

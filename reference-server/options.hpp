@@ -1,6 +1,8 @@
 #pragma once
 // paaskit-server's command line and PAASKIT_* environment.
 
+#include "server/client_address.hpp"
+
 #include <paaskit/config/command_line.hpp>
 #include <paaskit/core/log.hpp>
 #include <paaskit/core/result.hpp>
@@ -36,9 +38,11 @@ struct server_options {
     unsigned scrypt_log2_n = 15;  // password hashing cost; lower only for tests
     unsigned login_attempts = 10; // per client address and per account, refilled one per login_refill_s
     unsigned login_refill_s = 30;
+    std::string trusted_proxies; // CIDRs whose Forwarded / X-Forwarded-For headers name the client
 
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;
+    server::trusted_proxies proxies;
     core::log_level level = core::log_level::info;
 };
 

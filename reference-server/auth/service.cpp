@@ -153,16 +153,24 @@ core::result<boost::json::object> json_body(const request_context& ctx)
         return parsed.error();
     if (!parsed->is_object())
         return core::error(core::errc::json_type_mismatch, "the request body must be a JSON object");
+    // Text fields never hold control characters: PostgreSQL refuses a NUL, and a NUL the database
+    // never sees can make two layers disagree about which account a request names.
+    if (auto clean = core::check_json_text(*parsed); !clean)
+        return clean.error();
     return std::move(parsed->get_object());
 }
 
+std::string password_attempts_key(const principal& who) { return "password:" + who.user.id.to_string(); }
+
 std::optional<http_response> rate_limited(request_context& ctx, auth_service& service, std::string_view account_key)
 {
-    // The bucket is the client's address without its port.
-    const std::string_view remote = ctx.remote_address;
-    const auto address = remote.substr(0, std::min(remote.size(), remote.rfind(':')));
-    const auto by_address = service.limits_by_address().attempt(address);
-    const auto by_account = account_key.empty() ? auth::rate_decision{true, {}, 0} : service.limits_by_account().attempt(account_key);
+    // The client's address (behind a trusted proxy, the one the proxy saw), without a port.
+    const auto by_address = service.limits_by_address().attempt(ctx.client_address);
+    // An attempt the address's budget refused never reached the account, so it does not spend the
+    // account's: otherwise one blocked address could lock any account out.
+    auto by_account = auth::rate_decision{true, {}, 0};
+    if (by_address.allowed && !account_key.empty())
+        by_account = service.limits_by_account().attempt(account_key);
     if (by_address.allowed && by_account.allowed)
         return std::nullopt;
     const auto wait = std::max(by_address.retry_after, by_account.retry_after);

@@ -100,10 +100,16 @@ private:
 using protected_handler = std::function<asio::awaitable<http_response>(request_context&, principal&)>;
 handler_fn require_permission(auth_service& service, auth::permission needed, protected_handler handler);
 
-/// The request body as a JSON object (bounded parse); a problem response when it is not one.
+/// The request body as a JSON object (bounded parse) whose strings and member names hold no
+/// control characters but tab, LF and CR; an error (400 or 422 when answered) otherwise.
 core::result<boost::json::object> json_body(const request_context& ctx);
 
 /// 429 with `Retry-After` when either key's bucket is empty; nullopt when the attempt may go ahead.
+/// The client address's bucket is tried first; the account's only when that allowed the attempt.
 std::optional<http_response> rate_limited(request_context& ctx, auth_service& service, std::string_view account_key);
+
+/// The account key under which every check of a signed-in user's password is counted (password
+/// change, e-mail change, deactivation), so that no route guesses passwords without a limit.
+std::string password_attempts_key(const principal& who);
 
 } // namespace paaskit::server

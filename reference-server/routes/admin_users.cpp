@@ -21,11 +21,23 @@ using auth::permission;
 
 http_response no_such_user(const request_context& ctx) { return problem_response(ctx, problems::not_found, "no such user"); }
 
+http_response last_administrator(const request_context& ctx)
+{
+    return problem_response(ctx, problems::conflict, "at least one active administrator must remain");
+}
+
 http_response taken_or_error(const request_context& ctx, const core::error& e)
 {
     if (e == pg::errc::unique_violation)
         return problem_response(ctx, problems::email_taken, "another account uses this e-mail address");
+    if (store::is_last_administrator_error(e))
+        return last_administrator(ctx);
     return error_response(ctx, e);
+}
+
+http_response look_alike_taken(const request_context& ctx)
+{
+    return problem_response(ctx, problems::email_taken, "another account uses an e-mail address that looks the same");
 }
 
 // What one change of status, role or existence does, for the single and the bulk endpoints.
@@ -136,7 +148,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
                                           : !password ? password.error()
                                           : !name     ? name.error()
                                                       : role_text.error());
-        auto email = store::normalize_email(*email_text);
+        auto email = auth::normalize_email(*email_text);
         if (!email)
             co_return error_response(ctx, email.error());
         auto valid_name = store::normalize_name(*name);
@@ -145,17 +157,22 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto role = auth::parse_role(role_text->value_or("USER"));
         if (!role)
             co_return error_response(ctx, role.error());
-        if (auto policy = auth::check_password(*password, *email); !policy)
+        if (auto policy = auth::check_password(*password, email->address); !policy)
             co_return error_response(ctx, policy.error());
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto look_alike = co_await store::find_look_alike(**conn, *email);
+        if (!look_alike)
+            co_return error_response(ctx, look_alike.error());
+        if (*look_alike)
+            co_return look_alike_taken(ctx);
         auto hash = co_await service.hash_password(std::move(*password));
         if (!hash)
             co_return error_response(ctx, hash.error());
         const auto now = service.clock().now();
-        store::user u{service.new_id(), *email, *valid_name, *role, store::user_status::active, now, now, std::nullopt};
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto inserted = co_await store::insert_user(**conn, u, *hash);
+        store::user u{service.new_id(), email->address, *valid_name, *role, store::user_status::active, now, now, std::nullopt};
+        auto inserted = co_await store::insert_user(**conn, u, *email, *hash);
         if (!inserted)
             co_return taken_or_error(ctx, inserted.error());
         auto res = json_response(ctx, http::status::created, store::to_json(*inserted));
@@ -200,9 +217,9 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 co_return error_response(ctx, valid.error());
             *name = std::move(*valid);
         }
-        std::optional<std::string> email;
+        std::optional<auth::email_identity> email;
         if (*email_text) {
-            auto valid = store::normalize_email(**email_text);
+            auto valid = auth::normalize_email(**email_text);
             if (!valid)
                 co_return error_response(ctx, valid.error());
             email = std::move(*valid);
@@ -210,6 +227,13 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
+        if (email) {
+            auto look_alike = co_await store::find_look_alike(**conn, *email, *id);
+            if (!look_alike)
+                co_return error_response(ctx, look_alike.error());
+            if (*look_alike)
+                co_return look_alike_taken(ctx);
+        }
         auto current = co_await store::find_user(**conn, *id);
         if (!current)
             co_return error_response(ctx, current.error());
@@ -217,7 +241,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return no_such_user(ctx);
         std::optional<std::string> hash;
         if (*password) {
-            if (auto policy = auth::check_password(**password, email.value_or((*current)->email)); !policy)
+            if (auto policy = auth::check_password(**password, email ? email->address : (*current)->email); !policy)
                 co_return error_response(ctx, policy.error());
             auto made = co_await service.hash_password(std::move(**password));
             if (!made)
@@ -255,7 +279,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return error_response(ctx, conn.error());
         auto done = co_await apply_action(service, **conn, *id, user_action::remove);
         if (!done)
-            co_return error_response(ctx, done.error());
+            co_return taken_or_error(ctx, done.error());
         if (!*done)
             co_return no_such_user(ctx);
         co_return http_response{http::status::no_content, ctx.request.version()};
@@ -281,7 +305,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return error_response(ctx, conn.error());
         auto changed = co_await store::set_role(**conn, *id, *role, service.clock().now());
         if (!changed)
-            co_return error_response(ctx, changed.error());
+            co_return taken_or_error(ctx, changed.error());
         if (!*changed)
             co_return no_such_user(ctx);
         co_return json_response(ctx, http::status::ok, store::to_json(**changed));
@@ -308,7 +332,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto done = co_await apply_action(service, **conn, *id,
                                           *status == store::user_status::active ? user_action::activate : user_action::deactivate);
         if (!done)
-            co_return error_response(ctx, done.error());
+            co_return taken_or_error(ctx, done.error());
         if (!*done)
             co_return no_such_user(ctx);
         auto found = co_await store::find_user(**conn, *id);
@@ -352,10 +376,15 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 result["detail"] = "administrators cannot deactivate or delete their own account";
             } else {
                 auto done = co_await apply_action(service, **conn, *id, action);
-                if (!done)
+                if (!done && store::is_last_administrator_error(done.error())) {
+                    result["result"] = "conflict";
+                    result["detail"] = "at least one active administrator must remain";
+                } else if (!done) {
                     co_return error_response(ctx, done.error()); // the ones before stay applied, as reported so far
-                result["result"] = *done ? "ok" : "not_found";
-                succeeded += *done ? 1 : 0;
+                } else {
+                    result["result"] = *done ? "ok" : "not_found";
+                    succeeded += *done ? 1 : 0;
+                }
             }
             results.push_back(std::move(result));
         }

@@ -23,6 +23,11 @@ http_response created_or_error(const request_context& ctx, const core::error& e)
     return error_response(ctx, e);
 }
 
+http_response look_alike_taken(const request_context& ctx)
+{
+    return problem_response(ctx, problems::email_taken, "another account uses an e-mail address that looks the same");
+}
+
 } // namespace
 
 void register_auth_routes(router& routes, auth_service& service)
@@ -38,24 +43,29 @@ void register_auth_routes(router& routes, auth_service& service)
         auto name_text = core::json_optional_member<std::string>(*body, "name");
         if (!email_text || !password || !name_text)
             co_return error_response(ctx, !email_text ? email_text.error() : !password ? password.error() : name_text.error());
-        auto email = store::normalize_email(*email_text);
+        auto email = auth::normalize_email(*email_text);
         if (!email)
             co_return error_response(ctx, email.error());
-        auto name = store::normalize_name(name_text->value_or(email->substr(0, email->find('@'))));
+        auto name = store::normalize_name(name_text->value_or(email->address.substr(0, email->address.find('@'))));
         if (!name)
             co_return error_response(ctx, name.error());
-        if (auto policy = auth::check_password(*password, *email); !policy)
+        if (auto policy = auth::check_password(*password, email->address); !policy)
             co_return error_response(ctx, policy.error());
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto look_alike = co_await store::find_look_alike(**conn, *email);
+        if (!look_alike)
+            co_return error_response(ctx, look_alike.error());
+        if (*look_alike)
+            co_return look_alike_taken(ctx);
         auto hash = co_await service.hash_password(std::move(*password));
         if (!hash)
             co_return error_response(ctx, hash.error());
 
         const auto now = service.clock().now();
-        store::user u{service.new_id(), *email, *name, auth::role::user, store::user_status::active, now, now, std::nullopt};
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto inserted = co_await store::insert_user(**conn, u, *hash);
+        store::user u{service.new_id(), email->address, *name, auth::role::user, store::user_status::active, now, now, std::nullopt};
+        auto inserted = co_await store::insert_user(**conn, u, *email, *hash);
         if (!inserted)
             co_return created_or_error(ctx, inserted.error());
         auto tokens = co_await service.start_session(*inserted);
@@ -75,16 +85,23 @@ void register_auth_routes(router& routes, auth_service& service)
         auto password = core::json_member<std::string>(*body, "password");
         if (!email_text || !password)
             co_return error_response(ctx, !email_text ? email_text.error() : password.error());
-        const auto account_key = "login:" + core::ascii_lower(email_text->substr(0, 254));
+        // The per-account limit counts attempts on the address the database compares: the
+        // normalised one, so no other spelling of it gets a budget of its own.
+        auto identity = auth::normalize_email(*email_text);
+        const auto account_key = "login:" + (identity ? identity->canonical : core::ascii_lower(email_text->substr(0, 254)));
         if (auto limited = rate_limited(ctx, service, account_key))
             co_return std::move(*limited);
         if (password->size() > auth::password_policy{}.max_bytes)
             co_return problem_response(ctx, problems::invalid_credentials, "");
+        if (!identity) {
+            co_await service.spend_verification_time(std::move(*password)); // as long as a wrong password
+            co_return problem_response(ctx, problems::invalid_credentials, "");
+        }
 
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto found = co_await store::find_credentials_by_email(**conn, *email_text);
+        auto found = co_await store::find_credentials_by_email(**conn, identity->canonical);
         if (!found)
             co_return error_response(ctx, found.error());
         if (!*found) {
@@ -161,7 +178,8 @@ void register_auth_routes(router& routes, auth_service& service)
             if (!token)
                 co_return error_response(ctx, token.error());
             if (*token) {
-                auto revoked = co_await service.refresh_tokens().revoke(**token, auth::revocation_reason::logout, now);
+                // Only the caller's own token: another user's stays valid (and is not told apart from an unknown one).
+                auto revoked = co_await service.refresh_tokens().revoke(**token, auth::revocation_reason::logout, now, who.user.id);
                 if (!revoked && revoked.error() != auth::errc::refresh_token_unknown)
                     co_return error_response(ctx, revoked.error());
             }
@@ -192,7 +210,8 @@ void register_auth_routes(router& routes, auth_service& service)
         auto current = core::json_optional_member<std::string>(*body, "current_password");
         if (!name_text || !email_text || !current)
             co_return error_response(ctx, !name_text ? name_text.error() : !email_text ? email_text.error() : current.error());
-        std::optional<std::string> name, email;
+        std::optional<std::string> name;
+        std::optional<auth::email_identity> email;
         if (*name_text) {
             auto valid = store::normalize_name(**name_text);
             if (!valid)
@@ -203,13 +222,21 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!conn)
             co_return error_response(ctx, conn.error());
         if (*email_text) {
-            auto valid = store::normalize_email(**email_text);
+            auto valid = auth::normalize_email(**email_text);
             if (!valid)
                 co_return error_response(ctx, valid.error());
-            if (!core::iequals_ascii(*valid, who.user.email)) {
+            const auto current_identity = auth::normalize_email(who.user.email);
+            if (!current_identity || current_identity->canonical != valid->canonical) {
                 // Changing the sign-in address takes the password, so a stolen token cannot take the account.
                 if (!*current)
                     co_return problem_response(ctx, problems::validation_failed, "changing \"email\" needs \"current_password\"");
+                if (auto limited = rate_limited(ctx, service, password_attempts_key(who)))
+                    co_return std::move(*limited);
+                auto look_alike = co_await store::find_look_alike(**conn, *valid, who.user.id);
+                if (!look_alike)
+                    co_return error_response(ctx, look_alike.error());
+                if (*look_alike)
+                    co_return look_alike_taken(ctx);
                 auto creds = co_await store::find_credentials(**conn, who.user.id);
                 if (!creds || !*creds)
                     co_return error_response(ctx, creds ? core::error(core::errc::invalid_argument) : creds.error());
@@ -232,7 +259,7 @@ void register_auth_routes(router& routes, auth_service& service)
     routes.add(http::verb::post, "/api/auth/change-password",
                require_permission(service, permission::manage_own_account,
                                   [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
-        if (auto limited = rate_limited(ctx, service, "password:" + who.user.id.to_string()))
+        if (auto limited = rate_limited(ctx, service, password_attempts_key(who)))
             co_return std::move(*limited);
         auto body = json_body(ctx);
         if (!body)
@@ -278,6 +305,8 @@ void register_auth_routes(router& routes, auth_service& service)
         auto password = core::json_member<std::string>(*body, "password");
         if (!password)
             co_return error_response(ctx, password.error());
+        if (auto limited = rate_limited(ctx, service, password_attempts_key(who)))
+            co_return std::move(*limited);
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
@@ -289,16 +318,13 @@ void register_auth_routes(router& routes, auth_service& service)
             co_return error_response(ctx, matches.error());
         if (!*matches)
             co_return problem_response(ctx, problems::validation_failed, "\"password\" is wrong");
-        if (who.user.role == auth::role::administrator) {
-            auto others = co_await store::other_active_administrators(**conn, who.user.id);
-            if (!others)
-                co_return error_response(ctx, others.error());
-            if (*others == 0)
-                co_return problem_response(ctx, problems::conflict, "the last active administrator cannot deactivate their account");
-        }
         const auto now = service.clock().now();
-        if (auto changed = co_await store::set_status(**conn, who.user.id, store::user_status::deactivated, now); !changed)
+        // The database refuses to leave no active administrator (checked at commit).
+        if (auto changed = co_await store::set_status(**conn, who.user.id, store::user_status::deactivated, now); !changed) {
+            if (store::is_last_administrator_error(changed.error()))
+                co_return problem_response(ctx, problems::conflict, "the last active administrator cannot deactivate their account");
             co_return error_response(ctx, changed.error());
+        }
         if (auto revoked = co_await service.refresh_tokens().revoke_user(who.user.id, std::nullopt,
                                                                          auth::revocation_reason::account_deactivated, now);
             !revoked)

@@ -193,6 +193,7 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
     const auto remote = socket.remote_endpoint(endpoint_ec);
     const std::string remote_address =
         endpoint_ec ? std::string() : remote.address().to_string() + ":" + std::to_string(remote.port());
+    const std::string peer_address = endpoint_ec ? std::string() : remote.address().to_string();
     bool drain_before_close = false;
 
     while (!conn->closing) {
@@ -228,8 +229,12 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
             if (body_ec == http::error::body_limit) {
                 failure = read_failure::body_too_large;
                 failure_detail = "body is over the " + std::to_string(options_.body_limit) + "-byte limit";
-            } else if (body_ec) {
+            } else if (body_ec && (is_disconnect(body_ec) || body_ec == beast::error::timeout)) {
                 break; // the client went away or stalled mid-body: nobody to answer
+            } else if (body_ec) {
+                // A body that is not HTTP/1.1 (a bad chunk size, say): answered 400, then closed.
+                failure = read_failure::malformed;
+                failure_detail = "the request body cannot be read: " + body_ec.message();
             }
         }
         conn->no_deadline();
@@ -243,6 +248,7 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
         ctx.response_headers.swap(conn->response_headers);
         ctx.response_headers.clear();
         ctx.remote_address = remote_address;
+        ctx.client_address = header_complete ? client_address(peer_address, request, options_.proxies) : peer_address;
         ctx.failure = failure;
         ctx.failure_detail = std::move(failure_detail);
         if (failure == read_failure::none || failure == read_failure::body_too_large) {

@@ -6,6 +6,7 @@
 // strictly in order, which is what makes pipelining safe. Timeouts are deadlines that a sweep on
 // each loop checks a few times per timeout period, rather than a timer per read and write.
 
+#include "server/client_address.hpp"
 #include "server/event_loops.hpp"
 #include "server/http_metrics.hpp"
 #include "server/http_types.hpp"
@@ -39,6 +40,8 @@ struct http_server_options {
     std::chrono::milliseconds write_timeout{30'000};
     /// How long requests in flight may take to finish after shutdown starts.
     std::chrono::milliseconds shutdown_timeout{10'000};
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client (see client_address).
+    trusted_proxies proxies{};
 };
 
 /// Thread-safety: `listen` and `start` once, from the thread that set the server up; `shutdown`

@@ -3,6 +3,7 @@
 #include "server/problem.hpp"
 
 #include <paaskit/core/ascii.hpp>
+#include <paaskit/core/utf8.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -124,21 +125,69 @@ asio::awaitable<http_response> telemetry_middleware::handle(request_context& ctx
                                  {"status", res.result_int()},
                                  {"duration_ms", static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()) / 1000.0},
                                  {"bytes_out", res.body().size()},
-                                 {"remote", ctx.remote_address}});
+                                 {"remote", ctx.remote_address},
+                                 {"client", ctx.client_address}});
     co_return res;
 }
 
+namespace {
+
+std::string_view trim_blanks(std::string_view text) noexcept
+{
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    return text;
+}
+
+// Headers that are not lists: a second one is a request smuggling or confusion attempt (which
+// of the two would each layer use?), never something to pick from.
+constexpr http::field singleton_fields[] = {http::field::authorization, http::field::content_type, http::field::host,
+                                             http::field::content_length, http::field::transfer_encoding};
+
+// The first query parameter (name or value) that is not UTF-8 text free of control characters.
+std::optional<std::string> unreadable_query_parameter(std::string_view query)
+{
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = pair.find('=');
+        const auto name = percent_decode(pair.substr(0, eq), true);
+        const auto value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+        if (core::find_forbidden_text(name) || core::find_forbidden_text(value))
+            return core::find_forbidden_text(name) ? std::string("a parameter name") : "\"" + name + "\"";
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 bool is_json_media_type(std::string_view content_type) noexcept
 {
-    auto media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t'))
-        media.remove_suffix(1);
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
-        media.remove_prefix(1);
-    if (core::iequals_ascii(media, "application/json"))
-        return true;
-    return media.size() > 17 && core::iequals_ascii(media.substr(0, 12), "application/")
-           && core::iequals_ascii(media.substr(media.size() - 5), "+json");
+    const auto semicolon = content_type.find(';');
+    const auto media = trim_blanks(content_type.substr(0, semicolon));
+    const bool json = core::iequals_ascii(media, "application/json") ||
+                      (media.size() > 17 && core::iequals_ascii(media.substr(0, 12), "application/") &&
+                       core::iequals_ascii(media.substr(media.size() - 5), "+json"));
+    if (!json)
+        return false;
+    // JSON is UTF-8 (RFC 8259); a body declared in any other charset would be read wrongly.
+    for (auto rest = semicolon == std::string_view::npos ? std::string_view() : content_type.substr(semicolon + 1); !rest.empty();) {
+        const auto next = rest.find(';');
+        const auto parameter = trim_blanks(rest.substr(0, next));
+        rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
+        const auto eq = parameter.find('=');
+        if (!core::iequals_ascii(trim_blanks(parameter.substr(0, eq)), "charset"))
+            continue;
+        auto value = eq == std::string_view::npos ? std::string_view() : trim_blanks(parameter.substr(eq + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+            value = value.substr(1, value.size() - 2);
+        if (!core::iequals_ascii(value, "utf-8") && !core::iequals_ascii(value, "utf8"))
+            return false;
+    }
+    return true;
 }
 
 asio::awaitable<http_response> input_guard_middleware::handle(request_context& ctx, next_handler next) const
@@ -150,13 +199,24 @@ asio::awaitable<http_response> input_guard_middleware::handle(request_context& c
     case read_failure::body_too_large: co_return problem_response(ctx, problems::payload_too_large, ctx.failure_detail);
     case read_failure::none: break;
     }
+    for (const auto field : singleton_fields)
+        if (ctx.request.count(field) > 1)
+            co_return problem_response(ctx, problems::malformed_request,
+                                       "more than one " + std::string(http::to_string(field)) + " header");
+    if (auto bad = unreadable_query_parameter(ctx.query))
+        co_return problem_response(ctx, problems::invalid_parameter,
+                                   "query parameter " + *bad + " is not UTF-8 text free of control characters");
+    for (const auto& param : ctx.route.params)
+        if (core::find_forbidden_text(param.value))
+            co_return problem_response(ctx, problems::invalid_parameter,
+                                       "path segment {" + std::string(param.name) + "} is not UTF-8 text free of control characters");
     if (!ctx.request.body().empty()) {
         const auto content_type = ctx.request[http::field::content_type];
         if (!is_json_media_type(content_type))
             co_return problem_response(ctx, problems::unsupported_media_type,
                                        content_type.empty() ? std::string("a request body needs Content-Type: application/json")
                                                             : "Content-Type " + std::string(content_type.substr(0, 100)) +
-                                                                  " is not JSON");
+                                                                  " is not JSON in UTF-8");
     }
     co_return co_await next(ctx);
 }

@@ -73,13 +73,15 @@ private:
     bool access_log_;
 };
 
-/// Answers requests that could not be read (400, 413, 431) and bodies that are not JSON (415).
+/// Answers requests that could not be read (400, 413, 431), requests with a header that may appear
+/// once appearing twice (400), query or path parameters that are not UTF-8 text free of control
+/// characters (400), and bodies that are not JSON in UTF-8 (415).
 class input_guard_middleware final : public middleware {
 public:
     asio::awaitable<http_response> handle(request_context& ctx, next_handler next) const override;
 };
 
-/// `application/json`, or any `application/...+json`, with or without parameters.
+/// `application/json`, or any `application/...+json`, with no parameter but `charset=utf-8`.
 bool is_json_media_type(std::string_view content_type) noexcept;
 
 } // namespace paaskit::server

@@ -81,10 +81,17 @@ const problem_type& problem_for(const core::error& error)
 http_response error_response(const request_context& ctx, const core::error& error)
 {
     const auto& type = problem_for(error);
-    // Internal errors are logged in full but never shown: their detail may name internals.
+    // Internal errors and outages are logged in full but never shown: their detail names
+    // internals (a socket path, a host, a query).
     if (type.status == http::status::internal_server_error) {
         ctx.log().error("unexpected error", {{"error", error.message()}});
         return problem_response(ctx, type, "");
+    }
+    if (type.status == http::status::service_unavailable) {
+        ctx.log().warn("dependency unavailable", {{"error", error.message()}});
+        auto res = problem_response(ctx, type, "the service is temporarily unavailable; retry shortly");
+        res.set(http::field::retry_after, "5");
+        return res;
     }
     return problem_response(ctx, type, error.message());
 }

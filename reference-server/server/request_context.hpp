@@ -53,7 +53,10 @@ public:
     read_failure failure = read_failure::none;
     std::string failure_detail;
     std::string request_id;
-    std::string remote_address;
+    std::string remote_address; ///< the peer's address and port
+    /// The client's address without a port: the peer's, or behind a trusted proxy the one the
+    /// proxy reported. Rate limits count under it.
+    std::string client_address;
     /// Headers the middleware adds to the response, preformatted as "Name: value\r\n" lines
     /// (kept out of the response's field map, which would allocate per field).
     std::string response_headers;

@@ -43,6 +43,9 @@ void serialize_response(const http_response& res, const response_framing& framin
     }
     out += framing.extra_headers;
     out += "Server: paaskit\r\n";
+    // Every response, errors included: browsers must take Content-Type as given (never sniff a
+    // JSON or SVG body into HTML).
+    out += "X-Content-Type-Options: nosniff\r\n";
     if (!(status < 200 || status == 204)) {
         out += "Content-Length: ";
         append_number(out, bodiless_status ? 0 : res.body().size());

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 namespace paaskit::server::store {
@@ -68,6 +68,25 @@ core::result<auth::jwt_key_set> one_key(core::result<auth::jwt_key> key)
 }
 
 } // namespace
+
+core::result<void> write_private_file(const std::filesystem::path& path, std::string_view content)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    // Created 0600 (never readable by others, not even for a moment); an old file is replaced.
+    const auto temporary = path.string() + ".new";
+    ::unlink(temporary.c_str());
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return config_error("cannot create " + temporary + ": " + std::strerror(errno));
+    const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+        ::unlink(temporary.c_str());
+        return config_error("cannot write " + path.string());
+    }
+    return {};
+}
 
 core::result<auth::jwt_key_set> load_jwt_keys(const server_options& options, const core::logger& log)
 {
@@ -138,8 +157,7 @@ core::result<void> ensure_first_administrator(const std::string& conninfo, const
     bool generated = false;
     if (email.empty() && !password.empty())
         return config_error("PAASKIT_ADMIN_PASSWORD is set but --admin-email / PAASKIT_ADMIN_EMAIL is not");
-    if (email.empty() && !embedded)
-        return {}; // production without a first administrator configured: nothing to do
+    const bool wanted = !email.empty() || embedded; // production without one configured: nothing to create
     if (email.empty())
         email = "admin@paaskit.local";
 
@@ -147,15 +165,21 @@ core::result<void> ensure_first_administrator(const std::string& conninfo, const
         auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
         if (!conn)
             co_return conn.error();
-        auto normalized = normalize_email(email);
+        if (auto filled = co_await fill_email_identities(*conn, log); !filled)
+            co_return filled.error();
+        else if (*filled > 0)
+            log.info("filled the normalised e-mail of existing accounts", {{"accounts", *filled}});
+        if (!wanted)
+            co_return core::result<void>{};
+        auto normalized = auth::normalize_email(email);
         if (!normalized)
             co_return config_error("--admin-email: " + normalized.error().detail());
-        auto existing = co_await find_credentials_by_email(*conn, *normalized);
+        auto existing = co_await find_credentials_by_email(*conn, normalized->canonical);
         if (!existing)
             co_return existing.error();
         if (*existing) {
             if ((*existing)->account.role != auth::role::administrator)
-                log.warn("the --admin-email account exists and is not an administrator; left unchanged", {{"email", *normalized}});
+                log.warn("the --admin-email account exists and is not an administrator; left unchanged", {{"email", normalized->address}});
             co_return core::result<void>{};
         }
         if (options.admin_email.empty()) {
@@ -173,7 +197,7 @@ core::result<void> ensure_first_administrator(const std::string& conninfo, const
             password = auth::detail::base64_encode(raw);
             generated = true;
         }
-        if (auto policy = auth::check_password(password, *normalized); !policy)
+        if (auto policy = auth::check_password(password, normalized->address); !policy)
             co_return config_error("PAASKIT_ADMIN_PASSWORD: " + policy.error().detail());
         auto hash = hasher.hash(password);
         if (!hash)
@@ -181,18 +205,23 @@ core::result<void> ensure_first_administrator(const std::string& conninfo, const
         core::uuid_v7_generator ids(clock);
         const auto now = clock.now();
         // A named object: GCC 12 destroys a braced temporary in a co_await argument twice.
-        const user admin{ids.next(), *normalized, "Administrator", auth::role::administrator, user_status::active, now, now, std::nullopt};
-        auto inserted = co_await insert_user(*conn, admin, *hash);
+        const user admin{ids.next(), normalized->address, "Administrator", auth::role::administrator, user_status::active, now, now,
+                         std::nullopt};
+        auto inserted = co_await insert_user(*conn, admin, *normalized, *hash);
         if (!inserted)
             co_return inserted.error();
-        log.info("created the first administrator", {{"email", *normalized}, {"user", inserted->id.to_string()}});
+        log.info("created the first administrator", {{"email", normalized->address}, {"user", inserted->id.to_string()}});
         co_return core::result<void>{};
     });
     if (outcome && generated) {
-        // Shown once, on the terminal of the operator who started the embedded default.
-        std::cout << "\n  paaskit: first administrator created\n    e-mail:   " << email << "\n    password: " << password
-                  << "\n  (shown only now; change it after signing in)\n\n"
-                  << std::flush;
+        // Never into the log stream (it is collected and kept): into a file only the server's
+        // user can read, whose place is logged.
+        const auto file = std::filesystem::path(options.data_dir) / "initial-admin-password";
+        if (auto written = write_private_file(file, "e-mail: " + email + "\npassword: " + password + "\n"); !written)
+            return written.error();
+        log.warn("created the first administrator with a generated password: read it from the file, sign in, change it, "
+                 "then delete the file",
+                 {{"email", email}, {"password_file", std::filesystem::absolute(file).string()}});
     }
     return outcome;
 }

@@ -9,7 +9,9 @@
 #include <paaskit/core/log.hpp>
 #include <paaskit/core/result.hpp>
 
+#include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace paaskit::server {
 class service_catalog;
@@ -21,14 +23,20 @@ namespace paaskit::server::store {
 /// 48 random bytes and mode 0600 on first start, then kept).
 core::result<auth::jwt_key_set> load_jwt_keys(const server_options& options, const core::logger& log);
 
-/// Creates the first administrator when there is none: `--admin-email` with the password in
-/// PAASKIT_ADMIN_PASSWORD, or in the embedded default with neither, admin@paaskit.local with a
-/// random password that is printed once. Runs before the event loops start.
+/// Writes `content` to `path` readable and writable by this process's user only (0600), through a
+/// temporary file and a rename, so that no reader sees it half written or with wider permissions.
+core::result<void> write_private_file(const std::filesystem::path& path, std::string_view content);
+
 /// Seeds the built-in services on the first start against a database, then loads the catalog
 /// snapshot. Runs before the event loops start.
 core::result<void> prepare_service_catalog(const std::string& conninfo, service_catalog& catalog, const core::clock& clock,
                                            const core::logger& log);
 
+/// Fills the normalised e-mail of accounts stored before it existed, then creates the first
+/// administrator when there is none: `--admin-email` with the password in PAASKIT_ADMIN_PASSWORD,
+/// or in the embedded default with neither, admin@paaskit.local with a random password written
+/// to `<data-dir>/initial-admin-password` (mode 0600; the log says where, never the password).
+/// Runs before the event loops start.
 core::result<void> ensure_first_administrator(const std::string& conninfo, const server_options& options, bool embedded,
                                               const auth::password_hasher& hasher, const core::clock& clock,
                                               const core::logger& log);

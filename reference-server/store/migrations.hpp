@@ -61,6 +61,40 @@ CREATE TABLE paaskit_seeds (
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 )sql"},
+        {4, "users_identity_and_last_administrator",
+         R"sql(
+-- E-mail identity: the NFKC case-folded address is what is unique and what sign-in compares; the
+-- UTS #39 skeleton finds look-alike addresses. Both are computed by the server (ICU) and filled
+-- for existing rows at start-up, before it serves.
+ALTER TABLE paaskit_users ADD COLUMN email_canonical text, ADD COLUMN email_skeleton text;
+DROP INDEX paaskit_users_email;
+CREATE UNIQUE INDEX paaskit_users_email_canonical ON paaskit_users (email_canonical) WHERE deleted_at IS NULL;
+CREATE INDEX paaskit_users_email_skeleton ON paaskit_users (email_skeleton) WHERE deleted_at IS NULL;
+
+-- At least one active administrator, whatever changes roles, status or deletes, and however many
+-- transactions do so at once: checked at commit, under a lock that orders those commits, so the
+-- second of two administrators demoting each other sees the first's change and is refused.
+CREATE FUNCTION paaskit_keep_an_administrator() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('paaskit_users_administrators'));
+    IF NOT EXISTS (SELECT 1 FROM paaskit_users
+                   WHERE role = 'ADMINISTRATOR' AND status = 'ACTIVE' AND deleted_at IS NULL) THEN
+        RAISE EXCEPTION 'at least one active administrator must remain'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'paaskit_users_keep_an_administrator';
+    END IF;
+    RETURN NULL;
+END $$;
+-- Only changes that take an active administrator away fire it (not sign-ins or renames).
+CREATE CONSTRAINT TRIGGER paaskit_users_keep_an_administrator
+    AFTER UPDATE OF role, status, deleted_at ON paaskit_users DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (OLD.role = 'ADMINISTRATOR' AND OLD.status = 'ACTIVE' AND OLD.deleted_at IS NULL
+                       AND (NEW.role <> 'ADMINISTRATOR' OR NEW.status <> 'ACTIVE' OR NEW.deleted_at IS NOT NULL))
+    EXECUTE FUNCTION paaskit_keep_an_administrator();
+CREATE CONSTRAINT TRIGGER paaskit_users_keep_an_administrator_on_delete
+    AFTER DELETE ON paaskit_users DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (OLD.role = 'ADMINISTRATOR' AND OLD.status = 'ACTIVE' AND OLD.deleted_at IS NULL)
+    EXECUTE FUNCTION paaskit_keep_an_administrator();
+)sql"},
     };
 }
 

@@ -76,29 +76,9 @@ boost::json::object to_json(const user& u)
             {"last_login_at", u.last_login_at ? core::time_to_json(*u.last_login_at) : boost::json::value(nullptr)}};
 }
 
-core::result<std::string> normalize_email(std::string_view text)
+bool is_last_administrator_error(const core::error& e)
 {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-        text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-        text.remove_suffix(1);
-    const auto bad = [](const char* why) { return core::error(core::errc::invalid_argument, std::string("\"email\": ") + why); };
-    if (text.size() < 3 || text.size() > 254)
-        return bad("an e-mail address has 3 to 254 characters");
-    const auto at = text.find('@');
-    if (at == std::string_view::npos || at == 0 || at + 1 == text.size() || text.find('@', at + 1) != std::string_view::npos)
-        return bad("an e-mail address has one '@' with text on both sides");
-    if (at > 64)
-        return bad("the part before '@' has at most 64 characters");
-    if (std::any_of(text.begin(), text.end(), [](char ch) {
-            const auto u = static_cast<unsigned char>(ch);
-            return u <= 0x20 || u == 0x7F || ch == '<' || ch == '>' || ch == ',' || ch == ';' || ch == '"';
-        }))
-        return bad("an e-mail address may not contain spaces, control characters or <>,;\"");
-    const auto domain = text.substr(at + 1);
-    if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos)
-        return bad("the domain is not a host name");
-    return std::string(text);
+    return e == pg::errc::check_violation && e.detail().find("active administrator") != std::string::npos;
 }
 
 core::result<std::string> normalize_name(std::string_view text)
@@ -114,14 +94,60 @@ core::result<std::string> normalize_name(std::string_view text)
     return std::string(text);
 }
 
-async<user> insert_user(connection& c, const user& u, const std::string& password_hash)
+async<user> insert_user(connection& c, const user& u, const auth::email_identity& identity, const std::string& password_hash)
 {
-    auto r = co_await c.query(sql("INSERT INTO paaskit_users (id, email, name, role, status, password_hash, created_at, updated_at) "
-                                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING "),
-                              pg::params(u.id, u.email, u.name, auth::to_string(u.role), to_string(u.status), password_hash, u.created_at));
+    auto r = co_await c.query(sql("INSERT INTO paaskit_users (id, email, email_canonical, email_skeleton, name, role, status, "
+                                  "password_hash, created_at, updated_at) "
+                                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING "),
+                              pg::params(u.id, identity.address, identity.canonical, identity.skeleton, u.name, auth::to_string(u.role),
+                                         to_string(u.status), password_hash, u.created_at));
     if (!r)
         co_return r.error();
     co_return read_user(*r, 0);
+}
+
+async<bool> find_look_alike(connection& c, const auth::email_identity& identity, std::optional<core::uuid> except)
+{
+    // Among plain ASCII addresses skeletons join different people ("bob1", "bobl"): a new ASCII
+    // address is only compared with the non-ASCII ones.
+    auto r = co_await c.query("SELECT EXISTS (SELECT 1 FROM paaskit_users WHERE email_skeleton = $1 AND email_canonical <> $2 "
+                              "AND deleted_at IS NULL AND ($3::uuid IS NULL OR id <> $3) "
+                              "AND (NOT $4 OR email_canonical ~ '[^\x01-\x7f]'))",
+                              pg::params(identity.skeleton, identity.canonical, except, identity.ascii()));
+    if (!r)
+        co_return r.error();
+    co_return r->get<bool>(0, 0).value();
+}
+
+async<std::int64_t> fill_email_identities(connection& c, const core::logger& log)
+{
+    auto r = co_await c.query("SELECT id, email FROM paaskit_users WHERE email_canonical IS NULL ORDER BY created_at, id");
+    if (!r)
+        co_return r.error();
+    std::int64_t filled = 0;
+    for (int i = 0; i < r->rows(); ++i) {
+        const auto id = r->get<core::uuid>(i, 0).value();
+        const auto email = r->get<std::string>(i, 1).value();
+        auto identity = auth::normalize_email(email);
+        // An address stored under the old, laxer rules keeps working: its own text stands in.
+        const std::string canonical = identity ? identity->canonical : email;
+        const std::string skeleton = identity ? identity->skeleton : email;
+        auto updated = co_await c.query("UPDATE paaskit_users SET email_canonical = $2, email_skeleton = $3 WHERE id = $1",
+                                        pg::params(id, canonical, skeleton));
+        if (!updated && updated.error() == pg::errc::unique_violation) {
+            // Two accounts stored as different addresses are one address now ("ÜNÏ@" and "ünï@"):
+            // the older keeps it; the newer is kept apart, and an administrator must pick.
+            log.warn("two accounts share one e-mail address once normalised; the newer cannot sign in until an administrator "
+                     "changes its address",
+                     {{"user", id.to_string()}, {"email", email}});
+            updated = co_await c.query("UPDATE paaskit_users SET email_canonical = $2, email_skeleton = $3 WHERE id = $1",
+                                       pg::params(id, canonical + "#duplicate-" + id.to_string(), skeleton));
+        }
+        if (!updated)
+            co_return updated.error();
+        ++filled;
+    }
+    co_return filled;
 }
 
 async<std::optional<user>> find_user(connection& c, core::uuid id)
@@ -129,10 +155,11 @@ async<std::optional<user>> find_user(connection& c, core::uuid id)
     co_return co_await one_user(c, sql("SELECT ", " FROM paaskit_users WHERE id = $1 AND deleted_at IS NULL"), pg::params(id));
 }
 
-async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view email)
+async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view canonical_email)
 {
     co_return co_await one_credentials(
-        c, sql("SELECT ", ", password_hash FROM paaskit_users WHERE lower(email) = lower($1) AND deleted_at IS NULL"), pg::params(email));
+        c, sql("SELECT ", ", password_hash FROM paaskit_users WHERE email_canonical = $1 AND deleted_at IS NULL"),
+        pg::params(canonical_email));
 }
 
 async<std::optional<user_credentials>> find_credentials(connection& c, core::uuid id)
@@ -162,12 +189,15 @@ async<void> record_login(connection& c, core::uuid id, core::time_point now, con
 }
 
 async<std::optional<user>> update_profile(connection& c, core::uuid id, const std::optional<std::string>& name,
-                                          const std::optional<std::string>& email, core::time_point now)
+                                          const std::optional<auth::email_identity>& email, core::time_point now)
 {
+    const auto field = [&](auto member) { return email ? std::optional<std::string>((*email).*member) : std::nullopt; };
     co_return co_await one_user(c,
-                                sql("UPDATE paaskit_users SET name = coalesce($2, name), email = coalesce($3, email), updated_at = $4 "
-                                    "WHERE id = $1 AND deleted_at IS NULL RETURNING "),
-                                pg::params(id, name, email, now));
+                                sql("UPDATE paaskit_users SET name = coalesce($2, name), email = coalesce($3, email), "
+                                    "email_canonical = coalesce($4, email_canonical), email_skeleton = coalesce($5, email_skeleton), "
+                                    "updated_at = $6 WHERE id = $1 AND deleted_at IS NULL RETURNING "),
+                                pg::params(id, name, field(&auth::email_identity::address), field(&auth::email_identity::canonical),
+                                           field(&auth::email_identity::skeleton), now));
 }
 
 async<bool> set_password_hash(connection& c, core::uuid id, const std::string& hash, core::time_point now)
@@ -258,16 +288,6 @@ async<boost::json::object> user_stats(connection& c, core::time_point now)
                                   {"registered_last_7_days", n(6)},
                                   {"registered_last_30_days", n(7)},
                                   {"active_last_30_days", n(8)}};
-}
-
-async<std::int64_t> other_active_administrators(connection& c, core::uuid except)
-{
-    auto r = co_await c.query("SELECT count(*) FROM paaskit_users WHERE role = 'ADMINISTRATOR' AND status = 'ACTIVE' "
-                              "AND deleted_at IS NULL AND id <> $1",
-                              pg::params(except));
-    if (!r)
-        co_return r.error();
-    co_return r->get<std::int64_t>(0, 0).value();
 }
 
 async<bool> any_administrator(connection& c)

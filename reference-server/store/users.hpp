@@ -1,8 +1,10 @@
 #pragma once
 // The platform's users in PostgreSQL: accounts, their roles and status, soft deletion.
 
+#include <paaskit/auth/email.hpp>
 #include <paaskit/auth/roles.hpp>
 #include <paaskit/core/clock.hpp>
+#include <paaskit/core/log.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/pg/connection.hpp>
@@ -60,31 +62,36 @@ using pg::connection;
 template <class T>
 using async = boost::asio::awaitable<core::result<T>>;
 
-/// Inserts a user; a (case-insensitively) taken e-mail is `pg::errc::unique_violation`.
-async<user> insert_user(connection& c, const user& u, const std::string& password_hash);
+/// Inserts a user whose `email` is `identity.address`; an address taken (its canonical form) is
+/// `pg::errc::unique_violation`. Check `find_look_alike` first.
+async<user> insert_user(connection& c, const user& u, const auth::email_identity& identity, const std::string& password_hash);
+/// Whether another account's address looks like `identity` (same skeleton, a different canonical
+/// form, not both plain ASCII: see `auth::email_identity::skeleton`).
+async<bool> find_look_alike(connection& c, const auth::email_identity& identity, std::optional<core::uuid> except = std::nullopt);
+/// Fills the canonical form and skeleton of users stored before they existed (start-up, before
+/// serving). Returns how many rows it filled.
+async<std::int64_t> fill_email_identities(connection& c, const core::logger& log);
 /// A user that is not deleted, by id or by e-mail (ignoring case); nullopt when there is none.
 async<std::optional<user>> find_user(connection& c, core::uuid id);
-async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view email);
+/// By the canonical form of the address (`auth::email_identity::canonical`).
+async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view canonical_email);
 async<std::optional<user_credentials>> find_credentials(connection& c, core::uuid id);
 /// The user behind an access token when its session is still open; nullopt otherwise.
 async<std::optional<user>> find_session_user(connection& c, core::uuid id, core::uuid session);
 async<void> record_login(connection& c, core::uuid id, core::time_point now, const std::optional<std::string>& new_hash);
 /// Updates name and/or e-mail; nullopt when the user does not exist.
 async<std::optional<user>> update_profile(connection& c, core::uuid id, const std::optional<std::string>& name,
-                                          const std::optional<std::string>& email, core::time_point now);
+                                          const std::optional<auth::email_identity>& email, core::time_point now);
 async<bool> set_password_hash(connection& c, core::uuid id, const std::string& hash, core::time_point now);
 async<std::optional<user>> set_role(connection& c, core::uuid id, auth::role role, core::time_point now);
 async<std::optional<user>> set_status(connection& c, core::uuid id, user_status status, core::time_point now);
 async<bool> soft_delete(connection& c, core::uuid id, core::time_point now);
 async<user_page> list_users(connection& c, const user_query& q);
 async<boost::json::object> user_stats(connection& c, core::time_point now);
-/// Active administrators other than `except` (so that the last one cannot lock everybody out).
-async<std::int64_t> other_active_administrators(connection& c, core::uuid except);
 async<bool> any_administrator(connection& c);
 
-/// Normalises and checks an e-mail address: trimmed, 3..254 bytes, one '@' with text on both
-/// sides, no spaces or control characters. `core::errc::invalid_argument` names the problem.
-core::result<std::string> normalize_email(std::string_view text);
+/// Whether `e` is the database refusing to leave no active administrator.
+bool is_last_administrator_error(const core::error& e);
 
 /// A display name: surrounding spaces removed, 1..200 bytes, no control characters.
 core::result<std::string> normalize_name(std::string_view text);

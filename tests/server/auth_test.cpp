@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 using namespace paaskit;
 using namespace paaskit::test;
@@ -328,24 +329,34 @@ TEST_CASE("an unknown e-mail takes about as long as a wrong password")
     CHECK(unknown_email < wrong_password * 1.6);
 }
 
-TEST_CASE("the embedded default creates the first administrator and prints its password once")
+TEST_CASE("the embedded default writes the first administrator's password to a private file, never to the log")
 {
     const auto dir = std::filesystem::temp_directory_path() / ("paaskit-admin-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     ::unsetenv("PAASKIT_ADMIN_PASSWORD");
+    const auto file = dir / "initial-admin-password";
     std::string password;
     for (int run = 1; run <= 2; ++run) {
         server_process server({"--data-dir", dir.string(), "--scrypt-log2-n", "10"});
         const auto output = server.output();
-        const auto at = output.find("password: ");
         if (run == 1) {
-            REQUIRE(at != std::string::npos);
-            password = output.substr(at + 10, output.find('\n', at) - at - 10);
+            REQUIRE(std::filesystem::exists(file));
+            CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::mask) ==
+                  (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+            std::ifstream in(file);
+            std::string line;
+            while (std::getline(in, line))
+                if (line.starts_with("password: "))
+                    password = line.substr(10);
+            REQUIRE(password.size() >= 16);
+            CHECK(output.find(password) == std::string::npos); // not in the log stream
+            CHECK(output.find(file.filename().string()) != std::string::npos); // the log says where it is
             CHECK(std::filesystem::exists(dir / "jwt-secret"));
             CHECK((std::filesystem::status(dir / "jwt-secret").permissions() & std::filesystem::perms::others_read) ==
                   std::filesystem::perms::none);
+            std::filesystem::remove(file); // as the operator is told to, once signed in
         } else {
-            CHECK(at == std::string::npos);
+            CHECK_FALSE(std::filesystem::exists(file)); // an existing administrator: nothing new written
         }
         auto r = call(server.port(), "POST", "/api/auth/login", "", json::object{{"email", "admin@paaskit.local"}, {"password", password}});
         CHECK(r.status == 200);

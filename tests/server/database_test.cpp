@@ -77,6 +77,21 @@ TEST_CASE("readiness follows the database down and back up")
     CHECK_THAT(std::string(down.body()), Catch::Contains("\"database\":\"unavailable\""));
     CHECK(http_request_once(server.port(), "GET", "/healthz").result_int() == 200); // alive, just not ready
 
+    // A route that needs the database: 503 with a generic detail (never PostgreSQL's connection
+    // error, which names the socket path), and the cause in the log at warn.
+    const auto login = http_request_once(server.port(), "POST", "/api/auth/login", "Content-Type: application/json\r\n",
+                                         R"({"email":"a@t.test","password":"whatever-it-is"})");
+    CHECK(login.result_int() == 503);
+    CHECK(login[http::field::retry_after] == "5");
+    const std::string login_body(login.body());
+    CHECK_THAT(login_body, Catch::Contains("temporarily unavailable"));
+    CHECK_THAT(login_body, !Catch::Contains(dir.path.string()) && !Catch::Contains("socket") && !Catch::Contains("connect"));
+    const auto logged = server.wait_for_line([](const boost::json::object& line) { return line.at("msg") == "dependency unavailable"; },
+                                             std::chrono::seconds(10));
+    REQUIRE(logged.has_value());
+    CHECK(logged->at("level") == "warn");
+    CHECK_THAT(std::string(logged->at("error").as_string()), Catch::Contains(dir.path.string()));
+
     cluster = pg::local_cluster::start({.directory = dir.path, .durable = false}); // the same cluster again
     REQUIRE(cluster.has_value());
     CHECK(readiness_database(server.port(), status) == "ok"); // the pool reconnected by itself
