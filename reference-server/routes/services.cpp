@@ -3,6 +3,7 @@
 // rebuilt.
 
 #include "auth/service.hpp"
+#include "catalog/builtin_icons.hpp"
 #include "catalog/service_catalog.hpp"
 #include "routes/params.hpp"
 #include "routes/routes.hpp"
@@ -98,6 +99,20 @@ void register_service_routes(router& routes, service_catalog& catalog, auth_serv
         if (found == snapshot->detail_bodies.end())
             co_return no_such_service(ctx);
         co_return catalog_response(ctx, *snapshot, found->second);
+    });
+
+    // The built-in services' icons. SVG can carry script: served with a policy that allows none,
+    // as image/svg+xml only (nosniff), so a page can show them but never run them.
+    routes.add(http::verb::get, "/icons/{file}", [](request_context& ctx) -> asio::awaitable<http_response> {
+        const auto svg = builtin_icon(ctx.param("file").value_or(""));
+        if (!svg)
+            co_return problem_response(ctx, problems::not_found, "no such icon");
+        http_response res{http::status::ok, ctx.request.version()};
+        res.set(http::field::content_type, "image/svg+xml");
+        res.set(http::field::cache_control, "public, max-age=86400");
+        res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+        res.body() = std::string(*svg);
+        co_return res;
     });
 
     const auto admin = [&service](protected_handler h) { return require_permission(service, permission::manage_platform, std::move(h)); };

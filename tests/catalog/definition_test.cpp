@@ -69,6 +69,14 @@ TEST_CASE("every problem of a definition is reported with its field path", "[cat
         {"plan with a required companion listed", [](json::object& d) { d["plans"].as_array()[0].as_object()["companions"] = json::array{"mysql"}; },
          "plans[0].companions[0]"},
         {"no plans", [](json::object& d) { d["plans"] = json::array{}; }, "plans"},
+        // Found by probing: such definitions were stored and failed only when a customer subscribed.
+        {"env template that does not compile", [](json::object& d) { d["app"].at("env").as_array()[0].as_object()["value"] = "{{#open}}x"; },
+         "app.env[0].value"},
+        {"javascript: icon", [](json::object& d) { d["icon"] = "javascript:alert(document.cookie)"; }, "icon"},
+        {"data: icon", [](json::object& d) { d["icon"] = "data:image/svg+xml,<svg onload=alert(1)>"; }, "icon"},
+        {"http: icon", [](json::object& d) { d["icon"] = "http://icons.example/ghost.svg"; }, "icon"},
+        {"protocol-relative icon", [](json::object& d) { d["icon"] = "//evil.example/x.svg"; }, "icon"},
+        {"icon breaking out of an attribute", [](json::object& d) { d["icon"] = "/icons/x.svg\" onerror=\"alert(1)"; }, "icon"},
     };
     for (const mistake& m : mistakes) {
         INFO(m.what);
@@ -85,4 +93,15 @@ TEST_CASE("every problem of a definition is reported with its field path", "[cat
     std::vector<catalog::definition_problem> problems;
     CHECK_FALSE(catalog::parse_definition(json::parse("[]"), &problems).has_value());
     CHECK(problems == std::vector<catalog::definition_problem>{{"", "must be an object"}});
+}
+
+TEST_CASE("icons are https: URLs or paths on the platform's origin", "[catalog][definition]")
+{
+    CHECK(catalog::is_icon_reference("/icons/ghost.svg"));
+    CHECK(catalog::is_icon_reference("https://cdn.example/ghost.svg"));
+    CHECK_FALSE(catalog::is_icon_reference("https:///x.svg"));
+    CHECK_FALSE(catalog::is_icon_reference("JavaScript:alert(1)"));
+    CHECK_FALSE(catalog::is_icon_reference("/"));
+    CHECK_FALSE(catalog::is_icon_reference("icons/ghost.svg"));
+    CHECK_FALSE(catalog::is_icon_reference("/icons/a b.svg"));
 }

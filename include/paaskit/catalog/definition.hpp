@@ -8,6 +8,7 @@
 #include <paaskit/core/result.hpp>
 #include <paaskit/k8s/names.hpp>
 #include <paaskit/k8s/quantity.hpp>
+#include <paaskit/templates/mustache.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -355,6 +356,11 @@ inline workload read_workload(definition_reader& r, const boost::json::value* va
             r.problem(at + ".name", "duplicate variable");
         if (e != nullptr && entry.value.has_value() == entry.secret.has_value())
             r.problem(at, "needs exactly one of value and secret");
+        // A value is a Mustache template: one that does not compile is refused now, when the
+        // definition is saved, not when a customer's subscription is rendered.
+        if (entry.value)
+            if (auto compiled = templates::mustache_template::compile(*entry.value, {}, {.escape = templates::escape_mode::none}); !compiled)
+                r.problem(at + ".value", "not a valid template: " + compiled.error().detail());
         w.env.push_back(std::move(entry));
     });
     std::set<std::string> volume_names, mount_paths;
@@ -400,6 +406,19 @@ inline workload read_workload(definition_reader& r, const boost::json::value* va
 
 } // namespace detail
 
+/// Whether `icon` may be shown as an image source in a web page: an `https:` URL or an absolute
+/// path on the platform's own origin (not `//host`, which is another origin), with no spaces,
+/// quotes, angle brackets or backslashes. `javascript:`, `data:` and `http:` are refused.
+inline bool is_icon_reference(std::string_view icon) noexcept
+{
+    if (icon.find_first_of(" \t\r\n\"'<>\\`") != std::string_view::npos ||
+        std::any_of(icon.begin(), icon.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        return false;
+    if (icon.size() > 8 && (icon.substr(0, 8) == "https://" || icon.substr(0, 8) == "HTTPS://"))
+        return icon.find('/', 8) != 8; // a host follows
+    return icon.size() > 1 && icon[0] == '/' && icon[1] != '/';
+}
+
 /// Parses and validates a definition. On failure the error's detail lists the problems and, when
 /// `problems` is given, it receives each with its field path.
 inline core::result<service_definition> parse_definition(const boost::json::value& json,
@@ -419,6 +438,8 @@ inline core::result<service_definition> parse_definition(const boost::json::valu
         r.name_rule("category", d.category, k8s::check_dns1123_label);
         d.description = r.text(root, "description", "", true, 2000);
         d.icon = r.text(root, "icon", "", true, 2048);
+        if (!d.icon.empty() && !is_icon_reference(d.icon))
+            r.problem("icon", "an https: URL or a path starting with '/' (no other scheme, spaces or quotes)");
         d.app = detail::read_workload(r, r.member(root, "app"), "app", false);
         std::set<std::string> workload_names{d.app.name};
         r.each(root, "companions", "", 4, [&](const boost::json::value& item, const std::string& at) {
