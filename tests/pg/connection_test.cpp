@@ -193,3 +193,50 @@ TEST_CASE("a terminated backend is reported as a lost connection")
         CHECK_FALSE(victim.is_open());
     });
 }
+
+TEST_CASE("a statement whose implicit commit fails is an error, not its rows (a deferred constraint)")
+{
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
+        for (const char* ddl : {"CREATE TABLE deferred_check (id int PRIMARY KEY, ok boolean NOT NULL)",
+                                "CREATE FUNCTION deferred_check_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                "IF NOT NEW.ok THEN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation'; END IF; "
+                                "RETURN NULL; END $$",
+                                "CREATE CONSTRAINT TRIGGER deferred_check_refuse AFTER INSERT ON deferred_check DEFERRABLE INITIALLY DEFERRED "
+                                "FOR EACH ROW EXECUTE FUNCTION deferred_check_refuse()"}) {
+            auto created = co_await c.query(ddl);
+            INFO(ddl << ": " << (created ? std::string() : created.error().message()));
+            REQUIRE(created.has_value());
+        }
+        // The row comes back from RETURNING, then the commit fails: the statement must fail too.
+        auto refused = co_await c.query("INSERT INTO deferred_check VALUES ($1, false) RETURNING id", pg::params(1));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error() == pg::errc::check_violation);
+        CHECK(refused.error().detail().find("refused at commit") != std::string::npos);
+        auto accepted = co_await c.query("INSERT INTO deferred_check VALUES ($1, true) RETURNING id", pg::params(2));
+        REQUIRE(accepted.has_value());
+        CHECK(accepted->get<int>(0, 0).value() == 2);
+        auto rows = co_await c.query("SELECT count(*) FROM deferred_check");
+        CHECK(rows->get<std::int64_t>(0, 0).value() == 1); // the refused row was rolled back
+        // In a pipeline the batch's implicit transaction commits at its sync: a refusal there
+        // rolls back the whole batch, and every statement of it reports the error.
+        const std::vector<pg::statement> batch{{"INSERT INTO deferred_check VALUES ($1, true)", pg::params(3)},
+                                               {"INSERT INTO deferred_check VALUES ($1, false)", pg::params(4)}};
+        auto results = co_await c.pipeline(batch);
+        REQUIRE(results.size() == 2);
+        for (const auto& r : results) {
+            REQUIRE_FALSE(r.has_value());
+            CHECK(r.error() == pg::errc::check_violation);
+        }
+        auto after = co_await c.query("SELECT count(*) FROM deferred_check");
+        REQUIRE(after.has_value());
+        CHECK(after->get<std::int64_t>(0, 0).value() == 1);
+        auto again = co_await c.query("SELECT 1");
+        CHECK(again.has_value()); // the connection is usable afterwards
+        auto dropped = co_await c.query("DROP TABLE deferred_check");
+        INFO((dropped ? std::string() : dropped.error().message() + " | " + dropped.error().code().message() + " | " + dropped.error().detail()));
+        REQUIRE(dropped.has_value());
+        auto dropped_function = co_await c.query("DROP FUNCTION deferred_check_refuse()");
+        INFO((dropped_function ? std::string() : dropped_function.error().message()));
+        REQUIRE(dropped_function.has_value());
+    });
+}

@@ -243,14 +243,31 @@ public:
             }
             results.push_back(std::move(r));
         }
-        auto sync = co_await next_result();
-        const bool synced = sync && *sync && PQresultStatus(*sync) == PGRES_PIPELINE_SYNC;
-        if (sync && *sync)
-            PQclear(*sync);
+        // Before the sync marker may come the failure of the batch's implicit commit (a deferred
+        // constraint): then nothing of the batch stayed, and every statement reports it.
+        std::optional<core::error> commit_failure;
+        bool synced = false;
+        for (int guard = 0; guard < 4 && !synced; ++guard) {
+            auto sync = co_await next_result();
+            if (!sync)
+                break;
+            if (*sync == nullptr)
+                continue;
+            if (PQresultStatus(*sync) == PGRES_PIPELINE_SYNC) {
+                PQclear(*sync);
+                synced = true;
+            } else if (auto failed = to_result(*sync); !failed && !commit_failure) {
+                commit_failure = failed.error();
+            }
+        }
         if (!synced) {
             fail_rest(core::error(errc::connection_lost, "pipeline did not end with its sync"));
             co_return std::move(results);
         }
+        if (commit_failure && was_idle)
+            for (auto& r : results)
+                if (r)
+                    r = *commit_failure;
         PQexitPipelineMode(conn_.get());
         if (was_idle && PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
             // The batch opened a transaction and did not finish it (it failed before its COMMIT).
@@ -432,8 +449,8 @@ private:
             if (auto ready = co_await until_not_busy(); !ready)
                 co_return ready.error();
         if (PGresult* extra = PQgetResult(conn_.get())) {
-            PQclear(extra);
-            co_return core::error(errc::client_error, "a statement returned more than one result");
+            auto later = to_result(extra); // an error here is the statement's commit failing
+            co_return later ? core::error(errc::client_error, "a statement returned more than one result") : later.error();
         }
         co_return result;
     }
@@ -455,7 +472,10 @@ private:
                 co_return more.error();
             if (*more == nullptr)
                 break;
-            PQclear(*more);
+            // An error after the statement's own result is its implicit commit failing (a deferred
+            // constraint or trigger): the statement was rolled back, so its rows must not count.
+            if (auto later = to_result(*more); !later && result)
+                result = later.error();
         }
         co_return result;
     }
