@@ -104,3 +104,42 @@ TEST_CASE("an unreachable database stops the start with a clear message")
     CHECK(status == 1);
     CHECK_THAT(output, Catch::Contains("cannot open the database") && Catch::Contains("/nonexistent"));
 }
+
+TEST_CASE("after kill -9 the next start on the same --data-dir stops the leftover PostgreSQL and serves")
+{
+    temp_dir dir;
+    {
+        server_process killed({"--data-dir", dir.path.string()});
+        unsigned status = 0;
+        REQUIRE(readiness_database(killed.port(), status) == "ok");
+        killed.signal(SIGKILL); // its embedded PostgreSQL keeps running, orphaned
+        (void)killed.wait_exit(std::chrono::seconds(30));
+    }
+    REQUIRE(std::filesystem::exists(dir.path / "pg" / "data" / "postmaster.pid"));
+    server_process restarted({"--data-dir", dir.path.string()});
+    unsigned status = 0;
+    CHECK(readiness_database(restarted.port(), status) == "ok");
+    CHECK(status == 200);
+    CHECK(count_instances("host=" + (dir.path / "pg").string() + " port=5432 user=postgres dbname=postgres") == 2);
+    // A second server on the same directory is refused while the first runs.
+    auto [second_status, second_output] = server_process::run_to_exit({"--data-dir", dir.path.string(), "--listen", "127.0.0.1:0"});
+    CHECK(second_status == 1);
+    CHECK_THAT(second_output, Catch::Contains("another process"));
+    restarted.signal(SIGTERM);
+    CHECK(restarted.wait_exit(std::chrono::seconds(60)) == 0);
+}
+
+TEST_CASE("a --data-dir the postgres user cannot enter stops the start with what to do (as root)")
+{
+    std::string made = (std::filesystem::temp_directory_path() / "paaskit-mktemp-XXXXXX").string();
+    REQUIRE(::mkdtemp(made.data()) != nullptr); // mode 0700, as `mktemp -d` makes it
+    if (::geteuid() != 0) {
+        std::filesystem::remove_all(made);
+        WARN("not root: PostgreSQL runs as this user, which can enter its own directory; nothing to check");
+        return;
+    }
+    auto [status, output] = server_process::run_to_exit({"--data-dir", made});
+    CHECK(status == 1);
+    CHECK_THAT(output, Catch::Contains("chmod o+x " + made));
+    std::filesystem::remove_all(made);
+}

@@ -8,12 +8,17 @@
 #include <paaskit/pg/detail/process.hpp>
 #include <paaskit/pg/error.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -100,6 +105,8 @@ public:
             std::error_code ignored;
             std::filesystem::remove_all(directory_, ignored);
         }
+        if (lock_fd_ >= 0)
+            ::close(lock_fd_); // releases the directory for the next owner
     }
 
     /// A libpq connection string for database `dbname`.
@@ -162,13 +169,21 @@ private:
                 return core::error(errc::cluster_failed, "cannot create " + directory_.string() + ": " + ec.message());
         }
         data_dir_ = directory_ / "data";
+        if (!throwaway_) {
+            if (auto owned = take_ownership(); !owned)
+                return owned;
+        }
         // The server's Unix socket lives in the cluster's directory; sun_path holds 107 bytes.
         const auto socket_path = directory_ / (".s.PGSQL." + std::to_string(port_));
         if (socket_path.string().size() > 100)
             return core::error(errc::cluster_failed, "the directory path is too long for a Unix socket (" +
                                                          socket_path.string() + "): choose a shorter one");
-        if (user_ && ::chown(directory_.c_str(), user_->uid, user_->gid) != 0)
-            return core::error(errc::cluster_failed, "cannot give " + directory_.string() + " to user " + user_->name);
+        if (user_) {
+            if (auto reachable = reachable_by_server_user(); !reachable)
+                return reachable;
+            if (::chown(directory_.c_str(), user_->uid, user_->gid) != 0)
+                return core::error(errc::cluster_failed, "cannot give " + directory_.string() + " to user " + user_->name);
+        }
         std::filesystem::permissions(directory_, std::filesystem::perms::owner_all, ec);
 
         if (!std::filesystem::exists(data_dir_ / "PG_VERSION")) {
@@ -219,6 +234,99 @@ private:
         return {};
     }
 
+    // A persistent directory has one owner at a time: this object holds an exclusive lock on
+    // `paaskit-cluster.lock` while it lives (the kernel drops it when the process dies, even by
+    // SIGKILL). With the lock held, a server still running from the directory is a leftover of an
+    // owner that died, and a postmaster.pid naming no such server is stale: either is cleared so
+    // that a restart never fails on them.
+    core::result<void> take_ownership()
+    {
+        const auto lock_path = directory_ / "paaskit-cluster.lock";
+        lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd_ < 0)
+            return core::error(errc::cluster_failed, "cannot open " + lock_path.string() + ": " + std::strerror(errno));
+        if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+            std::string holder(32, '\0');
+            const auto n = ::pread(lock_fd_, holder.data(), holder.size(), 0);
+            holder.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+            while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
+                holder.pop_back();
+            return core::error(errc::cluster_failed, "another process" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                                                         " is using the PostgreSQL cluster in " + directory_.string());
+        }
+        const auto pid_text = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid_text.data(), pid_text.size(), 0) < 0)
+            return core::error(errc::cluster_failed, "cannot write " + lock_path.string());
+        return clear_leftover_server();
+    }
+
+    core::result<void> clear_leftover_server()
+    {
+        const auto pid_file = data_dir_ / "postmaster.pid";
+        std::ifstream in(pid_file);
+        long pid = 0;
+        if (!in || !(in >> pid) || pid <= 0)
+            return {}; // no server was running (or the file is unreadable garbage: PostgreSQL rewrites it)
+        in.close();
+        if (is_postmaster_of_this_cluster(static_cast<pid_t>(pid))) {
+            // Its owner died without stopping it: stop it (fast: sessions ended, nothing lost).
+            auto status = run({(bin_dir_ / "pg_ctl").string(), "-D", data_dir_.string(), "-m", "fast", "-w", "-t", "60", "stop"});
+            if (!status)
+                return status.error();
+            if (*status != 0)
+                return core::error(errc::cluster_failed, "a PostgreSQL server left running in " + data_dir_.string() +
+                                                             " (pid " + std::to_string(pid) + ") would not stop: " +
+                                                             detail::tail_of(directory_ / "pg_ctl.log"));
+            return {};
+        }
+        // The pid names no server of this cluster (it died, or the number now belongs to another
+        // process, which PostgreSQL would take for a running server and refuse to start).
+        std::error_code ec;
+        std::filesystem::remove(pid_file, ec);
+        if (ec)
+            return core::error(errc::cluster_failed, "cannot remove the stale " + pid_file.string() + ": " + ec.message());
+        return {};
+    }
+
+    // A postmaster works in its data directory: the process's working directory tells whether
+    // `pid` is this cluster's server, whatever else has taken the number.
+    bool is_postmaster_of_this_cluster(pid_t pid) const
+    {
+        std::error_code ec;
+        const auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+        if (ec)
+            return false;
+        return std::filesystem::equivalent(cwd, data_dir_, ec) && !ec;
+    }
+
+    // When the server runs as another user (this process is root), every directory above the
+    // cluster's must let that user through; initdb's "permission denied" would not say which.
+    core::result<void> reachable_by_server_user() const
+    {
+        for (auto dir = directory_.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+            struct stat info {};
+            if (::stat(dir.c_str(), &info) != 0)
+                break;
+            const bool owner = info.st_uid == user_->uid;
+            const bool group = std::find(user_->groups.begin(), user_->groups.end(), info.st_gid) != user_->groups.end() ||
+                               info.st_gid == user_->gid;
+            const auto mode = info.st_mode;
+            const bool searchable = owner ? (mode & S_IXUSR) != 0 : group ? (mode & S_IXGRP) != 0 : (mode & S_IXOTH) != 0;
+            if (!searchable) {
+                char octal[8];
+                std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode & 07777));
+                return core::error(errc::cluster_failed,
+                                   "PostgreSQL runs as the system user \"" + user_->name + "\" (it refuses root), which cannot enter " +
+                                       dir.string() + " (mode " + octal + "). Either let it through with: chmod o+x " + dir.string() +
+                                       " (or setfacl -m u:" + user_->name + ":x " + dir.string() +
+                                       "), or choose a data directory it can reach, or run as an ordinary user");
+            }
+            if (dir == dir.root_path())
+                break;
+        }
+        return {};
+    }
+
     local_cluster_options options_;
     std::uint16_t port_;
     std::filesystem::path bin_dir_;
@@ -227,6 +335,7 @@ private:
     std::optional<detail::os_user> user_;
     bool throwaway_ = false;
     bool running_ = false;
+    int lock_fd_ = -1;
 };
 
 } // namespace paaskit::pg
