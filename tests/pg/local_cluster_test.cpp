@@ -113,6 +113,10 @@ TEST_CASE("a persistent cluster has one owner at a time; the next owner clears w
         REQUIRE(second.has_error());
         CHECK_THAT(second.error().detail(), Catch::Contains("another process (pid " + std::to_string(::getpid()) + ")"));
         CHECK((*first)->running());
+        // Stopped, it is no longer the owner: another may start the cluster.
+        REQUIRE((*first)->stop().has_value());
+        auto after_stop = pg::local_cluster::start({.directory = directory / "pg", .durable = false});
+        REQUIRE(after_stop.has_value());
     }
     const auto pid_file = directory / "pg" / "data" / "postmaster.pid";
     SECTION("a stale postmaster.pid naming a live process of another kind does not stop a start")

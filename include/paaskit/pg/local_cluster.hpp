@@ -105,8 +105,7 @@ public:
             std::error_code ignored;
             std::filesystem::remove_all(directory_, ignored);
         }
-        if (lock_fd_ >= 0)
-            ::close(lock_fd_); // releases the directory for the next owner
+        release_ownership();
     }
 
     /// A libpq connection string for database `dbname`.
@@ -131,6 +130,7 @@ public:
         running_ = false;
         if (*status != 0)
             return core::error(errc::cluster_failed, "pg_ctl stop failed: " + detail::tail_of(directory_ / "pg_ctl.log"));
+        release_ownership(); // stopped: the next owner may start it
         return {};
     }
 
@@ -235,8 +235,8 @@ private:
     }
 
     // A persistent directory has one owner at a time: this object holds an exclusive lock on
-    // `paaskit-cluster.lock` while it lives (the kernel drops it when the process dies, even by
-    // SIGKILL). With the lock held, a server still running from the directory is a leftover of an
+    // `paaskit-cluster.lock` while its server runs (the kernel drops it when the process dies,
+    // even by SIGKILL). With the lock held, a server still running from the directory is a leftover of an
     // owner that died, and a postmaster.pid naming no such server is stale: either is cleared so
     // that a restart never fails on them.
     core::result<void> take_ownership()
@@ -258,6 +258,13 @@ private:
         if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid_text.data(), pid_text.size(), 0) < 0)
             return core::error(errc::cluster_failed, "cannot write " + lock_path.string());
         return clear_leftover_server();
+    }
+
+    void release_ownership() noexcept
+    {
+        if (lock_fd_ >= 0)
+            ::close(lock_fd_); // the kernel drops the lock with the last descriptor
+        lock_fd_ = -1;
     }
 
     core::result<void> clear_leftover_server()
