@@ -45,8 +45,6 @@ function(paaskit_add_doc_examples docs_dir)
             file(CONFIGURE OUTPUT "${source}" CONTENT "${code}" @ONLY)
             add_executable(${target} "${source}")
             target_link_libraries(${target} PRIVATE paaskit::paaskit)
-            # Examples that read the shared test data (such as the Kubernetes OpenAPI documents).
-            target_compile_definitions(${target} PRIVATE PAASKIT_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
             paaskit_own_target(${target})
             string(REGEX MATCH "^// example: [a-z0-9_]+ \\(against paaskit-kube-sim\\)" against_sim "${code}")
             if(PAASKIT_BUILD_TESTS AND against_sim)

@@ -57,8 +57,8 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         .check(CLI::Range(1U, 1000U));
     cli.option("admin-email", options.admin_email,
                "E-mail of the first administrator, created at start when missing; its password comes from "
-               "PAASKIT_ADMIN_PASSWORD (the embedded default with neither creates admin@paaskit.local and prints its "
-               "password once)");
+               "PAASKIT_ADMIN_PASSWORD (the embedded default with neither creates admin@paaskit.local and writes its "
+               "generated password to <data-dir>/initial-admin-password, mode 0600)");
     cli.option("jwt-secret", options.jwt_secret, "HS256 secret for access tokens, at least 32 bytes (all replicas must share it)");
     cli.option("jwt-key-file", options.jwt_key_file,
                "File holding the access-token key: an HS256 secret, or an Ed25519 private key in PEM (signs with EdDSA)");
