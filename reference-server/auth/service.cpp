@@ -4,6 +4,7 @@
 
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
+#include <paaskit/pg/error.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -79,6 +80,30 @@ core::result<std::string> auth_service::access_token(const store::user& u, core:
                                            {"iat", now},
                                            {"nbf", now},
                                            {"exp", now + settings_.access_ttl.count()}});
+}
+
+asio::awaitable<core::result<store::user>> auth_service::create_account(const auth::email_identity& email, std::string name,
+                                                                        auth::role role, std::string password)
+{
+    if (auto policy = auth::check_password(password, email.address); !policy)
+        co_return policy.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto look_alike = co_await store::find_look_alike(**conn, email);
+    if (!look_alike)
+        co_return look_alike.error();
+    if (*look_alike)
+        co_return core::error(pg::errc::unique_violation, "another account uses an e-mail address that looks the same");
+    auto hash = co_await hash_password(std::move(password));
+    if (!hash)
+        co_return hash.error();
+    const auto now = clock_.now();
+    const store::user u{new_id(), email.address, std::move(name), role, store::user_status::active, now, now, std::nullopt};
+    auto inserted = co_await store::insert_user(**conn, u, email, *hash);
+    if (!inserted && inserted.error() == pg::errc::unique_violation)
+        co_return core::error(pg::errc::unique_violation, "another account uses this e-mail address");
+    co_return inserted;
 }
 
 asio::awaitable<core::result<session_tokens>> auth_service::start_session(const store::user& u)

@@ -59,6 +59,12 @@ public:
     asio::awaitable<void> spend_verification_time(std::string password);
     bool needs_rehash(std::string_view phc) const { return hasher_.needs_rehash(phc); }
 
+    /// Creates an account: the password checked against the policy, the address refused when it
+    /// or a look-alike is taken (`pg::errc::unique_violation`, with a detail fit to show), the
+    /// password hashed off the event loop, the row inserted.
+    asio::awaitable<core::result<store::user>> create_account(const auth::email_identity& email, std::string name, auth::role role,
+                                                              std::string password);
+
     /// A new session (refresh-token family) and its first tokens.
     asio::awaitable<core::result<session_tokens>> start_session(const store::user& u);
     core::result<std::string> access_token(const store::user& u, core::uuid session) const;

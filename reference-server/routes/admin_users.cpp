@@ -29,7 +29,8 @@ http_response last_administrator(const request_context& ctx)
 http_response taken_or_error(const request_context& ctx, const core::error& e)
 {
     if (e == pg::errc::unique_violation)
-        return problem_response(ctx, problems::email_taken, "another account uses this e-mail address");
+        return problem_response(ctx, problems::email_taken, e.detail().starts_with("another account") ? e.detail()
+                                                                                                  : "another account uses this e-mail address");
     if (store::is_last_administrator_error(e))
         return last_administrator(ctx);
     return error_response(ctx, e);
@@ -157,22 +158,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto role = auth::parse_role(role_text->value_or("USER"));
         if (!role)
             co_return error_response(ctx, role.error());
-        if (auto policy = auth::check_password(*password, email->address); !policy)
-            co_return error_response(ctx, policy.error());
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto look_alike = co_await store::find_look_alike(**conn, *email);
-        if (!look_alike)
-            co_return error_response(ctx, look_alike.error());
-        if (*look_alike)
-            co_return look_alike_taken(ctx);
-        auto hash = co_await service.hash_password(std::move(*password));
-        if (!hash)
-            co_return error_response(ctx, hash.error());
-        const auto now = service.clock().now();
-        store::user u{service.new_id(), email->address, *valid_name, *role, store::user_status::active, now, now, std::nullopt};
-        auto inserted = co_await store::insert_user(**conn, u, *email, *hash);
+        auto inserted = co_await service.create_account(*email, std::move(*valid_name), *role, std::move(*password));
         if (!inserted)
             co_return taken_or_error(ctx, inserted.error());
         auto res = json_response(ctx, http::status::created, store::to_json(*inserted));

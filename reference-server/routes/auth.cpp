@@ -19,7 +19,8 @@ using auth::permission;
 http_response created_or_error(const request_context& ctx, const core::error& e)
 {
     if (e == pg::errc::unique_violation)
-        return problem_response(ctx, problems::email_taken, "another account uses this e-mail address");
+        return problem_response(ctx, problems::email_taken, e.detail().starts_with("another account") ? e.detail()
+                                                                                                  : "another account uses this e-mail address");
     return error_response(ctx, e);
 }
 
@@ -49,23 +50,7 @@ void register_auth_routes(router& routes, auth_service& service)
         auto name = store::normalize_name(name_text->value_or(email->address.substr(0, email->address.find('@'))));
         if (!name)
             co_return error_response(ctx, name.error());
-        if (auto policy = auth::check_password(*password, email->address); !policy)
-            co_return error_response(ctx, policy.error());
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto look_alike = co_await store::find_look_alike(**conn, *email);
-        if (!look_alike)
-            co_return error_response(ctx, look_alike.error());
-        if (*look_alike)
-            co_return look_alike_taken(ctx);
-        auto hash = co_await service.hash_password(std::move(*password));
-        if (!hash)
-            co_return error_response(ctx, hash.error());
-
-        const auto now = service.clock().now();
-        store::user u{service.new_id(), email->address, *name, auth::role::user, store::user_status::active, now, now, std::nullopt};
-        auto inserted = co_await store::insert_user(**conn, u, *email, *hash);
+        auto inserted = co_await service.create_account(*email, std::move(*name), auth::role::user, std::move(*password));
         if (!inserted)
             co_return created_or_error(ctx, inserted.error());
         auto tokens = co_await service.start_session(*inserted);
