@@ -3,9 +3,9 @@
 //
 //   build/release/bench/paaskit_server_bench --benchmark_min_time=1
 
-#include "server/http_metrics.hpp"
-#include "server/problem.hpp"
-#include "server/router.hpp"
+#include "http/http_metrics.hpp"
+#include "http/problem.hpp"
+#include "http/router.hpp"
 
 #include <paaskit/core/log.hpp>
 #include <paaskit/core/uuid.hpp>

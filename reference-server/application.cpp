@@ -1,12 +1,13 @@
 #include "application.hpp"
 
-#include "auth/service.hpp"
-#include "catalog/service_catalog.hpp"
-#include "routes/routes.hpp"
-#include "store/bootstrap.hpp"
-#include "store/database.hpp"
-#include "server/http_server.hpp"
-#include "server/middleware.hpp"
+#include "accounts/service.hpp"
+#include "catalog/service.hpp"
+#include "features.hpp"
+#include "accounts/bootstrap.hpp"
+#include "catalog/bootstrap.hpp"
+#include "platform/database.hpp"
+#include "http/http_server.hpp"
+#include "http/middleware.hpp"
 
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/metrics/registry.hpp>
@@ -73,7 +74,7 @@ int application::run()
     auth_service auth(std::move(auth_config), pool, clock_);
     register_auth_routes(routes, auth);
     register_admin_user_routes(routes, auth);
-    register_service_routes(routes, catalog, auth);
+    register_service_routes(routes, catalog, auth, *pool, clock_);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
 

@@ -1,7 +1,7 @@
 #pragma once
 // paaskit-server's command line and PAASKIT_* environment.
 
-#include "server/client_address.hpp"
+#include "http/client_address.hpp"
 
 #include <paaskit/config/command_line.hpp>
 #include <paaskit/core/log.hpp>

@@ -1,7 +1,7 @@
 // The client's address behind reverse proxies: only trusted proxies are believed, and the
 // rightmost untrusted hop is the client.
 
-#include "server/client_address.hpp"
+#include "http/client_address.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "server/router.hpp"
+#include "http/router.hpp"
 
 #include <catch2/catch.hpp>
 

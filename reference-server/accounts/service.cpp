@@ -1,0 +1,198 @@
+#include "accounts/service.hpp"
+
+#include "http/problem.hpp"
+
+#include <paaskit/core/ascii.hpp>
+#include <paaskit/core/json.hpp>
+#include <paaskit/pg/error.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace paaskit::server {
+
+namespace {
+
+std::int64_t unix_seconds(core::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+bool iequals_prefix(std::string_view text, std::string_view prefix)
+{
+    return text.size() >= prefix.size() && core::iequals_ascii(text.substr(0, prefix.size()), prefix);
+}
+
+} // namespace
+
+auth_service::auth_service(auth_settings settings, std::shared_ptr<pg::pool> pool, const core::clock& clock)
+    : settings_(std::move(settings)),
+      pool_(std::move(pool)),
+      clock_(clock),
+      hasher_(settings_.password_cost),
+      unguessable_hash_(hasher_.hash(std::to_string(clock.now().time_since_epoch().count()) + "-no-such-user").value()),
+      validation_{.issuer = std::string(issuer), .audience = std::string(audience)},
+      refresh_(pool_, clock),
+      by_address_(settings_.sign_in_limit, clock),
+      by_account_(settings_.sign_in_limit, clock),
+      ids_(clock),
+      hashing_(std::max(1U, settings_.hashing_threads))
+{
+}
+
+auth_service::~auth_service() { hashing_.join(); }
+
+template <class F>
+auto auth_service::off_loop(F work) -> asio::awaitable<decltype(work())>
+{
+    // Lambdas are named before a co_await: GCC 12 destroys temporaries in a co_await expression twice.
+    auto on_pool = [work = std::move(work)]() mutable -> asio::awaitable<decltype(work())> { co_return work(); };
+    co_return co_await boost::asio::co_spawn(hashing_, std::move(on_pool), boost::asio::use_awaitable);
+}
+
+asio::awaitable<core::result<std::string>> auth_service::hash_password(std::string password)
+{
+    auto work = [this, password = std::move(password)] { return hasher_.hash(password); };
+    co_return co_await off_loop(std::move(work));
+}
+
+asio::awaitable<core::result<bool>> auth_service::verify_password(std::string password, std::string phc)
+{
+    auto work = [this, password = std::move(password), phc = std::move(phc)] { return hasher_.verify(password, phc); };
+    co_return co_await off_loop(std::move(work));
+}
+
+asio::awaitable<void> auth_service::spend_verification_time(std::string password)
+{
+    (void)co_await verify_password(std::move(password), unguessable_hash_);
+}
+
+core::result<std::string> auth_service::access_token(const store::user& u, core::uuid session) const
+{
+    const auto now = unix_seconds(clock_.now());
+    return auth::sign_jwt(settings_.keys, {{"iss", issuer},
+                                           {"aud", audience},
+                                           {"sub", u.id.to_string()},
+                                           {"sid", session.to_string()},
+                                           {"role", auth::to_string(u.role)},
+                                           {"iat", now},
+                                           {"nbf", now},
+                                           {"exp", now + settings_.access_ttl.count()}});
+}
+
+asio::awaitable<core::result<store::user>> auth_service::create_account(const auth::email_identity& email, std::string name,
+                                                                        auth::role role, std::string password)
+{
+    if (auto policy = auth::check_password(password, email.address); !policy)
+        co_return policy.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto look_alike = co_await store::find_look_alike(**conn, email);
+    if (!look_alike)
+        co_return look_alike.error();
+    if (*look_alike)
+        co_return core::error(pg::errc::unique_violation, "another account uses an e-mail address that looks the same");
+    auto hash = co_await hash_password(std::move(password));
+    if (!hash)
+        co_return hash.error();
+    const auto now = clock_.now();
+    const store::user u{new_id(), email.address, std::move(name), role, store::user_status::active, now, now, std::nullopt};
+    auto inserted = co_await store::insert_user(**conn, u, email, *hash);
+    if (!inserted && inserted.error() == pg::errc::unique_violation)
+        co_return core::error(pg::errc::unique_violation, "another account uses this e-mail address");
+    co_return inserted;
+}
+
+asio::awaitable<core::result<session_tokens>> auth_service::start_session(const store::user& u)
+{
+    auto refresh = co_await refresh_.issue(u.id, clock_.now(), settings_.refresh_ttl);
+    if (!refresh)
+        co_return refresh.error();
+    auto access = access_token(u, refresh->family);
+    if (!access)
+        co_return access.error();
+    co_return session_tokens{std::move(*access), std::move(*refresh)};
+}
+
+boost::json::object auth_service::session_json(const session_tokens& tokens, const store::user& u) const
+{
+    return {{"token_type", "Bearer"},
+            {"access_token", tokens.access_token},
+            {"expires_in", settings_.access_ttl.count()},
+            {"refresh_token", tokens.refresh.token},
+            {"refresh_expires_at", core::time_to_json(tokens.refresh.expires_at)},
+            {"user", store::to_json(u)}};
+}
+
+asio::awaitable<core::result<principal>> auth_service::authenticate(const request_context& ctx)
+{
+    const auto header = ctx.request[http::field::authorization];
+    if (header.empty())
+        co_return core::error(auth::errc::token_malformed, "no Authorization: Bearer token");
+    if (!iequals_prefix(header, "Bearer "))
+        co_return core::error(auth::errc::token_malformed, "the Authorization scheme must be Bearer");
+    auto token = header.substr(7);
+    while (!token.empty() && token.front() == ' ')
+        token.remove_prefix(1);
+    auto verified = auth::verify_jwt(settings_.keys, token, validation_, clock_);
+    if (!verified)
+        co_return verified.error();
+    const auto id = core::json_member<core::uuid>(verified->claims, "sub");
+    const auto session = core::json_member<core::uuid>(verified->claims, "sid");
+    if (!id || !session)
+        co_return core::error(auth::errc::invalid_claim, "\"sub\" and \"sid\" must be UUIDs");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto found = co_await store::find_session_user(**conn, *id, *session);
+    if (!found)
+        co_return found.error();
+    if (!*found)
+        co_return core::error(auth::errc::refresh_token_revoked, "the session has ended or the account is not active");
+    co_return principal{std::move(**found), *session};
+}
+
+asio::awaitable<core::result<caller>> auth_service::authenticate_caller(const request_context& ctx)
+{
+    auto who = co_await authenticate(ctx);
+    if (!who)
+        co_return who.error();
+    co_return caller{who->user.id, who->user.role, who->session};
+}
+
+handler_fn require_permission(auth_service& service, auth::permission needed, protected_handler handler)
+{
+    return [&service, needed, handler = std::move(handler)](request_context& ctx) -> asio::awaitable<http_response> {
+        auto who = co_await service.authenticate(ctx);
+        if (!who)
+            co_return authentication_failed(ctx, who.error());
+        if (auto allowed = auth::require(who->user.role, needed); !allowed)
+            co_return permission_denied(ctx);
+        co_return co_await handler(ctx, *who);
+    };
+}
+
+std::string password_attempts_key(const principal& who) { return "password:" + who.user.id.to_string(); }
+
+std::optional<http_response> rate_limited(request_context& ctx, auth_service& service, std::string_view account_key)
+{
+    // The client's address (behind a trusted proxy, the one the proxy saw), without a port.
+    const auto by_address = service.limits_by_address().attempt(ctx.client_address);
+    // An attempt the address's budget refused never reached the account, so it does not spend the
+    // account's: otherwise one blocked address could lock any account out.
+    auto by_account = auth::rate_decision{true, {}, 0};
+    if (by_address.allowed && !account_key.empty())
+        by_account = service.limits_by_account().attempt(account_key);
+    if (by_address.allowed && by_account.allowed)
+        return std::nullopt;
+    const auto wait = std::max(by_address.retry_after, by_account.retry_after);
+    auto res = problem_response(ctx, problems::too_many_requests, "too many attempts; retry in " + std::to_string(wait.count()) + " s",
+                                {{"retry_after_seconds", wait.count()}});
+    res.set(http::field::retry_after, std::to_string(wait.count()));
+    return res;
+}
+
+} // namespace paaskit::server

@@ -1,0 +1,122 @@
+#pragma once
+// What the auth and user routes share: the key set and token rules, password hashing on its own
+// threads, the refresh-token store, the sign-in rate limits, and request authentication.
+
+#include "http/access.hpp"
+#include "http/http_types.hpp"
+#include "http/json_body.hpp"
+#include "http/request_context.hpp"
+#include "http/router.hpp"
+#include "accounts/store.hpp"
+
+#include <paaskit/auth/jwt.hpp>
+#include <paaskit/auth/password.hpp>
+#include <paaskit/auth/pg_refresh_token_store.hpp>
+#include <paaskit/auth/rate_limit.hpp>
+#include <paaskit/auth/roles.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace paaskit::server {
+
+struct auth_settings {
+    auth::jwt_key_set keys;
+    std::chrono::seconds access_ttl{900};
+    std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+    auth::scrypt_parameters password_cost{};
+    auth::rate_limit_options sign_in_limit{};
+    unsigned hashing_threads = 1;
+};
+
+/// The signed-in user behind a request.
+struct principal {
+    store::user user;
+    core::uuid session; ///< the refresh-token family the access token belongs to
+};
+
+/// A new access token and refresh token, as the API returns them.
+struct session_tokens {
+    std::string access_token;
+    auth::issued_refresh_token refresh;
+};
+
+class auth_service final : public authenticator {
+public:
+    auth_service(auth_settings settings, std::shared_ptr<pg::pool> pool, const core::clock& clock);
+    ~auth_service();
+
+    static constexpr std::string_view issuer = "paaskit";
+    static constexpr std::string_view audience = "paaskit-api";
+
+    /// scrypt runs on the hashing threads, never on an event loop.
+    asio::awaitable<core::result<std::string>> hash_password(std::string password);
+    asio::awaitable<core::result<bool>> verify_password(std::string password, std::string phc);
+    /// Verifies against a hash of a password nobody has, so that an unknown e-mail costs what a
+    /// wrong password costs.
+    asio::awaitable<void> spend_verification_time(std::string password);
+    bool needs_rehash(std::string_view phc) const { return hasher_.needs_rehash(phc); }
+
+    /// Creates an account: the password checked against the policy, the address refused when it
+    /// or a look-alike is taken (`pg::errc::unique_violation`, with a detail fit to show), the
+    /// password hashed off the event loop, the row inserted.
+    asio::awaitable<core::result<store::user>> create_account(const auth::email_identity& email, std::string name, auth::role role,
+                                                              std::string password);
+
+    /// A new session (refresh-token family) and its first tokens.
+    asio::awaitable<core::result<session_tokens>> start_session(const store::user& u);
+    core::result<std::string> access_token(const store::user& u, core::uuid session) const;
+
+    /// The principal for the request's `Authorization: Bearer` token: checked signature and claims,
+    /// then one database read for the user, its status and its session.
+    asio::awaitable<core::result<principal>> authenticate(const request_context& ctx);
+    /// `authenticate` as the other features see it (http/access.hpp).
+    asio::awaitable<core::result<caller>> authenticate_caller(const request_context& ctx) override;
+
+    auth::refresh_token_store& refresh_tokens() noexcept { return refresh_; }
+    auth::rate_limiter& limits_by_address() noexcept { return by_address_; }
+    auth::rate_limiter& limits_by_account() noexcept { return by_account_; }
+    const auth_settings& settings() const noexcept { return settings_; }
+    pg::pool& database() noexcept { return *pool_; }
+    const core::clock& clock() const noexcept { return clock_; }
+    core::uuid new_id() { return ids_.next(); }
+
+    /// The JSON body of a sign-in: tokens, their lifetimes and the user.
+    boost::json::object session_json(const session_tokens& tokens, const store::user& u) const;
+
+private:
+    template <class F>
+    auto off_loop(F work) -> asio::awaitable<decltype(work())>;
+
+    auth_settings settings_;
+    std::shared_ptr<pg::pool> pool_;
+    const core::clock& clock_;
+    auth::password_hasher hasher_;
+    std::string unguessable_hash_;
+    auth::jwt_validation validation_;
+    auth::pg_refresh_token_store refresh_;
+    auth::rate_limiter by_address_;
+    auth::rate_limiter by_account_;
+    core::uuid_v7_generator ids_;
+    boost::asio::thread_pool hashing_;
+};
+
+/// The accounts feature's own `require_permission` (http/access.hpp): its handlers get the whole
+/// account. 401 without a valid token (with `WWW-Authenticate: Bearer`), 403 without the permission.
+using protected_handler = std::function<asio::awaitable<http_response>(request_context&, principal&)>;
+handler_fn require_permission(auth_service& service, auth::permission needed, protected_handler handler);
+
+
+/// 429 with `Retry-After` when either key's bucket is empty; nullopt when the attempt may go ahead.
+/// The client address's bucket is tried first; the account's only when that allowed the attempt.
+std::optional<http_response> rate_limited(request_context& ctx, auth_service& service, std::string_view account_key);
+
+/// The account key under which every check of a signed-in user's password is counted (password
+/// change, e-mail change, deactivation), so that no route guesses passwords without a limit.
+std::string password_attempts_key(const principal& who);
+
+} // namespace paaskit::server

@@ -1,0 +1,35 @@
+#pragma once
+// Each feature registers its routes in one table per resource (<feature>/*routes.cpp), and the
+// application composes them.
+
+#include "http/router.hpp"
+
+#include <paaskit/core/clock.hpp>
+#include <paaskit/metrics/registry.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <atomic>
+#include <string>
+
+namespace paaskit::server {
+
+/// What the route tables need from the running platform.
+struct platform {
+    const std::atomic<bool>& draining;
+    const metrics::registry& metrics;
+    const router& routes;
+    std::shared_ptr<pg::pool> database;
+};
+
+class auth_service;
+class authenticator;
+class service_catalog;
+
+void register_health_routes(router& routes, const platform& p);
+void register_auth_routes(router& routes, auth_service& service);
+void register_admin_user_routes(router& routes, auth_service& service);
+void register_service_routes(router& routes, service_catalog& catalog, authenticator& access, pg::pool& database,
+                             const core::clock& clock);
+void register_debug_routes(router& routes, const platform& p);
+
+} // namespace paaskit::server

@@ -1,0 +1,17 @@
+#pragma once
+// Request bodies as JSON objects, the way every route reads them.
+
+#include "http/request_context.hpp"
+
+#include <paaskit/core/result.hpp>
+
+#include <boost/json/object.hpp>
+
+namespace paaskit::server {
+
+/// The request body as a JSON object (bounded parse: 64 KiB, depth 16) whose strings and member
+/// names hold no control characters but tab, LF and CR; an error (400 or 422 when answered)
+/// otherwise.
+core::result<boost::json::object> json_body(const request_context& ctx);
+
+} // namespace paaskit::server

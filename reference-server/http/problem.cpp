@@ -1,0 +1,104 @@
+#include "http/problem.hpp"
+
+#include <paaskit/auth/error.hpp>
+#include <paaskit/pg/error.hpp>
+
+#include <boost/json/serialize.hpp>
+
+namespace paaskit::server {
+
+namespace {
+
+http_response make_response(const request_context& ctx, http::status status, const char* content_type, std::string body)
+{
+    http_response res{status, ctx.request.version()};
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+    return res;
+}
+
+} // namespace
+
+http_response problem_response(const request_context& ctx, const problem_type& type, std::string_view detail,
+                               boost::json::object extensions)
+{
+    boost::json::object body{
+        {"type", std::string(problem_type_prefix) + std::string(type.slug)},
+        {"title", type.title},
+        {"status", static_cast<int>(type.status)},
+    };
+    if (!detail.empty())
+        body["detail"] = detail;
+    if (!ctx.path.empty())
+        body["instance"] = ctx.path;
+    if (!ctx.request_id.empty())
+        body["request_id"] = ctx.request_id;
+    for (auto& member : extensions)
+        body[member.key()] = std::move(member.value());
+    return make_response(ctx, type.status, problem_content_type, boost::json::serialize(body));
+}
+
+const problem_type& problem_for(const core::error& error)
+{
+    const auto& code = error.code();
+    if (code.category() == core::category_of<core::errc>()) {
+        switch (static_cast<core::errc>(code.value())) {
+        case core::errc::json_syntax:
+        case core::errc::json_too_deep: return problems::invalid_json;
+        case core::errc::json_too_large: return problems::payload_too_large;
+        case core::errc::json_type_mismatch:
+        case core::errc::json_missing_field:
+        case core::errc::invalid_uuid:
+        case core::errc::invalid_currency:
+        case core::errc::unknown_currency:
+        case core::errc::invalid_amount:
+        case core::errc::currency_mismatch:
+        case core::errc::invalid_timestamp:
+        case core::errc::invalid_argument: return problems::validation_failed;
+        case core::errc::overflow:
+        case core::errc::invalid_config: break;
+        }
+    }
+    if (code.category() == core::category_of<auth::errc>()) {
+        switch (static_cast<auth::errc>(code.value())) {
+        case auth::errc::weak_password:
+        case auth::errc::unknown_role: return problems::validation_failed;
+        case auth::errc::rate_limited: return problems::too_many_requests;
+        case auth::errc::permission_denied: return problems::forbidden;
+        case auth::errc::invalid_password_hash:
+        case auth::errc::invalid_key:
+        case auth::errc::crypto_failure: return problems::internal_error;
+        default: return problems::unauthorized; // every token and refresh-token rejection
+        }
+    }
+    if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||
+        code == pg::errc::server_shutting_down)
+        return problems::unavailable;
+    return problems::internal_error;
+}
+
+http_response error_response(const request_context& ctx, const core::error& error)
+{
+    const auto& type = problem_for(error);
+    // Internal errors and outages are logged in full but never shown: their detail names
+    // internals (a socket path, a host, a query).
+    if (type.status == http::status::internal_server_error) {
+        ctx.log().error("unexpected error", {{"error", error.message()}});
+        return problem_response(ctx, type, "");
+    }
+    if (type.status == http::status::service_unavailable) {
+        ctx.log().warn("dependency unavailable", {{"error", error.message()}});
+        auto res = problem_response(ctx, type, "the service is temporarily unavailable; retry shortly");
+        res.set(http::field::retry_after, "5");
+        return res;
+    }
+    return problem_response(ctx, type, error.message());
+}
+
+http_response json_response(const request_context& ctx, http::status status, const boost::json::value& body)
+{
+    return make_response(ctx, status, json_content_type, boost::json::serialize(body));
+}
+
+} // namespace paaskit::server
