@@ -20,7 +20,7 @@ enum class errc {
     unsupported,        ///< the processor lacks what was asked for (an AVX-512 scan kernel)
 };
 
-constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'7409ULL; }
+constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'740AULL; }
 constexpr const char* error_category_name(errc) noexcept { return "paaskit.scheduler"; }
 
 inline const char* error_message(errc e) noexcept
