@@ -240,3 +240,47 @@ TEST_CASE("a statement whose implicit commit fails is an error, not its rows (a 
         REQUIRE(dropped_function.has_value());
     });
 }
+
+TEST_CASE("LISTEN/NOTIFY: notifications arrive in order, also while other statements run; a wait times out")
+{
+    test::run_coroutine([](io_context&) -> awaitable<void> {
+        auto listener = co_await test::connect_to_shared_cluster();
+        auto sender = co_await test::connect_to_shared_cluster();
+        const std::string channel = "jobs \"quoted\" channel"; // quoted as an identifier, never spliced
+        auto listened = co_await listener.listen(channel);
+        REQUIRE(listened.has_value());
+
+        auto none = co_await listener.wait_for_notification(std::chrono::milliseconds(50));
+        REQUIRE(none.has_value());
+        CHECK_FALSE(none->has_value());
+
+        for (const char* payload : {"first", "second"}) {
+            auto sent = co_await sender.query("SELECT pg_notify($1, $2)", pg::params(channel, std::string(payload)));
+            REQUIRE(sent.has_value());
+        }
+        // A statement on the listening session meanwhile: the notifications wait for the caller.
+        auto busy = co_await listener.query("SELECT 1");
+        REQUIRE(busy.has_value());
+        for (const char* expected : {"first", "second"}) {
+            auto got = co_await listener.wait_for_notification(std::chrono::seconds(5));
+            REQUIRE(got.has_value());
+            REQUIRE(got->has_value());
+            CHECK((*got)->channel == channel);
+            CHECK((*got)->payload == expected);
+            CHECK((*got)->sender_pid == sender.backend_pid());
+        }
+        // A notification sent inside a transaction arrives only when it commits.
+        auto begun = co_await sender.query("BEGIN");
+        REQUIRE(begun.has_value());
+        auto in_transaction = co_await sender.query("SELECT pg_notify($1, 'late')", pg::params(channel));
+        REQUIRE(in_transaction.has_value());
+        auto before_commit = co_await listener.wait_for_notification(std::chrono::milliseconds(100));
+        CHECK_FALSE(before_commit->has_value());
+        auto committed = co_await sender.query("COMMIT");
+        REQUIRE(committed.has_value());
+        auto after_commit = co_await listener.wait_for_notification(std::chrono::seconds(5));
+        REQUIRE(after_commit.has_value());
+        REQUIRE(after_commit->has_value());
+        CHECK((*after_commit)->payload == "late");
+    });
+}

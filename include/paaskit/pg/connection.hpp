@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <libpq-fe.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include <memory>
 #include <optional>
@@ -36,6 +38,13 @@ namespace paaskit::pg {
 namespace asio = boost::asio;
 
 /// One statement of a pipeline.
+/// A NOTIFY received by a session that LISTENs on its channel.
+struct notification {
+    std::string channel;
+    std::string payload;
+    int sender_pid = 0; ///< the notifying session's backend pid
+};
+
 struct statement {
     std::string sql{};
     pg::params args{};
@@ -284,6 +293,47 @@ public:
         co_return std::move(results);
     }
 
+    /// Subscribes this session to `channel` (LISTEN, the name quoted as an identifier): NOTIFYs on
+    /// it arrive through `wait_for_notification`, including those that come while other
+    /// statements run on this session. Use a connection of its own for listening, not a pooled one.
+    asio::awaitable<core::result<void>> listen(std::string_view channel)
+    {
+        std::unique_ptr<char, decltype(&PQfreemem)> quoted(PQescapeIdentifier(conn_.get(), channel.data(), channel.size()), &PQfreemem);
+        if (!quoted)
+            co_return core::error(errc::client_error, libpq_message());
+        auto listened = co_await query(std::string("LISTEN ") + quoted.get());
+        if (!listened)
+            co_return listened.error();
+        listening_ = true;
+        co_return core::result<void>{};
+    }
+
+    /// The next notification for a channel this session listens on, waiting at most `timeout`;
+    /// nullopt when none came in time. Notifications are returned in the order the server sent
+    /// them. An error when the connection is lost (the listener should reconnect and LISTEN again,
+    /// and assume it missed some).
+    asio::awaitable<core::result<std::optional<notification>>> wait_for_notification(std::chrono::milliseconds timeout)
+    {
+        using namespace asio::experimental::awaitable_operators;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (!PQconsumeInput(conn_.get()))
+                co_return core::error(errc::connection_lost, libpq_message());
+            if (PGnotify* raw = PQnotifies(conn_.get())) {
+                notification got{raw->relname, raw->extra ? raw->extra : "", raw->be_pid};
+                PQfreemem(raw);
+                co_return std::optional<notification>(std::move(got));
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline)
+                co_return std::optional<notification>{};
+            asio::steady_timer timer(executor_, deadline - now);
+            auto woken = co_await (wait(asio::posix::descriptor_base::wait_read) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+            if (woken.index() == 0 && std::get<0>(woken))
+                co_return core::error(errc::connection_lost, std::get<0>(woken).message());
+        }
+    }
+
     /// Reads whatever the server sent while the connection was idle, without waiting, and says
     /// whether the connection is still usable: a backend that was terminated or a server that
     /// restarted is noticed here, before a statement is sent to it.
@@ -293,8 +343,9 @@ public:
             return false;
         if (!PQconsumeInput(conn_.get()))
             return false;
-        while (PGnotify* notice = PQnotifies(conn_.get())) // LISTEN/NOTIFY is not used; drop them
-            PQfreemem(notice);
+        if (!listening_) // a pooled session never listens: whatever came is not for anyone
+            while (PGnotify* notice = PQnotifies(conn_.get()))
+                PQfreemem(notice);
         // A terminated backend sends its FATAL message and closes; libpq only notices the close on
         // its next read, so look for the end of the stream ourselves.
         char byte;
@@ -487,6 +538,7 @@ private:
     std::string sql_; // null-terminated copy of the statement being sent
     std::unordered_map<std::string, std::string, core::string_hash, std::equal_to<>> statements_; // SQL text -> statement name
     params::wire wire_; // parameter arrays, reused across statements
+    bool listening_ = false;
 };
 
 } // namespace paaskit::pg
