@@ -1,0 +1,367 @@
+#pragma once
+/// \file
+/// The job queue in PostgreSQL: enqueue inside the caller's transaction, fetch with
+/// `FOR UPDATE SKIP LOCKED` under a lease, and each outcome of an attempt.
+///
+/// Delivery is at least once: a worker that dies mid-job (or loses its connection) leaves the job
+/// running under a lease that runs out, and then the job is taken again. Handlers must therefore
+/// be idempotent; the job's `id` and `attempt` are what they key that on. Every transition of an
+/// attempt names the attempt it ends, so a worker whose lease ran out can never complete or fail
+/// the attempt that replaced it.
+///
+/// All functions run on the connection they are given, inside whatever transaction it is in, and
+/// are otherwise stateless: thread-safety is the connection's (one operation at a time).
+
+#include <paaskit/jobs/error.hpp>
+#include <paaskit/jobs/job.hpp>
+#include <paaskit/jobs/schema.hpp>
+
+#include <paaskit/core/json.hpp>
+#include <paaskit/core/timestamp.hpp>
+#include <paaskit/pg/connection.hpp>
+#include <paaskit/pg/migrations.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <span>
+
+namespace paaskit::jobs {
+
+namespace asio = boost::asio;
+template <class T>
+using async = asio::awaitable<core::result<T>>;
+
+/// The channel workers LISTEN on; the payload is the queue that got jobs.
+inline constexpr std::string_view notify_channel = "paaskit_jobs";
+
+/// Creates or upgrades the jobs table (migrations of component `jobs`).
+inline async<void> install(pg::connection& c)
+{
+    const auto all = migrations();
+    auto done = co_await pg::migrate(c, "jobs", all);
+    if (!done)
+        co_return done.error();
+    co_return core::result<void>{};
+}
+
+/// Checks a job's fields (`errc::invalid_job` naming the field).
+inline core::result<void> check_job(const job& j)
+{
+    const auto bad = [](const char* why) { return core::error(errc::invalid_job, why); };
+    if (j.kind.empty() || j.kind.size() > 100)
+        return bad("kind: 1 to 100 bytes");
+    if (j.queue.empty() || j.queue.size() > 100)
+        return bad("queue: 1 to 100 bytes");
+    if (j.priority < -100 || j.priority > 100)
+        return bad("priority: -100 to 100");
+    if (j.max_attempts < 1 || j.max_attempts > 1000)
+        return bad("max_attempts: 1 to 1000");
+    if (j.timeout.count() < 1 || j.timeout > std::chrono::hours(24))
+        return bad("timeout: 1 ms to 24 h");
+    if (j.unique_key.size() > 200)
+        return bad("unique_key: at most 200 bytes");
+    if (j.unique_for.count() < 0 || (j.unique_for.count() > 0 && j.unique_key.empty()))
+        return bad("unique_for needs a unique_key and may not be negative");
+    return {};
+}
+
+namespace detail {
+
+inline std::string time_text(core::time_point t) { return core::format_rfc3339(t, core::fraction_digits::micros); }
+
+inline bool in_transaction(const pg::connection& c) noexcept
+{
+    return PQtransactionStatus(c.native_handle()) != PQTRANS_IDLE;
+}
+
+} // namespace detail
+
+/// Enqueues `batch` on `c`: when `c` is in a transaction, the jobs exist if and only if it
+/// commits (and workers are woken at that commit). A job whose unique key is taken (by a waiting
+/// or running job, or within its `unique_for` period by any) is skipped. Returns the ids of the
+/// jobs inserted, in no particular order. One statement for the whole batch (two, under a
+/// transaction of its own, when a `unique_for` period must be checked).
+inline async<std::vector<std::int64_t>> enqueue_batch(pg::connection& c, std::span<const job> batch, core::time_point now)
+{
+    std::vector<std::int64_t> ids;
+    if (batch.empty())
+        co_return ids;
+    boost::json::array rows;
+    rows.reserve(batch.size());
+    boost::json::array period_keys;
+    for (const auto& j : batch) {
+        if (auto checked = check_job(j); !checked)
+            co_return checked.error();
+        boost::json::array tags;
+        for (const auto& t : j.tags)
+            tags.push_back(boost::json::string(t));
+        rows.push_back(boost::json::object{
+            {"kind", j.kind},
+            {"queue", j.queue},
+            {"args", j.args},
+            {"priority", j.priority},
+            {"max_attempts", j.max_attempts},
+            {"timeout_ms", j.timeout.count()},
+            {"run_at", detail::time_text(j.run_at.value_or(now))},
+            {"unique_key", j.unique_key.empty() ? boost::json::value(nullptr) : boost::json::value(j.unique_key)},
+            {"unique_until", j.unique_for.count() > 0 ? boost::json::value(detail::time_text(now + j.unique_for)) : boost::json::value(nullptr)},
+            {"tags", std::move(tags)},
+        });
+        if (j.unique_for.count() > 0)
+            period_keys.push_back(boost::json::string(j.unique_key));
+    }
+    // A period outlives the unique index (it covers finished jobs too): its keys are locked, in a
+    // statement before the insert so that the insert's snapshot sees every commit made before.
+    const bool own_transaction = !period_keys.empty() && !detail::in_transaction(c);
+    if (own_transaction) {
+        auto begun = co_await c.query("BEGIN");
+        if (!begun)
+            co_return begun.error();
+    }
+    core::result<std::vector<std::int64_t>> outcome = std::vector<std::int64_t>{};
+    if (!period_keys.empty()) {
+        auto locked = co_await c.query("SELECT count(pg_advisory_xact_lock(hashtextextended('paaskit_jobs:' || k, 0))) "
+                                       "FROM (SELECT DISTINCT value #>> '{}' AS k FROM jsonb_array_elements($1::jsonb) ORDER BY 1) keys",
+                                       pg::params(boost::json::value(std::move(period_keys))));
+        if (!locked)
+            outcome = locked.error();
+    }
+    if (outcome) {
+        auto inserted = co_await c.query(
+            "INSERT INTO paaskit_jobs (kind, queue, args, state, priority, max_attempts, timeout_ms, run_at, unique_key, unique_until, "
+            "tags, created_at) "
+            "SELECT j.kind, j.queue, j.args, 'available', j.priority, j.max_attempts, j.timeout_ms, j.run_at, j.unique_key, "
+            "j.unique_until, j.tags, $2 "
+            "FROM jsonb_to_recordset($1::jsonb) AS j(kind text, queue text, args jsonb, priority smallint, max_attempts integer, "
+            "timeout_ms integer, run_at timestamptz, unique_key text, unique_until timestamptz, tags text[]) "
+            "WHERE j.unique_key IS NULL OR NOT EXISTS (SELECT 1 FROM paaskit_jobs p WHERE p.unique_key = j.unique_key "
+            "AND p.unique_until > $2) "
+            "ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable') DO NOTHING "
+            "RETURNING id",
+            pg::params(boost::json::value(std::move(rows)), now));
+        if (!inserted) {
+            outcome = inserted.error();
+        } else {
+            ids.reserve(static_cast<std::size_t>(inserted->rows()));
+            for (int i = 0; i < inserted->rows(); ++i)
+                ids.push_back(inserted->get<std::int64_t>(i, 0).value());
+            outcome = std::move(ids);
+        }
+    }
+    if (own_transaction) {
+        auto ended = co_await c.query(outcome ? "COMMIT" : "ROLLBACK");
+        if (outcome && !ended)
+            outcome = ended.error();
+    }
+    co_return outcome;
+}
+
+/// Enqueues one job; its id, or nullopt when its unique key is taken. See `enqueue_batch`.
+inline async<std::optional<std::int64_t>> enqueue(pg::connection& c, const job& j, core::time_point now)
+{
+    auto ids = co_await enqueue_batch(c, std::span<const job>(&j, 1), now);
+    if (!ids)
+        co_return ids.error();
+    co_return ids->empty() ? std::optional<std::int64_t>{} : std::optional<std::int64_t>(ids->front());
+}
+
+/// What a worker asks for.
+struct fetch_request {
+    std::string queue = "default";
+    int limit = 10;                         ///< jobs at most
+    std::string worker;                     ///< recorded as the lease holder
+    std::chrono::milliseconds lease{30'000}; ///< the job is taken again after this unless extended
+};
+
+/// Takes up to `limit` jobs of the queue that are due, in priority then time order, skipping
+/// jobs other workers are taking at the same moment (`SKIP LOCKED`), and running jobs whose lease
+/// ran out (their worker died): each becomes `running` under a new lease with its attempt counted.
+/// A job whose lease ran out on its last attempt is discarded instead.
+inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_request& request, core::time_point now)
+{
+    std::vector<leased_job> out;
+    auto expired = co_await c.query(
+        "UPDATE paaskit_jobs SET state = 'discarded', finalized_at = $2, leased_by = NULL, lease_until = NULL, "
+        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
+        "'error', 'the lease ran out (the worker died or was cut off)')) "
+        "WHERE queue = $1 AND state = 'running' AND lease_until < $2 AND attempt >= max_attempts",
+        pg::params(request.queue, now));
+    if (!expired)
+        co_return expired.error();
+    const auto lease_until = now + request.lease;
+    auto taken = co_await c.query(
+        "UPDATE paaskit_jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3, leased_by = $4, lease_until = $5 "
+        "FROM (SELECT id FROM paaskit_jobs WHERE queue = $1 AND ((state IN ('available', 'retryable') AND run_at <= $3) "
+        "OR (state = 'running' AND lease_until < $3)) ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked "
+        "WHERE j.id = picked.id "
+        "RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms",
+        pg::params(request.queue, request.limit, now, request.worker, lease_until));
+    if (!taken)
+        co_return taken.error();
+    out.reserve(static_cast<std::size_t>(taken->rows()));
+    for (int i = 0; i < taken->rows(); ++i) {
+        leased_job j;
+        j.id = taken->get<std::int64_t>(i, 0).value();
+        j.kind = taken->get<std::string>(i, 1).value();
+        j.queue = taken->get<std::string>(i, 2).value();
+        const auto args = taken->get<boost::json::value>(i, 3).value();
+        j.args = args.is_object() ? args.get_object() : boost::json::object{};
+        j.attempt = taken->get<std::int32_t>(i, 4).value();
+        j.max_attempts = taken->get<std::int32_t>(i, 5).value();
+        j.timeout = std::chrono::milliseconds(taken->get<std::int32_t>(i, 6).value());
+        j.lease_until = lease_until;
+        out.push_back(std::move(j));
+    }
+    // Oldest first among equals, as the index orders them (UPDATE ... RETURNING does not keep it).
+    std::sort(out.begin(), out.end(), [](const leased_job& a, const leased_job& b) { return a.id < b.id; });
+    co_return out;
+}
+
+namespace detail {
+
+inline async<bool> one_row(pg::connection& c, const char* sql, const pg::params& args)
+{
+    auto r = co_await c.query(sql, args);
+    if (!r)
+        co_return r.error();
+    co_return r->affected_rows() == 1;
+}
+
+} // namespace detail
+
+/// Ends the attempt as done. False when the attempt no longer holds the job (its lease ran out
+/// and it was taken again, or it was cancelled).
+inline async<bool> complete(pg::connection& c, const leased_job& j, core::time_point now)
+{
+    co_return co_await detail::one_row(c,
+                                       "UPDATE paaskit_jobs SET state = 'completed', finalized_at = $3, leased_by = NULL, "
+                                       "lease_until = NULL WHERE id = $1 AND state = 'running' AND attempt = $2",
+                                       pg::params(j.id, j.attempt, now));
+}
+
+/// Ends the attempt as failed with `error` (kept with the job): `retryable` at `now + delay`, or
+/// `discarded` after the last attempt. Returns the new state; nullopt when the attempt no longer
+/// holds the job.
+inline async<std::optional<job_state>> fail(pg::connection& c, const leased_job& j, std::string_view error,
+                                            std::chrono::milliseconds delay, core::time_point now)
+{
+    auto r = co_await c.query(
+        "UPDATE paaskit_jobs SET "
+        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $4::timestamptz, 'error', $3::text)), "
+        "state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END, "
+        "run_at = CASE WHEN attempt >= max_attempts THEN run_at ELSE $5 END, "
+        "finalized_at = CASE WHEN attempt >= max_attempts THEN $4 END, leased_by = NULL, lease_until = NULL "
+        "WHERE id = $1 AND state = 'running' AND attempt = $2 RETURNING state",
+        pg::params(j.id, j.attempt, std::string(error.substr(0, 2000)), now, now + delay));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<job_state>{};
+    co_return parse_job_state(r->get<std::string>(0, 0).value());
+}
+
+/// Puts the job back to run at `until` without using an attempt. False when the attempt no
+/// longer holds the job.
+inline async<bool> snooze(pg::connection& c, const leased_job& j, core::time_point until)
+{
+    co_return co_await detail::one_row(c,
+                                       "UPDATE paaskit_jobs SET state = 'available', attempt = attempt - 1, run_at = $3, "
+                                       "leased_by = NULL, lease_until = NULL WHERE id = $1 AND state = 'running' AND attempt = $2",
+                                       pg::params(j.id, j.attempt, until));
+}
+
+/// Extends a running attempt's lease to `until`. False when the attempt no longer holds the job.
+inline async<bool> extend_lease(pg::connection& c, const leased_job& j, core::time_point until)
+{
+    co_return co_await detail::one_row(c,
+                                       "UPDATE paaskit_jobs SET lease_until = $3 WHERE id = $1 AND state = 'running' AND attempt = $2",
+                                       pg::params(j.id, j.attempt, until));
+}
+
+namespace detail {
+
+// The job's state, or not_found.
+inline async<job_state> state_of(pg::connection& c, std::int64_t id)
+{
+    auto r = co_await c.query("SELECT state FROM paaskit_jobs WHERE id = $1", pg::params(id));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return core::error(errc::not_found, "job " + std::to_string(id));
+    co_return parse_job_state(r->get<std::string>(0, 0).value()).value();
+}
+
+} // namespace detail
+
+/// Cancels a job that has not finished: it will not run again (a running attempt's outcome is
+/// then refused). `errc::not_found`, or `errc::wrong_state` for a finished job.
+inline async<void> cancel(pg::connection& c, std::int64_t id, core::time_point now)
+{
+    auto done = co_await detail::one_row(c,
+                                         "UPDATE paaskit_jobs SET state = 'cancelled', finalized_at = $2, leased_by = NULL, "
+                                         "lease_until = NULL WHERE id = $1 AND state IN ('available', 'retryable', 'running')",
+                                         pg::params(id, now));
+    if (!done)
+        co_return done.error();
+    if (*done)
+        co_return core::result<void>{};
+    auto state = co_await detail::state_of(c, id);
+    if (!state)
+        co_return state.error();
+    co_return core::error(errc::wrong_state, "job " + std::to_string(id) + " is " + std::string(to_string(*state)));
+}
+
+/// Runs a discarded, cancelled or retryable job again now, with one more attempt allowed when it
+/// had used them all. `errc::not_found`, or `errc::wrong_state` for a waiting, running or
+/// completed job.
+inline async<void> retry(pg::connection& c, std::int64_t id, core::time_point now)
+{
+    auto done = co_await detail::one_row(c,
+                                         "UPDATE paaskit_jobs SET state = 'available', run_at = $2, finalized_at = NULL, "
+                                         "max_attempts = greatest(max_attempts, attempt + 1) "
+                                         "WHERE id = $1 AND state IN ('discarded', 'cancelled', 'retryable')",
+                                         pg::params(id, now));
+    if (!done)
+        co_return done.error();
+    if (*done)
+        co_return core::result<void>{};
+    auto state = co_await detail::state_of(c, id);
+    if (!state)
+        co_return state.error();
+    co_return core::error(errc::wrong_state, "job " + std::to_string(id) + " is " + std::string(to_string(*state)));
+}
+
+/// Deletes completed, cancelled and discarded jobs finished before `before`; how many.
+inline async<std::int64_t> prune(pg::connection& c, core::time_point before)
+{
+    auto r = co_await c.query("DELETE FROM paaskit_jobs WHERE state IN ('completed', 'cancelled', 'discarded') AND finalized_at < $1",
+                              pg::params(before));
+    if (!r)
+        co_return r.error();
+    co_return r->affected_rows();
+}
+
+/// How long a failed attempt waits before the next: `base * factor^(attempt-1)`, at most `max`,
+/// spread by up to ±`jitter` of itself so that jobs that failed together do not retry together.
+struct backoff_policy {
+    std::chrono::milliseconds base{1000};
+    double factor = 2.0;
+    std::chrono::milliseconds max{std::chrono::hours(24)};
+    double jitter = 0.1;
+};
+
+/// The delay after failed attempt `attempt` (1 for the first), with `unit_random` in [0, 1)
+/// choosing where in the jitter band it falls (a random number; tests pass a fixed one).
+inline std::chrono::milliseconds retry_delay(const backoff_policy& policy, std::int32_t attempt, double unit_random) noexcept
+{
+    const double exponent = static_cast<double>(std::max<std::int32_t>(attempt, 1) - 1);
+    const double max_ms = static_cast<double>(policy.max.count());
+    const double plain = std::min(max_ms, static_cast<double>(policy.base.count()) * std::pow(policy.factor, std::min(exponent, 64.0)));
+    const double spread = plain * policy.jitter * (2.0 * std::clamp(unit_random, 0.0, 1.0) - 1.0);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::clamp(plain + spread, 0.0, max_ms)));
+}
+
+} // namespace paaskit::jobs
