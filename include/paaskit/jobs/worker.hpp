@@ -1,0 +1,307 @@
+#pragma once
+/// \file
+/// A worker: runs the handlers of the job kinds it knows for one queue, up to `concurrency` jobs
+/// at once, woken by NOTIFY when jobs are enqueued (a slow poll is the fallback), each attempt
+/// under a lease it keeps extending and a timeout that cancels the handler.
+
+#include <paaskit/jobs/queue.hpp>
+
+#include <paaskit/core/log.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <variant>
+
+namespace paaskit::jobs {
+
+/// What a handler says of its attempt (an error value fails the attempt instead).
+struct completed {};
+struct snoozed {
+    std::chrono::milliseconds for_how_long; ///< run again this much later, the attempt not counted
+};
+struct cancelled {};
+using outcome = std::variant<completed, snoozed, cancelled>;
+
+/// A job kind's handler: a coroutine given the job (its arguments, id and attempt, which is what
+/// it keys idempotency on). It is cancelled (by Asio's per-operation cancellation, so its own
+/// awaits end with operation_aborted) when the attempt's timeout passes or the worker stops.
+using handler = std::function<asio::awaitable<core::result<outcome>>(const leased_job&)>;
+
+struct worker_options {
+    std::string queue = "default";
+    std::string name = "worker";         ///< recorded as the lease holder
+    unsigned concurrency = 10;           ///< jobs run at once
+    std::chrono::milliseconds lease{30'000};
+    std::chrono::milliseconds poll_interval{1'000}; ///< the fallback when no NOTIFY comes
+    std::string listen_conninfo;         ///< for the LISTEN session; empty: poll only
+};
+
+/// Thread-safety: build it, register handlers and `start` from one thread; everything then runs
+/// on the executor it was given. `stop` from that executor.
+class worker : public std::enable_shared_from_this<worker> {
+public:
+    static std::shared_ptr<worker> create(asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, worker_options options,
+                                          const core::clock& clock, core::logger log)
+    {
+        return std::shared_ptr<worker>(new worker(std::move(executor), std::move(pool), std::move(options), clock, std::move(log)));
+    }
+
+    /// Registers the handler of a job kind, with its retry schedule.
+    void handle(std::string kind, handler h, backoff_policy backoff = {})
+    {
+        handlers_[std::move(kind)] = {std::move(h), backoff};
+    }
+
+    /// Starts fetching.
+    void start()
+    {
+        running_ = true;
+        auto self = shared_from_this();
+        asio::co_spawn(executor_, [self]() { return self->fetch_loop(); }, asio::detached);
+        if (!options_.listen_conninfo.empty())
+            asio::co_spawn(executor_, [self]() { return self->listen_loop(); }, asio::detached);
+    }
+
+    /// Stops fetching, lets running jobs finish until `deadline`, then cancels the rest and hands
+    /// them back (available again at once, the attempt not counted). Completes when no job runs.
+    asio::awaitable<void> stop(std::chrono::milliseconds deadline)
+    {
+        running_ = false;
+        wake();
+        // The last job to finish cancels the wait; the deadline ends it otherwise.
+        idle_timer_.expires_after(deadline);
+        if (in_flight_ > 0)
+            co_await idle_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        for (auto& [id, running] : cancellations_) {
+            running->interrupted = true; // whatever it answers now, it was cut short
+            running->signal.emit(asio::cancellation_type::all);
+        }
+        idle_timer_.expires_after(std::chrono::hours(24));
+        if (in_flight_ > 0)
+            co_await idle_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    /// Fetch rounds done so far (each asks the queue once).
+    std::uint64_t fetch_rounds() const noexcept { return fetch_rounds_; }
+    /// Whether the LISTEN session is subscribed (wake-ups come by NOTIFY, not only by the poll).
+    bool listening() const noexcept { return listening_; }
+    std::uint64_t finished() const noexcept { return finished_; }
+
+private:
+    struct registered {
+        handler run;
+        backoff_policy backoff;
+    };
+
+    // A running attempt, as `stop` reaches it.
+    struct running_attempt {
+        asio::cancellation_signal signal;
+        bool interrupted = false;
+    };
+
+    worker(asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, worker_options options, const core::clock& clock,
+           core::logger log)
+        : executor_(std::move(executor)), pool_(std::move(pool)), options_(std::move(options)), clock_(clock), log_(std::move(log)),
+          wake_timer_(executor_), idle_timer_(executor_), random_(std::random_device{}())
+    {
+    }
+
+    void wake() { wake_timer_.cancel(); }
+
+    asio::awaitable<void> fetch_loop()
+    {
+        auto self = shared_from_this();
+        while (running_) {
+            std::size_t fetched = 0;
+            const auto room = options_.concurrency - std::min<std::size_t>(in_flight_, options_.concurrency);
+            if (room > 0) {
+                auto conn = co_await pool_->acquire();
+                if (conn) {
+                    const fetch_request request{options_.queue, static_cast<int>(room), options_.name, options_.lease};
+                    auto jobs = co_await fetch(**conn, request, clock_.now());
+                    if (jobs) {
+                        fetched = jobs->size();
+                        for (auto& j : *jobs)
+                            launch(std::move(j));
+                    } else {
+                        log_.warn("fetching jobs failed", {{"queue", options_.queue}, {"error", jobs.error().message()}});
+                    }
+                } else {
+                    log_.warn("no database connection for fetching jobs", {{"error", conn.error().message()}});
+                }
+            }
+            ++fetch_rounds_;
+            if (fetched == room && room > 0)
+                continue; // there may be more right away
+            // Sleep until woken: a NOTIFY, a finished job (room again), stop, or the poll interval.
+            wake_timer_.expires_after(options_.poll_interval);
+            co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+
+    asio::awaitable<void> listen_loop()
+    {
+        auto self = shared_from_this();
+        while (running_) {
+            auto conn = co_await pg::connection::connect(executor_, options_.listen_conninfo);
+            if (conn) {
+                auto listened = co_await conn->listen(notify_channel);
+                listening_ = listened.has_value();
+                while (listened && running_) {
+                    auto note = co_await conn->wait_for_notification(std::chrono::milliseconds(200));
+                    if (!note) {
+                        listening_ = false;
+                        break; // reconnect; the poll covers what came meanwhile
+                    }
+                    if (*note && (**note).payload == options_.queue)
+                        wake();
+                }
+            }
+            if (running_) {
+                asio::steady_timer pause(executor_, options_.poll_interval);
+                co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+        }
+    }
+
+    void launch(leased_job j)
+    {
+        ++in_flight_;
+        auto signal = std::make_shared<running_attempt>();
+        cancellations_[j.id] = signal;
+        auto self = shared_from_this();
+        asio::co_spawn(executor_, [self, j = std::move(j), signal]() mutable { return self->run_one(std::move(j), signal); },
+                       asio::detached);
+    }
+
+    // Keeps the lease ahead of the attempt; returns only when an extension is refused (the
+    // attempt lost the job), which ends the attempt.
+    asio::awaitable<void> keep_lease(const leased_job& j)
+    {
+        asio::steady_timer timer(executor_);
+        for (;;) {
+            timer.expires_after(options_.lease / 3);
+            co_await timer.async_wait(asio::use_awaitable);
+            auto conn = co_await pool_->acquire();
+            if (!conn)
+                continue; // try again; the lease still has two thirds left
+            auto extended = co_await extend_lease(**conn, j, clock_.now() + options_.lease);
+            if (extended && !*extended)
+                co_return;
+        }
+    }
+
+    asio::awaitable<void> run_one(leased_job j, std::shared_ptr<running_attempt> signal)
+    {
+        using namespace asio::experimental::awaitable_operators;
+        auto self = shared_from_this();
+        const auto found = handlers_.find(j.kind);
+        core::result<outcome> result = core::error(errc::invalid_job, "no handler for kind \"" + j.kind + "\"");
+        backoff_policy backoff;
+        bool timed_out = false, lost = false;
+        if (found != handlers_.end()) {
+            backoff = found->second.backoff;
+            asio::steady_timer timeout(executor_, j.timeout);
+            auto attempt = [&]() -> asio::awaitable<core::result<outcome>> {
+                try {
+                    co_return co_await found->second.run(j);
+                } catch (const boost::system::system_error& e) {
+                    co_return core::error(core::errc::invalid_argument, std::string("cancelled: ") + e.what());
+                }
+            };
+            // The first to finish wins and cancels the others: the handler, its timeout, or the
+            // lease keeper (which finishes only when the attempt lost the job).
+            auto race = [&]() -> asio::awaitable<std::variant<core::result<outcome>, std::tuple<boost::system::error_code>, std::monostate>> {
+                co_return co_await (attempt() || timeout.async_wait(asio::as_tuple(asio::use_awaitable)) || keep_lease(j));
+            };
+            auto token = asio::bind_cancellation_slot(signal->signal.slot(), asio::as_tuple(asio::use_awaitable));
+            auto raced = co_await asio::co_spawn(executor_, race, std::move(token));
+            auto& [spawn_error, which] = raced;
+            if (spawn_error) {
+                result = core::error(core::errc::invalid_argument, "the worker stopped");
+            } else if (which.index() == 0) {
+                result = std::get<0>(std::move(which));
+            } else if (which.index() == 1) {
+                timed_out = true;
+                result = core::error(core::errc::invalid_argument, "timed out after " + std::to_string(j.timeout.count()) + " ms");
+            } else {
+                lost = true;
+            }
+        }
+        cancellations_.erase(j.id);
+        if (signal->interrupted)
+            co_await hand_back(j);
+        else if (!lost)
+            co_await record(j, std::move(result), backoff, timed_out);
+        --in_flight_;
+        ++finished_;
+        if (in_flight_ == 0)
+            idle_timer_.cancel();
+        wake();
+    }
+
+    // The worker stopped during the attempt: back to the queue at once, the attempt not counted.
+    asio::awaitable<void> hand_back(const leased_job& j)
+    {
+        auto conn = co_await pool_->acquire();
+        if (conn)
+            (void)co_await snooze(**conn, j, clock_.now());
+        else
+            log_.warn("cannot hand a job back; its lease will run out and it runs again", {{"job", j.id}});
+    }
+
+    asio::awaitable<void> record(const leased_job& j, core::result<outcome> result, const backoff_policy& backoff, bool timed_out)
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn) {
+            log_.warn("cannot record a job's outcome; its lease will run out and it runs again",
+                      {{"job", j.id}, {"error", conn.error().message()}});
+            co_return;
+        }
+        const auto now = clock_.now();
+        if (!result) {
+            std::uniform_real_distribution<double> unit(0.0, 1.0);
+            const auto delay = retry_delay(backoff, j.attempt, unit(random_));
+            (void)co_await fail(**conn, j, result.error().message(), delay, now);
+            log_.info("job attempt failed", {{"job", j.id}, {"kind", j.kind}, {"attempt", j.attempt}, {"timed_out", timed_out},
+                                             {"error", result.error().message()}});
+            co_return;
+        }
+        if (std::holds_alternative<completed>(*result))
+            (void)co_await complete(**conn, j, now);
+        else if (const auto* later = std::get_if<snoozed>(&*result))
+            (void)co_await snooze(**conn, j, now + later->for_how_long);
+        else
+            (void)co_await cancel(**conn, j.id, now);
+    }
+
+    asio::any_io_executor executor_;
+    std::shared_ptr<pg::pool> pool_;
+    worker_options options_;
+    const core::clock& clock_;
+    core::logger log_;
+    std::map<std::string, registered, std::less<>> handlers_;
+    std::map<std::int64_t, std::shared_ptr<running_attempt>> cancellations_;
+    asio::steady_timer wake_timer_;
+    asio::steady_timer idle_timer_; // cancelled when the last running job finishes (stop waits on it)
+    std::mt19937_64 random_;
+    bool running_ = false;
+    std::size_t in_flight_ = 0;
+    std::uint64_t fetch_rounds_ = 0;
+    bool listening_ = false;
+    std::uint64_t finished_ = 0;
+};
+
+} // namespace paaskit::jobs

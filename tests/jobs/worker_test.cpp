@@ -1,0 +1,221 @@
+// The worker against a real PostgreSQL: every job once, retries, timeouts that cancel the
+// handler, snoozes, the NOTIFY wake-up, and a stop that hands unfinished jobs back.
+
+#include "support/pg_fixture.hpp"
+
+#include <paaskit/jobs/queue.hpp>
+#include <paaskit/jobs/worker.hpp>
+
+#include <paaskit/core/log_sinks.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+
+using namespace paaskit;
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string fresh_queue()
+{
+    static std::atomic<int> n{0};
+    return "w" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+core::logger quiet_log(const core::clock& clock) { return core::logger(std::make_shared<core::memory_log_sink>(), clock); }
+
+struct worker_fixture {
+    boost::asio::io_context& io;
+    core::system_clock clock;
+    std::shared_ptr<pg::pool> pool;
+    std::string queue = fresh_queue();
+
+    explicit worker_fixture(boost::asio::io_context& context)
+        : io(context), pool(pg::pool::create(context.get_executor(), {.conninfo = test::shared_cluster().conninfo(), .size = 4}))
+    {
+    }
+
+    std::shared_ptr<jobs::worker> make(std::chrono::milliseconds poll = 50ms, unsigned concurrency = 10)
+    {
+        jobs::worker_options options;
+        options.queue = queue;
+        options.name = "test";
+        options.concurrency = concurrency;
+        options.poll_interval = poll;
+        options.lease = 3s;
+        options.listen_conninfo = test::shared_cluster().conninfo();
+        return jobs::worker::create(io.get_executor(), pool, options, clock, quiet_log(clock));
+    }
+
+    awaitable<void> enqueue(std::string kind, int count, std::chrono::milliseconds timeout = 60s)
+    {
+        auto conn = co_await pool->acquire();
+        REQUIRE(conn.has_value());
+        std::vector<jobs::job> batch;
+        for (int i = 0; i < count; ++i) {
+            jobs::job j;
+            j.kind = kind;
+            j.queue = queue;
+            j.args = {{"i", i}};
+            j.timeout = timeout;
+            batch.push_back(std::move(j));
+        }
+        auto ids = co_await jobs::enqueue_batch(**conn, batch, clock.now());
+        REQUIRE(ids.has_value());
+    }
+
+    awaitable<std::int64_t> count(std::string_view state)
+    {
+        auto conn = co_await pool->acquire();
+        REQUIRE(conn.has_value());
+        auto r = co_await (*conn)->query("SELECT count(*) FROM paaskit_jobs WHERE queue = $1 AND state = $2",
+                                         pg::params(queue, std::string(state)));
+        REQUIRE(r.has_value());
+        co_return r->get<std::int64_t>(0, 0).value();
+    }
+
+    // Waits, without sleeping on a guess, until `done()` or the bound passes.
+    awaitable<bool> until(std::function<bool()> done, std::chrono::milliseconds bound = 20s)
+    {
+        boost::asio::steady_timer tick(io);
+        const auto end = std::chrono::steady_clock::now() + bound;
+        while (!done() && std::chrono::steady_clock::now() < end) {
+            tick.expires_after(5ms);
+            co_await tick.async_wait(boost::asio::use_awaitable);
+        }
+        co_return done();
+    }
+};
+
+awaitable<void> installed()
+{
+    auto c = co_await test::connect_to_shared_cluster();
+    auto done = co_await jobs::install(c);
+    REQUIRE(done.has_value());
+}
+
+} // namespace
+
+TEST_CASE("a worker runs every job once", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        std::multiset<std::int64_t> ran;
+        auto w = f.make();
+        w->handle("noop", [&](const jobs::leased_job& j) -> awaitable<core::result<jobs::outcome>> {
+            ran.insert(j.args.at("i").as_int64());
+            co_return jobs::outcome(jobs::completed{});
+        });
+        co_await f.enqueue("noop", 200);
+        w->start();
+        CHECK(co_await f.until([&] { return ran.size() >= 200; }));
+        co_await w->stop(5s);
+        CHECK(ran.size() == 200);
+        CHECK(std::set<std::int64_t>(ran.begin(), ran.end()).size() == 200); // each once
+        auto completed = co_await f.count("completed");
+        CHECK(completed == 200);
+    });
+}
+
+TEST_CASE("a failing attempt is retried; an attempt past its timeout is cancelled and retried", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        auto w = f.make();
+        int flaky_calls = 0, slow_calls = 0;
+        bool slow_saw_cancellation = false;
+        const jobs::backoff_policy quick{.base = 1ms, .factor = 1.0, .max = 1ms, .jitter = 0};
+        w->handle("flaky", [&](const jobs::leased_job& j) -> awaitable<core::result<jobs::outcome>> {
+            ++flaky_calls;
+            if (j.attempt == 1)
+                co_return core::error(core::errc::invalid_argument, "first attempt fails");
+            co_return jobs::outcome(jobs::completed{});
+        }, quick);
+        w->handle("slow", [&](const jobs::leased_job& j) -> awaitable<core::result<jobs::outcome>> {
+            ++slow_calls;
+            if (j.attempt > 1)
+                co_return jobs::outcome(jobs::completed{});
+            boost::asio::steady_timer forever(co_await boost::asio::this_coro::executor, 1h);
+            auto [ec] = co_await forever.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            slow_saw_cancellation = ec == boost::asio::error::operation_aborted;
+            co_return jobs::outcome(jobs::completed{});
+        }, quick);
+        co_await f.enqueue("flaky", 1);
+        co_await f.enqueue("slow", 1, 200ms);
+        w->start();
+        CHECK(co_await f.until([&] { return flaky_calls >= 2 && slow_calls >= 2 && w->in_flight() == 0; }));
+        co_await w->stop(5s);
+        CHECK(flaky_calls == 2);
+        CHECK(slow_calls == 2);
+        CHECK(slow_saw_cancellation);
+        auto completed = co_await f.count("completed");
+        CHECK(completed == 2);
+    });
+}
+
+TEST_CASE("a NOTIFY wakes an idle worker long before its poll", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        auto w = f.make(60s); // the poll alone would take a minute
+        std::atomic<int> ran{0};
+        w->handle("noop", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
+            ++ran;
+            co_return jobs::outcome(jobs::completed{});
+        });
+        w->start();
+        // The worker has found the queue empty (so it sleeps until woken) and listens.
+        REQUIRE(co_await f.until([&] { return w->fetch_rounds() >= 1 && w->listening(); }));
+        const auto enqueued = std::chrono::steady_clock::now();
+        co_await f.enqueue("noop", 1);
+        CHECK(co_await f.until([&] { return ran == 1; }, 10s));
+        CHECK(std::chrono::steady_clock::now() - enqueued < 5s);
+        co_await w->stop(5s);
+    });
+}
+
+TEST_CASE("a handler can snooze its job; stop hands unfinished jobs back without using an attempt", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        auto w = f.make();
+        int snoozes = 0;
+        bool blocked_started = false;
+        w->handle("snoozy", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
+            ++snoozes;
+            co_return jobs::outcome(jobs::snoozed{1h});
+        });
+        w->handle("blocked", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
+            blocked_started = true;
+            boost::asio::steady_timer forever(co_await boost::asio::this_coro::executor, 1h);
+            co_await forever.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            co_return jobs::outcome(jobs::completed{});
+        });
+        co_await f.enqueue("snoozy", 1);
+        co_await f.enqueue("blocked", 1);
+        w->start();
+        CHECK(co_await f.until([&] { return snoozes == 1 && blocked_started; }));
+        co_await w->stop(100ms);
+        CHECK(w->in_flight() == 0);
+        auto conn = co_await f.pool->acquire();
+        REQUIRE(conn.has_value());
+        auto rows = co_await (*conn)->query("SELECT kind, state, attempt FROM paaskit_jobs WHERE queue = $1 ORDER BY kind",
+                                            pg::params(f.queue));
+        REQUIRE(rows.has_value());
+        REQUIRE(rows->rows() == 2);
+        CHECK(rows->get<std::string>(0, 0).value() == "blocked");
+        CHECK(rows->get<std::string>(0, 1).value() == "available"); // handed back
+        CHECK(rows->get<std::int32_t>(0, 2).value() == 0);          // the attempt not counted
+        CHECK(rows->get<std::string>(1, 1).value() == "available"); // snoozed for an hour
+        CHECK(rows->get<std::int32_t>(1, 2).value() == 0);
+    });
+}
