@@ -5,5 +5,8 @@
 #include <paaskit/jobs/cron.hpp>
 #include <paaskit/jobs/error.hpp>
 #include <paaskit/jobs/job.hpp>
+#include <paaskit/jobs/leader.hpp>
+#include <paaskit/jobs/periodic.hpp>
 #include <paaskit/jobs/queue.hpp>
 #include <paaskit/jobs/schema.hpp>
+#include <paaskit/jobs/worker.hpp>

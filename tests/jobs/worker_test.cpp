@@ -114,7 +114,8 @@ TEST_CASE("a worker runs every job once", "[jobs][worker]")
         });
         co_await f.enqueue("noop", 200);
         w->start();
-        CHECK(co_await f.until([&] { return ran.size() >= 200; }));
+        const bool reached_0 = co_await f.until([&] { return ran.size() >= 200; });
+        CHECK(reached_0);
         co_await w->stop(5s);
         CHECK(ran.size() == 200);
         CHECK(std::set<std::int64_t>(ran.begin(), ran.end()).size() == 200); // each once
@@ -150,7 +151,8 @@ TEST_CASE("a failing attempt is retried; an attempt past its timeout is cancelle
         co_await f.enqueue("flaky", 1);
         co_await f.enqueue("slow", 1, 200ms);
         w->start();
-        CHECK(co_await f.until([&] { return flaky_calls >= 2 && slow_calls >= 2 && w->in_flight() == 0; }));
+        const bool reached_1 = co_await f.until([&] { return flaky_calls >= 2 && slow_calls >= 2 && w->in_flight() == 0; });
+        CHECK(reached_1);
         co_await w->stop(5s);
         CHECK(flaky_calls == 2);
         CHECK(slow_calls == 2);
@@ -173,10 +175,12 @@ TEST_CASE("a NOTIFY wakes an idle worker long before its poll", "[jobs][worker]"
         });
         w->start();
         // The worker has found the queue empty (so it sleeps until woken) and listens.
-        REQUIRE(co_await f.until([&] { return w->fetch_rounds() >= 1 && w->listening(); }));
+        const bool reached_2 = co_await f.until([&] { return w->fetch_rounds() >= 1 && w->listening(); });
+        REQUIRE(reached_2);
         const auto enqueued = std::chrono::steady_clock::now();
         co_await f.enqueue("noop", 1);
-        CHECK(co_await f.until([&] { return ran == 1; }, 10s));
+        const bool reached_3 = co_await f.until([&] { return ran == 1; }, 10s);
+        CHECK(reached_3);
         CHECK(std::chrono::steady_clock::now() - enqueued < 5s);
         co_await w->stop(5s);
     });
@@ -203,7 +207,8 @@ TEST_CASE("a handler can snooze its job; stop hands unfinished jobs back without
         co_await f.enqueue("snoozy", 1);
         co_await f.enqueue("blocked", 1);
         w->start();
-        CHECK(co_await f.until([&] { return snoozes == 1 && blocked_started; }));
+        const bool reached_4 = co_await f.until([&] { return snoozes == 1 && blocked_started; });
+        CHECK(reached_4);
         co_await w->stop(100ms);
         CHECK(w->in_flight() == 0);
         auto conn = co_await f.pool->acquire();

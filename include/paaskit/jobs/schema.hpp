@@ -51,6 +51,21 @@ BEGIN
 END $$;
 CREATE TRIGGER paaskit_jobs_notify AFTER INSERT ON paaskit_jobs
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION paaskit_jobs_notify();
+)sql"},
+            {2, "periodic_and_leaders", R"sql(
+-- The last tick each periodic job was enqueued for (rows locked while the leader enqueues).
+CREATE TABLE paaskit_jobs_periodic (
+    name       text        PRIMARY KEY,
+    last_tick  timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+-- Who leads each singleton duty, and the epoch that grows at every change of leader.
+CREATE TABLE paaskit_jobs_leaders (
+    name   text        PRIMARY KEY,
+    epoch  bigint      NOT NULL,
+    leader text        NOT NULL,
+    since  timestamptz NOT NULL
+);
 )sql"}};
 }
 
