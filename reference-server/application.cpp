@@ -8,10 +8,13 @@
 #include "platform/database.hpp"
 #include "http/http_server.hpp"
 #include "http/middleware.hpp"
+#include "jobs/service.hpp"
 
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/metrics/registry.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <thread>
@@ -75,8 +78,13 @@ int application::run()
     register_auth_routes(routes, auth);
     register_admin_user_routes(routes, auth);
     register_service_routes(routes, catalog, auth, *pool, clock_);
+    register_job_routes(routes, auth, *pool, clock_);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
+    job_runner jobs(loops.main().get_executor(), pool,
+                    {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
+                     .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
+                    clock_, log_);
 
     pipeline chain(routes);
     chain.use(std::make_unique<request_id_middleware>());
@@ -98,6 +106,7 @@ int application::run()
         return 1;
     }
     server.start();
+    jobs.start();
     log_.info("listening", {{"address", bound->address().to_string()},
                             {"port", bound->port()},
                             {"threads", options_.threads}});
@@ -111,7 +120,11 @@ int application::run()
         server.shutdown([&](std::size_t abandoned) {
             if (abandoned > 0)
                 log_.warn("shutdown deadline passed", {{"abandoned_connections", abandoned}});
-            loops.stop();
+            // Running jobs get what is left of the deadline, then are handed back.
+            asio::co_spawn(loops.main(), [&]() -> asio::awaitable<void> {
+                co_await jobs.stop(std::chrono::milliseconds(options_.shutdown_timeout_ms));
+                loops.stop();
+            }, asio::detached);
         });
         // A second signal means "now".
         signals.async_wait([&](boost::system::error_code second_ec, int) {

@@ -31,5 +31,6 @@ void register_admin_user_routes(router& routes, auth_service& service);
 void register_service_routes(router& routes, service_catalog& catalog, authenticator& access, pg::pool& database,
                              const core::clock& clock);
 void register_debug_routes(router& routes, const platform& p);
+void register_job_routes(router& routes, authenticator& access, pg::pool& database, const core::clock& clock);
 
 } // namespace paaskit::server

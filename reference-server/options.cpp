@@ -76,6 +76,10 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("trusted-proxies", options.trusted_proxies,
                "Comma-separated CIDRs of reverse proxies whose Forwarded or X-Forwarded-For header names the client "
                "(the rightmost address not in them); other peers' such headers are ignored");
+    cli.option("job-workers", options.job_workers, "Background jobs this replica runs at once (0: none, an HTTP-only replica)")
+        .check(CLI::Range(0U, 1000U));
+    cli.option("job-retention-days", options.job_retention_days, "Days finished jobs are kept before they are pruned")
+        .check(CLI::Range(1U, 3650U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 

@@ -40,6 +40,10 @@ struct server_options {
     unsigned login_refill_s = 30;
     std::string trusted_proxies; // CIDRs whose Forwarded / X-Forwarded-For headers name the client
 
+    // Background jobs.
+    unsigned job_workers = 10;        // jobs this replica runs at once; 0: none (serves HTTP only)
+    unsigned job_retention_days = 14; // finished jobs are pruned after this
+
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;
     server::trusted_proxies proxies;

@@ -1,6 +1,7 @@
 #include "http/problem.hpp"
 
 #include <paaskit/auth/error.hpp>
+#include <paaskit/jobs/error.hpp>
 #include <paaskit/pg/error.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -70,6 +71,14 @@ const problem_type& problem_for(const core::error& error)
         case auth::errc::invalid_key:
         case auth::errc::crypto_failure: return problems::internal_error;
         default: return problems::unauthorized; // every token and refresh-token rejection
+        }
+    }
+    if (code.category() == core::category_of<jobs::errc>()) {
+        switch (static_cast<jobs::errc>(code.value())) {
+        case jobs::errc::not_found: return problems::not_found;
+        case jobs::errc::wrong_state: return problems::conflict;
+        case jobs::errc::invalid_cron:
+        case jobs::errc::invalid_job: return problems::validation_failed;
         }
     }
     if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||

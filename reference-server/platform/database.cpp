@@ -3,6 +3,7 @@
 #include "platform/migrations.hpp"
 
 #include <paaskit/auth/pg_refresh_token_store.hpp>
+#include <paaskit/jobs/queue.hpp>
 #include <paaskit/pg/migrations.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +31,8 @@ core::result<pg::migration_report> prepare(const std::string& conninfo, core::uu
                 co_return migrated.error();
             if (auto sessions = co_await auth::install_refresh_token_store(*conn); !sessions)
                 co_return sessions.error();
+            if (auto queue = co_await jobs::install(*conn); !queue)
+                co_return queue.error();
             char host[256] = {};
             ::gethostname(host, sizeof host - 1);
             auto recorded = co_await conn->query("INSERT INTO paaskit_server_instances (id, hostname) VALUES ($1, $2)",

@@ -1,0 +1,76 @@
+#include "jobs/service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace paaskit::server {
+
+namespace asio = boost::asio;
+
+job_runner::job_runner(asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, job_runner_settings settings,
+                       const core::clock& clock, core::logger log)
+    : executor_(std::move(executor)), pool_(std::move(pool)), settings_(std::move(settings)), clock_(clock), log_(std::move(log))
+{
+    jobs::job prune;
+    prune.kind = "paaskit.jobs.prune";
+    prune.max_attempts = 3;
+    periodic_.push_back({"paaskit.jobs.prune", jobs::cron_schedule::parse("17 3 * * *").value(), prune});
+
+    if (settings_.workers > 0) {
+        jobs::worker_options options;
+        options.name = settings_.instance;
+        options.concurrency = settings_.workers;
+        options.listen_conninfo = settings_.conninfo;
+        worker_ = jobs::worker::create(executor_, pool_, options, clock_, log_);
+        worker_->handle("paaskit.jobs.prune", [this](const jobs::leased_job&) -> asio::awaitable<core::result<jobs::outcome>> {
+            auto conn = co_await pool_->acquire();
+            if (!conn)
+                co_return conn.error();
+            auto pruned = co_await jobs::prune(**conn, clock_.now() - settings_.retention);
+            if (!pruned)
+                co_return pruned.error();
+            log_.info("pruned finished jobs", {{"jobs", *pruned}});
+            co_return jobs::outcome(jobs::completed{});
+        });
+    }
+}
+
+void job_runner::start()
+{
+    running_ = true;
+    if (worker_)
+        worker_->start();
+    jobs::leader_options options{.duty = "paaskit-server", .candidate = settings_.instance, .conninfo = settings_.conninfo};
+    leader_ = jobs::leader_elector::create(executor_, options, clock_, log_);
+    leader_->start();
+    asio::co_spawn(executor_, [this]() { return lead(); }, asio::detached);
+}
+
+asio::awaitable<void> job_runner::lead()
+{
+    asio::steady_timer tick(executor_);
+    while (running_) {
+        if (leader_->leading()) {
+            auto conn = co_await pool_->acquire();
+            if (conn) {
+                auto enqueued = co_await jobs::enqueue_due(**conn, periodic_, clock_.now());
+                if (!enqueued)
+                    log_.warn("enqueuing periodic jobs failed", {{"error", enqueued.error().message()}});
+            }
+        }
+        tick.expires_after(std::chrono::seconds(1));
+        co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> job_runner::stop(std::chrono::milliseconds deadline)
+{
+    running_ = false;
+    if (leader_)
+        leader_->stop();
+    if (worker_)
+        co_await worker_->stop(deadline);
+}
+
+} // namespace paaskit::server

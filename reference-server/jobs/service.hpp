@@ -1,0 +1,52 @@
+#pragma once
+// The jobs feature at run time: this replica's worker pool (other features register their job
+// kinds on it), the leader election among replicas, and the periodic duties the leader enqueues
+// (today: pruning finished jobs daily).
+
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/log.hpp>
+#include <paaskit/jobs/leader.hpp>
+#include <paaskit/jobs/periodic.hpp>
+#include <paaskit/jobs/worker.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace paaskit::server {
+
+struct job_runner_settings {
+    unsigned workers = 10;                     ///< jobs run at once by this replica; 0: none (HTTP only)
+    std::chrono::hours retention{24 * 14};     ///< finished jobs are pruned after this
+    std::string instance;                      ///< this replica's name (lease holder, leader)
+    std::string conninfo;                      ///< for the LISTEN and leader sessions
+};
+
+class job_runner {
+public:
+    job_runner(boost::asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, job_runner_settings settings,
+               const core::clock& clock, core::logger log);
+
+    /// The worker pool, for features to register their job kinds before `start`; null when the
+    /// replica runs no workers.
+    jobs::worker* worker() noexcept { return worker_.get(); }
+
+    void start();
+    /// Stops leading and fetching; running jobs may finish until `deadline`, then are handed back.
+    boost::asio::awaitable<void> stop(std::chrono::milliseconds deadline);
+
+private:
+    boost::asio::awaitable<void> lead();
+
+    boost::asio::any_io_executor executor_;
+    std::shared_ptr<pg::pool> pool_;
+    job_runner_settings settings_;
+    const core::clock& clock_;
+    core::logger log_;
+    std::vector<jobs::periodic_job> periodic_;
+    std::shared_ptr<jobs::worker> worker_;
+    std::shared_ptr<jobs::leader_elector> leader_;
+    bool running_ = false;
+};
+
+} // namespace paaskit::server

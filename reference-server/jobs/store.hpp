@@ -1,0 +1,39 @@
+#pragma once
+// The jobs feature's reads for administrators: pages of jobs, counts, one job with its errors.
+// (Writes go through paaskit::jobs.)
+
+#include <paaskit/core/result.hpp>
+#include <paaskit/jobs/job.hpp>
+#include <paaskit/pg/connection.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+
+namespace paaskit::server::jobs_store {
+
+struct job_query {
+    std::optional<jobs::job_state> state;
+    std::string kind;  ///< empty: any
+    std::string queue; ///< empty: any
+    std::int64_t offset = 0;
+    std::int64_t limit = 50;
+};
+
+struct job_page {
+    boost::json::array items;
+    std::int64_t total = 0;
+};
+
+template <class T>
+using async = boost::asio::awaitable<core::result<T>>;
+
+/// Newest first.
+async<job_page> list_jobs(pg::connection& c, const job_query& q);
+/// Counts by state, by queue and by kind.
+async<boost::json::object> job_stats(pg::connection& c);
+/// One job with every attempt's error; nullopt when there is none.
+async<std::optional<boost::json::object>> find_job(pg::connection& c, std::int64_t id);
+
+} // namespace paaskit::server::jobs_store

@@ -1,0 +1,115 @@
+// /api/admin/jobs* against the real server, and the server's own worker pool running jobs.
+
+#include "server/api_support.hpp"
+#include "support/pg_fixture.hpp"
+
+#include <paaskit/jobs/queue.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace paaskit;
+using namespace paaskit::test;
+namespace json = boost::json;
+
+namespace {
+
+// Enqueues into the shared server's database (the test cluster) and returns the job's id.
+std::int64_t enqueue_job(const std::string& kind, const std::string& queue, int max_attempts = 1)
+{
+    return run_coroutine([&](boost::asio::io_context&) -> boost::asio::awaitable<std::int64_t> {
+        auto c = co_await connect_to_shared_cluster();
+        jobs::job j;
+        j.kind = kind;
+        j.queue = queue;
+        j.max_attempts = max_attempts;
+        auto id = co_await jobs::enqueue(c, j, core::system_clock().now());
+        REQUIRE(id.has_value());
+        REQUIRE(id->has_value());
+        co_return **id;
+    });
+}
+
+std::string held_queue() { return "held-" + std::to_string(::getpid()); } // no worker serves it
+
+} // namespace
+
+TEST_CASE("job administration: every endpoint refuses anonymous callers, customers and unknown jobs")
+{
+    auto& s = shared_server();
+    const auto user = str(s.register_user(unique_email("jobs-customer")), "access_token");
+    const auto admin = s.admin_token();
+    const std::vector<std::pair<std::string, std::string>> endpoints{
+        {"GET", "/api/admin/jobs"}, {"GET", "/api/admin/jobs/stats"}, {"GET", "/api/admin/jobs/1"},
+        {"POST", "/api/admin/jobs/1/retry"}, {"POST", "/api/admin/jobs/1/cancel"}};
+    for (const auto& [method, path] : endpoints) {
+        INFO(method << " " << path);
+        CHECK(call(s.port(), method, path, "").status == 401);
+        CHECK(call(s.port(), method, path, user).status == 403);
+    }
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/api/admin/jobs/999999999"}, {"GET", "/api/admin/jobs/not-a-number"}, {"POST", "/api/admin/jobs/999999999/retry"},
+             {"POST", "/api/admin/jobs/999999999/cancel"}, {"GET", "/api/admin/jobs/-1"}}) {
+        INFO(method << " " << path);
+        auto r = call(s.port(), method, path, admin);
+        CHECK(r.status == 404);
+        CHECK(problem_type(r) == "urn:paaskit:problem:not-found");
+    }
+    CHECK(call(s.port(), "GET", "/api/admin/jobs?state=sleeping", admin).status == 400);
+    CHECK(call(s.port(), "GET", "/api/admin/jobs?per_page=0", admin).status == 400);
+}
+
+TEST_CASE("administrators list, filter, cancel and retry jobs")
+{
+    auto& s = shared_server();
+    const auto admin = s.admin_token();
+    const auto queue = held_queue();
+    const auto id = enqueue_job("test.held", queue);
+    const auto path = "/api/admin/jobs/" + std::to_string(id);
+
+    auto listed = call(s.port(), "GET", "/api/admin/jobs?state=available&queue=" + queue, admin);
+    REQUIRE(listed.status == 200);
+    REQUIRE(listed.body.at("items").as_array().size() >= 1);
+    CHECK(listed.body.at("items").at(0).at("id") == id);
+    CHECK(listed.body.at("total").as_int64() >= 1);
+
+    auto one = call(s.port(), "GET", path, admin);
+    REQUIRE(one.status == 200);
+    CHECK(str(one.body, "state") == "available");
+    CHECK(one.body.at("errors").as_array().empty());
+
+    auto cancelled = call(s.port(), "POST", path + "/cancel", admin);
+    REQUIRE(cancelled.status == 200);
+    CHECK(str(cancelled.body, "state") == "cancelled");
+    auto again = call(s.port(), "POST", path + "/cancel", admin);
+    CHECK(again.status == 409);
+    CHECK(problem_type(again) == "urn:paaskit:problem:conflict");
+
+    auto retried = call(s.port(), "POST", path + "/retry", admin);
+    REQUIRE(retried.status == 200);
+    CHECK(str(retried.body, "state") == "available");
+    CHECK(call(s.port(), "POST", path + "/retry", admin).status == 409); // waiting already
+
+    auto stats = call(s.port(), "GET", "/api/admin/jobs/stats", admin);
+    REQUIRE(stats.status == 200);
+    CHECK(stats.body.at("by_queue").at(queue).as_int64() >= 1);
+    CHECK(stats.body.at("by_state").as_object().contains("discarded"));
+}
+
+TEST_CASE("the server's workers run jobs: a kind nobody handles is discarded with the reason")
+{
+    auto& s = shared_server();
+    const auto admin = s.admin_token();
+    const auto id = enqueue_job("test.nobody-handles-this", "default");
+    const auto path = "/api/admin/jobs/" + std::to_string(id);
+    std::string state;
+    for (int i = 0; i < 2000 && state != "discarded"; ++i) {
+        auto r = call(s.port(), "GET", path, admin);
+        REQUIRE(r.status == 200);
+        state = str(r.body, "state");
+        if (state == "discarded") {
+            CHECK(r.body.at("attempt") == 1);
+            CHECK_THAT(std::string(r.body.at("errors").at(0).at("error").as_string()), Catch::Contains("no handler"));
+        }
+    }
+    CHECK(state == "discarded");
+}
