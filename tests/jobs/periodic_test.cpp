@@ -1,5 +1,6 @@
 // Periodic jobs and leader election against a real PostgreSQL.
 
+#include "jobs/jobs_fixture.hpp"
 #include "support/pg_fixture.hpp"
 
 #include <paaskit/jobs/leader.hpp>
@@ -20,12 +21,6 @@ using namespace std::chrono_literals;
 namespace {
 
 core::time_point at(std::string_view text) { return core::parse_rfc3339(text).value(); }
-
-std::string fresh(std::string_view prefix)
-{
-    static std::atomic<int> n{0};
-    return std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 jobs::periodic_job hourly_report(const std::string& name)
 {
@@ -50,7 +45,7 @@ TEST_CASE("a periodic job is enqueued once per tick, and once for all the ticks 
         auto c = co_await test::connect_to_shared_cluster();
         auto installed = co_await jobs::install(c);
         REQUIRE(installed.has_value());
-        const auto name = fresh("report-");
+        const auto name = test::fresh_queue("report-");
         const std::vector<jobs::periodic_job> periodic{hourly_report(name)};
         const auto run = [&](std::string_view when) -> awaitable<std::size_t> {
             auto n = co_await jobs::enqueue_due(c, periodic, at(when));
@@ -84,7 +79,7 @@ TEST_CASE("two replicas enqueuing the same schedule at once make one job per tic
         auto two = co_await test::connect_to_shared_cluster();
         auto installed = co_await jobs::install(one);
         REQUIRE(installed.has_value());
-        const auto name = fresh("race-");
+        const auto name = test::fresh_queue("race-");
         const std::vector<jobs::periodic_job> periodic{hourly_report(name)};
         auto first_seen = co_await jobs::enqueue_due(one, periodic, at("2026-12-06T10:30:00Z"));
         REQUIRE(first_seen.has_value());
@@ -118,7 +113,7 @@ TEST_CASE("one leader at a time; a new one within the check interval when the le
         auto installed = co_await jobs::install(admin);
         REQUIRE(installed.has_value());
         core::system_clock clock;
-        const auto duty = fresh("duty-");
+        const auto duty = test::fresh_queue("duty-");
         const auto make = [&](const char* who) {
             jobs::leader_options options{.duty = duty, .candidate = who, .conninfo = test::shared_cluster().conninfo(),
                                          .check_interval = 100ms};

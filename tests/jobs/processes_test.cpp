@@ -2,6 +2,7 @@
 // 10,000 jobs.
 
 #include "support/child_process.hpp"
+#include "jobs/jobs_fixture.hpp"
 #include "support/pg_fixture.hpp"
 
 #include <paaskit/jobs/queue.hpp>
@@ -20,12 +21,6 @@ using boost::asio::awaitable;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string fresh_queue()
-{
-    static std::atomic<int> n{0};
-    return "p" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 std::unique_ptr<test::child_process> start_worker(const std::string& queue, const std::string& name, int lease_ms)
 {
@@ -98,7 +93,7 @@ std::int64_t until_equal(const std::string& sql, const std::string& queue, std::
 TEST_CASE("a worker killed with SIGKILL mid-job: the job runs again after its lease and completes once", "[jobs][processes]")
 {
     prepare();
-    const auto queue = fresh_queue();
+    const auto queue = test::fresh_queue("p");
     auto doomed = start_worker(queue, "doomed", 1000);
     enqueue(queue, "hang-once", 1);
     REQUIRE(doomed->wait_for_line([](const std::string& line) { return line.starts_with("hanging "); }, 30s));
@@ -116,7 +111,7 @@ TEST_CASE("a worker killed with SIGKILL mid-job: the job runs again after its le
 TEST_CASE("two worker processes on one database run 10,000 jobs, each once", "[jobs][processes]")
 {
     prepare();
-    const auto queue = fresh_queue();
+    const auto queue = test::fresh_queue("p");
     auto first = start_worker(queue, "first", 30'000);
     auto second = start_worker(queue, "second", 30'000);
     enqueue(queue, "record", 10'000);

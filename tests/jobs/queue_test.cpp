@@ -1,6 +1,7 @@
 // The job queue against a real PostgreSQL: transactional enqueue, unique keys, fetch under
 // leases, every outcome of an attempt, and the wake-up at commit.
 
+#include "jobs/jobs_fixture.hpp"
 #include "support/pg_fixture.hpp"
 
 #include <paaskit/jobs/queue.hpp>
@@ -18,13 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const core::time_point t0 = core::parse_rfc3339("2026-12-06T04:00:00Z").value();
-
-// A queue name of its own per test, so tests sharing the database never see each other's jobs.
-std::string fresh_queue()
-{
-    static std::atomic<int> n{0};
-    return "q" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 awaitable<pg::connection> connect_installed()
 {
@@ -63,7 +57,7 @@ TEST_CASE("a job enqueued in a transaction exists only if it commits, and runs o
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         const auto j = make_job(queue);
         auto begun = co_await c.query("BEGIN");
         REQUIRE(begun.has_value());
@@ -102,7 +96,7 @@ TEST_CASE("unique keys: one waiting or running job per key, and optionally none 
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         auto j = make_job(queue);
         j.unique_key = queue + ":renew:42";
         auto awaited_5 = co_await jobs::enqueue(c, j, t0);
@@ -153,7 +147,7 @@ TEST_CASE("concurrent enqueues of one unique key make one job", "[jobs][queue]")
         auto one = co_await connect_installed();
         auto two = co_await test::connect_to_shared_cluster();
         auto watcher = co_await test::connect_to_shared_cluster();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         for (const auto period : {0s, 3600s}) {
             auto j = make_job(queue);
             j.unique_key = queue + ":concurrent:" + std::to_string(period.count());
@@ -200,7 +194,7 @@ TEST_CASE("failed attempts retry on the backoff schedule, then are discarded wit
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         auto j = make_job(queue);
         j.max_attempts = 2;
         auto awaited_103 = co_await jobs::enqueue(c, j, t0);
@@ -256,7 +250,7 @@ TEST_CASE("snooze runs the job later without using an attempt; a cancelled job n
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         auto awaited_107 = co_await jobs::enqueue(c, make_job(queue), t0);
         must(std::move(awaited_107));
         const jobs::fetch_request request{.queue = queue, .worker = "w"};
@@ -288,7 +282,7 @@ TEST_CASE("a job whose worker died is taken again after its lease; the old attem
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         auto j = make_job(queue);
         j.max_attempts = 2;
         auto awaited_110 = co_await jobs::enqueue(c, j, t0);
@@ -323,7 +317,7 @@ TEST_CASE("workers are woken at commit, once per queue and transaction", "[jobs]
         auto listener = co_await test::connect_to_shared_cluster();
         auto listened = co_await listener.listen(jobs::notify_channel);
         REQUIRE(listened.has_value());
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         auto begun = co_await c.query("BEGIN");
         REQUIRE(begun.has_value());
         std::vector<jobs::job> batch(3, make_job(queue));
@@ -345,7 +339,7 @@ TEST_CASE("bad jobs are refused before anything is written", "[jobs][queue]")
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
         auto c = co_await connect_installed();
-        const auto queue = fresh_queue();
+        const auto queue = test::fresh_queue("q");
         std::vector<jobs::job> batch{make_job(queue), make_job(queue, "")};
         auto refused = co_await jobs::enqueue_batch(c, batch, t0);
         REQUIRE_FALSE(refused.has_value());

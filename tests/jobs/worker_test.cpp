@@ -1,6 +1,7 @@
 // The worker against a real PostgreSQL: every job once, retries, timeouts that cancel the
 // handler, snoozes, the NOTIFY wake-up, and a stop that hands unfinished jobs back.
 
+#include "jobs/jobs_fixture.hpp"
 #include "support/pg_fixture.hpp"
 
 #include <paaskit/jobs/queue.hpp>
@@ -21,19 +22,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string fresh_queue()
-{
-    static std::atomic<int> n{0};
-    return "w" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
 core::logger quiet_log(const core::clock& clock) { return core::logger(std::make_shared<core::memory_log_sink>(), clock); }
 
 struct worker_fixture {
     boost::asio::io_context& io;
     core::system_clock clock;
     std::shared_ptr<pg::pool> pool;
-    std::string queue = fresh_queue();
+    std::string queue = test::fresh_queue("w");
 
     explicit worker_fixture(boost::asio::io_context& context)
         : io(context), pool(pg::pool::create(context.get_executor(), {.conninfo = test::shared_cluster().conninfo(), .size = 4}))

@@ -294,6 +294,15 @@ inline async<job_state> state_of(pg::connection& c, std::int64_t id)
     co_return parse_job_state(r->get<std::string>(0, 0).value()).value();
 }
 
+// Why a transition of job `id` changed nothing: it does not exist, or its state does not allow it.
+inline async<void> refusal(pg::connection& c, std::int64_t id)
+{
+    auto state = co_await state_of(c, id);
+    if (!state)
+        co_return state.error();
+    co_return core::error(errc::wrong_state, "job " + std::to_string(id) + " is " + std::string(to_string(*state)));
+}
+
 } // namespace detail
 
 /// Cancels a job that has not finished: it will not run again (a running attempt's outcome is
@@ -308,10 +317,7 @@ inline async<void> cancel(pg::connection& c, std::int64_t id, core::time_point n
         co_return done.error();
     if (*done)
         co_return core::result<void>{};
-    auto state = co_await detail::state_of(c, id);
-    if (!state)
-        co_return state.error();
-    co_return core::error(errc::wrong_state, "job " + std::to_string(id) + " is " + std::string(to_string(*state)));
+    co_return co_await detail::refusal(c, id);
 }
 
 /// Runs a discarded, cancelled or retryable job again now, with one more attempt allowed when it
@@ -328,10 +334,7 @@ inline async<void> retry(pg::connection& c, std::int64_t id, core::time_point no
         co_return done.error();
     if (*done)
         co_return core::result<void>{};
-    auto state = co_await detail::state_of(c, id);
-    if (!state)
-        co_return state.error();
-    co_return core::error(errc::wrong_state, "job " + std::to_string(id) + " is " + std::string(to_string(*state)));
+    co_return co_await detail::refusal(c, id);
 }
 
 /// Deletes completed, cancelled and discarded jobs finished before `before`; how many.
