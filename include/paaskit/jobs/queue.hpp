@@ -191,11 +191,22 @@ inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_reque
         pg::params(request.queue, now));
     if (!expired)
         co_return expired.error();
+    // Leases that ran out put their jobs back as retryable now (through the leases index), so that
+    // the fetch below is one ordered range of the fetch index: an OR of both conditions made
+    // PostgreSQL sort the whole queue at every fetch (100 jobs/s with 100,000 waiting).
+    auto rescued = co_await c.query(
+        "UPDATE paaskit_jobs SET state = 'retryable', run_at = $2, leased_by = NULL, lease_until = NULL, "
+        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
+        "'error', 'the lease ran out (the worker died or was cut off)')) "
+        "WHERE queue = $1 AND state = 'running' AND lease_until < $2",
+        pg::params(request.queue, now));
+    if (!rescued)
+        co_return rescued.error();
     const auto lease_until = now + request.lease;
     auto taken = co_await c.query(
         "UPDATE paaskit_jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3, leased_by = $4, lease_until = $5 "
-        "FROM (SELECT id FROM paaskit_jobs WHERE queue = $1 AND ((state IN ('available', 'retryable') AND run_at <= $3) "
-        "OR (state = 'running' AND lease_until < $3)) ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked "
+        "FROM (SELECT id FROM paaskit_jobs WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $3 "
+        "ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked "
         "WHERE j.id = picked.id "
         "RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms",
         pg::params(request.queue, request.limit, now, request.worker, lease_until));

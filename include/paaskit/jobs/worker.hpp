@@ -118,12 +118,19 @@ private:
     {
     }
 
-    void wake() { wake_timer_.cancel(); }
+    // A wake-up that comes while a fetch round runs must not be lost: the round sees the flag
+    // before it sleeps.
+    void wake()
+    {
+        wake_pending_ = true;
+        wake_timer_.cancel();
+    }
 
     asio::awaitable<void> fetch_loop()
     {
         auto self = shared_from_this();
         while (running_) {
+            wake_pending_ = false;
             std::size_t fetched = 0;
             const auto room = options_.concurrency - std::min<std::size_t>(in_flight_, options_.concurrency);
             if (room > 0) {
@@ -143,8 +150,8 @@ private:
                 }
             }
             ++fetch_rounds_;
-            if (fetched == room && room > 0)
-                continue; // there may be more right away
+            if ((fetched == room && room > 0) || wake_pending_)
+                continue; // there may be more right away, or a wake-up came during the round
             // Sleep until woken: a NOTIFY, a finished job (room again), stop, or the poll interval.
             wake_timer_.expires_after(options_.poll_interval);
             co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -301,6 +308,7 @@ private:
     std::size_t in_flight_ = 0;
     std::uint64_t fetch_rounds_ = 0;
     bool listening_ = false;
+    bool wake_pending_ = false;
     std::uint64_t finished_ = 0;
 };
 
