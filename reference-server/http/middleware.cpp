@@ -156,8 +156,10 @@ std::optional<std::string> unreadable_query_parameter(std::string_view query)
         const auto eq = pair.find('=');
         const auto name = percent_decode(pair.substr(0, eq), true);
         const auto value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
-        if (core::find_forbidden_text(name) || core::find_forbidden_text(value))
-            return core::find_forbidden_text(name) ? std::string("a parameter name") : "\"" + name + "\"";
+        if (core::find_forbidden_text(name))
+            return std::string("a parameter name");
+        if (core::find_forbidden_text(value))
+            return "\"" + name + "\"";
     }
     return std::nullopt;
 }

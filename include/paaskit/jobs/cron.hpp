@@ -166,10 +166,9 @@ private:
             why = "empty";
             return false;
         }
-        for (std::string_view rest = field; !rest.empty() || field.back() == ',';) {
-            const auto comma = rest.find(',');
-            std::string_view item = rest.substr(0, comma);
-            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        for (std::size_t start = 0;;) {
+            const auto comma = field.find(',', start);
+            std::string_view item = field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
             if (item.empty()) {
                 why = "an empty list item in \"" + std::string(field) + "\"";
                 return false;
@@ -202,6 +201,7 @@ private:
                 out.set(v);
             if (comma == std::string_view::npos)
                 break;
+            start = comma + 1;
         }
         return true;
     }

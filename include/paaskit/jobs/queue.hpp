@@ -183,19 +183,14 @@ struct fetch_request {
 inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_request& request, core::time_point now)
 {
     std::vector<leased_job> out;
-    auto expired = co_await c.query(
-        "UPDATE paaskit_jobs SET state = 'discarded', finalized_at = $2, leased_by = NULL, lease_until = NULL, "
-        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
-        "'error', 'the lease ran out (the worker died or was cut off)')) "
-        "WHERE queue = $1 AND state = 'running' AND lease_until < $2 AND attempt >= max_attempts",
-        pg::params(request.queue, now));
-    if (!expired)
-        co_return expired.error();
-    // Leases that ran out put their jobs back as retryable now (through the leases index), so that
-    // the fetch below is one ordered range of the fetch index: an OR of both conditions made
-    // PostgreSQL sort the whole queue at every fetch (100 jobs/s with 100,000 waiting).
+    // Leases that ran out (the worker died): the job is retryable now, or discarded after its last
+    // attempt. A statement of its own through the leases index, so that the fetch below is one
+    // ordered range of the fetch index: an OR of both conditions made PostgreSQL sort the whole
+    // queue at every fetch (100 jobs/s with 100,000 waiting).
     auto rescued = co_await c.query(
-        "UPDATE paaskit_jobs SET state = 'retryable', run_at = $2, leased_by = NULL, lease_until = NULL, "
+        "UPDATE paaskit_jobs SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END, "
+        "run_at = CASE WHEN attempt >= max_attempts THEN run_at ELSE $2 END, "
+        "finalized_at = CASE WHEN attempt >= max_attempts THEN $2 END, leased_by = NULL, lease_until = NULL, "
         "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
         "'error', 'the lease ran out (the worker died or was cut off)')) "
         "WHERE queue = $1 AND state = 'running' AND lease_until < $2",
