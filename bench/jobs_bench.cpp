@@ -2,7 +2,7 @@
 // prints its figures (each phase runs once, as a workload, not as a micro-benchmark loop):
 //   - enqueue rate: 100,000 jobs in batches of 1,000, one transaction each;
 //   - worked throughput: those 100,000 no-op jobs run by one worker with the default settings
-//     (10 at once), then with 64 at once;
+//     (100 at once), then 10 at once;
 //   - commit-to-start latency with an idle queue: 500 jobs, one at a time, from the enqueuing
 //     transaction's COMMIT returning to the handler starting (NOTIFY wake-up), p50 and p99.
 //
@@ -127,13 +127,15 @@ asio::awaitable<void> run(asio::io_context& io, std::string conninfo, int total,
     auto installed = co_await jobs::install(**conn);
     if (!installed)
         throw std::runtime_error(installed.error().message());
-    const double enqueued = co_await enqueue_all(**conn, total, batch, "bench-10");
+    const double enqueued = co_await enqueue_all(**conn, total, batch, "bench-default");
     std::cout << "enqueued " << total << " jobs in batches of " << batch << ": " << static_cast<long>(enqueued) << " jobs/s\n";
-    const double worked = co_await work_all(io, pool, conninfo, "bench-10", total, 10);
-    std::cout << "worked " << total << " no-op jobs, default settings (10 at once): " << static_cast<long>(worked) << " jobs/s\n";
-    co_await enqueue_all(**conn, total, batch, "bench-64");
-    const double worked64 = co_await work_all(io, pool, conninfo, "bench-64", total, 64);
-    std::cout << "worked " << total << " no-op jobs, 64 at once: " << static_cast<long>(worked64) << " jobs/s\n";
+    const unsigned defaults = jobs::worker_options{}.concurrency;
+    const double worked = co_await work_all(io, pool, conninfo, "bench-default", total, defaults);
+    std::cout << "worked " << total << " no-op jobs, default settings (" << defaults << " at once): " << static_cast<long>(worked)
+              << " jobs/s\n";
+    co_await enqueue_all(**conn, total, batch, "bench-10");
+    const double worked10 = co_await work_all(io, pool, conninfo, "bench-10", total, 10);
+    std::cout << "worked " << total << " no-op jobs, 10 at once: " << static_cast<long>(worked10) << " jobs/s\n";
     co_await latency(io, pool, conninfo, 500);
 }
 

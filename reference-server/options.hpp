@@ -41,7 +41,7 @@ struct server_options {
     std::string trusted_proxies; // CIDRs whose Forwarded / X-Forwarded-For headers name the client
 
     // Background jobs.
-    unsigned job_workers = 10;        // jobs this replica runs at once; 0: none (serves HTTP only)
+    unsigned job_workers = 100;       // jobs this replica runs at once (the jobs library's default); 0: none
     unsigned job_retention_days = 14; // finished jobs are pruned after this
 
     // Derived by parse_server_options from the above.

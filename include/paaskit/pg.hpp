@@ -4,6 +4,7 @@
 /// mode, typed rows, SQLSTATE error codes, and a private local cluster for tests and the
 /// reference server's embedded default.
 
+#include <paaskit/pg/binary_array.hpp>
 #include <paaskit/pg/connection.hpp>
 #include <paaskit/pg/error.hpp>
 #include <paaskit/pg/local_cluster.hpp>

@@ -310,6 +310,42 @@ TEST_CASE("a job whose worker died is taken again after its lease; the old attem
     });
 }
 
+TEST_CASE("completions in a batch end only the attempts that still hold their job; tags and arguments are kept", "[jobs][queue]")
+{
+    test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
+        auto c = co_await connect_installed();
+        const auto queue = test::fresh_queue("q");
+        std::vector<jobs::job> batch(3, make_job(queue));
+        batch[0].tags = {"billing", "a \"quoted\" tag"};
+        batch[1].args = {{"text", "é \u0001"}, {"list", boost::json::array{1, 2}}};
+        auto awaited_1 = co_await jobs::enqueue_batch(c, batch, t0);
+        REQUIRE(must(std::move(awaited_1)).size() == 3);
+        auto awaited_2 = co_await c.query("SELECT tags::text, args::text FROM paaskit_jobs WHERE queue = $1 ORDER BY id", pg::params(queue));
+        auto stored = must(std::move(awaited_2));
+        CHECK(stored.get<std::string>(0, 0).value() == R"({billing,"a \"quoted\" tag"})");
+        CHECK(stored.get<std::string>(1, 0).value() == "{}");
+        CHECK(stored.get<std::string>(1, 1).value() == R"({"list": [1, 2], "text": "é \u0001"})");
+
+        const jobs::fetch_request request{.queue = queue, .worker = "w", .lease = 30s};
+        auto awaited_3 = co_await jobs::fetch(c, request, t0);
+        auto taken = must(std::move(awaited_3));
+        REQUIRE(taken.size() == 3);
+        // The third attempt lost its job (its lease ran out and another attempt took it).
+        auto awaited_4 = co_await jobs::fetch(c, request, t0 + 31s);
+        auto retaken = must(std::move(awaited_4));
+        REQUIRE(retaken.size() == 3);
+        std::vector<jobs::leased_job> done{retaken[0], retaken[1], taken[2]};
+        auto awaited_5 = co_await jobs::complete_many(c, done, t0 + 32s);
+        CHECK(must(std::move(awaited_5)) == 2);
+        auto awaited_6 = co_await count_in(c, queue, "completed");
+        CHECK(std::move(awaited_6) == 2);
+        auto awaited_7 = co_await count_in(c, queue, "running");
+        CHECK(std::move(awaited_7) == 1);
+        auto awaited_8 = co_await jobs::complete_many(c, std::span<const jobs::leased_job>{}, t0 + 33s);
+        CHECK(must(std::move(awaited_8)) == 0);
+    });
+}
+
 TEST_CASE("workers are woken at commit, once per queue and transaction", "[jobs][queue]")
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {

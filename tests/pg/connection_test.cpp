@@ -1,5 +1,6 @@
 #include "support/pg_fixture.hpp"
 
+#include <paaskit/pg/binary_array.hpp>
 #include <paaskit/pg/connection.hpp>
 
 #include <catch2/catch.hpp>
@@ -124,6 +125,42 @@ TEST_CASE("a value the caller encodes in binary goes with its type; a malformed 
         auto refused = co_await c.query("SELECT $1", short_by_one);
         REQUIRE(refused.has_error());
         CHECK_THAT(refused.error().detail(), Catch::Contains("insufficient data") && Catch::Contains("[SQLSTATE 08P01]"));
+    });
+}
+
+TEST_CASE("binary arrays of every element type arrive as the server reads them, NULLs and all")
+{
+    test::with_connection([](pg::connection& c) -> awaitable<void> {
+        pg::binary_array small(pg::binary_array::int4), big(pg::binary_array::int8), words(pg::binary_array::text),
+            documents(pg::binary_array::jsonb), times(pg::binary_array::timestamptz), nothing(pg::binary_array::int8);
+        small.push(-7).push(2147483647);
+        big.push(-9223372036854775807 - 1).push_null();
+        words.push("plain").push("\"quoted\" {brace}, comma é");
+        documents.push(R"({"a": [1, "x"]})").push_null();
+        times.push(core::parse_rfc3339("1999-12-31T23:59:59.000001Z").value()).push(core::parse_rfc3339("2026-12-06T06:00:00.5Z").value());
+        pg::params args;
+        for (auto* a : {&small, &big, &words, &documents, &times, &nothing})
+            std::move(*a).add_to(args);
+        auto r = co_await c.query("SELECT $1::integer[]::text, $2::bigint[]::text, $3::text[]::text, $4::jsonb[]::text, "
+                                  "array_to_string(ARRAY(SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') "
+                                  "FROM unnest($5::timestamptz[]) t), ';'), cardinality($6::bigint[]), (SELECT count(*) FROM unnest($4::jsonb[]) d "
+                                  "WHERE d IS NULL)",
+                                  args);
+        REQUIRE(r);
+        CHECK(r->get<std::string>(0, 0).value() == "{-7,2147483647}");
+        CHECK(r->get<std::string>(0, 1).value() == "{-9223372036854775808,NULL}");
+        CHECK(r->get<std::string>(0, 2).value() == R"({plain,"\"quoted\" {brace}, comma é"})");
+        CHECK(r->get<std::string>(0, 3).value() == R"({"{\"a\": [1, \"x\"]}",NULL})");
+        CHECK(r->get<std::string>(0, 4).value() == "1999-12-31 23:59:59.000001;2026-12-06 06:00:00.500000");
+        CHECK(r->get<std::int64_t>(0, 5).value() == 0);
+        CHECK(r->get<std::int64_t>(0, 6).value() == 1);
+
+        pg::binary_array not_json(pg::binary_array::jsonb);
+        not_json.push("{oops");
+        pg::params bad;
+        std::move(not_json).add_to(bad);
+        auto refused = co_await c.query("SELECT $1::jsonb[]", bad);
+        CHECK(refused.has_error());
     });
 }
 

@@ -18,6 +18,7 @@
 
 #include <paaskit/core/json.hpp>
 #include <paaskit/core/timestamp.hpp>
+#include <paaskit/pg/binary_array.hpp>
 #include <paaskit/pg/connection.hpp>
 #include <paaskit/pg/migrations.hpp>
 
@@ -89,27 +90,39 @@ inline async<std::vector<std::int64_t>> enqueue_batch(pg::connection& c, std::sp
     std::vector<std::int64_t> ids;
     if (batch.empty())
         co_return ids;
-    boost::json::array rows;
-    rows.reserve(batch.size());
+    // One binary array per column (see pg::binary_array): the server neither parses JSON nor text.
+    using array = pg::binary_array;
+    array kinds(array::text, batch.size()), queues(array::text, batch.size()), args(array::jsonb, batch.size()),
+        priorities(array::int4, batch.size()), max_attempts(array::int4, batch.size()), timeouts(array::int4, batch.size()),
+        run_ats(array::timestamptz, batch.size()), unique_keys(array::text, batch.size()), unique_untils(array::timestamptz, batch.size()),
+        tags(array::jsonb, batch.size());
     boost::json::array period_keys;
     for (const auto& j : batch) {
         if (auto checked = check_job(j); !checked)
             co_return checked.error();
-        boost::json::array tags;
-        for (const auto& t : j.tags)
-            tags.push_back(boost::json::string(t));
-        rows.push_back(boost::json::object{
-            {"kind", j.kind},
-            {"queue", j.queue},
-            {"args", j.args},
-            {"priority", j.priority},
-            {"max_attempts", j.max_attempts},
-            {"timeout_ms", j.timeout.count()},
-            {"run_at", detail::time_text(j.run_at.value_or(now))},
-            {"unique_key", j.unique_key.empty() ? boost::json::value(nullptr) : boost::json::value(j.unique_key)},
-            {"unique_until", j.unique_for.count() > 0 ? boost::json::value(detail::time_text(now + j.unique_for)) : boost::json::value(nullptr)},
-            {"tags", std::move(tags)},
-        });
+        kinds.push(j.kind);
+        queues.push(j.queue);
+        args.push(boost::json::serialize(j.args));
+        priorities.push(j.priority);
+        max_attempts.push(j.max_attempts);
+        timeouts.push(static_cast<std::int64_t>(j.timeout.count()));
+        run_ats.push(j.run_at.value_or(now));
+        if (j.unique_key.empty())
+            unique_keys.push_null();
+        else
+            unique_keys.push(j.unique_key);
+        if (j.unique_for.count() > 0)
+            unique_untils.push(now + j.unique_for);
+        else
+            unique_untils.push_null();
+        if (j.tags.empty()) {
+            tags.push_null();
+        } else {
+            boost::json::array list;
+            for (const auto& t : j.tags)
+                list.push_back(boost::json::string(t));
+            tags.push(boost::json::serialize(list));
+        }
         if (j.unique_for.count() > 0)
             period_keys.push_back(boost::json::string(j.unique_key));
     }
@@ -130,18 +143,23 @@ inline async<std::vector<std::int64_t>> enqueue_batch(pg::connection& c, std::sp
             outcome = locked.error();
     }
     if (outcome) {
+        pg::params columns;
+        for (auto* column : {&kinds, &queues, &args, &priorities, &max_attempts, &timeouts, &run_ats, &unique_keys, &unique_untils, &tags})
+            std::move(*column).add_to(columns);
+        columns.add(now);
         auto inserted = co_await c.query(
             "INSERT INTO paaskit_jobs (kind, queue, args, state, priority, max_attempts, timeout_ms, run_at, unique_key, unique_until, "
             "tags, created_at) "
-            "SELECT j.kind, j.queue, j.args, 'available', j.priority, j.max_attempts, j.timeout_ms, j.run_at, j.unique_key, "
-            "j.unique_until, j.tags, $2 "
-            "FROM jsonb_to_recordset($1::jsonb) AS j(kind text, queue text, args jsonb, priority smallint, max_attempts integer, "
-            "timeout_ms integer, run_at timestamptz, unique_key text, unique_until timestamptz, tags text[]) "
+            "SELECT j.kind, j.queue, j.args, 'available', j.priority::smallint, j.max_attempts, j.timeout_ms, j.run_at, j.unique_key, "
+            "j.unique_until, CASE WHEN j.tags IS NULL THEN '{}'::text[] ELSE ARRAY(SELECT jsonb_array_elements_text(j.tags)) END, $11 "
+            "FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::integer[], $5::integer[], $6::integer[], $7::timestamptz[], "
+            "$8::text[], $9::timestamptz[], $10::jsonb[]) "
+            "AS j(kind, queue, args, priority, max_attempts, timeout_ms, run_at, unique_key, unique_until, tags) "
             "WHERE j.unique_key IS NULL OR NOT EXISTS (SELECT 1 FROM paaskit_jobs p WHERE p.unique_key = j.unique_key "
-            "AND p.unique_until > $2) "
+            "AND p.unique_until > $11) "
             "ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable') DO NOTHING "
             "RETURNING id",
-            pg::params(boost::json::value(std::move(rows)), now));
+            columns);
         if (!inserted) {
             outcome = inserted.error();
         } else {
@@ -168,12 +186,35 @@ inline async<std::optional<std::int64_t>> enqueue(pg::connection& c, const job& 
     co_return ids->empty() ? std::optional<std::int64_t>{} : std::optional<std::int64_t>(ids->front());
 }
 
+/// Frees the jobs of `queue` whose lease ran out (their worker died or was cut off): each is
+/// retryable at once, or discarded after its last attempt, with the lapse recorded as the
+/// attempt's error. How many. `fetch` does this first unless asked not to; a worker does it once
+/// per poll interval rather than at every fetch.
+inline async<std::int64_t> rescue_expired(pg::connection& c, std::string_view queue, core::time_point now)
+{
+    // A statement of its own through the leases index, so that the fetch is one ordered range of
+    // the fetch index: an OR of both conditions made PostgreSQL sort the whole queue at every
+    // fetch (100 jobs/s with 100,000 waiting).
+    auto rescued = co_await c.query(
+        "UPDATE paaskit_jobs SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END, "
+        "run_at = CASE WHEN attempt >= max_attempts THEN run_at ELSE $2 END, "
+        "finalized_at = CASE WHEN attempt >= max_attempts THEN $2 END, leased_by = NULL, lease_until = NULL, "
+        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
+        "'error', 'the lease ran out (the worker died or was cut off)')) "
+        "WHERE queue = $1 AND state = 'running' AND lease_until < $2",
+        pg::params(queue, now));
+    if (!rescued)
+        co_return rescued.error();
+    co_return rescued->affected_rows();
+}
+
 /// What a worker asks for.
 struct fetch_request {
     std::string queue = "default";
     int limit = 10;                         ///< jobs at most
     std::string worker;                     ///< recorded as the lease holder
     std::chrono::milliseconds lease{30'000}; ///< the job is taken again after this unless extended
+    bool rescue_expired = true;              ///< first free the jobs whose lease ran out (see `fetch`)
 };
 
 /// Takes up to `limit` jobs of the queue that are due, in priority then time order, skipping
@@ -183,28 +224,19 @@ struct fetch_request {
 inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_request& request, core::time_point now)
 {
     std::vector<leased_job> out;
-    // Leases that ran out (the worker died): the job is retryable now, or discarded after its last
-    // attempt. A statement of its own through the leases index, so that the fetch below is one
-    // ordered range of the fetch index: an OR of both conditions made PostgreSQL sort the whole
-    // queue at every fetch (100 jobs/s with 100,000 waiting).
-    auto rescued = co_await c.query(
-        "UPDATE paaskit_jobs SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END, "
-        "run_at = CASE WHEN attempt >= max_attempts THEN run_at ELSE $2 END, "
-        "finalized_at = CASE WHEN attempt >= max_attempts THEN $2 END, leased_by = NULL, lease_until = NULL, "
-        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', $2::timestamptz, "
-        "'error', 'the lease ran out (the worker died or was cut off)')) "
-        "WHERE queue = $1 AND state = 'running' AND lease_until < $2",
-        pg::params(request.queue, now));
-    if (!rescued)
-        co_return rescued.error();
+    if (request.rescue_expired) {
+        auto rescued = co_await rescue_expired(c, request.queue, now);
+        if (!rescued)
+            co_return rescued.error();
+    }
     const auto lease_until = now + request.lease;
-    auto taken = co_await c.query(
+    const std::string sql =
         "UPDATE paaskit_jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3, leased_by = $4, lease_until = $5 "
         "FROM (SELECT id FROM paaskit_jobs WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $3 "
         "ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked "
-        "WHERE j.id = picked.id "
-        "RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms",
-        pg::params(request.queue, request.limit, now, request.worker, lease_until));
+        "WHERE j.id = picked.id RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms";
+    const pg::params fetch_args(request.queue, request.limit, now, request.worker, lease_until);
+    auto taken = co_await c.query(sql, fetch_args);
     if (!taken)
         co_return taken.error();
     out.reserve(static_cast<std::size_t>(taken->rows()));
@@ -246,6 +278,31 @@ inline async<bool> complete(pg::connection& c, const leased_job& j, core::time_p
                                        "UPDATE paaskit_jobs SET state = 'completed', finalized_at = $3, leased_by = NULL, "
                                        "lease_until = NULL WHERE id = $1 AND state = 'running' AND attempt = $2",
                                        pg::params(j.id, j.attempt, now));
+}
+
+/// Ends many attempts as done in one statement (one commit, where a worker's completions cost
+/// most). Returns how many attempts still held their job (the others' leases ran out or they were
+/// cancelled, and nothing changes for them).
+inline async<std::int64_t> complete_many(pg::connection& c, std::span<const leased_job> done, core::time_point now)
+{
+    if (done.empty())
+        co_return std::int64_t{0};
+    pg::binary_array ids(pg::binary_array::int8, done.size()), attempts(pg::binary_array::int4, done.size());
+    for (const auto& j : done) {
+        ids.push(j.id);
+        attempts.push(j.attempt);
+    }
+    pg::params args;
+    std::move(ids).add_to(args);
+    std::move(attempts).add_to(args);
+    args.add(now);
+    auto r = co_await c.query("UPDATE paaskit_jobs j SET state = 'completed', finalized_at = $3, leased_by = NULL, lease_until = NULL "
+                              "FROM unnest($1::bigint[], $2::integer[]) AS d(id, attempt) "
+                              "WHERE j.id = d.id AND j.attempt = d.attempt AND j.state = 'running'",
+                              args);
+    if (!r)
+        co_return r.error();
+    co_return r->affected_rows();
 }
 
 /// Ends the attempt as failed with `error` (kept with the job): `retryable` at `now + delay`, or

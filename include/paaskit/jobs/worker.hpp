@@ -41,7 +41,7 @@ using handler = std::function<asio::awaitable<core::result<outcome>>(const lease
 struct worker_options {
     std::string queue = "default";
     std::string name = "worker";         ///< recorded as the lease holder
-    unsigned concurrency = 10;           ///< jobs run at once
+    unsigned concurrency = 100;          ///< jobs run at once (handlers are coroutines: cheap while they wait)
     std::chrono::milliseconds lease{30'000};
     std::chrono::milliseconds poll_interval{1'000}; ///< the fallback when no NOTIFY comes
     std::string listen_conninfo;         ///< for the LISTEN session; empty: poll only
@@ -133,11 +133,17 @@ private:
             wake_pending_ = false;
             std::size_t fetched = 0;
             const auto room = options_.concurrency - std::min<std::size_t>(in_flight_, options_.concurrency);
-            if (room > 0) {
+            // A busy worker fetches when a quarter of its room is free, not at every finished job.
+            const std::size_t worth_fetching = in_flight_ == 0 ? 1 : std::max<std::size_t>(1, options_.concurrency / 4);
+            if (room >= worth_fetching) {
                 auto conn = co_await pool_->acquire();
                 if (conn) {
-                    const fetch_request request{options_.queue, static_cast<int>(room), options_.name, options_.lease};
-                    auto jobs = co_await fetch(**conn, request, clock_.now());
+                    const auto now = clock_.now();
+                    const bool rescue = now - last_rescue_ >= options_.poll_interval;
+                    const fetch_request request{options_.queue, static_cast<int>(room), options_.name, options_.lease, rescue};
+                    if (rescue)
+                        last_rescue_ = now;
+                    auto jobs = co_await fetch(**conn, request, now);
                     if (jobs) {
                         fetched = jobs->size();
                         for (auto& j : *jobs)
@@ -150,7 +156,7 @@ private:
                 }
             }
             ++fetch_rounds_;
-            if ((fetched == room && room > 0) || wake_pending_)
+            if ((fetched == room && room >= worth_fetching) || wake_pending_)
                 continue; // there may be more right away, or a wake-up came during the round
             // Sleep until woken: a NOTIFY, a finished job (room again), stop, or the poll interval.
             wake_timer_.expires_after(options_.poll_interval);
@@ -248,15 +254,59 @@ private:
             }
         }
         cancellations_.erase(j.id);
-        if (signal->interrupted)
+        if (signal->interrupted) {
             co_await hand_back(j);
-        else if (!lost)
+        } else if (!lost && result && std::holds_alternative<completed>(*result)) {
+            queue_completion(std::move(j));
+            co_return; // the attempt ends when its completion is written
+        } else if (!lost) {
             co_await record(j, std::move(result), backoff, timed_out);
-        --in_flight_;
-        ++finished_;
+        }
+        finish(1);
+    }
+
+    void finish(std::size_t attempts)
+    {
+        in_flight_ -= attempts;
+        finished_ += attempts;
         if (in_flight_ == 0)
             idle_timer_.cancel();
         wake();
+    }
+
+    // Completions are written in batches: whatever finished while the previous batch was being
+    // written goes in the next statement. A commit per job was the worker's main cost (a WAL
+    // flush each); a job whose completion is lost to a crash runs again, as delivery at least
+    // once allows.
+    void queue_completion(leased_job j)
+    {
+        completions_.push_back(std::move(j));
+        if (flushing_)
+            return;
+        flushing_ = true;
+        auto self = shared_from_this();
+        asio::co_spawn(executor_, [self]() { return self->flush_completions(); }, asio::detached);
+    }
+
+    asio::awaitable<void> flush_completions()
+    {
+        auto self = shared_from_this();
+        while (!completions_.empty()) {
+            std::vector<leased_job> batch;
+            batch.swap(completions_);
+            auto conn = co_await pool_->acquire();
+            if (conn) {
+                auto written = co_await complete_many(**conn, batch, clock_.now());
+                if (!written)
+                    log_.warn("cannot record jobs as completed; their leases will run out and they run again",
+                              {{"jobs", batch.size()}, {"error", written.error().message()}});
+            } else {
+                log_.warn("cannot record jobs as completed; their leases will run out and they run again",
+                          {{"jobs", batch.size()}, {"error", conn.error().message()}});
+            }
+            finish(batch.size());
+        }
+        flushing_ = false;
     }
 
     // The worker stopped during the attempt: back to the queue at once, the attempt not counted.
@@ -286,9 +336,7 @@ private:
                                              {"error", result.error().message()}});
             co_return;
         }
-        if (std::holds_alternative<completed>(*result))
-            (void)co_await complete(**conn, j, now);
-        else if (const auto* later = std::get_if<snoozed>(&*result))
+        if (const auto* later = std::get_if<snoozed>(&*result))
             (void)co_await snooze(**conn, j, now + later->for_how_long);
         else
             (void)co_await cancel(**conn, j.id, now);
@@ -310,6 +358,9 @@ private:
     bool listening_ = false;
     bool wake_pending_ = false;
     std::uint64_t finished_ = 0;
+    std::vector<leased_job> completions_; // completed attempts not yet written
+    bool flushing_ = false;
+    core::time_point last_rescue_{};
 };
 
 } // namespace paaskit::jobs

@@ -4,6 +4,7 @@
 // (array_recv's format): parsing 13 text arrays of 8,190 elements took the server ~20 ms a batch.
 
 #include <paaskit/ledger/uint128.hpp>
+#include <paaskit/pg/binary_array.hpp>
 #include <paaskit/pg/params.hpp>
 
 #include <charconv>
@@ -16,12 +17,7 @@
 
 namespace paaskit::ledger::detail {
 
-/// Appends `value`'s `bytes` low bytes, most significant first (PostgreSQL's network order).
-inline void append_big_endian(std::string& out, std::uint64_t value, int bytes)
-{
-    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
-        out.push_back(static_cast<char>(static_cast<std::uint8_t>(value >> shift)));
-}
+using pg::detail::append_big_endian;
 
 /// The element and array type oids (pg_type.dat) of the values the engine sends.
 template <class T>
