@@ -157,6 +157,81 @@ TEST_CASE("a failing attempt is retried; an attempt past its timeout is cancelle
     });
 }
 
+TEST_CASE("the observer hears how every attempt ended, how long it waited and ran", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        auto w = f.make();
+        struct seen {
+            std::string kind;
+            std::int32_t attempt;
+            jobs::attempt_end end;
+            bool timed_out;
+            std::chrono::nanoseconds waited, ran;
+        };
+        std::vector<seen> reports;
+        w->observe([&](const jobs::attempt_report& r) {
+            reports.push_back({r.job.kind, r.job.attempt, r.end, r.timed_out, r.waited, r.ran});
+        });
+        const jobs::backoff_policy quick{.base = 1ms, .factor = 1.0, .max = 1ms, .jitter = 0};
+        w->handle("ok", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
+            co_return jobs::outcome(jobs::completed{});
+        });
+        w->handle("hopeless", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
+            co_return core::error(core::errc::invalid_argument, "never works");
+        }, quick);
+        w->handle("slow", [&](const jobs::leased_job& j) -> awaitable<core::result<jobs::outcome>> {
+            if (j.attempt > 1)
+                co_return jobs::outcome(jobs::cancelled{});
+            boost::asio::steady_timer forever(co_await boost::asio::this_coro::executor, 1h);
+            co_await forever.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            co_return jobs::outcome(jobs::completed{});
+        }, quick);
+        co_await f.enqueue("ok", 1);
+        co_await f.enqueue("slow", 1, 100ms);
+        {
+            auto conn = co_await f.pool->acquire();
+            REQUIRE(conn.has_value());
+            jobs::job j;
+            j.kind = "hopeless";
+            j.queue = f.queue;
+            j.max_attempts = 2;
+            auto enqueued = co_await jobs::enqueue(**conn, j, f.clock.now());
+            REQUIRE(enqueued.has_value());
+        }
+        w->start();
+        const bool reached = co_await f.until([&] { return reports.size() >= 5 && w->in_flight() == 0; });
+        CHECK(reached);
+        co_await w->stop(5s);
+        const auto find = [&](std::string_view kind, std::int32_t attempt) -> const seen* {
+            for (const auto& r : reports)
+                if (r.kind == kind && r.attempt == attempt)
+                    return &r;
+            return nullptr;
+        };
+        REQUIRE(reports.size() == 5);
+        REQUIRE(find("ok", 1));
+        CHECK(find("ok", 1)->end == jobs::attempt_end::completed);
+        REQUIRE(find("hopeless", 1));
+        CHECK(find("hopeless", 1)->end == jobs::attempt_end::failed);
+        REQUIRE(find("hopeless", 2));
+        CHECK(find("hopeless", 2)->end == jobs::attempt_end::discarded);
+        REQUIRE(find("slow", 1));
+        CHECK(find("slow", 1)->end == jobs::attempt_end::failed);
+        CHECK(find("slow", 1)->timed_out);
+        CHECK(find("slow", 1)->ran >= 100ms);
+        REQUIRE(find("slow", 2));
+        CHECK(find("slow", 2)->end == jobs::attempt_end::cancelled);
+        for (const auto& r : reports) {
+            CHECK(r.waited >= 0ns);
+            CHECK(r.waited < 20s);
+            CHECK(r.ran >= 0ns);
+        }
+        CHECK(jobs::to_string(jobs::attempt_end::lease_lost) == "lease_lost");
+    });
+}
+
 TEST_CASE("a NOTIFY wakes an idle worker long before its poll", "[jobs][worker]")
 {
     test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
@@ -189,6 +264,8 @@ TEST_CASE("a handler can snooze its job; stop hands unfinished jobs back without
         auto w = f.make();
         int snoozes = 0;
         bool blocked_started = false;
+        std::multiset<jobs::attempt_end> ends;
+        w->observe([&](const jobs::attempt_report& r) { ends.insert(r.end); });
         w->handle("snoozy", [&](const jobs::leased_job&) -> awaitable<core::result<jobs::outcome>> {
             ++snoozes;
             co_return jobs::outcome(jobs::snoozed{1h});
@@ -206,6 +283,7 @@ TEST_CASE("a handler can snooze its job; stop hands unfinished jobs back without
         CHECK(reached_4);
         co_await w->stop(100ms);
         CHECK(w->in_flight() == 0);
+        CHECK(ends == std::multiset<jobs::attempt_end>{jobs::attempt_end::snoozed, jobs::attempt_end::handed_back});
         auto conn = co_await f.pool->acquire();
         REQUIRE(conn.has_value());
         auto rows = co_await (*conn)->query("SELECT kind, state, attempt FROM paaskit_jobs WHERE queue = $1 ORDER BY kind",

@@ -74,6 +74,8 @@ struct leased_job {
     std::int32_t max_attempts = 0;
     std::chrono::milliseconds timeout{0};
     core::time_point lease_until;
+    core::time_point available_at; ///< since when it could run (its `run_at`): the wait ends at the fetch
+    core::time_point taken_at;     ///< when this attempt's lease began
 };
 
 } // namespace paaskit::jobs

@@ -234,7 +234,7 @@ inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_reque
         "UPDATE paaskit_jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3, leased_by = $4, lease_until = $5 "
         "FROM (SELECT id FROM paaskit_jobs WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $3 "
         "ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked "
-        "WHERE j.id = picked.id RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms";
+        "WHERE j.id = picked.id RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.timeout_ms, j.run_at";
     const pg::params fetch_args(request.queue, request.limit, now, request.worker, lease_until);
     auto taken = co_await c.query(sql, fetch_args);
     if (!taken)
@@ -251,6 +251,8 @@ inline async<std::vector<leased_job>> fetch(pg::connection& c, const fetch_reque
         j.max_attempts = taken->get<std::int32_t>(i, 5).value();
         j.timeout = std::chrono::milliseconds(taken->get<std::int32_t>(i, 6).value());
         j.lease_until = lease_until;
+        j.available_at = taken->get<core::time_point>(i, 7).value();
+        j.taken_at = now;
         out.push_back(std::move(j));
     }
     // Oldest first among equals, as the index orders them (UPDATE ... RETURNING does not keep it).

@@ -38,6 +38,43 @@ using outcome = std::variant<completed, snoozed, cancelled>;
 /// awaits end with operation_aborted) when the attempt's timeout passes or the worker stops.
 using handler = std::function<asio::awaitable<core::result<outcome>>(const leased_job&)>;
 
+/// How an attempt ended, as a worker reports it.
+enum class attempt_end {
+    completed,
+    failed,      ///< retryable later
+    discarded,   ///< failed on its last attempt
+    snoozed,
+    cancelled,   ///< by its handler
+    handed_back, ///< the worker stopped during it
+    lease_lost,  ///< its lease ran out and another attempt took the job
+};
+
+inline std::string_view to_string(attempt_end e) noexcept
+{
+    switch (e) {
+    case attempt_end::completed: return "completed";
+    case attempt_end::failed: return "failed";
+    case attempt_end::discarded: return "discarded";
+    case attempt_end::snoozed: return "snoozed";
+    case attempt_end::cancelled: return "cancelled";
+    case attempt_end::handed_back: return "handed_back";
+    case attempt_end::lease_lost: return "lease_lost";
+    }
+    return "unknown";
+}
+
+/// One finished attempt, for metrics and logs (see `worker::observe`).
+struct attempt_report {
+    const leased_job& job;
+    attempt_end end;
+    bool timed_out = false;           ///< failed because its timeout passed
+    std::chrono::nanoseconds waited;  ///< from the job being available to its attempt starting
+    std::chrono::nanoseconds ran;     ///< the handler's time
+};
+
+/// Called on the worker's executor after each attempt; it must not block.
+using attempt_observer = std::function<void(const attempt_report&)>;
+
 struct worker_options {
     std::string queue = "default";
     std::string name = "worker";         ///< recorded as the lease holder
@@ -62,6 +99,9 @@ public:
     {
         handlers_[std::move(kind)] = {std::move(h), backoff};
     }
+
+    /// Sets what is told of every finished attempt (one observer; set it before `start`).
+    void observe(attempt_observer observer) { observer_ = std::move(observer); }
 
     /// Starts fetching.
     void start()
@@ -224,6 +264,7 @@ private:
         core::result<outcome> result = core::error(errc::invalid_job, "no handler for kind \"" + j.kind + "\"");
         backoff_policy backoff;
         bool timed_out = false, lost = false;
+        const auto started = clock_.now();
         if (found != handlers_.end()) {
             backoff = found->second.backoff;
             asio::steady_timer timeout(executor_, j.timeout);
@@ -254,15 +295,29 @@ private:
             }
         }
         cancellations_.erase(j.id);
+        const auto ran = clock_.now() - started;
         if (signal->interrupted) {
+            report(j, attempt_end::handed_back, false, ran);
             co_await hand_back(j);
-        } else if (!lost && result && std::holds_alternative<completed>(*result)) {
+        } else if (lost) {
+            report(j, attempt_end::lease_lost, false, ran);
+        } else if (result && std::holds_alternative<completed>(*result)) {
+            report(j, attempt_end::completed, false, ran);
             queue_completion(std::move(j));
             co_return; // the attempt ends when its completion is written
-        } else if (!lost) {
-            co_await record(j, std::move(result), backoff, timed_out);
+        } else {
+            const auto end = co_await record(j, std::move(result), backoff, timed_out);
+            report(j, end, timed_out, ran);
         }
         finish(1);
+    }
+
+    void report(const leased_job& j, attempt_end end, bool timed_out, std::chrono::nanoseconds ran) const
+    {
+        if (!observer_)
+            return;
+        const auto waited = std::max(std::chrono::nanoseconds(0), j.taken_at - j.available_at);
+        observer_(attempt_report{j, end, timed_out, waited, ran});
     }
 
     void finish(std::size_t attempts)
@@ -319,27 +374,32 @@ private:
             log_.warn("cannot hand a job back; its lease will run out and it runs again", {{"job", j.id}});
     }
 
-    asio::awaitable<void> record(const leased_job& j, core::result<outcome> result, const backoff_policy& backoff, bool timed_out)
+    // Writes a failed, snoozed or cancelled attempt's outcome; how it ended.
+    asio::awaitable<attempt_end> record(const leased_job& j, core::result<outcome> result, const backoff_policy& backoff,
+                                        bool timed_out)
     {
+        const auto end = !result ? attempt_end::failed
+                                 : (std::holds_alternative<snoozed>(*result) ? attempt_end::snoozed : attempt_end::cancelled);
         auto conn = co_await pool_->acquire();
         if (!conn) {
             log_.warn("cannot record a job's outcome; its lease will run out and it runs again",
                       {{"job", j.id}, {"error", conn.error().message()}});
-            co_return;
+            co_return end;
         }
         const auto now = clock_.now();
         if (!result) {
             std::uniform_real_distribution<double> unit(0.0, 1.0);
             const auto delay = retry_delay(backoff, j.attempt, unit(random_));
-            (void)co_await fail(**conn, j, result.error().message(), delay, now);
+            auto state = co_await fail(**conn, j, result.error().message(), delay, now);
             log_.info("job attempt failed", {{"job", j.id}, {"kind", j.kind}, {"attempt", j.attempt}, {"timed_out", timed_out},
                                              {"error", result.error().message()}});
-            co_return;
+            co_return state && *state && **state == job_state::discarded ? attempt_end::discarded : attempt_end::failed;
         }
         if (const auto* later = std::get_if<snoozed>(&*result))
             (void)co_await snooze(**conn, j, now + later->for_how_long);
         else
             (void)co_await cancel(**conn, j.id, now);
+        co_return end;
     }
 
     asio::any_io_executor executor_;
@@ -358,6 +418,7 @@ private:
     bool listening_ = false;
     bool wake_pending_ = false;
     std::uint64_t finished_ = 0;
+    attempt_observer observer_;
     std::vector<leased_job> completions_; // completed attempts not yet written
     bool flushing_ = false;
     core::time_point last_rescue_{};
