@@ -61,6 +61,7 @@ int application::run()
     const auto pool = (*database)->make_pool(loops.main().get_executor(), options_.database_connections);
     metrics::registry registry;
     http_metrics metrics(registry);
+    job_metrics jobs_metrics(registry);
     std::atomic<bool> draining{false};
 
     router routes;
@@ -84,7 +85,7 @@ int application::run()
     job_runner jobs(loops.main().get_executor(), pool,
                     {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
                      .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
-                    clock_, log_);
+                    clock_, log_, jobs_metrics);
 
     pipeline chain(routes);
     chain.use(std::make_unique<request_id_middleware>());

@@ -1,5 +1,7 @@
 #include "jobs/service.hpp"
 
+#include "jobs/store.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,8 +11,9 @@ namespace paaskit::server {
 namespace asio = boost::asio;
 
 job_runner::job_runner(asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, job_runner_settings settings,
-                       const core::clock& clock, core::logger log)
-    : executor_(std::move(executor)), pool_(std::move(pool)), settings_(std::move(settings)), clock_(clock), log_(std::move(log))
+                       const core::clock& clock, core::logger log, job_metrics& metrics)
+    : executor_(std::move(executor)), pool_(std::move(pool)), settings_(std::move(settings)), clock_(clock), log_(std::move(log)),
+      metrics_(metrics), measure_timer_(executor_)
 {
     jobs::job prune;
     prune.kind = "paaskit.jobs.prune";
@@ -23,6 +26,7 @@ job_runner::job_runner(asio::any_io_executor executor, std::shared_ptr<pg::pool>
         options.concurrency = settings_.workers;
         options.listen_conninfo = settings_.conninfo;
         worker_ = jobs::worker::create(executor_, pool_, options, clock_, log_);
+        worker_->observe([&m = metrics_](const jobs::attempt_report& report) { m.observe(report); });
         worker_->handle("paaskit.jobs.prune", [this](const jobs::leased_job&) -> asio::awaitable<core::result<jobs::outcome>> {
             auto conn = co_await pool_->acquire();
             if (!conn)
@@ -42,9 +46,33 @@ void job_runner::start()
     if (worker_)
         worker_->start();
     jobs::leader_options options{.duty = "paaskit-server", .candidate = settings_.instance, .conninfo = settings_.conninfo};
-    leader_ = jobs::leader_elector::create(executor_, options, clock_, log_);
+    leader_ = jobs::leader_elector::create(executor_, options, clock_, log_, [&m = metrics_](bool leading, std::int64_t epoch) {
+        m.leader.set(leading ? 1 : 0);
+        if (leading)
+            m.leader_epoch.set(static_cast<double>(epoch));
+    });
     leader_->start();
     asio::co_spawn(executor_, [this]() { return lead(); }, asio::detached);
+    asio::co_spawn(executor_, [this]() { return measure(); }, asio::detached);
+}
+
+// The counts come from the database (every replica reads the same), this replica's running
+// attempts from its worker.
+asio::awaitable<void> job_runner::measure()
+{
+    while (running_) {
+        metrics_.running.set(worker_ ? static_cast<double>(worker_->in_flight()) : 0.0);
+        auto conn = co_await pool_->acquire();
+        if (conn) {
+            auto counts = co_await jobs_store::job_counts(**conn);
+            if (counts)
+                metrics_.set_counts(*counts);
+            else
+                log_.warn("counting jobs for the metrics failed", {{"error", counts.error().message()}});
+        }
+        measure_timer_.expires_after(settings_.metrics_interval);
+        co_await measure_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
 }
 
 asio::awaitable<void> job_runner::lead()
@@ -67,6 +95,7 @@ asio::awaitable<void> job_runner::lead()
 asio::awaitable<void> job_runner::stop(std::chrono::milliseconds deadline)
 {
     running_ = false;
+    measure_timer_.cancel();
     if (leader_)
         leader_->stop();
     if (worker_)

@@ -3,6 +3,8 @@
 // kinds on it), the leader election among replicas, and the periodic duties the leader enqueues
 // (today: pruning finished jobs daily).
 
+#include "jobs/metrics.hpp"
+
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/log.hpp>
 #include <paaskit/jobs/leader.hpp>
@@ -10,22 +12,25 @@
 #include <paaskit/jobs/worker.hpp>
 #include <paaskit/pg/pool.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <memory>
 #include <vector>
 
 namespace paaskit::server {
 
 struct job_runner_settings {
-    unsigned workers = 10;                     ///< jobs run at once by this replica; 0: none (HTTP only)
+    unsigned workers = 100;                    ///< jobs run at once by this replica; 0: none (HTTP only)
     std::chrono::hours retention{24 * 14};     ///< finished jobs are pruned after this
     std::string instance;                      ///< this replica's name (lease holder, leader)
     std::string conninfo;                      ///< for the LISTEN and leader sessions
+    std::chrono::milliseconds metrics_interval{5'000}; ///< how often the job counts are read for the metrics
 };
 
 class job_runner {
 public:
     job_runner(boost::asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, job_runner_settings settings,
-               const core::clock& clock, core::logger log);
+               const core::clock& clock, core::logger log, job_metrics& metrics);
 
     /// The worker pool, for features to register their job kinds before `start`; null when the
     /// replica runs no workers.
@@ -37,16 +42,19 @@ public:
 
 private:
     boost::asio::awaitable<void> lead();
+    boost::asio::awaitable<void> measure();
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<pg::pool> pool_;
     job_runner_settings settings_;
     const core::clock& clock_;
     core::logger log_;
+    job_metrics& metrics_;
     std::vector<jobs::periodic_job> periodic_;
     std::shared_ptr<jobs::worker> worker_;
     std::shared_ptr<jobs::leader_elector> leader_;
     bool running_ = false;
+    boost::asio::steady_timer measure_timer_;
 };
 
 } // namespace paaskit::server

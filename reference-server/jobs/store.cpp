@@ -72,6 +72,19 @@ async<job_page> list_jobs(pg::connection& c, const job_query& q)
     co_return page;
 }
 
+async<std::vector<job_count>> job_counts(pg::connection& c)
+{
+    auto r = co_await c.query("SELECT queue, kind, state, count(*) FROM paaskit_jobs GROUP BY queue, kind, state");
+    if (!r)
+        co_return r.error();
+    std::vector<job_count> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i)
+        out.emplace_back(r->get<std::string>(i, 0).value(), r->get<std::string>(i, 1).value(), r->get<std::string>(i, 2).value(),
+                         r->get<std::int64_t>(i, 3).value());
+    co_return out;
+}
+
 async<boost::json::object> job_stats(pg::connection& c)
 {
     auto r = co_await c.query("SELECT 'state', state, count(*) FROM paaskit_jobs GROUP BY state "

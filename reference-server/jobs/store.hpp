@@ -9,6 +9,8 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <tuple>
+#include <vector>
 #include <string>
 
 namespace paaskit::server::jobs_store {
@@ -33,6 +35,9 @@ using async = boost::asio::awaitable<core::result<T>>;
 async<job_page> list_jobs(pg::connection& c, const job_query& q);
 /// Counts by state, by queue and by kind.
 async<boost::json::object> job_stats(pg::connection& c);
+using job_count = std::tuple<std::string, std::string, std::string, std::int64_t>; ///< queue, kind, state, jobs
+/// Jobs by queue, kind and state (for the metrics).
+async<std::vector<job_count>> job_counts(pg::connection& c);
 /// One job with every attempt's error; nullopt when there is none.
 async<std::optional<boost::json::object>> find_job(pg::connection& c, std::int64_t id);
 

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 using namespace paaskit;
 using namespace paaskit::test;
 namespace json = boost::json;
@@ -112,4 +114,25 @@ TEST_CASE("the server's workers run jobs: a kind nobody handles is discarded wit
         }
     }
     CHECK(state == "discarded");
+
+    // The metrics count the attempt at once; the database counts and the leadership come with
+    // the next refresh (every 5 s) and election (every 500 ms).
+    const std::string attempts = R"(paaskit_job_attempts_total{queue="default",kind="test.nobody-handles-this",outcome="discarded"} 1)";
+    const std::string waited = R"(paaskit_job_wait_seconds_count{queue="default",kind="test.nobody-handles-this"} 1)";
+    const std::string ran = R"(paaskit_job_run_seconds_count{queue="default",kind="test.nobody-handles-this"} 1)";
+    const std::string counted = R"(paaskit_jobs{queue="default",kind="test.nobody-handles-this",state="discarded"} 1)";
+    std::string text;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        text = http_request_once(s.port(), "GET", "/metrics").body();
+        if (text.find(counted) != std::string::npos && text.find("paaskit_jobs_leader 1") != std::string::npos)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the poll's pace, not a guess at a duration
+    }
+    CHECK_THAT(text, Catch::Contains(attempts));
+    CHECK_THAT(text, Catch::Contains(waited));
+    CHECK_THAT(text, Catch::Contains(ran));
+    CHECK_THAT(text, Catch::Contains(counted));
+    CHECK_THAT(text, Catch::Contains("paaskit_jobs_leader 1"));
+    CHECK_THAT(text, Catch::Contains("paaskit_jobs_running "));
 }

@@ -28,18 +28,18 @@ inline async<std::size_t> enqueue_due(pg::connection& c, std::span<const periodi
     auto begun = co_await c.query("BEGIN");
     if (!begun)
         co_return begun.error();
-    core::result<std::size_t> outcome = std::size_t{0};
+    core::result<std::size_t> result = std::size_t{0};
     for (const auto& p : periodic) {
         auto seen = co_await c.query(
             "INSERT INTO paaskit_jobs_periodic (name, last_tick, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING",
             pg::params(p.name, now));
         if (!seen) {
-            outcome = seen.error();
+            result = seen.error();
             break;
         }
         auto row = co_await c.query("SELECT last_tick FROM paaskit_jobs_periodic WHERE name = $1 FOR UPDATE", pg::params(p.name));
         if (!row) {
-            outcome = row.error();
+            result = row.error();
             break;
         }
         const auto last = row->get<core::time_point>(0, 0).value();
@@ -58,23 +58,23 @@ inline async<std::size_t> enqueue_due(pg::connection& c, std::span<const periodi
         j.run_at = now;
         auto id = co_await enqueue(c, j, now);
         if (!id) {
-            outcome = id.error();
+            result = id.error();
             break;
         }
         enqueued += id->has_value() ? 1U : 0U;
         auto advanced = co_await c.query("UPDATE paaskit_jobs_periodic SET last_tick = $2, updated_at = $3 WHERE name = $1",
                                          pg::params(p.name, *latest, now));
         if (!advanced) {
-            outcome = advanced.error();
+            result = advanced.error();
             break;
         }
     }
-    if (outcome)
-        outcome = enqueued;
-    auto ended = co_await c.query(outcome ? "COMMIT" : "ROLLBACK");
-    if (outcome && !ended)
-        outcome = ended.error();
-    co_return outcome;
+    if (result)
+        result = enqueued;
+    auto ended = co_await c.query(result ? "COMMIT" : "ROLLBACK");
+    if (result && !ended)
+        result = ended.error();
+    co_return result;
 }
 
 } // namespace paaskit::jobs

@@ -134,15 +134,15 @@ inline async<std::vector<std::int64_t>> enqueue_batch(pg::connection& c, std::sp
         if (!begun)
             co_return begun.error();
     }
-    core::result<std::vector<std::int64_t>> outcome = std::vector<std::int64_t>{};
+    core::result<std::vector<std::int64_t>> result = std::vector<std::int64_t>{};
     if (!period_keys.empty()) {
         auto locked = co_await c.query("SELECT count(pg_advisory_xact_lock(hashtextextended('paaskit_jobs:' || k, 0))) "
                                        "FROM (SELECT DISTINCT value #>> '{}' AS k FROM jsonb_array_elements($1::jsonb) ORDER BY 1) keys",
                                        pg::params(boost::json::value(std::move(period_keys))));
         if (!locked)
-            outcome = locked.error();
+            result = locked.error();
     }
-    if (outcome) {
+    if (result) {
         pg::params columns;
         for (auto* column : {&kinds, &queues, &args, &priorities, &max_attempts, &timeouts, &run_ats, &unique_keys, &unique_untils, &tags})
             std::move(*column).add_to(columns);
@@ -161,20 +161,20 @@ inline async<std::vector<std::int64_t>> enqueue_batch(pg::connection& c, std::sp
             "RETURNING id",
             columns);
         if (!inserted) {
-            outcome = inserted.error();
+            result = inserted.error();
         } else {
             ids.reserve(static_cast<std::size_t>(inserted->rows()));
             for (int i = 0; i < inserted->rows(); ++i)
                 ids.push_back(inserted->get<std::int64_t>(i, 0).value());
-            outcome = std::move(ids);
+            result = std::move(ids);
         }
     }
     if (own_transaction) {
-        auto ended = co_await c.query(outcome ? "COMMIT" : "ROLLBACK");
-        if (outcome && !ended)
-            outcome = ended.error();
+        auto ended = co_await c.query(result ? "COMMIT" : "ROLLBACK");
+        if (result && !ended)
+            result = ended.error();
     }
-    co_return outcome;
+    co_return result;
 }
 
 /// Enqueues one job; its id, or nullopt when its unique key is taken. See `enqueue_batch`.
