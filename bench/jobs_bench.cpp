@@ -6,7 +6,7 @@
 //   - commit-to-start latency with an idle queue: 500 jobs, one at a time, from the enqueuing
 //     transaction's COMMIT returning to the handler starting (NOTIFY wake-up), p50 and p99.
 //
-//   build/release/bench/paaskit_jobs_bench [jobs] [batch]
+//   build/bench/bench/paaskit_jobs_bench [jobs] [batch]
 
 #include <paaskit/core/log_sinks.hpp>
 #include <paaskit/jobs.hpp>
