@@ -9,6 +9,7 @@
 #include "http/http_server.hpp"
 #include "http/middleware.hpp"
 #include "jobs/service.hpp"
+#include "notifications/service.hpp"
 
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/metrics/registry.hpp>
@@ -75,17 +76,44 @@ int application::run()
         .sign_in_limit = {.burst = options_.login_attempts, .refill = 1, .period = std::chrono::seconds(options_.login_refill_s)},
         .hashing_threads = std::max(1U, std::thread::hardware_concurrency()),
     };
+    notification_settings mail_settings{
+        .brand = {.platform_name = options_.platform_name, .url = options_.public_url, .support = options_.support_email},
+        .sender = {options_.mail_from_address, options_.mail_from_name},
+        .templates_dir = options_.mail_templates,
+        .first_retry = std::chrono::seconds(options_.mail_retry_first_s),
+        .give_up_after = std::chrono::hours(options_.mail_give_up_hours),
+        .delivery_threads = options_.mail_threads,
+    };
+    if (!options_.smtp_url.empty()) {
+        auto smtp = notify::parse_smtp_url(options_.smtp_url, options_.smtp_allow_plain);
+        if (!smtp) {
+            log_.error("cannot use --smtp-url", {{"error", smtp.error().message()}});
+            return 1;
+        }
+        smtp->ca_file = options_.smtp_ca_file;
+        mail_settings.smtp = std::move(*smtp);
+    }
+    auto mail = notification_service::create(std::move(mail_settings), pool, clock_, log_);
+    if (!mail) {
+        log_.error("cannot set up e-mail", {{"error", mail.error().message()}});
+        return 1;
+    }
+    log_.info("mail", {{"delivery", (*mail)->delivers() ? "smtp" : "outbox only (no --smtp-url)"}});
     auth_service auth(std::move(auth_config), pool, clock_);
+    auth.send_mail_with(**mail);
     register_auth_routes(routes, auth);
     register_admin_user_routes(routes, auth);
     register_service_routes(routes, catalog, auth, *pool, clock_);
     register_job_routes(routes, auth, *pool, clock_);
+    register_notification_routes(routes, auth, **mail);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
     job_runner jobs(loops.main().get_executor(), pool,
                     {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
                      .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
                     clock_, log_, jobs_metrics);
+    if (jobs.worker() != nullptr)
+        (*mail)->handle_jobs(*jobs.worker());
 
     pipeline chain(routes);
     chain.use(std::make_unique<request_id_middleware>());

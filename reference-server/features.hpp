@@ -24,6 +24,7 @@ struct platform {
 class auth_service;
 class authenticator;
 class service_catalog;
+class notification_service;
 
 void register_health_routes(router& routes, const platform& p);
 void register_auth_routes(router& routes, auth_service& service);
@@ -32,5 +33,6 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
                              const core::clock& clock);
 void register_debug_routes(router& routes, const platform& p);
 void register_job_routes(router& routes, authenticator& access, pg::pool& database, const core::clock& clock);
+void register_notification_routes(router& routes, authenticator& access, notification_service& service);
 
 } // namespace paaskit::server

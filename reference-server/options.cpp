@@ -80,6 +80,21 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         .check(CLI::Range(0U, 1000U));
     cli.option("job-retention-days", options.job_retention_days, "Days finished jobs are kept before they are pruned")
         .check(CLI::Range(1U, 3650U));
+    cli.option("smtp-url", options.smtp_url,
+               "Mail server: smtp://user:password@host:587 (STARTTLS required) or smtps://user:password@host:465 (implicit TLS); "
+               "empty: mail stays in the outbox for administrators to read (GET /api/admin/notifications)");
+    cli.flag("smtp-allow-plain", options.smtp_allow_plain, "Allow plain text (no TLS) to a loopback --smtp-url host (a local relay)");
+    cli.option("smtp-ca-file", options.smtp_ca_file, "PEM bundle to verify the mail server with (empty: the system's CAs)");
+    cli.option("mail-from", options.mail_from, "Sender of the platform's mail: \"Name <address>\" or an address");
+    cli.option("mail-templates", options.mail_templates, "Directory of mail templates overriding the built-in ones (see docs/notify.md)");
+    cli.option("platform-name", options.platform_name, "The platform's name in its mail");
+    cli.option("public-url", options.public_url, "Where customers sign in, as the mail links it (empty: http://<listen>)");
+    cli.option("support-email", options.support_email, "An address for questions, shown in every mail (empty: none)");
+    cli.option("mail-retry-first-s", options.mail_retry_first_s,
+               "Seconds before the first retry of a mail the server deferred (then doubling, up to an hour)")
+        .check(CLI::Range(1U, 3600U));
+    cli.option("mail-give-up-hours", options.mail_give_up_hours, "Hours a mail is retried before it fails").check(CLI::Range(1U, 720U));
+    cli.option("mail-threads", options.mail_threads, "SMTP sessions at once per replica").check(CLI::Range(1U, 64U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 
@@ -99,6 +114,17 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         return proxies.error();
     options.proxies = std::move(*proxies);
     options.level = core::parse_log_level(options.log_level).value(); // IsMember checked it
+    // --mail-from: "Name <address>" or a bare address.
+    if (const auto open = options.mail_from.rfind('<'); open != std::string::npos && options.mail_from.back() == '>') {
+        options.mail_from_address = options.mail_from.substr(open + 1, options.mail_from.size() - open - 2);
+        options.mail_from_name = options.mail_from.substr(0, open);
+        while (!options.mail_from_name.empty() && options.mail_from_name.back() == ' ')
+            options.mail_from_name.pop_back();
+    } else {
+        options.mail_from_address = options.mail_from;
+    }
+    if (options.public_url.empty())
+        options.public_url = "http://" + options.listen;
     if (options.threads == 0)
         options.threads = std::max(1U, std::thread::hardware_concurrency());
     return outcome;

@@ -44,10 +44,24 @@ struct server_options {
     unsigned job_workers = 100;       // jobs this replica runs at once (the jobs library's default); 0: none
     unsigned job_retention_days = 14; // finished jobs are pruned after this
 
+    // E-mail.
+    std::string smtp_url;          // smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; empty: keep mail in the outbox
+    bool smtp_allow_plain = false; // plain text to a loopback SMTP host
+    std::string smtp_ca_file;      // PEM bundle to verify the SMTP server with (empty: the system's)
+    std::string mail_from = "paaskit <noreply@paaskit.local>";
+    std::string mail_templates;    // a directory of templates overriding the built-ins
+    std::string platform_name = "paaskit";
+    std::string public_url;        // where customers sign in (empty: http://<listen>)
+    std::string support_email;
+    unsigned mail_retry_first_s = 30; // the first retry after a temporary failure (then doubling, up to an hour)
+    unsigned mail_give_up_hours = 72;
+    unsigned mail_threads = 4;
+
     // Derived by parse_server_options from the above.
     boost::asio::ip::tcp::endpoint listen_endpoint;
     server::trusted_proxies proxies;
     core::log_level level = core::log_level::info;
+    std::string mail_from_name, mail_from_address;
 };
 
 /// Fills `options` from argv and the environment and validates it. `--help` prints to `out`.

@@ -243,6 +243,8 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 co_return changed;
             if (auto stored = co_await store::set_password_hash(c, *id, *hash, now); !stored)
                 co_return stored.error();
+            if (auto mailed = co_await service.queue_password_changed(c, **changed, now, ctx.client_address); !mailed)
+                co_return mailed.error();
             co_return changed;
         });
         if (!updated)

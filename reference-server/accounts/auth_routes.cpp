@@ -272,7 +272,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!hash)
             co_return error_response(ctx, hash.error());
         const auto now = service.clock().now();
-        if (auto stored = co_await store::set_password_hash(**conn, who.user.id, *hash, now); !stored)
+        if (auto stored = co_await service.store_new_password(**conn, who.user, *hash, ctx.client_address); !stored)
             co_return error_response(ctx, stored.error());
         auto revoked = co_await service.refresh_tokens().revoke_user(who.user.id, who.session,
                                                                      auth::revocation_reason::password_changed, now);

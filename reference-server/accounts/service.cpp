@@ -1,10 +1,13 @@
 #include "accounts/service.hpp"
 
+#include "notifications/service.hpp"
+
 #include "http/problem.hpp"
 
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
+#include <paaskit/pg/transaction.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -100,10 +103,53 @@ asio::awaitable<core::result<store::user>> auth_service::create_account(const au
         co_return hash.error();
     const auto now = clock_.now();
     const store::user u{new_id(), email.address, std::move(name), role, store::user_status::active, now, now, std::nullopt};
-    auto inserted = co_await store::insert_user(**conn, u, email, *hash);
+    // The account and its welcome mail exist together or not at all.
+    auto inserted = co_await pg::transact(**conn, pg::isolation::read_committed,
+                                          [&](pg::connection& c) -> asio::awaitable<core::result<store::user>> {
+        auto row = co_await store::insert_user(c, u, email, *hash);
+        if (!row || mail_ == nullptr)
+            co_return row;
+        const mail_request welcome{.user_id = row->id, .to = {row->email, row->name}, .kind = "welcome", .values = {{"name", row->name}}};
+        auto queued = co_await mail_->queue(c, welcome);
+        if (!queued)
+            co_return queued.error();
+        co_return row;
+    });
     if (!inserted && inserted.error() == pg::errc::unique_violation)
         co_return core::error(pg::errc::unique_violation, "another account uses this e-mail address");
     co_return inserted;
+}
+
+asio::awaitable<core::result<void>> auth_service::queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,
+                                                                         const std::string& client_address)
+{
+    if (mail_ == nullptr)
+        co_return core::result<void>{};
+    const mail_request changed{.user_id = u.id,
+                               .to = {u.email, u.name},
+                               .kind = "password_changed",
+                               .values = {{"name", u.name},
+                                          {"changed_at", core::format_rfc3339(at, core::fraction_digits::seconds)},
+                                          {"client_address", client_address}}};
+    auto queued = co_await mail_->queue(c, changed);
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<bool>> auth_service::store_new_password(pg::connection& conn, const store::user& u, const std::string& hash,
+                                                                     const std::string& client_address)
+{
+    const auto now = clock_.now();
+    co_return co_await pg::transact(conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<bool>> {
+        auto stored = co_await store::set_password_hash(c, u.id, hash, now);
+        if (!stored || !*stored)
+            co_return stored;
+        auto queued = co_await queue_password_changed(c, u, now, client_address);
+        if (!queued)
+            co_return queued.error();
+        co_return true;
+    });
 }
 
 asio::awaitable<core::result<session_tokens>> auth_service::start_session(const store::user& u)

@@ -45,6 +45,8 @@ struct session_tokens {
     auth::issued_refresh_token refresh;
 };
 
+class notification_service;
+
 class auth_service final : public authenticator {
 public:
     auth_service(auth_settings settings, std::shared_ptr<pg::pool> pool, const core::clock& clock);
@@ -66,6 +68,17 @@ public:
     /// password hashed off the event loop, the row inserted.
     asio::awaitable<core::result<store::user>> create_account(const auth::email_identity& email, std::string name, auth::role role,
                                                               std::string password);
+
+    /// Mail about accounts (welcome, password changed) goes through `mail`, in the transaction of
+    /// the change; without it (tests of the accounts alone) none is written.
+    void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
+
+    /// Queues the "password changed" mail on `c`, in the caller's transaction.
+    asio::awaitable<core::result<void>> queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,
+                                                               const std::string& client_address);
+    /// Stores a new password hash, and in the same transaction queues the "password changed" mail.
+    asio::awaitable<core::result<bool>> store_new_password(pg::connection& c, const store::user& u, const std::string& hash,
+                                                           const std::string& client_address);
 
     /// A new session (refresh-token family) and its first tokens.
     asio::awaitable<core::result<session_tokens>> start_session(const store::user& u);
@@ -103,6 +116,7 @@ private:
     auth::rate_limiter by_account_;
     core::uuid_v7_generator ids_;
     boost::asio::thread_pool hashing_;
+    notification_service* mail_ = nullptr;
 };
 
 /// The accounts feature's own `require_permission` (http/access.hpp): its handlers get the whole

@@ -2,6 +2,7 @@
 
 #include <paaskit/auth/error.hpp>
 #include <paaskit/jobs/error.hpp>
+#include <paaskit/notify/error.hpp>
 #include <paaskit/pg/error.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -79,6 +80,13 @@ const problem_type& problem_for(const core::error& error)
         case jobs::errc::wrong_state: return problems::conflict;
         case jobs::errc::invalid_cron:
         case jobs::errc::invalid_job: return problems::validation_failed;
+        }
+    }
+    if (code.category() == core::category_of<paaskit::notify::errc>()) {
+        switch (static_cast<paaskit::notify::errc>(code.value())) {
+        case paaskit::notify::errc::invalid_message:
+        case paaskit::notify::errc::header_injection: return problems::validation_failed;
+        default: break;
         }
     }
     if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||

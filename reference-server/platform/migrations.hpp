@@ -95,6 +95,43 @@ CREATE CONSTRAINT TRIGGER paaskit_users_keep_an_administrator_on_delete
     FOR EACH ROW WHEN (OLD.role = 'ADMINISTRATOR' AND OLD.status = 'ACTIVE' AND OLD.deleted_at IS NULL)
     EXECUTE FUNCTION paaskit_keep_an_administrator();
 )sql"},
+        {5, "notifications",
+         R"sql(
+-- The mail outbox: each message as rendered, written in the transaction of the event that causes
+-- it; a job delivers it (status queued), or it is kept for administrators when no mail server is
+-- configured (held).
+CREATE TABLE paaskit_notifications (
+    id          uuid        PRIMARY KEY,
+    user_id     uuid        REFERENCES paaskit_users (id),
+    kind        text        NOT NULL CHECK (length(kind) BETWEEN 1 AND 100),
+    to_address  text        NOT NULL,
+    to_name     text        NOT NULL DEFAULT '',
+    subject     text        NOT NULL,
+    body_text   text        NOT NULL,
+    body_html   text        NOT NULL,
+    status      text        NOT NULL CHECK (status IN ('queued', 'held', 'sent', 'failed')),
+    created_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    reply       text,                       -- the mail server's final reply (sent) or refusal (failed)
+    attempts    jsonb       NOT NULL DEFAULT '[]' -- [{"at", "outcome": sent|temporary|permanent|gave_up, "reply"}]
+);
+CREATE INDEX paaskit_notifications_recent ON paaskit_notifications (created_at DESC, id DESC);
+CREATE INDEX paaskit_notifications_user ON paaskit_notifications (user_id, created_at DESC);
+CREATE TABLE paaskit_notification_attachments (
+    notification_id uuid    NOT NULL REFERENCES paaskit_notifications (id) ON DELETE CASCADE,
+    position        integer NOT NULL,
+    filename        text    NOT NULL,
+    content_type    text    NOT NULL,
+    content         bytea   NOT NULL,
+    PRIMARY KEY (notification_id, position)
+);
+-- The kinds a customer turned off (only kinds that are not essential).
+CREATE TABLE paaskit_notification_preferences (
+    user_id    uuid        PRIMARY KEY REFERENCES paaskit_users (id),
+    disabled   text[]      NOT NULL DEFAULT '{}',
+    updated_at timestamptz NOT NULL
+);
+)sql"},
     };
 }
 

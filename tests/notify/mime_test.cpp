@@ -115,6 +115,19 @@ TEST_CASE("a text-only message is one text/plain part; quoted-printable keeps li
     CHECK(text_of(p.at("parts").at(0).as_object()) == m.text + "\n");
 }
 
+TEST_CASE("an address beyond ASCII is written as it is (RFC 6532) and reads back")
+{
+    auto m = sample();
+    m.to = {{"ünï@bücher.example", "Ünï"}};
+    m.attachments.clear();
+    auto data = notify::serialize(m, {.date = sent_at, .message_id = "u@paas.example"});
+    REQUIRE(data.has_value());
+    CHECK_THAT(*data, Catch::Contains("<ünï@bücher.example>"));
+    const auto p = parsed(*data);
+    CHECK(p.at("to_addresses").as_array() == boost::json::array{"ünï@bücher.example"});
+    CHECK(p.at("to_names").as_array() == boost::json::array{"Ünï"});
+}
+
 TEST_CASE("a line break in any header field is refused as injection, never folded into a header")
 {
     const auto injected = [](auto change) {
@@ -146,7 +159,7 @@ TEST_CASE("messages that break a rule are refused with the field named")
         return r.error().detail();
     };
     for (const char* address : {"", "plain", "@x.example", "a@", "a..b@x.example", ".a@x.example", "a b@x.example", "a@-x.example",
-                                "a@x..example", "ä@x.example", "a@x_y.example", "a@x.example>"}) {
+                                "a@x..example", "a@x_y.example", "a@x.example>", "a\x01@x.example", "\xc3@x.example"}) {
         INFO(address);
         CHECK_THAT(refused([&](notify::message& m) { m.to[0].address = address; }), Catch::Contains("to address"));
     }
@@ -161,7 +174,7 @@ TEST_CASE("messages that break a rule are refused with the field named")
     CHECK_THAT(refused([](notify::message& m) { m.attachments[0].content_type = "pdf"; }), Catch::Contains("content_type"));
     CHECK_THAT(refused([](notify::message& m) { m.attachments[0].content_type = "text/html; x=\"y\""; }), Catch::Contains("content_type"));
     CHECK_THAT(refused([](notify::message& m) { m.attachments[0].content.assign(26u << 20, 'a'); }), Catch::Contains("25 MiB"));
-    for (const char* good : {"a.b+tag@x.example", "o'brien@mail.x-y.example", "root@localhost"}) {
+    for (const char* good : {"a.b+tag@x.example", "o'brien@mail.x-y.example", "root@localhost", "ünï@bücher.example"}) {
         INFO(good);
         CHECK(notify::check_address(good).has_value());
     }

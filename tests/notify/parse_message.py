@@ -10,7 +10,12 @@ import json
 import sys
 
 data = open(sys.argv[1], "rb").read()
-msg = email.message_from_bytes(data, policy=email.policy.default)
+try:
+    # RFC 6532: header fields may hold UTF-8 (addresses beyond ASCII); from bytes, Python would
+    # keep those as surrogate escapes.
+    msg = email.message_from_string(data.decode("utf-8"), policy=email.policy.default)
+except UnicodeDecodeError:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
 out = {
     "headers": {k: str(v) for k, v in msg.items()},
     "to_addresses": [a.addr_spec for a in msg["To"].addresses] if msg["To"] else [],

@@ -89,7 +89,8 @@ def main():
     handler = Handler(a.dir)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    kwargs = dict(tls_context=None if a.implicit_tls else tls, require_starttls=a.require_starttls, hostname="sink.test", loop=loop)
+    kwargs = dict(tls_context=None if a.implicit_tls else tls, require_starttls=a.require_starttls, hostname="sink.test", loop=loop,
+                  enable_SMTPUTF8=True)
     if a.auth:
         kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=tls is not None and not a.implicit_tls)
     server = loop.run_until_complete(loop.create_server(lambda: SMTP(handler, **kwargs), host="127.0.0.1", port=a.port,

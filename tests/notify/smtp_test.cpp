@@ -120,6 +120,17 @@ TEST_CASE("STARTTLS is required: a server that does not offer it, or one that ca
     CHECK(plain.accepted()[0].at("tls") == false);
 }
 
+TEST_CASE("an address beyond ASCII goes with SMTPUTF8")
+{
+    test::smtp_sink sink({.tls = true, .require_starttls = true});
+    notify::smtp_client smtp(settings_for("smtp://localhost:" + std::to_string(sink.port())));
+    const std::vector<std::string> to{"ünï@example.com"};
+    auto r = smtp.send("noreply@paas.example", to, message_to("ünï@example.com", "utf8@paas.example"));
+    REQUIRE(r.has_value());
+    REQUIRE(sink.wait_accepted(1));
+    CHECK(sink.accepted()[0].at("to").as_array() == boost::json::array{"ünï@example.com"});
+}
+
 TEST_CASE("implicit TLS (smtps) delivers")
 {
     test::smtp_sink sink({.implicit_tls = true});

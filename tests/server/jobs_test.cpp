@@ -115,25 +115,19 @@ TEST_CASE("the server's workers run jobs: a kind nobody handles is discarded wit
     }
     CHECK(state == "discarded");
 
-    // The metrics count the attempt at once; the database counts and the leadership come with
-    // the next refresh (every 5 s) and election (every 500 ms).
-    const std::string attempts = R"(paaskit_job_attempts_total{queue="default",kind="test.nobody-handles-this",outcome="discarded"} 1)";
-    const std::string waited = R"(paaskit_job_wait_seconds_count{queue="default",kind="test.nobody-handles-this"} 1)";
-    const std::string ran = R"(paaskit_job_run_seconds_count{queue="default",kind="test.nobody-handles-this"} 1)";
+    // The database's counts reach every replica's metrics within a refresh (every 5 s). (Other
+    // servers of this test program share the database and may have run the job: the attempt
+    // metrics are checked in the two-replica test, on a database of its own.)
     const std::string counted = R"(paaskit_jobs{queue="default",kind="test.nobody-handles-this",state="discarded"} 1)";
     std::string text;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
         text = http_request_once(s.port(), "GET", "/metrics").body();
-        if (text.find(counted) != std::string::npos && text.find("paaskit_jobs_leader 1") != std::string::npos)
+        if (text.find(counted) != std::string::npos)
             break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the poll's pace, not a guess at a duration
     }
-    CHECK_THAT(text, Catch::Contains(attempts));
-    CHECK_THAT(text, Catch::Contains(waited));
-    CHECK_THAT(text, Catch::Contains(ran));
     CHECK_THAT(text, Catch::Contains(counted));
-    CHECK_THAT(text, Catch::Contains("paaskit_jobs_leader 1"));
     CHECK_THAT(text, Catch::Contains("paaskit_jobs_running "));
 }
 
@@ -220,6 +214,10 @@ TEST_CASE("two replicas on one database share the jobs, run each once, and elect
     CHECK(by_first > 0);
     CHECK(by_second > 0);
     CHECK(by_first + by_second == total); // each job once, and no attempt twice
+    const std::string waits = R"(paaskit_job_wait_seconds_count{queue="default",kind="test.replicas"})";
+    const std::string runs = R"(paaskit_job_run_seconds_count{queue="default",kind="test.replicas"})";
+    CHECK(metric_value(metrics_of(*first), waits) + metric_value(metrics_of(*second), waits) == total);
+    CHECK(metric_value(metrics_of(*first), runs) + metric_value(metrics_of(*second), runs) == total);
 
     // One leader at a time.
     const auto leads = [](const auth_server& s) { return metric_value(metrics_of(s), "paaskit_jobs_leader") == 1; };

@@ -19,7 +19,7 @@ namespace paaskit::notify {
 
 /// An address with an optional display name (any UTF-8; encoded when serialised).
 struct mailbox {
-    std::string address; ///< `local@domain`, ASCII (no SMTPUTF8)
+    std::string address; ///< `local@domain`; UTF-8 beyond ASCII needs a server with SMTPUTF8
     std::string name{};
 };
 
@@ -90,12 +90,16 @@ inline core::result<void> check_header_text(std::string_view field, std::string_
 
 } // namespace detail
 
-/// Checks an address: `local@domain`, ASCII, a dot-atom local part of at most 64 bytes and a
-/// domain of letters, digits and hyphens in dot-separated labels; at most 254 bytes.
+/// Checks an address: `local@domain`, a dot-atom local part of at most 64 bytes and a domain of
+/// letters, digits and hyphens in dot-separated labels; at most 254 bytes. Letters beyond ASCII
+/// (UTF-8, RFC 6531/6532) are allowed in both parts: such an address is written as it is and
+/// needs a mail server that offers SMTPUTF8 (libcurl asks for it, and sends the domain as IDNA).
 inline core::result<void> check_address(std::string_view address, std::string_view field = "address")
 {
     if (detail::has_line_break(address))
         return detail::bad(errc::header_injection, field, "contains a line break");
+    if (!core::is_valid_utf8(address) || detail::has_control(address))
+        return detail::bad(errc::invalid_message, field, "is not UTF-8 text");
     const auto at = address.rfind('@');
     if (address.size() > 254 || at == std::string_view::npos || at == 0 || at > 64 || at + 1 == address.size())
         return detail::bad(errc::invalid_message, field, "is not an address (local@domain, at most 254 bytes)");
@@ -103,7 +107,7 @@ inline core::result<void> check_address(std::string_view address, std::string_vi
     if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
         return detail::bad(errc::invalid_message, field, "has dots in the wrong place");
     for (char c : local)
-        if (!detail::is_atext(c) && c != '.')
+        if (!detail::is_atext(c) && c != '.' && static_cast<unsigned char>(c) < 0x80)
             return detail::bad(errc::invalid_message, field, "has a character not allowed in an address");
     std::size_t label = 0;
     for (std::size_t i = 0; i <= domain.size(); ++i) {
@@ -112,7 +116,8 @@ inline core::result<void> check_address(std::string_view address, std::string_vi
             if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-')
                 return detail::bad(errc::invalid_message, field, "has a malformed domain");
             label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                   static_cast<unsigned char>(c) >= 0x80) {
             ++label;
         } else {
             return detail::bad(errc::invalid_message, field, "has a malformed domain");
