@@ -157,9 +157,11 @@ async<std::vector<std::string>> disabled_kinds(pg::connection& c, core::uuid use
     if (!r)
         co_return r.error();
     std::vector<std::string> out;
-    if (r->rows() == 1)
-        for (const auto& k : r->get<boost::json::value>(0, 0).value().as_array())
+    if (r->rows() == 1) {
+        const auto kinds = r->get<boost::json::value>(0, 0).value(); // named: a range over a temporary's member dangles
+        for (const auto& k : kinds.as_array())
             out.emplace_back(k.as_string());
+    }
     co_return out;
 }
 

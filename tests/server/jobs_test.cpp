@@ -1,6 +1,7 @@
 // /api/admin/jobs* against the real server, and the server's own worker pool running jobs.
 
 #include "server/api_support.hpp"
+#include "server/server_support.hpp"
 #include "support/pg_fixture.hpp"
 
 #include <paaskit/jobs/queue.hpp>
@@ -131,67 +132,18 @@ TEST_CASE("the server's workers run jobs: a kind nobody handles is discarded wit
     CHECK_THAT(text, Catch::Contains("paaskit_jobs_running "));
 }
 
-namespace {
-
-// A metric's value in a /metrics text (the first series that starts with `series`), or -1.
-double metric_value(const std::string& text, const std::string& series)
-{
-    const auto at = text.find("\n" + series + " ");
-    if (at == std::string::npos)
-        return -1;
-    return std::stod(text.substr(at + series.size() + 2));
-}
-
-std::string metrics_of(const auth_server& s) { return http_request_once(s.port(), "GET", "/metrics").body(); }
-
-// Polls `done` at a steady pace until it holds or `bound` passes.
-bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds bound)
-{
-    const auto end = std::chrono::steady_clock::now() + bound;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > end)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the poll's pace
-    }
-    return true;
-}
-
-std::int64_t scalar(const std::string& conninfo, const std::string& sql)
-{
-    return run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<std::int64_t> {
-        auto c = co_await pg::connection::connect(io.get_executor(), conninfo);
-        REQUIRE(c.has_value());
-        auto r = co_await c->query(sql);
-        REQUIRE(r.has_value());
-        co_return r->get<std::int64_t>(0, 0).value();
-    });
-}
-
-} // namespace
-
 TEST_CASE("two replicas on one database share the jobs, run each once, and elect one leader that is replaced when killed")
 {
     // The replicas get a database of their own: no other test's server takes their jobs.
-    const std::string database = "paaskit_replicas_" + std::to_string(::getpid());
-    const std::string admin_conninfo = shared_cluster().conninfo();
-    scalar(admin_conninfo, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database +
-                               "') t");
-    run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
-        auto c = co_await pg::connection::connect(io.get_executor(), admin_conninfo);
-        REQUIRE(c.has_value());
-        auto dropped = co_await c->query("DROP DATABASE IF EXISTS " + database);
-        REQUIRE(dropped.has_value());
-        auto created = co_await c->query("CREATE DATABASE " + database);
-        REQUIRE(created.has_value());
-    });
-    const std::string conninfo = shared_cluster().conninfo(database);
+    own_database database("paaskit_replicas");
+    const std::string conninfo = database.conninfo();
     const std::vector<std::string> flags{"--database-url", conninfo, "--job-workers", "4"};
     auto first = std::make_unique<auth_server>(flags);
     auto second = std::make_unique<auth_server>(flags);
 
     // Both listen for new jobs (their LISTEN sessions are in the database), then 2,000 come at once.
-    const std::string listening = "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + database + "' AND query LIKE 'LISTEN%'";
-    CHECK(poll_until([&] { return scalar(conninfo, listening) == 2; }, std::chrono::seconds(20)));
+    const std::string listening = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    CHECK(poll_until([&] { return sql_scalar(conninfo, listening) == 2; }, std::chrono::seconds(20)));
     constexpr int total = 2000;
     run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
         auto c = co_await pg::connection::connect(io.get_executor(), conninfo);
@@ -206,27 +158,27 @@ TEST_CASE("two replicas on one database share the jobs, run each once, and elect
         REQUIRE(ids->size() == total);
     });
     const std::string finished = "SELECT count(*) FROM paaskit_jobs WHERE kind = 'test.replicas' AND state = 'discarded'";
-    CHECK(poll_until([&] { return scalar(conninfo, finished) == total; }, std::chrono::seconds(60)));
-    CHECK(scalar(conninfo, "SELECT count(*) FROM paaskit_jobs WHERE kind = 'test.replicas' AND attempt <> 1") == 0);
+    CHECK(poll_until([&] { return sql_scalar(conninfo, finished) == total; }, std::chrono::seconds(60)));
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM paaskit_jobs WHERE kind = 'test.replicas' AND attempt <> 1") == 0);
     const std::string series = R"(paaskit_job_attempts_total{queue="default",kind="test.replicas",outcome="discarded"})";
-    const double by_first = metric_value(metrics_of(*first), series), by_second = metric_value(metrics_of(*second), series);
+    const double by_first = metric_value(metrics_of(first->port()), series), by_second = metric_value(metrics_of(second->port()), series);
     INFO("first ran " << by_first << ", second ran " << by_second);
     CHECK(by_first > 0);
     CHECK(by_second > 0);
     CHECK(by_first + by_second == total); // each job once, and no attempt twice
     const std::string waits = R"(paaskit_job_wait_seconds_count{queue="default",kind="test.replicas"})";
     const std::string runs = R"(paaskit_job_run_seconds_count{queue="default",kind="test.replicas"})";
-    CHECK(metric_value(metrics_of(*first), waits) + metric_value(metrics_of(*second), waits) == total);
-    CHECK(metric_value(metrics_of(*first), runs) + metric_value(metrics_of(*second), runs) == total);
+    CHECK(metric_value(metrics_of(first->port()), waits) + metric_value(metrics_of(second->port()), waits) == total);
+    CHECK(metric_value(metrics_of(first->port()), runs) + metric_value(metrics_of(second->port()), runs) == total);
 
     // One leader at a time.
-    const auto leads = [](const auth_server& s) { return metric_value(metrics_of(s), "paaskit_jobs_leader") == 1; };
+    const auto leads = [](const auth_server& s) { return metric_value(metrics_of(s.port()), "paaskit_jobs_leader") == 1; };
     CHECK(poll_until([&] { return leads(*first) != leads(*second); }, std::chrono::seconds(20)));
     auto& leader = leads(*first) ? first : second;
     auto& follower = leads(*first) ? second : first;
-    const double epoch = metric_value(metrics_of(*leader), "paaskit_jobs_leader_epoch");
+    const double epoch = metric_value(metrics_of(leader->port()), "paaskit_jobs_leader_epoch");
     CHECK(epoch >= 1);
-    CHECK(scalar(conninfo, "SELECT epoch FROM paaskit_jobs_leaders WHERE name = 'paaskit-server'") == static_cast<std::int64_t>(epoch));
+    CHECK(sql_scalar(conninfo, "SELECT epoch FROM paaskit_jobs_leaders WHERE name = 'paaskit-server'") == static_cast<std::int64_t>(epoch));
 
     // The leader is killed: its session dies with it, and the other replica leads within the
     // election's check interval (500 ms) and a margin, in a new epoch.
@@ -235,15 +187,7 @@ TEST_CASE("two replicas on one database share the jobs, run each once, and elect
     REQUIRE(poll_until([&] { return leads(*follower); }, std::chrono::seconds(10)));
     const auto took = std::chrono::steady_clock::now() - killed_at;
     CHECK(took < std::chrono::seconds(3));
-    CHECK(metric_value(metrics_of(*follower), "paaskit_jobs_leader_epoch") > epoch);
+    CHECK(metric_value(metrics_of(follower->port()), "paaskit_jobs_leader_epoch") > epoch);
     leader.reset();
     follower.reset();
-    scalar(admin_conninfo, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database +
-                               "') t");
-    run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
-        auto c = co_await pg::connection::connect(io.get_executor(), admin_conninfo);
-        REQUIRE(c.has_value());
-        auto dropped = co_await c->query("DROP DATABASE IF EXISTS " + database);
-        CHECK(dropped.has_value());
-    });
 }

@@ -82,15 +82,18 @@ public:
     /// What Python's e-mail package makes of a stored message (see parse_message.py).
     static boost::json::object parse(const std::string& path)
     {
-        const auto out = run_command("/usr/bin/python3 " + std::string(PAASKIT_TEST_SOURCE_DIR) + "/notify/parse_message.py " + path);
+        const auto out = run_command("/usr/bin/python3 " + (scripts_dir() / "parse_message.py").string() + " " + path);
         return boost::json::parse(out).as_object();
     }
 
 private:
+    // tests/notify in the source tree.
+    static std::filesystem::path scripts_dir() { return std::filesystem::path(PAASKIT_TESTS_ROOT) / "notify"; }
+
     void start(unsigned short port)
     {
         stop();
-        std::vector<std::string> args{"/usr/bin/python3", std::string(PAASKIT_TEST_SOURCE_DIR) + "/notify/smtp_sink.py", "--dir",
+        std::vector<std::string> args{"/usr/bin/python3", (scripts_dir() / "smtp_sink.py").string(), "--dir",
                                       dir_.path.string(), "--port", std::to_string(port)};
         if (options_.tls || options_.implicit_tls)
             args.insert(args.end(), {"--cert", certificate(), "--key", (certificate_dir() / "key.pem").string()});
