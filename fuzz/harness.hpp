@@ -42,6 +42,7 @@ int jwt(const std::uint8_t*, std::size_t);
 int kubeconfig(const std::uint8_t*, std::size_t);
 int catalog(const std::uint8_t*, std::size_t);
 int schema(const std::uint8_t*, std::size_t);
+int mime(const std::uint8_t*, std::size_t);
 
 struct target {
     std::string_view name;
@@ -51,6 +52,7 @@ struct target {
 inline constexpr target all_targets[] = {
     {"json", json},         {"money", money}, {"timestamp", timestamp}, {"uuid", uuid},       {"quantity", quantity}, {"names", names},
     {"templates", templates}, {"jwt", jwt},   {"kubeconfig", kubeconfig}, {"catalog", catalog}, {"schema", schema},
+    {"mime", mime},
 };
 
 } // namespace paaskit::fuzz

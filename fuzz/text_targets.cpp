@@ -1,4 +1,4 @@
-// Fuzz targets for the template engine, JWT verification and catalog definitions.
+// Fuzz targets for the template engine, JWT verification, catalog definitions and MIME messages.
 
 #include "harness.hpp"
 
@@ -7,6 +7,7 @@
 #include <paaskit/catalog/render.hpp>
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/json.hpp>
+#include <paaskit/notify/mime.hpp>
 #include <paaskit/templates/mustache.hpp>
 
 #include <boost/json/parse.hpp>
@@ -33,6 +34,55 @@ int templates(const std::uint8_t* data, std::size_t size)
         if (!compiled->render(context, out))
             PAASKIT_FUZZ_CHECK(out.empty()); // a failed render leaves the output as it was
     }
+    return 0;
+}
+
+int mime(const std::uint8_t* data, std::size_t size)
+{
+    // The input, split at NUL bytes, fills a message's fields (name, address, subject, text, html,
+    // attachment file name, an extra header's value). Whatever they hold, a serialised message has
+    // CRLF line ends only, no line over 998 characters, and headers that end at the first blank line
+    // with exactly the fields it wrote (no injected one).
+    std::string_view in = text_of(data, size);
+    std::string_view fields[7];
+    for (auto& f : fields) {
+        const auto nul = in.find('\0');
+        f = in.substr(0, nul);
+        in = nul == std::string_view::npos ? std::string_view{} : in.substr(nul + 1);
+    }
+    notify::message m;
+    m.from = {"noreply@paas.example", std::string(fields[0])};
+    m.to = {{std::string(fields[1]), std::string(fields[0])}};
+    m.subject = std::string(fields[2]);
+    m.text = std::string(fields[3]);
+    m.html = std::string(fields[4]);
+    if (!fields[5].empty())
+        m.attachments.push_back({std::string(fields[5]), "application/pdf", std::string(fields[3])});
+    m.headers.push_back({"X-Fuzz", std::string(fields[6])});
+    auto out = notify::serialize(m, {.date = core::time_point{}, .message_id = "fuzz@paas.example", .boundary_token = "fz"});
+    if (!out)
+        return 0;
+    const std::string& text = *out;
+    std::size_t line_start = 0, header_lines = 0;
+    bool in_headers = true;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r')
+            PAASKIT_FUZZ_CHECK(i + 1 < text.size() && text[i + 1] == '\n');
+        if (text[i] != '\n')
+            continue;
+        PAASKIT_FUZZ_CHECK(i > 0 && text[i - 1] == '\r');
+        PAASKIT_FUZZ_CHECK(i - 1 - line_start <= 998);
+        if (in_headers) {
+            const auto line = std::string_view(text).substr(line_start, i - 1 - line_start);
+            if (line.empty())
+                in_headers = false;
+            else if (line[0] != ' ')
+                ++header_lines; // a field starts; continuation lines start with a space
+        }
+        line_start = i + 1;
+    }
+    // From, To, Subject, Date, Message-ID, X-Fuzz, MIME-Version, Content-Type (+ its encoding when one part).
+    PAASKIT_FUZZ_CHECK(header_lines == 8 || header_lines == 9);
     return 0;
 }
 
