@@ -75,6 +75,10 @@ int application::run()
         .password_cost = password_cost,
         .sign_in_limit = {.burst = options_.login_attempts, .refill = 1, .period = std::chrono::seconds(options_.login_refill_s)},
         .hashing_threads = std::max(1U, std::thread::hardware_concurrency()),
+        .public_url = options_.public_url,
+        .password_reset_ttl = std::chrono::minutes(options_.password_reset_ttl_min),
+        .email_verification_ttl = std::chrono::hours(options_.email_verification_ttl_hours),
+        .require_verified_email = options_.require_verified_email,
     };
     notification_settings mail_settings{
         .brand = {.platform_name = options_.platform_name, .url = options_.public_url, .support = options_.support_email},
@@ -113,7 +117,11 @@ int application::run()
                      .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
                     clock_, log_, jobs_metrics);
     if (jobs.worker() != nullptr)
-        (*mail)->handle_jobs(*jobs.worker());
+        auth.handle_jobs(*jobs.worker());
+    // Mail goes on a queue of its own, served only by replicas that have a mail server.
+    if ((*mail)->delivers())
+        if (auto* mailer = jobs.add_worker(std::string(notification_service::delivery_queue), options_.mail_threads * 4))
+            (*mail)->handle_jobs(*mailer);
 
     pipeline chain(routes);
     chain.use(std::make_unique<request_id_middleware>());

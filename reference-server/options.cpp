@@ -73,6 +73,12 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
                "Login, registration and password-change attempts allowed at once per client address and per account")
         .check(CLI::Range(1U, 10'000U));
     cli.option("login-refill-s", options.login_refill_s, "Seconds until one more attempt is allowed").check(CLI::Range(1U, 86'400U));
+    cli.option("password-reset-ttl-min", options.password_reset_ttl_min, "Minutes a mailed password-reset link works")
+        .check(CLI::Range(5U, 24U * 60U));
+    cli.option("email-verification-ttl-hours", options.email_verification_ttl_hours, "Hours a mailed address-verification link works")
+        .check(CLI::Range(1U, 30U * 24U));
+    cli.flag("require-verified-email", options.require_verified_email,
+             "Customers must verify their e-mail address before they subscribe to an app");
     cli.option("trusted-proxies", options.trusted_proxies,
                "Comma-separated CIDRs of reverse proxies whose Forwarded or X-Forwarded-For header names the client "
                "(the rightmost address not in them); other peers' such headers are ignored");

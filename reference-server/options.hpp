@@ -38,6 +38,9 @@ struct server_options {
     unsigned scrypt_log2_n = 15;  // password hashing cost; lower only for tests
     unsigned login_attempts = 10; // per client address and per account, refilled one per login_refill_s
     unsigned login_refill_s = 30;
+    unsigned password_reset_ttl_min = 30;
+    unsigned email_verification_ttl_hours = 48;
+    bool require_verified_email = false; // subscribing needs a verified address
     std::string trusted_proxies; // CIDRs whose Forwarded / X-Forwarded-For headers name the client
 
     // Background jobs.

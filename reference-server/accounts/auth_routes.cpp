@@ -7,6 +7,7 @@
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
+#include <paaskit/pg/transaction.hpp>
 
 #include <algorithm>
 
@@ -235,9 +236,20 @@ void register_auth_routes(router& routes, auth_service& service)
         }
         if (!name && !email)
             co_return problem_response(ctx, problems::validation_failed, "give \"name\" and/or \"email\"");
-        auto updated = co_await store::update_profile(**conn, who.user.id, name, email, service.clock().now());
+        // A new address is unverified until its owner opens the link mailed to it.
+        auto updated = co_await pg::transact(**conn, pg::isolation::read_committed,
+                                             [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
+            auto changed = co_await store::update_profile(c, who.user.id, name, email, service.clock().now());
+            if (!changed || !*changed || (*changed)->email == who.user.email)
+                co_return changed;
+            if (auto verification = co_await service.queue_email_verification(c, **changed); !verification)
+                co_return verification.error();
+            co_return changed;
+        });
         if (!updated)
             co_return created_or_error(ctx, updated.error());
+        if (!*updated)
+            co_return problem_response(ctx, problems::not_found, "the account no longer exists");
         co_return json_response(ctx, http::status::ok, store::to_json(**updated));
     }));
 
@@ -279,6 +291,138 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!revoked)
             co_return error_response(ctx, revoked.error());
         co_return json_response(ctx, http::status::ok, boost::json::object{{"revoked_sessions", *revoked}});
+    }));
+
+    // Password reset: the request says nothing about whether the address has an account (a job
+    // looks it up and mails the link); the link's token works once, for a short time, and the
+    // reset signs every session out.
+    routes.add(http::verb::post, "/api/auth/password-reset", [&service](request_context& ctx) -> asio::awaitable<http_response> {
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        auto email_text = core::json_member<std::string>(*body, "email");
+        if (!email_text)
+            co_return error_response(ctx, email_text.error());
+        auto email = auth::normalize_email(*email_text);
+        if (!email)
+            co_return error_response(ctx, email.error());
+        if (auto limited = rate_limited(ctx, service, "reset:" + email->canonical))
+            co_return std::move(*limited);
+        if (auto asked = co_await service.request_password_reset(email->canonical); !asked)
+            co_return error_response(ctx, asked.error());
+        co_return json_response(ctx, http::status::accepted,
+                                boost::json::object{{"status", "if an account uses this address, a link to choose a new password is on its way"}});
+    });
+
+    routes.add(http::verb::post, "/api/auth/password-reset/confirm", [&service](request_context& ctx) -> asio::awaitable<http_response> {
+        if (auto limited = rate_limited(ctx, service, ""))
+            co_return std::move(*limited);
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        auto token = core::json_member<std::string>(*body, "token");
+        auto password = core::json_member<std::string>(*body, "new_password");
+        if (!token || !password)
+            co_return error_response(ctx, !token ? token.error() : password.error());
+        const auto invalid = [&] { return problem_response(ctx, problems::invalid_token, "the link is invalid, used or expired; ask for a new one"); };
+        const auto hash = auth::hash_refresh_token(*token);
+        if (!hash)
+            co_return invalid();
+        const auto hash_bytes = std::as_bytes(std::span(*hash));
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto found = co_await store::find_account_token(**conn, hash_bytes, "password_reset", service.clock().now());
+        if (!found)
+            co_return error_response(ctx, found.error());
+        if (!*found)
+            co_return invalid();
+        auto creds = co_await store::find_credentials(**conn, (*found)->user_id);
+        if (!creds)
+            co_return error_response(ctx, creds.error());
+        if (!*creds || (*creds)->account.status != store::user_status::active)
+            co_return invalid();
+        const auto user = (*creds)->account;
+        if (auto policy = auth::check_password(*password, user.email); !policy)
+            co_return error_response(ctx, policy.error());
+        auto new_hash = co_await service.hash_password(std::move(*password));
+        if (!new_hash)
+            co_return error_response(ctx, new_hash.error());
+        // The token is consumed in the transaction that stores the password: of two uses, one wins.
+        bool consumed = false;
+        const auto now = service.clock().now();
+        auto stored = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            auto used = co_await store::use_account_token(c, hash_bytes, "password_reset", now);
+            if (!used || !*used)
+                co_return used ? core::result<void>{} : core::result<void>(used.error());
+            consumed = true;
+            if (auto set = co_await store::set_password_hash(c, user.id, *new_hash, now); !set)
+                co_return set.error();
+            co_return co_await service.queue_password_changed(c, user, now, ctx.client_address);
+        });
+        if (!stored)
+            co_return error_response(ctx, stored.error());
+        if (!consumed)
+            co_return invalid();
+        auto revoked = co_await service.refresh_tokens().revoke_user(user.id, std::nullopt, auth::revocation_reason::password_changed, now);
+        if (!revoked)
+            co_return error_response(ctx, revoked.error());
+        ctx.log().info("password reset", {{"user", user.id.to_string()}, {"revoked_sessions", *revoked}});
+        co_return json_response(ctx, http::status::ok, boost::json::object{{"revoked_sessions", *revoked}});
+    });
+
+    // E-mail verification: the link's token shows the address is the owner's.
+    routes.add(http::verb::post, "/api/auth/verify-email", [&service](request_context& ctx) -> asio::awaitable<http_response> {
+        if (auto limited = rate_limited(ctx, service, ""))
+            co_return std::move(*limited);
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        auto token = core::json_member<std::string>(*body, "token");
+        if (!token)
+            co_return error_response(ctx, token.error());
+        const auto invalid = [&] { return problem_response(ctx, problems::invalid_token, "the link is invalid, used or expired; ask for a new one"); };
+        const auto hash = auth::hash_refresh_token(*token);
+        if (!hash)
+            co_return invalid();
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        bool verified = false;
+        const auto now = service.clock().now();
+        auto done = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            auto used = co_await store::use_account_token(c, std::as_bytes(std::span(*hash)), "email_verification", now);
+            if (!used || !*used)
+                co_return used ? core::result<void>{} : core::result<void>(used.error());
+            auto marked = co_await store::mark_email_verified(c, (*used)->user_id, (*used)->email, now);
+            if (!marked)
+                co_return marked.error();
+            verified = *marked; // false: the address changed since the mail was sent
+            co_return core::result<void>{};
+        });
+        if (!done)
+            co_return error_response(ctx, done.error());
+        if (!verified)
+            co_return invalid();
+        co_return json_response(ctx, http::status::ok, boost::json::object{{"email_verified", true}});
+    });
+
+    routes.add(http::verb::post, "/api/auth/verify-email/resend",
+               require_permission(service, permission::manage_own_account,
+                                  [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        if (who.user.email_verified_at)
+            co_return problem_response(ctx, problems::conflict, "the address is already verified");
+        if (auto limited = rate_limited(ctx, service, "verify:" + who.user.id.to_string()))
+            co_return std::move(*limited);
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto queued = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            co_return co_await service.queue_email_verification(c, who.user);
+        });
+        if (!queued)
+            co_return error_response(ctx, queued.error());
+        co_return json_response(ctx, http::status::accepted, boost::json::object{{"status", "a new link is on its way to " + who.user.email}});
     }));
 
     routes.add(http::verb::post, "/api/auth/deactivate",

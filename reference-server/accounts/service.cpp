@@ -7,6 +7,7 @@
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
+#include <paaskit/jobs/queue.hpp>
 #include <paaskit/pg/transaction.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -113,11 +114,109 @@ asio::awaitable<core::result<store::user>> auth_service::create_account(const au
         auto queued = co_await mail_->queue(c, welcome);
         if (!queued)
             co_return queued.error();
+        if (auto verification = co_await queue_email_verification(c, *row); !verification)
+            co_return verification.error();
         co_return row;
     });
     if (!inserted && inserted.error() == pg::errc::unique_violation)
         co_return core::error(pg::errc::unique_violation, "another account uses this e-mail address");
     co_return inserted;
+}
+
+namespace {
+
+std::string duration_text(std::chrono::minutes d)
+{
+    if (d.count() % (24 * 60) == 0)
+        return std::to_string(d.count() / (24 * 60)) + (d.count() == 24 * 60 ? " day" : " days");
+    if (d.count() % 60 == 0)
+        return std::to_string(d.count() / 60) + (d.count() == 60 ? " hour" : " hours");
+    return std::to_string(d.count()) + (d.count() == 1 ? " minute" : " minutes");
+}
+
+} // namespace
+
+asio::awaitable<core::result<void>> auth_service::queue_email_verification(pg::connection& c, const store::user& u)
+{
+    if (mail_ == nullptr)
+        co_return core::result<void>{};
+    const auto now = clock_.now();
+    const auto secret = auth::make_refresh_token(); // 32 random bytes; only their SHA-256 is kept
+    if (auto retired = co_await store::retire_account_tokens(c, u.id, "email_verification", now); !retired)
+        co_return retired.error();
+    if (auto stored = co_await store::insert_account_token(c, std::as_bytes(std::span(secret.hash)), u.id, "email_verification", u.email,
+                                                           now, now + settings_.email_verification_ttl);
+        !stored)
+        co_return stored.error();
+    const mail_request verify{.user_id = u.id,
+                              .to = {u.email, u.name},
+                              .kind = "email_verification",
+                              .values = {{"name", u.name},
+                                         {"email", u.email},
+                                         {"link", settings_.public_url + "/verify-email?token=" + secret.token},
+                                         {"token", secret.token},
+                                         {"expires_in", duration_text(settings_.email_verification_ttl)}}};
+    auto queued = co_await mail_->queue(c, verify);
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<void>> auth_service::request_password_reset(const std::string& canonical_email)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    jobs::job j;
+    j.kind = std::string(password_reset_job);
+    j.args = {{"email", canonical_email}};
+    j.max_attempts = 5;
+    auto enqueued = co_await jobs::enqueue(**conn, j, clock_.now());
+    if (!enqueued)
+        co_return enqueued.error();
+    co_return core::result<void>{};
+}
+
+void auth_service::handle_jobs(jobs::worker& worker)
+{
+    worker.handle(std::string(password_reset_job), [this](const jobs::leased_job& job) -> asio::awaitable<core::result<jobs::outcome>> {
+        const auto* email = job.args.if_contains("email");
+        if (!email || !email->is_string())
+            co_return core::error(core::errc::invalid_argument, "the job has no e-mail address");
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto creds = co_await store::find_credentials_by_email(**conn, email->as_string());
+        if (!creds)
+            co_return creds.error();
+        if (!*creds || (*creds)->account.status != store::user_status::active || mail_ == nullptr)
+            co_return jobs::outcome(jobs::completed{}); // nobody to write to: the caller is not told
+        const auto& u = (*creds)->account;
+        auto done = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            const auto now = clock_.now();
+            const auto secret = auth::make_refresh_token();
+            if (auto retired = co_await store::retire_account_tokens(c, u.id, "password_reset", now); !retired)
+                co_return retired.error();
+            if (auto stored = co_await store::insert_account_token(c, std::as_bytes(std::span(secret.hash)), u.id, "password_reset", u.email,
+                                                                   now, now + settings_.password_reset_ttl);
+                !stored)
+                co_return stored.error();
+            const mail_request reset{.user_id = u.id,
+                                     .to = {u.email, u.name},
+                                     .kind = "password_reset",
+                                     .values = {{"name", u.name},
+                                                {"link", settings_.public_url + "/reset-password?token=" + secret.token},
+                                                {"token", secret.token},
+                                                {"expires_in", duration_text(settings_.password_reset_ttl)}}};
+            auto queued = co_await mail_->queue(c, reset);
+            if (!queued)
+                co_return queued.error();
+            co_return core::result<void>{};
+        });
+        if (!done)
+            co_return done.error();
+        co_return jobs::outcome(jobs::completed{});
+    });
 }
 
 asio::awaitable<core::result<void>> auth_service::queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,

@@ -14,6 +14,7 @@
 #include <paaskit/auth/pg_refresh_token_store.hpp>
 #include <paaskit/auth/rate_limit.hpp>
 #include <paaskit/auth/roles.hpp>
+#include <paaskit/jobs/worker.hpp>
 #include <paaskit/pg/pool.hpp>
 
 #include <boost/asio/thread_pool.hpp>
@@ -31,6 +32,10 @@ struct auth_settings {
     auth::scrypt_parameters password_cost{};
     auth::rate_limit_options sign_in_limit{};
     unsigned hashing_threads = 1;
+    std::string public_url = "http://localhost:8080";       ///< links in mail point here
+    std::chrono::minutes password_reset_ttl{30};
+    std::chrono::hours email_verification_ttl{48};
+    bool require_verified_email = false;                     ///< subscribing needs a verified address
 };
 
 /// The signed-in user behind a request.
@@ -72,6 +77,16 @@ public:
     /// Mail about accounts (welcome, password changed) goes through `mail`, in the transaction of
     /// the change; without it (tests of the accounts alone) none is written.
     void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
+
+    /// Issues an address-verification token for the account's current address (retiring earlier
+    /// ones) and queues its mail, on `c` in the caller's transaction.
+    asio::awaitable<core::result<void>> queue_email_verification(pg::connection& c, const store::user& u);
+    /// Asks for a password reset of the account with this canonical address, if there is one: a
+    /// job looks it up and mails the link, so the request takes the same time either way.
+    asio::awaitable<core::result<void>> request_password_reset(const std::string& canonical_email);
+    /// Registers the accounts' job handlers (the password-reset mail) on this replica's workers.
+    void handle_jobs(jobs::worker& worker);
+    static constexpr std::string_view password_reset_job = "paaskit.accounts.password_reset";
 
     /// Queues the "password changed" mail on `c`, in the caller's transaction.
     asio::awaitable<core::result<void>> queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,

@@ -9,7 +9,8 @@ namespace paaskit::server::store {
 
 namespace {
 
-constexpr std::string_view user_columns = "id, email, name, role, status, created_at, updated_at, last_login_at";
+constexpr std::string_view user_columns = "id, email, name, role, status, created_at, updated_at, last_login_at, email_verified_at";
+constexpr int user_column_count = 9;
 
 user read_user(const pg::query_result& r, int row, int first = 0)
 {
@@ -22,6 +23,7 @@ user read_user(const pg::query_result& r, int row, int first = 0)
     u.created_at = r.get<core::time_point>(row, first + 5).value();
     u.updated_at = r.get<core::time_point>(row, first + 6).value();
     u.last_login_at = r.get<std::optional<core::time_point>>(row, first + 7).value();
+    u.email_verified_at = r.get<std::optional<core::time_point>>(row, first + 8).value();
     return u;
 }
 
@@ -50,7 +52,7 @@ async<std::optional<user_credentials>> one_credentials(connection& c, const std:
         co_return r.error();
     if (r->rows() == 0)
         co_return std::optional<user_credentials>{};
-    co_return std::optional<user_credentials>(user_credentials{read_user(*r, 0), r->get<std::string>(0, 8).value()});
+    co_return std::optional<user_credentials>(user_credentials{read_user(*r, 0), r->get<std::string>(0, user_column_count).value()});
 }
 
 } // namespace
@@ -73,7 +75,8 @@ boost::json::object to_json(const user& u)
             {"status", to_string(u.status)},
             {"created_at", core::time_to_json(u.created_at)},
             {"updated_at", core::time_to_json(u.updated_at)},
-            {"last_login_at", u.last_login_at ? core::time_to_json(*u.last_login_at) : boost::json::value(nullptr)}};
+            {"last_login_at", u.last_login_at ? core::time_to_json(*u.last_login_at) : boost::json::value(nullptr)},
+            {"email_verified_at", u.email_verified_at ? core::time_to_json(*u.email_verified_at) : boost::json::value(nullptr)}};
 }
 
 bool is_last_administrator_error(const core::error& e)
@@ -173,7 +176,7 @@ async<std::optional<user>> find_session_user(connection& c, core::uuid id, core:
     // One read answers all of: does the user exist, is it active, is this session still open.
     co_return co_await one_user(
         c,
-        "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.updated_at, u.last_login_at "
+        "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.updated_at, u.last_login_at, u.email_verified_at "
         "FROM paaskit_users u JOIN paaskit_auth_refresh_families f ON f.id = $2 AND f.user_id = u.id AND f.revoked_at IS NULL "
         "WHERE u.id = $1 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'",
         pg::params(id, session));
@@ -194,6 +197,7 @@ async<std::optional<user>> update_profile(connection& c, core::uuid id, const st
     const auto field = [&](auto member) { return email ? std::optional<std::string>((*email).*member) : std::nullopt; };
     co_return co_await one_user(c,
                                 sql("UPDATE paaskit_users SET name = coalesce($2, name), email = coalesce($3, email), "
+                                    "email_verified_at = CASE WHEN $3 IS NULL OR $3 = email THEN email_verified_at END, "
                                     "email_canonical = coalesce($4, email_canonical), email_skeleton = coalesce($5, email_skeleton), "
                                     "updated_at = $6 WHERE id = $1 AND deleted_at IS NULL RETURNING "),
                                 pg::params(id, name, field(&auth::email_identity::address), field(&auth::email_identity::canonical),
@@ -254,7 +258,7 @@ async<user_page> list_users(connection& c, const user_query& q)
     for (int i = 0; i < r->rows(); ++i)
         page.items.push_back(read_user(*r, i));
     if (r->rows() > 0) {
-        page.total = r->get<std::int64_t>(0, 8).value();
+        page.total = r->get<std::int64_t>(0, user_column_count).value();
     } else {
         auto counted = co_await c.query("SELECT count(*)" + where, pg::params(q.search, role, status));
         if (!counted)
@@ -296,6 +300,62 @@ async<bool> any_administrator(connection& c)
     if (!r)
         co_return r.error();
     co_return r->get<bool>(0, 0).value();
+}
+
+async<void> insert_account_token(connection& c, std::span<const std::byte> hash, core::uuid user, std::string_view purpose,
+                                 std::string_view email, core::time_point now, core::time_point expires)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_account_tokens (token_hash, user_id, purpose, email, created_at, expires_at) "
+                              "VALUES ($1, $2, $3, $4, $5, $6)",
+                              pg::params(hash, user, std::string(purpose), std::string(email), now, expires));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<std::optional<account_token>> find_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
+                                                       core::time_point now)
+{
+    auto r = co_await c.query("SELECT user_id, email FROM paaskit_account_tokens WHERE token_hash = $1 AND purpose = $2 "
+                              "AND used_at IS NULL AND expires_at > $3",
+                              pg::params(hash, std::string(purpose), now));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<account_token>{};
+    co_return std::optional<account_token>(account_token{r->get<core::uuid>(0, 0).value(), r->get<std::string>(0, 1).value()});
+}
+
+async<std::optional<account_token>> use_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
+                                                      core::time_point now)
+{
+    auto r = co_await c.query("UPDATE paaskit_account_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 "
+                              "AND used_at IS NULL AND expires_at > $3 RETURNING user_id, email",
+                              pg::params(hash, std::string(purpose), now));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<account_token>{};
+    co_return std::optional<account_token>(account_token{r->get<core::uuid>(0, 0).value(), r->get<std::string>(0, 1).value()});
+}
+
+async<void> retire_account_tokens(connection& c, core::uuid user, std::string_view purpose, core::time_point now)
+{
+    auto r = co_await c.query("UPDATE paaskit_account_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+                              pg::params(user, std::string(purpose), now));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<bool> mark_email_verified(connection& c, core::uuid user, std::string_view email, core::time_point now)
+{
+    auto r = co_await c.query("UPDATE paaskit_users SET email_verified_at = coalesce(email_verified_at, $3), updated_at = $3 "
+                              "WHERE id = $1 AND email = $2 AND deleted_at IS NULL",
+                              pg::params(user, std::string(email), now));
+    if (!r)
+        co_return r.error();
+    co_return r->affected_rows() == 1;
 }
 
 } // namespace paaskit::server::store

@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct user {
     core::time_point created_at;
     core::time_point updated_at;
     std::optional<core::time_point> last_login_at;
+    std::optional<core::time_point> email_verified_at{};
 };
 
 /// The user as the API shows it (never the password hash).
@@ -89,6 +91,24 @@ async<bool> soft_delete(connection& c, core::uuid id, core::time_point now);
 async<user_page> list_users(connection& c, const user_query& q);
 async<boost::json::object> user_stats(connection& c, core::time_point now);
 async<bool> any_administrator(connection& c);
+
+/// A mailed single-use token (password reset, address verification): whose, and for which address.
+struct account_token {
+    core::uuid user_id;
+    std::string email;
+};
+async<void> insert_account_token(connection& c, std::span<const std::byte> hash, core::uuid user, std::string_view purpose,
+                                 std::string_view email, core::time_point now, core::time_point expires);
+/// The token when it is unused and unexpired (not consumed).
+async<std::optional<account_token>> find_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
+                                                       core::time_point now);
+/// Consumes the token: only one caller gets it, once.
+async<std::optional<account_token>> use_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
+                                                      core::time_point now);
+/// Retires every unused token of the purpose (a newer one replaces them).
+async<void> retire_account_tokens(connection& c, core::uuid user, std::string_view purpose, core::time_point now);
+/// Marks the address verified when it is still the account's address.
+async<bool> mark_email_verified(connection& c, core::uuid user, std::string_view email, core::time_point now);
 
 /// Whether `e` is the database refusing to leave no active administrator.
 bool is_last_administrator_error(const core::error& e);

@@ -36,6 +36,7 @@ inline constexpr problem_type unauthorized{http::status::unauthorized, "unauthor
 inline constexpr problem_type invalid_credentials{http::status::unauthorized, "invalid-credentials", "Invalid e-mail or password"};
 inline constexpr problem_type forbidden{http::status::forbidden, "forbidden", "Forbidden"};
 inline constexpr problem_type account_deactivated{http::status::forbidden, "account-deactivated", "Account deactivated"};
+inline constexpr problem_type invalid_token{http::status::bad_request, "invalid-token", "Invalid or expired token"};
 inline constexpr problem_type conflict{http::status::conflict, "conflict", "Conflict"};
 inline constexpr problem_type email_taken{http::status::conflict, "email-taken", "E-mail address already registered"};
 inline constexpr problem_type too_many_requests{http::status::too_many_requests, "rate-limited", "Too many requests"};

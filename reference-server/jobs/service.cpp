@@ -40,11 +40,28 @@ job_runner::job_runner(asio::any_io_executor executor, std::shared_ptr<pg::pool>
     }
 }
 
+jobs::worker* job_runner::add_worker(std::string queue, unsigned concurrency)
+{
+    if (settings_.workers == 0)
+        return nullptr;
+    jobs::worker_options options;
+    options.queue = std::move(queue);
+    options.name = settings_.instance;
+    options.concurrency = concurrency;
+    options.listen_conninfo = settings_.conninfo;
+    auto w = jobs::worker::create(executor_, pool_, options, clock_, log_);
+    w->observe([&m = metrics_](const jobs::attempt_report& report) { m.observe(report); });
+    extra_workers_.push_back(w);
+    return w.get();
+}
+
 void job_runner::start()
 {
     running_ = true;
     if (worker_)
         worker_->start();
+    for (auto& w : extra_workers_)
+        w->start();
     jobs::leader_options options{.duty = "paaskit-server", .candidate = settings_.instance, .conninfo = settings_.conninfo};
     leader_ = jobs::leader_elector::create(executor_, options, clock_, log_, [&m = metrics_](bool leading, std::int64_t epoch) {
         m.leader.set(leading ? 1 : 0);
@@ -61,7 +78,10 @@ void job_runner::start()
 asio::awaitable<void> job_runner::measure()
 {
     while (running_) {
-        metrics_.running.set(worker_ ? static_cast<double>(worker_->in_flight()) : 0.0);
+        std::size_t running = worker_ ? worker_->in_flight() : 0;
+        for (const auto& w : extra_workers_)
+            running += w->in_flight();
+        metrics_.running.set(static_cast<double>(running));
         auto conn = co_await pool_->acquire();
         if (conn) {
             auto counts = co_await jobs_store::job_counts(**conn);
@@ -100,6 +120,8 @@ asio::awaitable<void> job_runner::stop(std::chrono::milliseconds deadline)
         leader_->stop();
     if (worker_)
         co_await worker_->stop(deadline);
+    for (auto& w : extra_workers_)
+        co_await w->stop(deadline);
 }
 
 } // namespace paaskit::server

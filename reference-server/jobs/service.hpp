@@ -36,6 +36,11 @@ public:
     /// replica runs no workers.
     jobs::worker* worker() noexcept { return worker_.get(); }
 
+    /// A worker pool of its own for `queue` (before `start`), for jobs only some replicas can run
+    /// (mail delivery needs a mail server): replicas without it leave those jobs waiting instead of
+    /// failing them. Null when the replica runs no workers.
+    jobs::worker* add_worker(std::string queue, unsigned concurrency);
+
     void start();
     /// Stops leading and fetching; running jobs may finish until `deadline`, then are handed back.
     boost::asio::awaitable<void> stop(std::chrono::milliseconds deadline);
@@ -52,6 +57,7 @@ private:
     job_metrics& metrics_;
     std::vector<jobs::periodic_job> periodic_;
     std::shared_ptr<jobs::worker> worker_;
+    std::vector<std::shared_ptr<jobs::worker>> extra_workers_;
     std::shared_ptr<jobs::leader_elector> leader_;
     bool running_ = false;
     boost::asio::steady_timer measure_timer_;

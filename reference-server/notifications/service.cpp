@@ -82,6 +82,7 @@ asio::awaitable<core::result<std::optional<core::uuid>>> notification_service::q
     if (delivers()) {
         jobs::job j;
         j.kind = std::string(delivery_job);
+        j.queue = std::string(delivery_queue);
         j.args = {{"id", m.id.to_string()}};
         j.unique_key = "notification:" + m.id.to_string();
         j.max_attempts = 1000; // bounded by give_up_after instead

@@ -48,13 +48,14 @@ public:
     ~notification_service();
 
     static constexpr std::string_view delivery_job = "paaskit.notifications.deliver";
+    static constexpr std::string_view delivery_queue = "mail"; ///< served only by replicas with a mail server
 
     /// Renders the message and writes it to the outbox on `c`, in whatever transaction `c` is in;
     /// with a mail server configured, its delivery job too. Nullopt when the recipient turned this
     /// kind off.
     asio::awaitable<core::result<std::optional<core::uuid>>> queue(pg::connection& c, const mail_request& request);
 
-    /// Registers the delivery job's handler on this replica's workers.
+    /// Registers the delivery job's handler on the worker of `delivery_queue`.
     void handle_jobs(jobs::worker& worker);
 
     /// Every kind with whether the user gets it (essential kinds always).

@@ -132,6 +132,23 @@ CREATE TABLE paaskit_notification_preferences (
     updated_at timestamptz NOT NULL
 );
 )sql"},
+        {6, "account_tokens",
+         R"sql(
+-- When the account's current address was last shown to be the owner's (NULL: not yet).
+ALTER TABLE paaskit_users ADD COLUMN email_verified_at timestamptz;
+-- Single-use secrets sent by mail: password resets and address verifications. Only their SHA-256
+-- is kept; a token is for the address it was sent to.
+CREATE TABLE paaskit_account_tokens (
+    token_hash bytea       PRIMARY KEY,
+    user_id    uuid        NOT NULL REFERENCES paaskit_users (id),
+    purpose    text        NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+    email      text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz
+);
+CREATE INDEX paaskit_account_tokens_user ON paaskit_account_tokens (user_id, purpose) WHERE used_at IS NULL;
+)sql"},
     };
 }
 

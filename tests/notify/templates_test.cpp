@@ -33,7 +33,10 @@ boost::json::object values_for_every_kind()
             {"days", 7},
             {"amount_due", "Rp 50.000"},
             {"restarts", 12},
-            {"since", "2026-12-06T05:00:00Z"}};
+            {"since", "2026-12-06T05:00:00Z"},
+            {"link", "https://awan.example/reset-password?token=abc"},
+            {"expires_in", "30 minutes"},
+            {"email", "ana@example.com"}};
 }
 
 } // namespace

@@ -39,6 +39,8 @@ struct mail_kind {
 inline constexpr mail_kind mail_kinds[] = {
     {"welcome", false, "a welcome when the account is created"},
     {"password_changed", true, "the account's password was changed"},
+    {"password_reset", true, "a link to choose a new password, when one was asked for"},
+    {"email_verification", true, "a link that shows the e-mail address is yours"},
     {"topup_received", true, "a receipt for each top-up, with its invoice"},
     {"topup_failed", true, "a top-up that failed or expired"},
     {"subscription_created", true, "a subscription was created and its app is being set up"},

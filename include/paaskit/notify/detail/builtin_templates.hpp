@@ -75,6 +75,34 @@ If this was not you, reset your password at {{platform.url}} now and tell us.
 <p>If this was not you, <a href="{{platform.url}}">reset your password</a> now and tell us.</p>
 {{/content}}{{/layout}})"},
 
+    {"password_reset", "Choose a new {{platform.name}} password",
+     R"(Hello {{name}},
+
+Someone asked to reset the password of your {{platform.name}} account. To choose a new one, open
+this link within {{expires_in}}:
+
+{{link}}
+
+It works once. If you did not ask for it, ignore this e-mail: your password stays as it is.
+)",
+     R"({{<layout}}{{$content}}<p>Hello {{name}},</p>
+<p>Someone asked to reset the password of your {{platform.name}} account. To choose a new one, open this link within {{expires_in}}:</p>
+<p><a href="{{link}}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Choose a new password</a></p>
+<p>It works once. If you did not ask for it, ignore this e-mail: your password stays as it is.</p>
+{{/content}}{{/layout}})"},
+
+    {"email_verification", "Confirm your e-mail address for {{platform.name}}",
+     R"(Hello {{name}},
+
+Please confirm that {{email}} is your address: open this link within {{expires_in}}.
+
+{{link}}
+)",
+     R"({{<layout}}{{$content}}<p>Hello {{name}},</p>
+<p>Please confirm that <strong>{{email}}</strong> is your address: open this link within {{expires_in}}.</p>
+<p><a href="{{link}}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Confirm my address</a></p>
+{{/content}}{{/layout}})"},
+
     {"topup_received", "Top-up received: {{amount}}",
      R"(Hello {{name}},
 
