@@ -136,30 +136,37 @@ std::string duration_text(std::chrono::minutes d)
 
 } // namespace
 
-asio::awaitable<core::result<void>> auth_service::queue_email_verification(pg::connection& c, const store::user& u)
+// A single-use link for `purpose` (earlier unused ones retired), mailed as `kind` to the account's
+// current address; on `c`, in the caller's transaction.
+asio::awaitable<core::result<void>> auth_service::mail_account_link(pg::connection& c, const store::user& u, std::string_view purpose,
+                                                                    std::chrono::minutes ttl, std::string_view path)
 {
     if (mail_ == nullptr)
         co_return core::result<void>{};
     const auto now = clock_.now();
     const auto secret = auth::make_refresh_token(); // 32 random bytes; only their SHA-256 is kept
-    if (auto retired = co_await store::retire_account_tokens(c, u.id, "email_verification", now); !retired)
+    if (auto retired = co_await store::retire_account_tokens(c, u.id, purpose, now); !retired)
         co_return retired.error();
-    if (auto stored = co_await store::insert_account_token(c, std::as_bytes(std::span(secret.hash)), u.id, "email_verification", u.email,
-                                                           now, now + settings_.email_verification_ttl);
+    if (auto stored = co_await store::insert_account_token(c, std::as_bytes(std::span(secret.hash)), u.id, purpose, u.email, now, now + ttl);
         !stored)
         co_return stored.error();
-    const mail_request verify{.user_id = u.id,
-                              .to = {u.email, u.name},
-                              .kind = "email_verification",
-                              .values = {{"name", u.name},
-                                         {"email", u.email},
-                                         {"link", settings_.public_url + "/verify-email?token=" + secret.token},
-                                         {"token", secret.token},
-                                         {"expires_in", duration_text(settings_.email_verification_ttl)}}};
-    auto queued = co_await mail_->queue(c, verify);
+    const mail_request link{.user_id = u.id,
+                            .to = {u.email, u.name},
+                            .kind = std::string(purpose),
+                            .values = {{"name", u.name},
+                                       {"email", u.email},
+                                       {"link", settings_.public_url + std::string(path) + "?token=" + secret.token},
+                                       {"token", secret.token},
+                                       {"expires_in", duration_text(ttl)}}};
+    auto queued = co_await mail_->queue(c, link);
     if (!queued)
         co_return queued.error();
     co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<void>> auth_service::queue_email_verification(pg::connection& c, const store::user& u)
+{
+    co_return co_await mail_account_link(c, u, "email_verification", settings_.email_verification_ttl, "/verify-email");
 }
 
 asio::awaitable<core::result<void>> auth_service::request_password_reset(const std::string& canonical_email)
@@ -193,25 +200,7 @@ void auth_service::handle_jobs(jobs::worker& worker)
             co_return jobs::outcome(jobs::completed{}); // nobody to write to: the caller is not told
         const auto& u = (*creds)->account;
         auto done = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
-            const auto now = clock_.now();
-            const auto secret = auth::make_refresh_token();
-            if (auto retired = co_await store::retire_account_tokens(c, u.id, "password_reset", now); !retired)
-                co_return retired.error();
-            if (auto stored = co_await store::insert_account_token(c, std::as_bytes(std::span(secret.hash)), u.id, "password_reset", u.email,
-                                                                   now, now + settings_.password_reset_ttl);
-                !stored)
-                co_return stored.error();
-            const mail_request reset{.user_id = u.id,
-                                     .to = {u.email, u.name},
-                                     .kind = "password_reset",
-                                     .values = {{"name", u.name},
-                                                {"link", settings_.public_url + "/reset-password?token=" + secret.token},
-                                                {"token", secret.token},
-                                                {"expires_in", duration_text(settings_.password_reset_ttl)}}};
-            auto queued = co_await mail_->queue(c, reset);
-            if (!queued)
-                co_return queued.error();
-            co_return core::result<void>{};
+            co_return co_await mail_account_link(c, u, "password_reset", settings_.password_reset_ttl, "/reset-password");
         });
         if (!done)
             co_return done.error();

@@ -119,6 +119,8 @@ public:
 private:
     template <class F>
     auto off_loop(F work) -> asio::awaitable<decltype(work())>;
+    asio::awaitable<core::result<void>> mail_account_link(pg::connection& c, const store::user& u, std::string_view purpose,
+                                                          std::chrono::minutes ttl, std::string_view path);
 
     auth_settings settings_;
     std::shared_ptr<pg::pool> pool_;

@@ -313,12 +313,12 @@ async<void> insert_account_token(connection& c, std::span<const std::byte> hash,
     co_return core::result<void>{};
 }
 
-async<std::optional<account_token>> find_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
-                                                       core::time_point now)
+namespace {
+
+async<std::optional<account_token>> one_token(connection& c, const char* statement, std::span<const std::byte> hash, std::string_view purpose,
+                                              core::time_point now)
 {
-    auto r = co_await c.query("SELECT user_id, email FROM paaskit_account_tokens WHERE token_hash = $1 AND purpose = $2 "
-                              "AND used_at IS NULL AND expires_at > $3",
-                              pg::params(hash, std::string(purpose), now));
+    auto r = co_await c.query(statement, pg::params(hash, std::string(purpose), now));
     if (!r)
         co_return r.error();
     if (r->rows() == 0)
@@ -326,17 +326,24 @@ async<std::optional<account_token>> find_account_token(connection& c, std::span<
     co_return std::optional<account_token>(account_token{r->get<core::uuid>(0, 0).value(), r->get<std::string>(0, 1).value()});
 }
 
+} // namespace
+
+async<std::optional<account_token>> find_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
+                                                       core::time_point now)
+{
+    co_return co_await one_token(c,
+                                 "SELECT user_id, email FROM paaskit_account_tokens WHERE token_hash = $1 AND purpose = $2 "
+                                 "AND used_at IS NULL AND expires_at > $3",
+                                 hash, purpose, now);
+}
+
 async<std::optional<account_token>> use_account_token(connection& c, std::span<const std::byte> hash, std::string_view purpose,
                                                       core::time_point now)
 {
-    auto r = co_await c.query("UPDATE paaskit_account_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 "
-                              "AND used_at IS NULL AND expires_at > $3 RETURNING user_id, email",
-                              pg::params(hash, std::string(purpose), now));
-    if (!r)
-        co_return r.error();
-    if (r->rows() == 0)
-        co_return std::optional<account_token>{};
-    co_return std::optional<account_token>(account_token{r->get<core::uuid>(0, 0).value(), r->get<std::string>(0, 1).value()});
+    co_return co_await one_token(c,
+                                 "UPDATE paaskit_account_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 "
+                                 "AND used_at IS NULL AND expires_at > $3 RETURNING user_id, email",
+                                 hash, purpose, now);
 }
 
 async<void> retire_account_tokens(connection& c, core::uuid user, std::string_view purpose, core::time_point now)
