@@ -82,6 +82,23 @@ void bm_password_verify(benchmark::State& state)
 
 BENCHMARK(bm_jwt_sign)->ArgName("eddsa")->Arg(0)->Arg(1);
 BENCHMARK(bm_jwt_verify)->ArgName("eddsa")->Arg(0)->Arg(1);
+
+// The server's path: the claims read without building a JSON tree.
+void bm_jwt_verify_claims(benchmark::State& state)
+{
+    const auto keys = key_set(auth::jwt_algorithm::hs256);
+    const auto token = auth::sign_jwt(keys, access_claims()).value();
+    const auth::jwt_validation rules{.issuer = "paaskit", .audience = "paaskit-api"};
+    const auto now = core::system_clock{}.now();
+    for (auto _ : state) {
+        auto verified = auth::verify_jwt_claims(keys, token, rules, now);
+        if (!verified)
+            state.SkipWithError(verified.error().message().c_str());
+        benchmark::DoNotOptimize(verified);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(bm_jwt_verify_claims);
 BENCHMARK(bm_password_hash)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(bm_password_verify)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 

@@ -271,11 +271,13 @@ asio::awaitable<core::result<principal>> auth_service::authenticate(const reques
     auto token = header.substr(7);
     while (!token.empty() && token.front() == ' ')
         token.remove_prefix(1);
-    auto verified = auth::verify_jwt(settings_.keys, token, validation_, clock_);
+    // The hot path of every authenticated request: the claims are read without a JSON tree.
+    auto verified = auth::verify_jwt_claims(settings_.keys, token, validation_, clock_.now());
     if (!verified)
         co_return verified.error();
-    const auto id = core::json_member<core::uuid>(verified->claims, "sub");
-    const auto session = core::json_member<core::uuid>(verified->claims, "sid");
+    const auto sub = verified->string("sub"), sid = verified->string("sid");
+    const auto id = sub ? core::uuid::parse(*sub) : core::result<core::uuid>(core::error(core::errc::invalid_uuid));
+    const auto session = sid ? core::uuid::parse(*sid) : core::result<core::uuid>(core::error(core::errc::invalid_uuid));
     if (!id || !session)
         co_return core::error(auth::errc::invalid_claim, "\"sub\" and \"sid\" must be UUIDs");
     auto conn = co_await pool_->acquire();

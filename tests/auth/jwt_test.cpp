@@ -48,6 +48,10 @@ core::error rejection(const auth::jwt_key_set& keys, std::string_view token, cor
     const auto verified = auth::verify_jwt(keys, token, validation, when);
     REQUIRE_FALSE(verified.has_value());
     CHECK(auth::is_token_rejection(verified.error()));
+    // The verifier that builds no JSON tree refuses it the same way.
+    const auto flat = auth::verify_jwt_claims(keys, token, validation, when);
+    REQUIRE_FALSE(flat.has_value());
+    CHECK(flat.error().code() == verified.error().code());
     return verified.error();
 }
 
@@ -281,4 +285,44 @@ TEST_CASE("keys: short secrets, bad ids, non-Ed25519 PEM and duplicate ids are r
     REQUIRE(keys.add(auth::jwt_key::hs256("k", secret_a).value()).has_value());
     CHECK(keys.add(auth::jwt_key::hs256("k", secret_b).value()).error() == errc::invalid_key);
     CHECK(auth::sign_jwt(auth::jwt_key_set{}, access_claims()).error() == errc::invalid_key);
+}
+
+TEST_CASE("the claims verifier reads string claims, numeric dates and aud without a JSON tree")
+{
+    const auto keys = hs256_set();
+    auto claims = access_claims();
+    claims["sid"] = "s-\u00e9\"quoted\"";
+    claims["aud"] = boost::json::array{"other", "paaskit-api"};
+    claims["nested"] = boost::json::object{{"sub", "not this one"}, {"list", boost::json::array{1, {{"a", "b"}}}}};
+    claims["flag"] = true;
+    auto token = auth::sign_jwt(keys, claims);
+    REQUIRE(token.has_value());
+    const auto verified = auth::verify_jwt_claims(keys, *token, rules, at(now_s));
+    REQUIRE(verified.has_value());
+    CHECK(verified->key->kid() == "a");
+    CHECK(verified->string("sub") == std::optional<std::string_view>("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"));
+    CHECK(verified->string("sid") == std::optional<std::string_view>("s-\u00e9\"quoted\""));
+    CHECK(verified->string("role") == std::optional<std::string_view>("USER"));
+    CHECK(verified->string("flag") == std::nullopt);
+    CHECK(verified->string("missing") == std::nullopt);
+    CHECK(verified->number("exp") == std::optional<double>(static_cast<double>(now_s + 900)));
+    CHECK(verified->claims.names("aud", "paaskit-api"));
+
+    // A member named twice is refused: which of the two is meant is not for a verifier to guess.
+    const auto twice = forge(R"({"alg":"HS256","kid":"a"})", R"({"sub":"x","exp":1800000900,"sub":"y","iss":"paaskit","aud":"paaskit-api"})",
+                             keys.keys().front());
+    auto refused = auth::verify_jwt_claims(keys, twice, rules, at(now_s));
+    REQUIRE(refused.has_error());
+    CHECK(refused.error().code() == errc::token_malformed);
+    // So is a claims set with more members than it keeps.
+    std::string many = R"({"exp":1800000900,"iss":"paaskit","aud":"paaskit-api")";
+    for (int i = 0; i < 30; ++i)
+        many += ",\"c" + std::to_string(i) + "\":1";
+    auto too_many = auth::verify_jwt_claims(keys, forge(R"({"alg":"HS256","kid":"a"})", many + "}", keys.keys().front()), rules, at(now_s));
+    REQUIRE(too_many.has_error());
+    CHECK(too_many.error().code() == errc::token_malformed);
+    // A header member named twice too.
+    auto header_twice = auth::verify_jwt_claims(keys, forge(R"({"alg":"HS256","alg":"none"})", R"({"exp":1800000900})", keys.keys().front()),
+                                                rules, at(now_s));
+    CHECK(header_twice.has_error());
 }

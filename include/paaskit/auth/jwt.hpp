@@ -7,6 +7,7 @@
 /// algorithm confusion, such as HS256 keyed with an Ed25519 public key, can therefore not work).
 
 #include <paaskit/auth/detail/base64url.hpp>
+#include <paaskit/auth/detail/flat_claims.hpp>
 #include <paaskit/auth/detail/openssl.hpp>
 #include <paaskit/auth/error.hpp>
 #include <paaskit/core/clock.hpp>
@@ -346,71 +347,98 @@ inline core::result<std::string> sign_jwt(const jwt_key_set& keys, const boost::
     return token;
 }
 
-/// Verifies `token` at time `now`: its size, its form (three canonical base64url parts, JSON
-/// objects), its key (`kid`; a token without one only with a single-key set), its algorithm (the
-/// key's), its signature, then `exp`, `nbf`, `iat`, `iss` and `aud` against `rules`.
-inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
-                                             core::time_point now)
+namespace detail {
+
+// Decoded bytes in a caller's buffer (base64_decode_into resizes its output).
+struct fixed_bytes {
+    char* begin;
+    std::size_t capacity;
+    std::size_t used = 0;
+    void resize(std::size_t n) noexcept { used = n <= capacity ? n : capacity; }
+    char* data() noexcept { return begin; }
+    std::size_t size() const noexcept { return used; }
+    std::string_view view() const noexcept { return {begin, used}; }
+};
+
+// What both verifications share: the token's size and form, its header (read without a tree),
+// its key and algorithm, and its signature. Returns the key; `payload` gets the claims' JSON.
+inline core::result<const jwt_key*> check_jwt_signature(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
+                                                        char* scratch, std::size_t scratch_size, std::string_view& payload)
 {
-    if (token.size() > rules.max_token_bytes)
+    if (token.size() > rules.max_token_bytes || token.size() > scratch_size)
         return core::error(errc::token_too_large, std::to_string(token.size()) + " bytes, limit " +
-                                                      std::to_string(rules.max_token_bytes));
+                                                      std::to_string(std::min(rules.max_token_bytes, scratch_size)));
     const auto first_dot = token.find('.');
     const auto second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
     if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos)
         return core::error(errc::token_malformed, "a JWT has three dot-separated parts");
     const auto signing_input = token.substr(0, second_dot);
-    std::string header_text, payload_text, signature;
-    if (!detail::base64_decode_into(token.substr(0, first_dot), header_text) ||
-        !detail::base64_decode_into(token.substr(first_dot + 1, second_dot - first_dot - 1), payload_text) ||
-        !detail::base64_decode_into(token.substr(second_dot + 1), signature))
+    // Decoded, each part is shorter than its text: they fit one after another in the scratch space.
+    fixed_bytes header_text{scratch, first_dot};
+    fixed_bytes payload_text{scratch + first_dot, second_dot - first_dot};
+    fixed_bytes signature{scratch + second_dot, token.size() - second_dot};
+    if (!base64_decode_into(token.substr(0, first_dot), header_text) ||
+        !base64_decode_into(token.substr(first_dot + 1, second_dot - first_dot - 1), payload_text) ||
+        !base64_decode_into(token.substr(second_dot + 1), signature))
         return core::error(errc::token_malformed, "a part is not unpadded base64url");
 
-    // Token-sized JSON: boost::json::parse keeps its working stack in a local buffer, and the
-    // header (only read here) lives in a local arena.
-    boost::json::parse_options json_options;
-    json_options.max_depth = 16;
-    unsigned char header_arena[1024];
-    boost::json::monotonic_resource header_memory(header_arena, sizeof header_arena);
-    boost::system::error_code json_ec;
-    const auto header = boost::json::parse(header_text, json_ec, &header_memory, json_options);
-    if (json_ec || !header.is_object())
+    flat_object header;
+    if (!header.parse(header_text.view()))
         return core::error(errc::token_malformed, "the header is not a JSON object");
-    const auto& h = header.get_object();
-    const auto* alg = h.if_contains("alg");
-    if (!alg || !alg->is_string())
+    const auto alg_name = header.string("alg");
+    if (!alg_name)
         return core::error(errc::token_malformed, "the header has no \"alg\"");
-    const std::string_view alg_name = alg->get_string();
-    if (alg_name != "HS256" && alg_name != "EdDSA")
-        return core::error(errc::unsupported_algorithm, "\"" + std::string(alg_name.substr(0, 32)) + "\"");
-    if (h.contains("crit"))
+    if (*alg_name != "HS256" && *alg_name != "EdDSA")
+        return core::error(errc::unsupported_algorithm, "\"" + std::string(alg_name->substr(0, 32)) + "\"");
+    if (header.contains("crit"))
         return core::error(errc::unsupported_algorithm, "critical header extensions are not supported");
 
     const jwt_key* key = nullptr;
-    if (const auto* kid = h.if_contains("kid")) {
-        if (!kid->is_string())
+    if (header.contains("kid")) {
+        const auto kid = header.string("kid");
+        if (!kid)
             return core::error(errc::token_malformed, "\"kid\" is not a string");
-        key = keys.find(kid->get_string());
+        key = keys.find(*kid);
         if (!key)
-            return core::error(errc::unknown_key, "\"" + std::string(kid->get_string().subview().substr(0, 128)) + "\"");
+            return core::error(errc::unknown_key, "\"" + std::string(kid->substr(0, 128)) + "\"");
     } else if (keys.keys().size() == 1) {
         key = &keys.keys().front();
     } else {
         return core::error(errc::unknown_key, "the token names no key (\"kid\")");
     }
-    if (alg_name != to_string(key->algorithm()))
+    if (*alg_name != to_string(key->algorithm()))
         return core::error(errc::algorithm_mismatch, "key \"" + key->kid() + "\" is " + std::string(to_string(key->algorithm())) +
-                                                         ", the token says " + std::string(alg_name));
-    auto valid = key->verify(signing_input, signature);
+                                                         ", the token says " + std::string(*alg_name));
+    auto valid = key->verify(signing_input, signature.view());
     if (!valid)
         return valid.error();
     if (!*valid)
         return core::error(errc::invalid_signature);
+    payload = payload_text.view();
+    return key;
+}
 
+} // namespace detail
+
+/// Verifies `token` at time `now`: its size, its form (three canonical base64url parts, JSON
+/// objects), its key (`kid`; a token without one only with a single-key set), its algorithm (the
+/// key's), its signature, then `exp`, `nbf`, `iat`, `iss` and `aud` against `rules`. The claims
+/// come back as a JSON object; `verify_jwt_claims` checks the same without building one.
+inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
+                                             core::time_point now)
+{
+    std::string scratch(std::min(token.size(), rules.max_token_bytes), '\0');
+    std::string_view payload_text;
+    auto key = detail::check_jwt_signature(keys, token, rules, scratch.data(), scratch.size(), payload_text);
+    if (!key)
+        return key.error();
+    boost::json::parse_options json_options;
+    json_options.max_depth = 16;
+    boost::system::error_code json_ec;
     auto payload = boost::json::parse(payload_text, json_ec, {}, json_options);
     if (json_ec || !payload.is_object())
         return core::error(errc::token_malformed, "the claims are not a JSON object");
-    verified_jwt out{key->kid(), key->algorithm(), std::move(payload.get_object())};
+    verified_jwt out{(*key)->kid(), (*key)->algorithm(), std::move(payload.get_object())};
     const auto& claims = out.claims;
 
     const double t = detail::unix_seconds(now);
@@ -445,6 +473,59 @@ inline core::result<verified_jwt> verify_jwt(const jwt_key_set& keys, std::strin
         if (!named)
             return core::error(errc::wrong_audience);
     }
+    return out;
+}
+
+/// A token whose signature and claims were checked, its claims read without a JSON tree: the
+/// top-level string claims (`string("sub")`), the numeric dates, and whether `aud` names a value.
+/// The claims set is refused when it names a member twice or has more than 24.
+struct verified_claims {
+    const jwt_key* key = nullptr; ///< the key that signed it (lives as long as the key set)
+    detail::flat_object claims;
+
+    std::optional<std::string_view> string(std::string_view name) const { return claims.string(name); }
+    std::optional<double> number(std::string_view name) const { return claims.number(name); }
+};
+
+/// `verify_jwt`'s checks, in the same order and with the same errors, without building the claims
+/// as a JSON object: the hot path of authenticated requests.
+inline core::result<verified_claims> verify_jwt_claims(const jwt_key_set& keys, std::string_view token, const jwt_validation& rules,
+                                                       core::time_point now)
+{
+    char scratch[8 * 1024];
+    std::string_view payload_text;
+    auto key = detail::check_jwt_signature(keys, token, rules, scratch, sizeof scratch, payload_text);
+    if (!key)
+        return key.error();
+    verified_claims out;
+    out.key = *key;
+    if (!out.claims.parse(payload_text))
+        return core::error(errc::token_malformed, "the claims are not a JSON object with each member once");
+    const auto& claims = out.claims;
+    using kind = detail::flat_object::member::kind;
+    const double t = detail::unix_seconds(now);
+    const auto leeway = static_cast<double>(rules.leeway.count());
+    for (const auto* name : {"exp", "nbf", "iat"}) {
+        const auto k = claims.kind_of(name);
+        if (k && *k != kind::number)
+            return core::error(errc::invalid_claim, std::string("\"") + name + "\" is not a number");
+        if (k && !std::isfinite(*claims.number(name)))
+            return core::error(errc::invalid_claim, std::string("\"") + name + "\" is not a finite number");
+    }
+    const auto exp = claims.number("exp");
+    if (!exp && rules.require_expiry)
+        return core::error(errc::invalid_claim, "the token has no \"exp\"");
+    if (exp && t >= *exp + leeway)
+        return core::error(errc::token_expired);
+    for (const auto* name : {"nbf", "iat"}) {
+        const auto at = claims.number(name);
+        if (at && *at > t + leeway)
+            return core::error(errc::token_not_yet_valid, std::string("\"") + name + "\" is in the future");
+    }
+    if (!rules.issuer.empty() && claims.string("iss") != std::optional<std::string_view>(rules.issuer))
+        return core::error(errc::wrong_issuer);
+    if (!rules.audience.empty() && !claims.names("aud", rules.audience))
+        return core::error(errc::wrong_audience);
     return out;
 }
 
