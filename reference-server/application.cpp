@@ -110,6 +110,7 @@ int application::run()
     register_service_routes(routes, catalog, auth, *pool, clock_);
     register_job_routes(routes, auth, *pool, clock_);
     register_notification_routes(routes, auth, **mail);
+    register_audit_routes(routes, auth, *pool);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
     job_runner jobs(loops.main().get_executor(), pool,

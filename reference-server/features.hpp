@@ -34,5 +34,6 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
 void register_debug_routes(router& routes, const platform& p);
 void register_job_routes(router& routes, authenticator& access, pg::pool& database, const core::clock& clock);
 void register_notification_routes(router& routes, authenticator& access, notification_service& service);
+void register_audit_routes(router& routes, authenticator& access, pg::pool& database);
 
 } // namespace paaskit::server

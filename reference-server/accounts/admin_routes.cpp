@@ -2,6 +2,7 @@
 // deactivate or delete their own account (so that the platform always keeps one).
 
 #include "accounts/service.hpp"
+#include "audit/log.hpp"
 #include "http/params.hpp"
 #include "features.hpp"
 #include "http/problem.hpp"
@@ -41,26 +42,67 @@ http_response look_alike_taken(const request_context& ctx)
     return problem_response(ctx, problems::email_taken, "another account uses an e-mail address that looks the same");
 }
 
+// An audit entry for an administrator's change of one user (before and after as the API shows it).
+audit::entry user_change(const request_context& ctx, const principal& who, std::string action, core::uuid target,
+                         const std::optional<store::user>& before, const std::optional<store::user>& after)
+{
+    return {.actor_user = who.user.id,
+            .actor_token = std::nullopt,
+            .actor_role = std::string(auth::to_string(who.user.role)),
+            .action = std::move(action),
+            .method = std::string(ctx.request.method_string()),
+            .route = std::string(ctx.route_label),
+            .target_type = "user",
+            .target_id = target.to_string(),
+            .before = before ? boost::json::value(store::to_json(*before)) : boost::json::value(nullptr),
+            .after = after ? boost::json::value(store::to_json(*after)) : boost::json::value(nullptr),
+            .client_address = ctx.client_address,
+            .request_id = ctx.request_id};
+}
+
+asio::awaitable<core::result<void>> record(auth_service& service, pg::connection& c, const audit::entry& e)
+{
+    co_return co_await audit::append(c, e, service.new_id(), service.clock().now());
+}
+
 // What one change of status, role or existence does, for the single and the bulk endpoints.
 enum class user_action { activate, deactivate, remove };
 
-asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::connection& c, core::uuid id, user_action action)
+asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::connection& conn, core::uuid id, user_action action,
+                                                 const request_context& ctx, const principal& who)
 {
     const auto now = service.clock().now();
-    bool found = false;
-    if (action == user_action::remove) {
-        auto deleted = co_await store::soft_delete(c, id, now);
-        if (!deleted)
-            co_return deleted.error();
-        found = *deleted;
-    } else {
-        auto changed = co_await store::set_status(
-            c, id, action == user_action::activate ? store::user_status::active : store::user_status::deactivated, now);
-        if (!changed)
-            co_return changed.error();
-        found = changed->has_value();
-    }
-    if (found && action != user_action::activate) {
+    // The change and its audit entry commit together.
+    auto applied = co_await pg::transact(conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<bool>> {
+        auto before = co_await store::find_user(c, id);
+        if (!before)
+            co_return before.error();
+        if (!*before)
+            co_return false;
+        std::optional<store::user> after;
+        if (action == user_action::remove) {
+            auto deleted = co_await store::soft_delete(c, id, now);
+            if (!deleted)
+                co_return deleted.error();
+            if (!*deleted)
+                co_return false;
+        } else {
+            auto changed = co_await store::set_status(
+                c, id, action == user_action::activate ? store::user_status::active : store::user_status::deactivated, now);
+            if (!changed)
+                co_return changed.error();
+            if (!*changed)
+                co_return false;
+            after = std::move(*changed);
+        }
+        const char* name = action == user_action::remove ? "users.delete" : action == user_action::activate ? "users.activate" : "users.deactivate";
+        if (auto logged = co_await record(service, c, user_change(ctx, who, name, id, *before, after)); !logged)
+            co_return logged.error();
+        co_return true;
+    });
+    if (!applied || !*applied)
+        co_return applied;
+    if (action != user_action::activate) {
         // Signed out everywhere at once: refresh tokens revoked, access tokens fail their session check.
         auto revoked = co_await service.refresh_tokens().revoke_user(
             id, std::nullopt, action == user_action::remove ? auth::revocation_reason::administrator
@@ -69,7 +111,7 @@ asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::conn
         if (!revoked)
             co_return revoked.error();
     }
-    co_return found;
+    co_return true;
 }
 
 } // namespace
@@ -136,7 +178,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         co_return json_response(ctx, http::status::ok, *stats);
     }));
 
-    routes.add(http::verb::post, "/api/admin/users", admin([&service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::post, "/api/admin/users", admin([&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
         auto body = json_body(ctx);
         if (!body)
             co_return error_response(ctx, body.error());
@@ -158,7 +200,10 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto role = auth::parse_role(role_text->value_or("USER"));
         if (!role)
             co_return error_response(ctx, role.error());
-        auto inserted = co_await service.create_account(*email, std::move(*valid_name), *role, std::move(*password));
+        const auto audited = [&](pg::connection& c, const store::user& created) -> asio::awaitable<core::result<void>> {
+            co_return co_await record(service, c, user_change(ctx, who, "users.create", created.id, std::nullopt, created));
+        };
+        auto inserted = co_await service.create_account(*email, std::move(*valid_name), *role, std::move(*password), audited);
         if (!inserted)
             co_return taken_or_error(ctx, inserted.error());
         auto res = json_response(ctx, http::status::created, store::to_json(*inserted));
@@ -181,7 +226,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         co_return json_response(ctx, http::status::ok, store::to_json(**found));
     }));
 
-    routes.add(http::verb::put, "/api/admin/users/{id}", admin([&service](request_context& ctx, principal&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::put, "/api/admin/users/{id}", admin([&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
         const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_user(ctx);
@@ -239,12 +284,19 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto updated = co_await pg::transact(**conn, pg::isolation::read_committed,
                                              [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
             auto changed = co_await store::update_profile(c, *id, *name, email, now);
-            if (!changed || !*changed || !hash)
+            if (!changed || !*changed)
                 co_return changed;
-            if (auto stored = co_await store::set_password_hash(c, *id, *hash, now); !stored)
-                co_return stored.error();
-            if (auto mailed = co_await service.queue_password_changed(c, **changed, now, ctx.client_address); !mailed)
-                co_return mailed.error();
+            if (hash) {
+                if (auto stored = co_await store::set_password_hash(c, *id, *hash, now); !stored)
+                    co_return stored.error();
+                if (auto mailed = co_await service.queue_password_changed(c, **changed, now, ctx.client_address); !mailed)
+                    co_return mailed.error();
+            }
+            auto entry = user_change(ctx, who, "users.update", *id, *current, *changed);
+            if (hash)
+                entry.after.as_object()["password_changed"] = true; // never the password or its hash
+            if (auto logged = co_await record(service, c, entry); !logged)
+                co_return logged.error();
             co_return changed;
         });
         if (!updated)
@@ -265,7 +317,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto done = co_await apply_action(service, **conn, *id, user_action::remove);
+        auto done = co_await apply_action(service, **conn, *id, user_action::remove, ctx, who);
         if (!done)
             co_return taken_or_error(ctx, done.error());
         if (!*done)
@@ -291,7 +343,18 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto changed = co_await store::set_role(**conn, *id, *role, service.clock().now());
+        auto changed = co_await pg::transact(**conn, pg::isolation::read_committed,
+                                             [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
+            auto before = co_await store::find_user(c, *id);
+            if (!before || !*before)
+                co_return before;
+            auto after = co_await store::set_role(c, *id, *role, service.clock().now());
+            if (!after || !*after)
+                co_return after;
+            if (auto logged = co_await record(service, c, user_change(ctx, who, "users.role", *id, *before, *after)); !logged)
+                co_return logged.error();
+            co_return after;
+        });
         if (!changed)
             co_return taken_or_error(ctx, changed.error());
         if (!*changed)
@@ -318,7 +381,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         if (!conn)
             co_return error_response(ctx, conn.error());
         auto done = co_await apply_action(service, **conn, *id,
-                                          *status == store::user_status::active ? user_action::activate : user_action::deactivate);
+                                          *status == store::user_status::active ? user_action::activate : user_action::deactivate, ctx, who);
         if (!done)
             co_return taken_or_error(ctx, done.error());
         if (!*done)
@@ -363,7 +426,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 result["result"] = "forbidden";
                 result["detail"] = "administrators cannot deactivate or delete their own account";
             } else {
-                auto done = co_await apply_action(service, **conn, *id, action);
+                auto done = co_await apply_action(service, **conn, *id, action, ctx, who);
                 if (!done && store::is_last_administrator_error(done.error())) {
                     result["result"] = "conflict";
                     result["detail"] = "at least one active administrator must remain";

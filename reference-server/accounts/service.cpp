@@ -87,7 +87,7 @@ core::result<std::string> auth_service::access_token(const store::user& u, core:
 }
 
 asio::awaitable<core::result<store::user>> auth_service::create_account(const auth::email_identity& email, std::string name,
-                                                                        auth::role role, std::string password)
+                                                                        auth::role role, std::string password, in_transaction also)
 {
     if (auto policy = auth::check_password(password, email.address); !policy)
         co_return policy.error();
@@ -108,6 +108,9 @@ asio::awaitable<core::result<store::user>> auth_service::create_account(const au
     auto inserted = co_await pg::transact(**conn, pg::isolation::read_committed,
                                           [&](pg::connection& c) -> asio::awaitable<core::result<store::user>> {
         auto row = co_await store::insert_user(c, u, email, *hash);
+        if (row && also)
+            if (auto done = co_await also(c, *row); !done)
+                co_return done.error();
         if (!row || mail_ == nullptr)
             co_return row;
         const mail_request welcome{.user_id = row->id, .to = {row->email, row->name}, .kind = "welcome", .values = {{"name", row->name}}};

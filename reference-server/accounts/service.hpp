@@ -71,8 +71,10 @@ public:
     /// Creates an account: the password checked against the policy, the address refused when it
     /// or a look-alike is taken (`pg::errc::unique_violation`, with a detail fit to show), the
     /// password hashed off the event loop, the row inserted.
+    /// `also`, when given, runs in the account's transaction (an administrator's audit entry).
+    using in_transaction = std::function<asio::awaitable<core::result<void>>(pg::connection&, const store::user&)>;
     asio::awaitable<core::result<store::user>> create_account(const auth::email_identity& email, std::string name, auth::role role,
-                                                              std::string password);
+                                                              std::string password, in_transaction also = {});
 
     /// Mail about accounts (welcome, password changed) goes through `mail`, in the transaction of
     /// the change; without it (tests of the accounts alone) none is written.

@@ -47,12 +47,11 @@ void register_job_routes(router& routes, authenticator& access, pg::pool& databa
         q.queue = ctx.query_param("queue").value_or("");
         if (q.kind.size() > 100 || q.queue.size() > 100)
             co_return problem_response(ctx, problems::invalid_parameter, "kind and queue: at most 100 characters");
-        const auto page = positive_query_param(ctx, "page", 1, 1'000'000);
-        const auto per_page = positive_query_param(ctx, "per_page", 50, 200);
-        if (!page || !per_page)
-            co_return problem_response(ctx, problems::invalid_parameter, "page >= 1 and per_page from 1 to 200");
-        q.limit = *per_page;
-        q.offset = (*page - 1) * *per_page;
+        const auto paged = paging_params(ctx);
+        if (!paged)
+            co_return problem_response(ctx, problems::invalid_parameter, std::string(paging_problem));
+        q.limit = paged->per_page;
+        q.offset = paged->offset();
         auto conn = co_await database.acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
@@ -60,11 +59,7 @@ void register_job_routes(router& routes, authenticator& access, pg::pool& databa
         if (!found)
             co_return error_response(ctx, found.error());
         co_return json_response(ctx, http::status::ok,
-                                boost::json::object{{"items", std::move(found->items)},
-                                                    {"page", *page},
-                                                    {"per_page", *per_page},
-                                                    {"total", found->total},
-                                                    {"pages", (found->total + *per_page - 1) / *per_page}});
+                                paged->body(std::move(found->items), found->total));
     }));
 
     routes.add(http::verb::get, "/api/admin/jobs/stats", admin([&database](request_context& ctx, const caller&) -> asio::awaitable<http_response> {

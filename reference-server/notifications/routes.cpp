@@ -40,25 +40,20 @@ void register_notification_routes(router& routes, authenticator& access, notific
         q.to = ctx.query_param("to").value_or("");
         if (q.to.size() > 254)
             co_return problem_response(ctx, problems::invalid_parameter, "to: at most 254 characters");
-        const auto page = positive_query_param(ctx, "page", 1, 1'000'000);
-        const auto per_page = positive_query_param(ctx, "per_page", 50, 200);
-        if (!page || !per_page)
-            co_return problem_response(ctx, problems::invalid_parameter, "page >= 1 and per_page from 1 to 200");
-        q.limit = *per_page;
-        q.offset = (*page - 1) * *per_page;
+        const auto paged = paging_params(ctx);
+        if (!paged)
+            co_return problem_response(ctx, problems::invalid_parameter, std::string(paging_problem));
+        q.limit = paged->per_page;
+        q.offset = paged->offset();
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
         auto found = co_await notifications_store::list(**conn, q);
         if (!found)
             co_return error_response(ctx, found.error());
-        co_return json_response(ctx, http::status::ok,
-                                boost::json::object{{"items", std::move(found->items)},
-                                                    {"page", *page},
-                                                    {"per_page", *per_page},
-                                                    {"total", found->total},
-                                                    {"pages", (found->total + *per_page - 1) / *per_page},
-                                                    {"delivering", service.delivers()}});
+        auto listed = paged->body(std::move(found->items), found->total);
+        listed["delivering"] = service.delivers();
+        co_return json_response(ctx, http::status::ok, listed);
     }));
 
     routes.add(http::verb::get, "/api/admin/notifications/{id}", admin([&service](request_context& ctx, const caller&) -> asio::awaitable<http_response> {

@@ -149,6 +149,34 @@ CREATE TABLE paaskit_account_tokens (
 );
 CREATE INDEX paaskit_account_tokens_user ON paaskit_account_tokens (user_id, purpose) WHERE used_at IS NULL;
 )sql"},
+        {7, "audit_log",
+         R"sql(
+-- The audit log: append-only, each entry's hash = SHA-256(previous hash || body), body being the
+-- entry's JSON text as hashed. The other columns index the body for filters.
+CREATE TABLE paaskit_audit_log (
+    seq           bigint      PRIMARY KEY CHECK (seq > 0),
+    id            uuid        NOT NULL UNIQUE,
+    at            timestamptz NOT NULL,
+    actor_user_id uuid,
+    action        text        NOT NULL,
+    target_type   text        NOT NULL,
+    target_id     text        NOT NULL,
+    body          text        NOT NULL,
+    prev_hash     bytea       NOT NULL CHECK (length(prev_hash) = 32),
+    hash          bytea       NOT NULL CHECK (length(hash) = 32)
+);
+CREATE INDEX paaskit_audit_log_action ON paaskit_audit_log (action, seq DESC);
+CREATE INDEX paaskit_audit_log_actor ON paaskit_audit_log (actor_user_id, seq DESC);
+CREATE INDEX paaskit_audit_log_target ON paaskit_audit_log (target_type, target_id, seq DESC);
+CREATE FUNCTION paaskit_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER paaskit_audit_log_no_change BEFORE UPDATE OR DELETE ON paaskit_audit_log
+    FOR EACH ROW EXECUTE FUNCTION paaskit_audit_log_append_only();
+CREATE TRIGGER paaskit_audit_log_no_truncate BEFORE TRUNCATE ON paaskit_audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION paaskit_audit_log_append_only();
+)sql"},
     };
 }
 
