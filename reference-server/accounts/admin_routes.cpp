@@ -2,7 +2,7 @@
 // deactivate or delete their own account (so that the platform always keeps one).
 
 #include "accounts/service.hpp"
-#include "audit/log.hpp"
+#include "audit/request.hpp"
 #include "http/params.hpp"
 #include "features.hpp"
 #include "http/problem.hpp"
@@ -46,23 +46,14 @@ http_response look_alike_taken(const request_context& ctx)
 audit::entry user_change(const request_context& ctx, const principal& who, std::string action, core::uuid target,
                          const std::optional<store::user>& before, const std::optional<store::user>& after)
 {
-    return {.actor_user = who.user.id,
-            .actor_token = std::nullopt,
-            .actor_role = std::string(auth::to_string(who.user.role)),
-            .action = std::move(action),
-            .method = std::string(ctx.request.method_string()),
-            .route = std::string(ctx.route_label),
-            .target_type = "user",
-            .target_id = target.to_string(),
-            .before = before ? boost::json::value(store::to_json(*before)) : boost::json::value(nullptr),
-            .after = after ? boost::json::value(store::to_json(*after)) : boost::json::value(nullptr),
-            .client_address = ctx.client_address,
-            .request_id = ctx.request_id};
+    return audit::admin_entry(ctx, who.user.id, who.user.role, std::move(action), "user", target.to_string(),
+                              before ? boost::json::value(store::to_json(*before)) : boost::json::value(nullptr),
+                              after ? boost::json::value(store::to_json(*after)) : boost::json::value(nullptr));
 }
 
 asio::awaitable<core::result<void>> record(auth_service& service, pg::connection& c, const audit::entry& e)
 {
-    co_return co_await audit::append(c, e, service.new_id(), service.clock().now());
+    co_return co_await audit::append_now(c, e, service.clock());
 }
 
 // What one change of status, role or existence does, for the single and the bulk endpoints.

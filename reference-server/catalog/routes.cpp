@@ -7,11 +7,13 @@
 #include "catalog/builtin_icons.hpp"
 #include "catalog/service.hpp"
 #include "http/params.hpp"
+#include "audit/request.hpp"
 #include "features.hpp"
 #include "http/problem.hpp"
 
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
+#include <paaskit/pg/transaction.hpp>
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/pg/error.hpp>
 
@@ -27,6 +29,39 @@ namespace paaskit::server {
 namespace {
 
 using auth::permission;
+
+// The outcome of an administrator's change of one service, recorded in the audit log in the same
+// transaction: whether the service existed, and what it is after (none once deleted).
+struct audited {
+    bool found = false;
+    std::optional<store::service_record> after;
+};
+
+// `change(c)` returns the service after the change (nullopt: it was not there, or is gone when
+// `removes`).
+template <class Change>
+asio::awaitable<core::result<audited>> audited_change(pg::connection& conn, const request_context& ctx, const caller& who,
+                                                      const core::clock& clock, const char* action, core::uuid id, bool removes,
+                                                      const Change& change)
+{
+    co_return co_await pg::transact(conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<audited>> {
+        auto before = co_await store::find_service(c, id);
+        if (!before)
+            co_return before.error();
+        if (!*before)
+            co_return audited{};
+        auto after = co_await change(c);
+        if (!after)
+            co_return after.error();
+        if (!*after && !removes)
+            co_return audited{};
+        auto entry = audit::admin_entry(ctx, who.user_id, who.role, action, "service", id.to_string(), store::to_admin_json(**before),
+                                        *after ? boost::json::value(store::to_admin_json(**after)) : boost::json::value(nullptr));
+        if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
+            co_return logged.error();
+        co_return audited{true, std::move(*after)};
+    });
+}
 
 /// A catalog response: JSON, revalidated with the snapshot's ETag (304 when unchanged).
 http_response catalog_response(const request_context& ctx, const catalog_snapshot& snapshot, std::string body)
@@ -147,15 +182,24 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
                                                     {"builtin", builtin}, {"by_category", std::move(by_category)}});
     }));
 
-    routes.add(http::verb::post, "/api/admin/services", admin([&catalog, &database, &clock, ids](request_context& ctx, const caller&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::post, "/api/admin/services", admin([&catalog, &database, &clock, ids](request_context& ctx, const caller& who) -> asio::awaitable<http_response> {
         auto definition = definition_body(ctx);
         if (auto* refused = std::get_if<http_response>(&definition))
             co_return std::move(*refused);
         auto conn = co_await database.acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto inserted = co_await store::insert_service(**conn, ids->next(), std::get<boost::json::value>(definition), false,
-                                                       clock.now());
+        auto inserted = co_await pg::transact(**conn, pg::isolation::read_committed,
+                                              [&](pg::connection& c) -> asio::awaitable<core::result<store::service_record>> {
+            auto row = co_await store::insert_service(c, ids->next(), std::get<boost::json::value>(definition), false, clock.now());
+            if (!row)
+                co_return row;
+            auto entry = audit::admin_entry(ctx, who.user_id, who.role, "services.create", "service", row->id.to_string(), nullptr,
+                                            store::to_admin_json(*row));
+            if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
+                co_return logged.error();
+            co_return row;
+        });
         if (!inserted)
             co_return write_failed(ctx, inserted.error());
         if (auto reloaded = co_await catalog.reload(**conn); !reloaded)
@@ -174,7 +218,7 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
         co_return no_such_service(ctx);
     }));
 
-    routes.add(http::verb::put, "/api/admin/services/{id}", admin([&catalog, &database, &clock](request_context& ctx, const caller&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::put, "/api/admin/services/{id}", admin([&catalog, &database, &clock](request_context& ctx, const caller& who) -> asio::awaitable<http_response> {
         const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
@@ -184,17 +228,18 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
         auto conn = co_await database.acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto replaced = co_await store::replace_service(**conn, *id, std::get<boost::json::value>(definition), clock.now());
+        const auto replace = [&](pg::connection& c) { return store::replace_service(c, *id, std::get<boost::json::value>(definition), clock.now()); };
+        auto replaced = co_await audited_change(**conn, ctx, who, clock, "services.update", *id, false, replace);
         if (!replaced)
             co_return write_failed(ctx, replaced.error());
-        if (!*replaced)
+        if (!replaced->found)
             co_return no_such_service(ctx);
         if (auto reloaded = co_await catalog.reload(**conn); !reloaded)
             co_return error_response(ctx, reloaded.error());
-        co_return json_response(ctx, http::status::ok, store::to_admin_json(**replaced));
+        co_return json_response(ctx, http::status::ok, store::to_admin_json(*replaced->after));
     }));
 
-    routes.add(http::verb::patch, "/api/admin/services/{id}/status", admin([&catalog, &database, &clock](request_context& ctx, const caller&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::patch, "/api/admin/services/{id}/status", admin([&catalog, &database, &clock](request_context& ctx, const caller& who) -> asio::awaitable<http_response> {
         const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
@@ -211,27 +256,34 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
         auto conn = co_await database.acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto changed = co_await store::set_service_status(**conn, *id, *status, clock.now());
+        const auto set_status = [&](pg::connection& c) { return store::set_service_status(c, *id, *status, clock.now()); };
+        auto changed = co_await audited_change(**conn, ctx, who, clock, "services.status", *id, false, set_status);
         if (!changed)
             co_return error_response(ctx, changed.error());
-        if (!*changed)
+        if (!changed->found)
             co_return no_such_service(ctx);
         if (auto reloaded = co_await catalog.reload(**conn); !reloaded)
             co_return error_response(ctx, reloaded.error());
-        co_return json_response(ctx, http::status::ok, store::to_admin_json(**changed));
+        co_return json_response(ctx, http::status::ok, store::to_admin_json(*changed->after));
     }));
 
-    routes.add(http::verb::delete_, "/api/admin/services/{id}", admin([&catalog, &database, &clock](request_context& ctx, const caller&) -> asio::awaitable<http_response> {
+    routes.add(http::verb::delete_, "/api/admin/services/{id}", admin([&catalog, &database, &clock](request_context& ctx, const caller& who) -> asio::awaitable<http_response> {
         const auto id = path_uuid(ctx);
         if (!id)
             co_return no_such_service(ctx);
         auto conn = co_await database.acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
-        auto deleted = co_await store::delete_service(**conn, *id, clock.now());
+        const auto remove = [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::service_record>>> {
+            auto gone = co_await store::delete_service(c, *id, clock.now());
+            if (!gone)
+                co_return gone.error();
+            co_return std::optional<store::service_record>{}; // after: none
+        };
+        auto deleted = co_await audited_change(**conn, ctx, who, clock, "services.delete", *id, true, remove);
         if (!deleted)
             co_return error_response(ctx, deleted.error());
-        if (!*deleted)
+        if (!deleted->found)
             co_return no_such_service(ctx);
         if (auto reloaded = co_await catalog.reload(**conn); !reloaded)
             co_return error_response(ctx, reloaded.error());

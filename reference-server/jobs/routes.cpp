@@ -1,6 +1,7 @@
 // /api/admin/jobs*: administrators inspect the background jobs, retry the discarded and cancel
 // the waiting.
 
+#include "audit/request.hpp"
 #include "features.hpp"
 #include "http/access.hpp"
 #include "http/params.hpp"
@@ -8,6 +9,7 @@
 #include "jobs/store.hpp"
 
 #include <paaskit/jobs/queue.hpp>
+#include <paaskit/pg/transaction.hpp>
 
 #include <charconv>
 
@@ -90,24 +92,40 @@ void register_job_routes(router& routes, authenticator& access, pg::pool& databa
     // Retry (discarded, cancelled or waiting to retry: run now) and cancel (waiting or running).
     for (const bool retrying : {true, false}) {
         const auto path = retrying ? "/api/admin/jobs/{id}/retry" : "/api/admin/jobs/{id}/cancel";
-        routes.add(http::verb::post, path, admin([&database, &clock, retrying](request_context& ctx, const caller&) -> asio::awaitable<http_response> {
+        routes.add(http::verb::post, path, admin([&database, &clock, retrying](request_context& ctx, const caller& who) -> asio::awaitable<http_response> {
             const auto id = job_id(ctx);
             if (!id)
                 co_return no_such_job(ctx);
             auto conn = co_await database.acquire();
             if (!conn)
                 co_return error_response(ctx, conn.error());
-            core::result<void> done;
-            if (retrying)
-                done = co_await jobs::retry(**conn, *id, clock.now());
-            else
-                done = co_await jobs::cancel(**conn, *id, clock.now());
-            if (!done)
-                co_return error_response(ctx, done.error());
-            auto found = co_await jobs_store::find_job(**conn, *id);
-            if (!found || !*found)
-                co_return found ? no_such_job(ctx) : error_response(ctx, found.error());
-            co_return json_response(ctx, http::status::ok, **found);
+            // The change and its audit entry commit together.
+            auto changed = co_await pg::transact(**conn, pg::isolation::read_committed,
+                                                 [&](pg::connection& c) -> asio::awaitable<core::result<boost::json::object>> {
+                auto before = co_await jobs_store::find_job(c, *id);
+                if (!before)
+                    co_return before.error();
+                if (!*before)
+                    co_return core::error(jobs::errc::not_found);
+                core::result<void> done;
+                if (retrying)
+                    done = co_await jobs::retry(c, *id, clock.now());
+                else
+                    done = co_await jobs::cancel(c, *id, clock.now());
+                if (!done)
+                    co_return done.error();
+                auto after = co_await jobs_store::find_job(c, *id);
+                if (!after || !*after)
+                    co_return after ? core::result<boost::json::object>(core::error(jobs::errc::not_found)) : after.error();
+                auto entry = audit::admin_entry(ctx, who.user_id, who.role, retrying ? "jobs.retry" : "jobs.cancel", "job",
+                                                std::to_string(*id), **before, **after);
+                if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
+                    co_return logged.error();
+                co_return std::move(**after);
+            });
+            if (!changed)
+                co_return error_response(ctx, changed.error());
+            co_return json_response(ctx, http::status::ok, *changed);
         }));
     }
 }

@@ -6,6 +6,8 @@
 #include "server/api_support.hpp"
 #include "server/server_support.hpp"
 
+#include <paaskit/jobs/queue.hpp>
+
 #include <catch2/catch.hpp>
 
 using namespace paaskit;
@@ -80,10 +82,37 @@ TEST_CASE("administrator actions are audited in a hash chain that detects tamper
     CHECK(entries[0].at("after").is_null());
     CHECK(audit_of(s.port(), admin, "?action=users.role&actor_user_id=" + admin_id).size() == 1);
 
+    // Services and jobs are audited the same way.
+    auto services = call(s.port(), "GET", "/api/admin/services", admin);
+    REQUIRE(services.status == 200);
+    const std::string service_id(services.body.at("items").at(0).at("id").as_string());
+    REQUIRE(call(s.port(), "PATCH", "/api/admin/services/" + service_id + "/status", admin, json::object{{"status", "INACTIVE"}}).status == 200);
+    REQUIRE(call(s.port(), "PATCH", "/api/admin/services/" + service_id + "/status", admin, json::object{{"status", "ACTIVE"}}).status == 200);
+    const auto service_entries = audit_of(s.port(), admin, "?target_type=service&target_id=" + service_id);
+    REQUIRE(service_entries.size() == 2);
+    CHECK(service_entries[1].at("action") == "services.status");
+    CHECK(service_entries[1].at("before").at("status") == "ACTIVE");
+    CHECK(service_entries[1].at("after").at("status") == "INACTIVE");
+    const auto job_id = run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<std::int64_t> {
+        auto c = co_await pg::connection::connect(io.get_executor(), database.conninfo());
+        REQUIRE(c.has_value());
+        jobs::job j;
+        j.kind = "test.audited";
+        j.queue = "nobody-serves-this";
+        auto enqueued = co_await jobs::enqueue(*c, j, core::system_clock().now());
+        REQUIRE(enqueued.has_value());
+        co_return enqueued->value();
+    });
+    REQUIRE(call(s.port(), "POST", "/api/admin/jobs/" + std::to_string(job_id) + "/cancel", admin).status == 200);
+    const auto job_entries = audit_of(s.port(), admin, "?action=jobs.cancel&target_id=" + std::to_string(job_id));
+    REQUIRE(job_entries.size() == 1);
+    CHECK(job_entries[0].at("before").at("state") == "available");
+    CHECK(job_entries[0].at("after").at("state") == "cancelled");
+
     auto verified = call(s.port(), "GET", "/api/admin/audit/verify", admin);
     REQUIRE(verified.status == 200);
     CHECK(verified.body.at("valid") == true);
-    CHECK(verified.body.at("entries").to_number<int>() >= 5);
+    CHECK(verified.body.at("entries").to_number<int>() >= 8);
     CHECK(verified.body.at("first_invalid").is_null());
 
     // Append-only: the database refuses changes and deletions.
