@@ -79,6 +79,7 @@ int application::run()
         .password_reset_ttl = std::chrono::minutes(options_.password_reset_ttl_min),
         .email_verification_ttl = std::chrono::hours(options_.email_verification_ttl_hours),
         .require_verified_email = options_.require_verified_email,
+        .token_limit = {.burst = options_.token_burst, .refill = options_.token_requests_per_second, .period = std::chrono::seconds(1)},
     };
     notification_settings mail_settings{
         .brand = {.platform_name = options_.platform_name, .url = options_.public_url, .support = options_.support_email},

@@ -73,6 +73,9 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
                "Login, registration and password-change attempts allowed at once per client address and per account")
         .check(CLI::Range(1U, 10'000U));
     cli.option("login-refill-s", options.login_refill_s, "Seconds until one more attempt is allowed").check(CLI::Range(1U, 86'400U));
+    cli.option("token-requests-per-second", options.token_requests_per_second, "Requests per second each API token may make")
+        .check(CLI::Range(1U, 100'000U));
+    cli.option("token-burst", options.token_burst, "Requests an API token may make at once above its rate").check(CLI::Range(1U, 100'000U));
     cli.option("password-reset-ttl-min", options.password_reset_ttl_min, "Minutes a mailed password-reset link works")
         .check(CLI::Range(5U, 24U * 60U));
     cli.option("email-verification-ttl-hours", options.email_verification_ttl_hours, "Hours a mailed address-verification link works")

@@ -38,6 +38,8 @@ struct server_options {
     unsigned scrypt_log2_n = 15;  // password hashing cost; lower only for tests
     unsigned login_attempts = 10; // per client address and per account, refilled one per login_refill_s
     unsigned login_refill_s = 30;
+    unsigned token_requests_per_second = 50; // per API token, with a burst of token_burst
+    unsigned token_burst = 100;
     unsigned password_reset_ttl_min = 30;
     unsigned email_verification_ttl_hours = 48;
     bool require_verified_email = false; // subscribing needs a verified address

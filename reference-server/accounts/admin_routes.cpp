@@ -46,7 +46,7 @@ http_response look_alike_taken(const request_context& ctx)
 audit::entry user_change(const request_context& ctx, const principal& who, std::string action, core::uuid target,
                          const std::optional<store::user>& before, const std::optional<store::user>& after)
 {
-    return audit::admin_entry(ctx, who.user.id, who.user.role, std::move(action), "user", target.to_string(),
+    return audit::admin_entry(ctx, who.user.id, who.user.role, who.token_id(), std::move(action), "user", target.to_string(),
                               before ? boost::json::value(store::to_json(*before)) : boost::json::value(nullptr),
                               after ? boost::json::value(store::to_json(*after)) : boost::json::value(nullptr));
 }

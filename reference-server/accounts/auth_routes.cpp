@@ -4,6 +4,7 @@
 #include "features.hpp"
 #include "http/problem.hpp"
 
+#include <paaskit/auth/api_tokens.hpp>
 #include <paaskit/core/ascii.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/pg/error.hpp>
@@ -423,6 +424,83 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!queued)
             co_return error_response(ctx, queued.error());
         co_return json_response(ctx, http::status::accepted, boost::json::object{{"status", "a new link is on its way to " + who.user.email}});
+    }));
+
+    // Scoped API tokens: made, listed and revoked from a signed-in session (a token cannot, as it
+    // never changes the account); the token's text is shown once.
+    routes.add(http::verb::post, "/api/auth/tokens",
+               require_permission(service, permission::manage_own_account,
+                                  [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        auto name = core::json_member<std::string>(*body, "name");
+        auto scope_names = core::json_member<std::vector<std::string>>(*body, "scopes");
+        auto days = core::json_optional_member<std::int64_t>(*body, "expires_in_days");
+        if (!name || !scope_names || !days)
+            co_return error_response(ctx, !name ? name.error() : !scope_names ? scope_names.error() : days.error());
+        auto valid_name = store::normalize_name(*name);
+        if (!valid_name || valid_name->size() > 100)
+            co_return problem_response(ctx, problems::validation_failed, "\"name\": 1 to 100 characters");
+        const auto lifetime = days->value_or(90);
+        if (lifetime < 1 || lifetime > 365)
+            co_return problem_response(ctx, problems::validation_failed, "\"expires_in_days\": 1 to 365");
+        auto scopes = auth::parse_token_scopes(*scope_names, who.user.role);
+        if (!scopes)
+            co_return scopes.error() == auth::errc::permission_denied ? problem_response(ctx, problems::forbidden, scopes.error().detail())
+                                                                      : error_response(ctx, scopes.error());
+        const auto secret = auth::make_api_token();
+        const auto id = service.new_id();
+        const auto now = service.clock().now();
+        const auto expires = now + std::chrono::hours(24 * lifetime);
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto stored = co_await store::insert_api_token(**conn, id, who.user.id, *valid_name, std::as_bytes(std::span(secret.hash)),
+                                                       scopes->bits, now, expires);
+        if (!stored)
+            co_return error_response(ctx, stored.error());
+        boost::json::array names;
+        for (auto& n : scopes->names())
+            names.push_back(boost::json::string(n));
+        auto res = json_response(ctx, http::status::created,
+                                 boost::json::object{{"id", id.to_string()},
+                                                     {"name", *valid_name},
+                                                     {"scopes", std::move(names)},
+                                                     {"created_at", core::time_to_json(now)},
+                                                     {"expires_at", core::time_to_json(expires)},
+                                                     {"token", secret.token}});
+        res.set(http::field::cache_control, "no-store");
+        co_return res;
+    }));
+
+    routes.add(http::verb::get, "/api/auth/tokens",
+               require_permission(service, permission::manage_own_account,
+                                  [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto tokens = co_await store::list_api_tokens(**conn, who.user.id);
+        if (!tokens)
+            co_return error_response(ctx, tokens.error());
+        co_return json_response(ctx, http::status::ok, boost::json::object{{"items", std::move(*tokens)}});
+    }));
+
+    routes.add(http::verb::delete_, "/api/auth/tokens/{id}",
+               require_permission(service, permission::manage_own_account,
+                                  [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        const auto id = core::uuid::parse(ctx.param("id").value_or(""));
+        if (!id)
+            co_return problem_response(ctx, problems::not_found, "no such token");
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
+        auto revoked = co_await store::revoke_api_token(**conn, who.user.id, *id, service.clock().now());
+        if (!revoked)
+            co_return error_response(ctx, revoked.error());
+        if (!*revoked)
+            co_return problem_response(ctx, problems::not_found, "no such token");
+        co_return http_response{http::status::no_content, ctx.request.version()};
     }));
 
     routes.add(http::verb::post, "/api/auth/deactivate",

@@ -41,6 +41,7 @@ auth_service::auth_service(auth_settings settings, std::shared_ptr<pg::pool> poo
       refresh_(pool_, clock),
       by_address_(settings_.sign_in_limit, clock),
       by_account_(settings_.sign_in_limit, clock),
+      by_token_(settings_.token_limit, clock),
       ids_(clock),
       hashing_(std::max(1U, settings_.hashing_threads))
 {
@@ -274,6 +275,8 @@ asio::awaitable<core::result<principal>> auth_service::authenticate(const reques
     auto token = header.substr(7);
     while (!token.empty() && token.front() == ' ')
         token.remove_prefix(1);
+    if (token.starts_with(auth::api_token_prefix))
+        co_return co_await authenticate_api_token(token);
     // The hot path of every authenticated request: the claims are read without a JSON tree.
     auto verified = auth::verify_jwt_claims(settings_.keys, token, validation_, clock_.now());
     if (!verified)
@@ -294,12 +297,33 @@ asio::awaitable<core::result<principal>> auth_service::authenticate(const reques
     co_return principal{std::move(**found), *session};
 }
 
+asio::awaitable<core::result<principal>> auth_service::authenticate_api_token(std::string_view token)
+{
+    const auto hash = auth::hash_api_token(token);
+    if (!hash)
+        co_return core::error(auth::errc::token_malformed, "not an API token");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto now = clock_.now();
+    auto found = co_await store::find_api_token_user(**conn, std::as_bytes(std::span(*hash)), now);
+    if (!found)
+        co_return found.error();
+    if (!*found)
+        co_return core::error(auth::errc::refresh_token_revoked, "the API token is unknown, revoked or expired, or its account is not active");
+    if (!by_token_.attempt((*found)->token_id.to_string()).allowed)
+        co_return core::error(auth::errc::rate_limited, "this API token made too many requests; slow down");
+    auth::token_scopes scopes;
+    scopes.bits = static_cast<std::uint8_t>((*found)->scopes);
+    co_return principal{std::move((*found)->account), (*found)->token_id, scopes};
+}
+
 asio::awaitable<core::result<caller>> auth_service::authenticate_caller(const request_context& ctx)
 {
     auto who = co_await authenticate(ctx);
     if (!who)
         co_return who.error();
-    co_return caller{who->user.id, who->user.role, who->session};
+    co_return caller{who->user.id, who->user.role, who->session, who->token_scopes};
 }
 
 handler_fn require_permission(auth_service& service, auth::permission needed, protected_handler handler)
@@ -308,7 +332,7 @@ handler_fn require_permission(auth_service& service, auth::permission needed, pr
         auto who = co_await service.authenticate(ctx);
         if (!who)
             co_return authentication_failed(ctx, who.error());
-        if (auto allowed = auth::require(who->user.role, needed); !allowed)
+        if (!allowed(ctx, who->user.role, who->token_scopes, needed))
             co_return permission_denied(ctx);
         co_return co_await handler(ctx, *who);
     };

@@ -36,12 +36,15 @@ struct auth_settings {
     std::chrono::minutes password_reset_ttl{30};
     std::chrono::hours email_verification_ttl{48};
     bool require_verified_email = false;                     ///< subscribing needs a verified address
+    auth::rate_limit_options token_limit{.burst = 100, .refill = 50, .period = std::chrono::seconds(1)}; ///< requests per API token
 };
 
 /// The signed-in user behind a request.
 struct principal {
     store::user user;
-    core::uuid session; ///< the refresh-token family the access token belongs to
+    core::uuid session; ///< the refresh-token family the access token belongs to; an API token's id
+    std::optional<auth::token_scopes> token_scopes{}; ///< set when an API token made the request
+    std::optional<core::uuid> token_id() const { return token_scopes ? std::optional<core::uuid>(session) : std::nullopt; }
 };
 
 /// A new access token and refresh token, as the API returns them.
@@ -110,6 +113,7 @@ public:
     auth::refresh_token_store& refresh_tokens() noexcept { return refresh_; }
     auth::rate_limiter& limits_by_address() noexcept { return by_address_; }
     auth::rate_limiter& limits_by_account() noexcept { return by_account_; }
+    auth::rate_limiter& limits_by_token() noexcept { return by_token_; }
     const auth_settings& settings() const noexcept { return settings_; }
     pg::pool& database() noexcept { return *pool_; }
     const core::clock& clock() const noexcept { return clock_; }
@@ -119,6 +123,8 @@ public:
     boost::json::object session_json(const session_tokens& tokens, const store::user& u) const;
 
 private:
+    asio::awaitable<core::result<principal>> authenticate_api_token(std::string_view token);
+
     template <class F>
     auto off_loop(F work) -> asio::awaitable<decltype(work())>;
     asio::awaitable<core::result<void>> mail_account_link(pg::connection& c, const store::user& u, std::string_view purpose,
@@ -133,6 +139,7 @@ private:
     auth::pg_refresh_token_store refresh_;
     auth::rate_limiter by_address_;
     auth::rate_limiter by_account_;
+    auth::rate_limiter by_token_;
     core::uuid_v7_generator ids_;
     boost::asio::thread_pool hashing_;
     notification_service* mail_ = nullptr;

@@ -1,5 +1,7 @@
 #include "accounts/store.hpp"
 
+#include <paaskit/auth/api_tokens.hpp>
+
 #include <paaskit/core/json.hpp>
 
 #include <algorithm>
@@ -360,6 +362,78 @@ async<bool> mark_email_verified(connection& c, core::uuid user, std::string_view
     auto r = co_await c.query("UPDATE paaskit_users SET email_verified_at = coalesce(email_verified_at, $3), updated_at = $3 "
                               "WHERE id = $1 AND email = $2 AND deleted_at IS NULL",
                               pg::params(user, std::string(email), now));
+    if (!r)
+        co_return r.error();
+    co_return r->affected_rows() == 1;
+}
+
+async<std::optional<api_token_user>> find_api_token_user(connection& c, std::span<const std::byte> hash, core::time_point now)
+{
+    std::string statement = "SELECT ";
+    for (auto column : {"id", "email", "name", "role", "status", "created_at", "updated_at", "last_login_at", "email_verified_at"})
+        statement += std::string("u.") + column + ", ";
+    statement += "t.id, t.scopes, t.last_used_at FROM paaskit_api_tokens t JOIN paaskit_users u ON u.id = t.user_id "
+                 "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'";
+    auto r = co_await c.query(statement, pg::params(hash, now));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<api_token_user>{};
+    api_token_user out{read_user(*r, 0), r->get<core::uuid>(0, user_column_count).value(),
+                       r->get<std::int32_t>(0, user_column_count + 1).value()};
+    const auto last = r->get<std::optional<core::time_point>>(0, user_column_count + 2).value();
+    if (!last || now - *last > std::chrono::minutes(1)) {
+        auto noted = co_await c.query("UPDATE paaskit_api_tokens SET last_used_at = $2 WHERE id = $1", pg::params(out.token_id, now));
+        if (!noted)
+            co_return noted.error();
+    }
+    co_return std::optional<api_token_user>(std::move(out));
+}
+
+async<void> insert_api_token(connection& c, core::uuid id, core::uuid user, std::string_view name, std::span<const std::byte> hash,
+                             int scopes, core::time_point now, core::time_point expires)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_api_tokens (id, user_id, name, token_hash, scopes, created_at, expires_at) "
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                              pg::params(id, user, std::string(name), hash, scopes, now, expires));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<boost::json::array> list_api_tokens(connection& c, core::uuid user)
+{
+    auto r = co_await c.query("SELECT id, name, scopes, created_at, expires_at, last_used_at, revoked_at FROM paaskit_api_tokens "
+                              "WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+                              pg::params(user));
+    if (!r)
+        co_return r.error();
+    const auto time = [&](int row, int col) {
+        auto t = r->get<std::optional<core::time_point>>(row, col).value();
+        return t ? core::time_to_json(*t) : boost::json::value(nullptr);
+    };
+    boost::json::array out;
+    for (int i = 0; i < r->rows(); ++i) {
+        auth::token_scopes scopes;
+        scopes.bits = static_cast<std::uint8_t>(r->get<std::int32_t>(i, 2).value());
+        boost::json::array names;
+        for (auto& n : scopes.names())
+            names.push_back(boost::json::string(n));
+        out.push_back(boost::json::object{{"id", r->get<core::uuid>(i, 0).value().to_string()},
+                                          {"name", r->get<std::string>(i, 1).value()},
+                                          {"scopes", std::move(names)},
+                                          {"created_at", time(i, 3)},
+                                          {"expires_at", time(i, 4)},
+                                          {"last_used_at", time(i, 5)},
+                                          {"revoked_at", time(i, 6)}});
+    }
+    co_return out;
+}
+
+async<bool> revoke_api_token(connection& c, core::uuid user, core::uuid id, core::time_point now)
+{
+    auto r = co_await c.query("UPDATE paaskit_api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                              pg::params(id, user, now));
     if (!r)
         co_return r.error();
     co_return r->affected_rows() == 1;

@@ -9,6 +9,7 @@
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/pg/connection.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <optional>
@@ -107,6 +108,20 @@ async<std::optional<account_token>> use_account_token(connection& c, std::span<c
                                                       core::time_point now);
 /// Retires every unused token of the purpose (a newer one replaces them).
 async<void> retire_account_tokens(connection& c, core::uuid user, std::string_view purpose, core::time_point now);
+/// The active account behind an unrevoked, unexpired API token (by hash), with the token's id and
+/// scope bits; notes when it was last used (at most once a minute).
+struct api_token_user {
+    store::user account;
+    core::uuid token_id;
+    int scopes = 0;
+};
+async<std::optional<api_token_user>> find_api_token_user(connection& c, std::span<const std::byte> hash, core::time_point now);
+async<void> insert_api_token(connection& c, core::uuid id, core::uuid user, std::string_view name, std::span<const std::byte> hash,
+                             int scopes, core::time_point now, core::time_point expires);
+/// The user's tokens, newest first (never their secret).
+async<boost::json::array> list_api_tokens(connection& c, core::uuid user);
+/// Revokes one of the user's tokens; false when it has none with this id (or it was revoked).
+async<bool> revoke_api_token(connection& c, core::uuid user, core::uuid id, core::time_point now);
 /// Marks the address verified when it is still the account's address.
 async<bool> mark_email_verified(connection& c, core::uuid user, std::string_view email, core::time_point now);
 

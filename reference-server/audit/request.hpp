@@ -9,12 +9,12 @@
 
 namespace paaskit::server::audit {
 
-/// Who made the request (an administrator), which route, on what, before and after.
-inline entry admin_entry(const request_context& ctx, core::uuid actor, auth::role role, std::string action, std::string target_type,
-                         std::string target_id, boost::json::value before, boost::json::value after)
+/// Who made the request (an administrator, or an API token of one), which route, on what, before and after.
+inline entry admin_entry(const request_context& ctx, core::uuid actor, auth::role role, std::optional<core::uuid> token, std::string action,
+                         std::string target_type, std::string target_id, boost::json::value before, boost::json::value after)
 {
     return {.actor_user = actor,
-            .actor_token = std::nullopt,
+            .actor_token = token,
             .actor_role = std::string(auth::to_string(role)),
             .action = std::move(action),
             .method = std::string(ctx.request.method_string()),

@@ -55,7 +55,7 @@ asio::awaitable<core::result<audited>> audited_change(pg::connection& conn, cons
             co_return after.error();
         if (!*after && !removes)
             co_return audited{};
-        auto entry = audit::admin_entry(ctx, who.user_id, who.role, action, "service", id.to_string(), store::to_admin_json(**before),
+        auto entry = audit::admin_entry(ctx, who.user_id, who.role, who.token_id(), action, "service", id.to_string(), store::to_admin_json(**before),
                                         *after ? boost::json::value(store::to_admin_json(**after)) : boost::json::value(nullptr));
         if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
             co_return logged.error();
@@ -194,7 +194,7 @@ void register_service_routes(router& routes, service_catalog& catalog, authentic
             auto row = co_await store::insert_service(c, ids->next(), std::get<boost::json::value>(definition), false, clock.now());
             if (!row)
                 co_return row;
-            auto entry = audit::admin_entry(ctx, who.user_id, who.role, "services.create", "service", row->id.to_string(), nullptr,
+            auto entry = audit::admin_entry(ctx, who.user_id, who.role, who.token_id(), "services.create", "service", row->id.to_string(), nullptr,
                                             store::to_admin_json(*row));
             if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
                 co_return logged.error();

@@ -7,6 +7,7 @@
 #include "http/request_context.hpp"
 #include "http/router.hpp"
 
+#include <paaskit/auth/api_tokens.hpp>
 #include <paaskit/auth/roles.hpp>
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/uuid.hpp>
@@ -19,8 +20,14 @@ namespace paaskit::server {
 struct caller {
     core::uuid user_id;
     auth::role role = auth::role::user;
-    core::uuid session; ///< the refresh-token family the access token belongs to
+    core::uuid session; ///< the refresh-token family the access token belongs to; an API token's id
+    std::optional<auth::token_scopes> token_scopes{}; ///< set when an API token made the request
+    std::optional<core::uuid> token_id() const { return token_scopes ? std::optional<core::uuid>(session) : std::nullopt; }
 };
+
+/// Whether the request's credentials may use `needed`: the role grants it and, for an API token,
+/// its scopes allow it for this method.
+bool allowed(const request_context& ctx, auth::role role, const std::optional<auth::token_scopes>& scopes, auth::permission needed);
 
 /// Finds the caller behind a request's credentials.
 class authenticator {

@@ -117,7 +117,7 @@ void register_job_routes(router& routes, authenticator& access, pg::pool& databa
                 auto after = co_await jobs_store::find_job(c, *id);
                 if (!after || !*after)
                     co_return after ? core::result<boost::json::object>(core::error(jobs::errc::not_found)) : after.error();
-                auto entry = audit::admin_entry(ctx, who.user_id, who.role, retrying ? "jobs.retry" : "jobs.cancel", "job",
+                auto entry = audit::admin_entry(ctx, who.user_id, who.role, who.token_id(), retrying ? "jobs.retry" : "jobs.cancel", "job",
                                                 std::to_string(*id), **before, **after);
                 if (auto logged = co_await audit::append_now(c, entry, clock); !logged)
                     co_return logged.error();

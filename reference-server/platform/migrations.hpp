@@ -177,6 +177,22 @@ CREATE TRIGGER paaskit_audit_log_no_change BEFORE UPDATE OR DELETE ON paaskit_au
 CREATE TRIGGER paaskit_audit_log_no_truncate BEFORE TRUNCATE ON paaskit_audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION paaskit_audit_log_append_only();
 )sql"},
+        {8, "api_tokens",
+         R"sql(
+-- Scoped API tokens for automation: only the SHA-256 of the token is kept.
+CREATE TABLE paaskit_api_tokens (
+    id           uuid        PRIMARY KEY,
+    user_id      uuid        NOT NULL REFERENCES paaskit_users (id),
+    name         text        NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    token_hash   bytea       NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    scopes       smallint    NOT NULL CHECK (scopes BETWEEN 1 AND 15), -- bits: read 1, subscriptions 2, billing 4, admin:* 8
+    created_at   timestamptz NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    last_used_at timestamptz,
+    revoked_at   timestamptz
+);
+CREATE INDEX paaskit_api_tokens_user ON paaskit_api_tokens (user_id, created_at DESC);
+)sql"},
     };
 }
 
