@@ -26,6 +26,12 @@ http_response created_or_error(const request_context& ctx, const core::error& e)
     return error_response(ctx, e);
 }
 
+// A mailed link's token that is malformed, unknown, used or expired (which of them is not said).
+http_response invalid_link(const request_context& ctx)
+{
+    return problem_response(ctx, problems::invalid_token, "the link is invalid, used or expired; ask for a new one");
+}
+
 http_response look_alike_taken(const request_context& ctx)
 {
     return problem_response(ctx, problems::email_taken, "another account uses an e-mail address that looks the same");
@@ -325,10 +331,9 @@ void register_auth_routes(router& routes, auth_service& service)
         auto password = core::json_member<std::string>(*body, "new_password");
         if (!token || !password)
             co_return error_response(ctx, !token ? token.error() : password.error());
-        const auto invalid = [&] { return problem_response(ctx, problems::invalid_token, "the link is invalid, used or expired; ask for a new one"); };
         const auto hash = auth::hash_refresh_token(*token);
         if (!hash)
-            co_return invalid();
+            co_return invalid_link(ctx);
         const auto hash_bytes = std::as_bytes(std::span(*hash));
         auto conn = co_await service.database().acquire();
         if (!conn)
@@ -337,12 +342,12 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!found)
             co_return error_response(ctx, found.error());
         if (!*found)
-            co_return invalid();
+            co_return invalid_link(ctx);
         auto creds = co_await store::find_credentials(**conn, (*found)->user_id);
         if (!creds)
             co_return error_response(ctx, creds.error());
         if (!*creds || (*creds)->account.status != store::user_status::active)
-            co_return invalid();
+            co_return invalid_link(ctx);
         const auto user = (*creds)->account;
         if (auto policy = auth::check_password(*password, user.email); !policy)
             co_return error_response(ctx, policy.error());
@@ -364,7 +369,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!stored)
             co_return error_response(ctx, stored.error());
         if (!consumed)
-            co_return invalid();
+            co_return invalid_link(ctx);
         auto revoked = co_await service.refresh_tokens().revoke_user(user.id, std::nullopt, auth::revocation_reason::password_changed, now);
         if (!revoked)
             co_return error_response(ctx, revoked.error());
@@ -382,10 +387,9 @@ void register_auth_routes(router& routes, auth_service& service)
         auto token = core::json_member<std::string>(*body, "token");
         if (!token)
             co_return error_response(ctx, token.error());
-        const auto invalid = [&] { return problem_response(ctx, problems::invalid_token, "the link is invalid, used or expired; ask for a new one"); };
         const auto hash = auth::hash_refresh_token(*token);
         if (!hash)
-            co_return invalid();
+            co_return invalid_link(ctx);
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
@@ -404,7 +408,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!done)
             co_return error_response(ctx, done.error());
         if (!verified)
-            co_return invalid();
+            co_return invalid_link(ctx);
         co_return json_response(ctx, http::status::ok, boost::json::object{{"email_verified", true}});
     });
 

@@ -29,6 +29,21 @@ user read_user(const pg::query_result& r, int row, int first = 0)
     return u;
 }
 
+// The user columns read from the table aliased `alias` in a join.
+std::string user_columns_of(std::string_view alias)
+{
+    std::string out;
+    std::string_view rest = user_columns;
+    while (!rest.empty()) {
+        const auto comma = rest.find(", ");
+        if (!out.empty())
+            out += ", ";
+        out += std::string(alias) + "." + std::string(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    return out;
+}
+
 std::string sql(std::string_view before, std::string_view after = "")
 {
     std::string text(before);
@@ -176,12 +191,12 @@ async<std::optional<user_credentials>> find_credentials(connection& c, core::uui
 async<std::optional<user>> find_session_user(connection& c, core::uuid id, core::uuid session)
 {
     // One read answers all of: does the user exist, is it active, is this session still open.
-    co_return co_await one_user(
-        c,
-        "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.updated_at, u.last_login_at, u.email_verified_at "
-        "FROM paaskit_users u JOIN paaskit_auth_refresh_families f ON f.id = $2 AND f.user_id = u.id AND f.revoked_at IS NULL "
-        "WHERE u.id = $1 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'",
-        pg::params(id, session));
+    // (Every authenticated request runs it: the text is built once.)
+    static const std::string statement =
+        "SELECT " + user_columns_of("u") +
+        " FROM paaskit_users u JOIN paaskit_auth_refresh_families f ON f.id = $2 AND f.user_id = u.id AND f.revoked_at IS NULL "
+        "WHERE u.id = $1 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'";
+    co_return co_await one_user(c, statement, pg::params(id, session));
 }
 
 async<void> record_login(connection& c, core::uuid id, core::time_point now, const std::optional<std::string>& new_hash)
@@ -369,11 +384,10 @@ async<bool> mark_email_verified(connection& c, core::uuid user, std::string_view
 
 async<std::optional<api_token_user>> find_api_token_user(connection& c, std::span<const std::byte> hash, core::time_point now)
 {
-    std::string statement = "SELECT ";
-    for (auto column : {"id", "email", "name", "role", "status", "created_at", "updated_at", "last_login_at", "email_verified_at"})
-        statement += std::string("u.") + column + ", ";
-    statement += "t.id, t.scopes, t.last_used_at FROM paaskit_api_tokens t JOIN paaskit_users u ON u.id = t.user_id "
-                 "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'";
+    static const std::string statement =
+        "SELECT " + user_columns_of("u") +
+        ", t.id, t.scopes, t.last_used_at FROM paaskit_api_tokens t JOIN paaskit_users u ON u.id = t.user_id "
+        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'";
     auto r = co_await c.query(statement, pg::params(hash, now));
     if (!r)
         co_return r.error();

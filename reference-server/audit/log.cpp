@@ -89,27 +89,16 @@ async<void> append(pg::connection& c, const entry& e, core::uuid id, core::time_
 
 async<page> list(pg::connection& c, const query& q)
 {
-    const std::string where = " FROM paaskit_audit_log WHERE ($1 = '' OR action = $1) AND ($2::uuid IS NULL OR actor_user_id = $2) "
-                              "AND ($3 = '' OR target_type = $3) AND ($4 = '' OR target_id = $4)";
-    auto r = co_await c.query("SELECT body, hash, count(*) OVER ()" + where + " ORDER BY seq DESC OFFSET $5 LIMIT $6",
-                              pg::params(q.action, q.actor_user, q.target_type, q.target_id, q.offset, q.limit));
-    if (!r)
-        co_return r.error();
-    page out;
-    for (int i = 0; i < r->rows(); ++i) {
-        auto item = boost::json::parse(r->get<std::string>(i, 0).value()).as_object();
-        item["hash"] = hex(r->get<pg::bytes>(i, 1).value());
-        out.items.push_back(std::move(item));
-    }
-    if (r->rows() > 0) {
-        out.total = r->get<std::int64_t>(0, 2).value();
-    } else {
-        auto counted = co_await c.query("SELECT count(*)" + where, pg::params(q.action, q.actor_user, q.target_type, q.target_id));
-        if (!counted)
-            co_return counted.error();
-        out.total = counted->get<std::int64_t>(0, 0).value();
-    }
-    co_return out;
+    const auto read = [](const pg::query_result& r, int row) {
+        auto item = boost::json::parse(r.get<std::string>(row, 0).value()).as_object();
+        item["hash"] = hex(r.get<pg::bytes>(row, 1).value());
+        return item;
+    };
+    const pg::params filters(q.action, q.actor_user, q.target_type, q.target_id);
+    co_return co_await paged_list(c, "body, hash", 2,
+                                  "FROM paaskit_audit_log WHERE ($1 = '' OR action = $1) AND ($2::uuid IS NULL OR actor_user_id = $2) "
+                                  "AND ($3 = '' OR target_type = $3) AND ($4 = '' OR target_id = $4)",
+                                  "seq DESC", filters, q.offset, q.limit, read);
 }
 
 async<boost::json::object> verify(pg::connection& c)

@@ -5,6 +5,8 @@
 // the change they describe; appends are serialised by a transaction-scoped lock, which gives the
 // chain one order.
 
+#include "platform/paged_list.hpp"
+
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/pg/connection.hpp>
@@ -48,10 +50,7 @@ struct query {
     std::int64_t offset = 0;
     std::int64_t limit = 50;
 };
-struct page {
-    boost::json::array items;
-    std::int64_t total = 0;
-};
+using page = list_page;
 /// Newest first; each item is the entry as it was hashed, with its sequence number and hash.
 async<page> list(pg::connection& c, const query& q);
 

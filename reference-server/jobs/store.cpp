@@ -53,23 +53,13 @@ std::string select_columns()
 async<job_page> list_jobs(pg::connection& c, const job_query& q)
 {
     const std::optional<std::string> state = q.state ? std::optional<std::string>(jobs::to_string(*q.state)) : std::nullopt;
-    const std::string where = " FROM paaskit_jobs WHERE ($1::text IS NULL OR state = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR queue = $3)";
-    auto r = co_await c.query("SELECT " + select_columns() + ", count(*) OVER ()" + where + " ORDER BY id DESC OFFSET $4 LIMIT $5",
-                              pg::params(state, q.kind, q.queue, q.offset, q.limit));
-    if (!r)
-        co_return r.error();
-    job_page page;
-    for (int i = 0; i < r->rows(); ++i)
-        page.items.push_back(read_job(*r, i, false));
-    if (r->rows() > 0) {
-        page.total = r->get<std::int64_t>(0, 15).value();
-    } else {
-        auto counted = co_await c.query("SELECT count(*)" + where, pg::params(state, q.kind, q.queue));
-        if (!counted)
-            co_return counted.error();
-        page.total = counted->get<std::int64_t>(0, 0).value();
-    }
-    co_return page;
+    // Named before the co_await: GCC 12 destroys temporaries in a co_await expression twice.
+    const auto columns = select_columns();
+    const auto read = [](const pg::query_result& r, int row) { return read_job(r, row, false); };
+    const pg::params filters(state, q.kind, q.queue);
+    co_return co_await paged_list(c, columns, 15,
+                                  "FROM paaskit_jobs WHERE ($1::text IS NULL OR state = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR queue = $3)",
+                                  "id DESC", filters, q.offset, q.limit, read);
 }
 
 async<std::vector<job_count>> job_counts(pg::connection& c)

@@ -2,6 +2,8 @@
 // The jobs feature's reads for administrators: pages of jobs, counts, one job with its errors.
 // (Writes go through paaskit::jobs.)
 
+#include "platform/paged_list.hpp"
+
 #include <paaskit/core/result.hpp>
 #include <paaskit/jobs/job.hpp>
 #include <paaskit/pg/connection.hpp>
@@ -23,10 +25,7 @@ struct job_query {
     std::int64_t limit = 50;
 };
 
-struct job_page {
-    boost::json::array items;
-    std::int64_t total = 0;
-};
+using job_page = list_page;
 
 template <class T>
 using async = boost::asio::awaitable<core::result<T>>;

@@ -104,25 +104,11 @@ async<bool> record_attempt(pg::connection& c, core::uuid id, core::time_point at
 
 async<page> list(pg::connection& c, const query& q)
 {
-    const std::string where = " FROM paaskit_notifications WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2) "
-                              "AND ($3::uuid IS NULL OR user_id = $3) AND ($4 = '' OR to_address = $4)";
-    auto r = co_await c.query("SELECT " + std::string(summary_columns) + ", count(*) OVER ()" + where +
-                                  " ORDER BY created_at DESC, id DESC OFFSET $5 LIMIT $6",
-                              pg::params(q.status, q.kind, q.user_id, q.to, q.offset, q.limit));
-    if (!r)
-        co_return r.error();
-    page out;
-    for (int i = 0; i < r->rows(); ++i)
-        out.items.push_back(read_summary(*r, i));
-    if (r->rows() > 0) {
-        out.total = r->get<std::int64_t>(0, 11).value();
-    } else {
-        auto counted = co_await c.query("SELECT count(*)" + where, pg::params(q.status, q.kind, q.user_id, q.to));
-        if (!counted)
-            co_return counted.error();
-        out.total = counted->get<std::int64_t>(0, 0).value();
-    }
-    co_return out;
+    const pg::params filters(q.status, q.kind, q.user_id, q.to);
+    co_return co_await paged_list(c, summary_columns, 11,
+                                  "FROM paaskit_notifications WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2) "
+                                  "AND ($3::uuid IS NULL OR user_id = $3) AND ($4 = '' OR to_address = $4)",
+                                  "created_at DESC, id DESC", filters, q.offset, q.limit, &read_summary);
 }
 
 async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id)

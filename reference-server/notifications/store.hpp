@@ -2,6 +2,8 @@
 // The notifications feature's SQL: the outbox, its attachments, delivery attempts and the
 // customers' preferences.
 
+#include "platform/paged_list.hpp"
+
 #include <paaskit/core/result.hpp>
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/notify/message.hpp>
@@ -48,10 +50,7 @@ struct query {
     std::int64_t offset = 0;
     std::int64_t limit = 50;
 };
-struct page {
-    boost::json::array items;
-    std::int64_t total = 0;
-};
+using page = list_page;
 /// Newest first; the items without bodies.
 async<page> list(pg::connection& c, const query& q);
 /// One message as administrators see it: bodies, attachments (without content), attempts.

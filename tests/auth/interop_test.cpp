@@ -1,5 +1,7 @@
 // Tokens paaskit signs verify with PyJWT, and tokens PyJWT signs verify with paaskit.
 
+#include "support/command.hpp"
+
 #include <paaskit/auth/jwt.hpp>
 #include <paaskit/core/json.hpp>
 
@@ -15,24 +17,6 @@ namespace {
 
 // Debian's interpreter, which has Debian's python3-jwt (another python3 may come first on PATH).
 const std::string tool = "/usr/bin/python3 " + std::string(PAASKIT_TEST_SOURCE_DIR) + "/auth/pyjwt_tool.py";
-
-// Runs a command and returns its standard output; fails the test on a non-zero exit.
-std::string run(const std::string& command)
-{
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
-        output.append(buf, n);
-    const int status = ::pclose(pipe);
-    INFO(command << "\n" << output);
-    REQUIRE(status == 0);
-    while (!output.empty() && output.back() == '\n')
-        output.pop_back();
-    return output;
-}
 
 struct key_file {
     std::filesystem::path path;
@@ -60,11 +44,11 @@ void check_both_ways(const auth::jwt_key_set& keys, const std::string& alg, cons
     const auto claims = claims_now();
     const auto ours = auth::sign_jwt(keys, claims).value();
     key_file verifier(verify_key);
-    const auto decoded = run(tool + " verify " + alg + " " + verifier.path.string() + " " + ours + " paaskit paaskit-api");
+    const auto decoded = test::run_command(tool + " verify " + alg + " " + verifier.path.string() + " " + ours + " paaskit paaskit-api");
     CHECK(core::parse_json(decoded).value() == claims);
 
     key_file signer(sign_key);
-    const auto theirs = run(tool + " sign " + alg + " " + signer.path.string() + " " + keys.signing_key()->kid() +
+    const auto theirs = test::run_command(tool + " sign " + alg + " " + signer.path.string() + " " + keys.signing_key()->kid() +
                             " '" + boost::json::serialize(claims) + "'");
     const auto verified = auth::verify_jwt(keys, theirs, rules, core::system_clock{});
     REQUIRE(verified.has_value());

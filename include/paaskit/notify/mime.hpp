@@ -97,6 +97,18 @@ inline std::string unstructured(std::string_view name, std::string_view text)
     return out;
 }
 
+// An RFC 5322 quoted-string: `"` and `\` escaped with a backslash.
+inline std::string quoted_string(std::string_view text)
+{
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 // A display name as a phrase: an atom sequence, a quoted string, or encoded words. Encoded, a name
 // of up to 45 bytes is one word (readers differ on the space between adjacent words in a phrase:
 // RFC 2047 drops it, Python's parser keeps one); a longer one is split after spaces.
@@ -122,13 +134,7 @@ inline std::string phrase(std::string_view name)
         plain = plain && (is_atext(c) || c == ' ');
     if (plain && name.front() != ' ' && name.back() != ' ')
         return std::string(name);
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        out += c;
-    }
-    return out + "\"";
+    return quoted_string(name);
 }
 
 inline std::string address_field(const mailbox& m)
@@ -221,17 +227,8 @@ inline void append_base64_lines(std::string& out, std::string_view bytes)
 // an ASCII stand-in for readers that know only the plain form.
 inline std::string filename_parameters(std::string_view filename)
 {
-    const auto quoted = [](std::string_view s) {
-        std::string q = "\"";
-        for (char c : s) {
-            if (c == '"' || c == '\\')
-                q += '\\';
-            q += c;
-        }
-        return q + "\"";
-    };
     if (is_printable_ascii(filename))
-        return "filename=" + quoted(filename);
+        return "filename=" + quoted_string(filename);
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string encoded, stand_in;
     for (char c : filename) {
@@ -246,7 +243,7 @@ inline std::string filename_parameters(std::string_view filename)
             stand_in += '_';
     }
     // RFC 2231 readers take `filename*`; the first of two is what some others take.
-    return "filename*=UTF-8''" + encoded + ";\r\n filename=" + quoted(stand_in);
+    return "filename*=UTF-8''" + encoded + ";\r\n filename=" + quoted_string(stand_in);
 }
 
 inline std::string random_token()
