@@ -8,7 +8,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <thread>
 
 using namespace paaskit;
 using namespace paaskit::test;
@@ -121,13 +120,7 @@ TEST_CASE("the server's workers run jobs: a kind nobody handles is discarded wit
     // metrics are checked in the two-replica test, on a database of its own.)
     const std::string counted = R"(paaskit_jobs{queue="default",kind="test.nobody-handles-this",state="discarded"} 1)";
     std::string text;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-        text = http_request_once(s.port(), "GET", "/metrics").body();
-        if (text.find(counted) != std::string::npos)
-            break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the poll's pace, not a guess at a duration
-    }
+    poll_until([&] { return (text = metrics_of(s.port())).find(counted) != std::string::npos; }, std::chrono::seconds(20));
     CHECK_THAT(text, Catch::Contains(counted));
     CHECK_THAT(text, Catch::Contains("paaskit_jobs_running "));
 }
