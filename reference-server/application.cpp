@@ -80,6 +80,7 @@ int application::run()
         .email_verification_ttl = std::chrono::hours(options_.email_verification_ttl_hours),
         .require_verified_email = options_.require_verified_email,
         .token_limit = {.burst = options_.token_burst, .refill = options_.token_requests_per_second, .period = std::chrono::seconds(1)},
+        .session_cache_ttl = std::chrono::milliseconds(options_.session_cache_ttl_ms),
     };
     notification_settings mail_settings{
         .brand = {.platform_name = options_.platform_name, .url = options_.public_url, .support = options_.support_email},
@@ -146,6 +147,7 @@ int application::run()
     }
     server.start();
     jobs.start();
+    auth.listen_for_account_changes(loops.main().get_executor(), (*database)->conninfo());
     log_.info("listening", {{"address", bound->address().to_string()},
                             {"port", bound->port()},
                             {"threads", options_.threads}});

@@ -76,6 +76,10 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("token-requests-per-second", options.token_requests_per_second, "Requests per second each API token may make")
         .check(CLI::Range(1U, 100'000U));
     cli.option("token-burst", options.token_burst, "Requests an API token may make at once above its rate").check(CLI::Range(1U, 100'000U));
+    cli.option("session-cache-ttl-ms", options.session_cache_ttl_ms,
+               "How long a replica trusts a checked session before reading it again (changes on other replicas arrive by NOTIFY "
+               "sooner); 0 reads it on every request")
+        .check(CLI::Range(0U, 1000U));
     cli.option("password-reset-ttl-min", options.password_reset_ttl_min, "Minutes a mailed password-reset link works")
         .check(CLI::Range(5U, 24U * 60U));
     cli.option("email-verification-ttl-hours", options.email_verification_ttl_hours, "Hours a mailed address-verification link works")

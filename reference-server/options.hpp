@@ -40,6 +40,7 @@ struct server_options {
     unsigned login_refill_s = 30;
     unsigned token_requests_per_second = 50; // per API token, with a burst of token_burst
     unsigned token_burst = 100;
+    unsigned session_cache_ttl_ms = 1000; // how long a checked session is trusted; 0: read it on every request
     unsigned password_reset_ttl_min = 30;
     unsigned email_verification_ttl_hours = 48;
     bool require_verified_email = false; // subscribing needs a verified address

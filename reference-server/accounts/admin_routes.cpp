@@ -63,6 +63,7 @@ asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::conn
                                                  const request_context& ctx, const principal& who)
 {
     const auto now = service.clock().now();
+    const auto forget = service.forget_sessions_on_exit(id);
     // The change and its audit entry commit together.
     auto applied = co_await pg::transact(conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<bool>> {
         auto before = co_await store::find_user(c, id);
@@ -272,6 +273,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         }
         // Profile and password change together or not at all.
         const auto now = service.clock().now();
+        const auto forget = service.forget_sessions_on_exit(*id);
         auto updated = co_await pg::transact(**conn, pg::isolation::read_committed,
                                              [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
             auto changed = co_await store::update_profile(c, *id, *name, email, now);
@@ -334,6 +336,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
         auto conn = co_await service.database().acquire();
         if (!conn)
             co_return error_response(ctx, conn.error());
+        const auto forget = service.forget_sessions_on_exit(*id);
         auto changed = co_await pg::transact(**conn, pg::isolation::read_committed,
                                              [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
             auto before = co_await store::find_user(c, *id);

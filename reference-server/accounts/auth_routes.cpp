@@ -163,6 +163,7 @@ void register_auth_routes(router& routes, auth_service& service)
                require_permission(service, permission::manage_own_account,
                                   [&service](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
         const auto now = service.clock().now();
+        const auto forget = service.forget_sessions_on_exit(who.user.id);
         if (!ctx.request.body().empty()) {
             auto body = json_body(ctx);
             if (!body)
@@ -244,6 +245,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!name && !email)
             co_return problem_response(ctx, problems::validation_failed, "give \"name\" and/or \"email\"");
         // A new address is unverified until its owner opens the link mailed to it.
+        const auto forget = service.forget_sessions_on_exit(who.user.id);
         auto updated = co_await pg::transact(**conn, pg::isolation::read_committed,
                                              [&](pg::connection& c) -> asio::awaitable<core::result<std::optional<store::user>>> {
             auto changed = co_await store::update_profile(c, who.user.id, name, email, service.clock().now());
@@ -291,6 +293,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!hash)
             co_return error_response(ctx, hash.error());
         const auto now = service.clock().now();
+        const auto forget = service.forget_sessions_on_exit(who.user.id);
         if (auto stored = co_await service.store_new_password(**conn, who.user, *hash, ctx.client_address); !stored)
             co_return error_response(ctx, stored.error());
         auto revoked = co_await service.refresh_tokens().revoke_user(who.user.id, who.session,
@@ -357,6 +360,7 @@ void register_auth_routes(router& routes, auth_service& service)
         // The token is consumed in the transaction that stores the password: of two uses, one wins.
         bool consumed = false;
         const auto now = service.clock().now();
+        const auto forget = service.forget_sessions_on_exit(user.id);
         auto stored = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
             auto used = co_await store::use_account_token(c, hash_bytes, "password_reset", now);
             if (!used || !*used)
@@ -394,6 +398,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!conn)
             co_return error_response(ctx, conn.error());
         bool verified = false;
+        std::optional<core::uuid> owner;
         const auto now = service.clock().now();
         auto done = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
             auto used = co_await store::use_account_token(c, std::as_bytes(std::span(*hash)), "email_verification", now);
@@ -403,8 +408,11 @@ void register_auth_routes(router& routes, auth_service& service)
             if (!marked)
                 co_return marked.error();
             verified = *marked; // false: the address changed since the mail was sent
+            owner = (*used)->user_id;
             co_return core::result<void>{};
         });
+        if (owner)
+            service.forget_sessions_of(*owner);
         if (!done)
             co_return error_response(ctx, done.error());
         if (!verified)
@@ -530,6 +538,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!*matches)
             co_return problem_response(ctx, problems::validation_failed, "\"password\" is wrong");
         const auto now = service.clock().now();
+        const auto forget = service.forget_sessions_on_exit(who.user.id);
         // The database refuses to leave no active administrator (checked at commit).
         if (auto changed = co_await store::set_status(**conn, who.user.id, store::user_status::deactivated, now); !changed) {
             if (store::is_last_administrator_error(changed.error()))

@@ -42,12 +42,34 @@ auth_service::auth_service(auth_settings settings, std::shared_ptr<pg::pool> poo
       by_address_(settings_.sign_in_limit, clock),
       by_account_(settings_.sign_in_limit, clock),
       by_token_(settings_.token_limit, clock),
+      sessions_({.ttl = settings_.session_cache_ttl}, clock),
       ids_(clock),
       hashing_(std::max(1U, settings_.hashing_threads))
 {
 }
 
-auth_service::~auth_service() { hashing_.join(); }
+auth_service::~auth_service()
+{
+    stop_listening();
+    hashing_.join();
+}
+
+void auth_service::listen_for_account_changes(asio::any_io_executor executor, std::string conninfo)
+{
+    listener_ = pg::listener::start(std::move(executor), {.conninfo = std::move(conninfo), .channel = std::string(account_changes_channel)},
+                                    {.notified = [this](const pg::notification& n) {
+                                         if (auto user = core::uuid::parse(n.payload))
+                                             forget_sessions_of(*user);
+                                     },
+                                     // Whatever changed while the subscription was down went unheard.
+                                     .subscribed = [this] { sessions_.clear(); }});
+}
+
+void auth_service::stop_listening() noexcept
+{
+    if (listener_)
+        listener_->stop();
+}
 
 template <class F>
 auto auth_service::off_loop(F work) -> asio::awaitable<decltype(work())>
@@ -286,6 +308,9 @@ asio::awaitable<core::result<principal>> auth_service::authenticate(const reques
     const auto session = sid ? core::uuid::parse(*sid) : core::result<core::uuid>(core::error(core::errc::invalid_uuid));
     if (!id || !session)
         co_return core::error(auth::errc::invalid_claim, "\"sub\" and \"sid\" must be UUIDs");
+    if (auto known = sessions_.find(*id, *session))
+        co_return principal{std::move(*known), *session};
+    const auto ticket = sessions_.begin_read();
     auto conn = co_await pool_->acquire();
     if (!conn)
         co_return conn.error();
@@ -294,6 +319,7 @@ asio::awaitable<core::result<principal>> auth_service::authenticate(const reques
         co_return found.error();
     if (!*found)
         co_return core::error(auth::errc::refresh_token_revoked, "the session has ended or the account is not active");
+    sessions_.store(*id, *session, **found, ticket);
     co_return principal{std::move(**found), *session};
 }
 

@@ -14,7 +14,9 @@
 #include <paaskit/auth/pg_refresh_token_store.hpp>
 #include <paaskit/auth/rate_limit.hpp>
 #include <paaskit/auth/roles.hpp>
+#include <paaskit/auth/session_cache.hpp>
 #include <paaskit/jobs/worker.hpp>
+#include <paaskit/pg/listener.hpp>
 #include <paaskit/pg/pool.hpp>
 
 #include <boost/asio/thread_pool.hpp>
@@ -37,6 +39,9 @@ struct auth_settings {
     std::chrono::hours email_verification_ttl{48};
     bool require_verified_email = false;                     ///< subscribing needs a verified address
     auth::rate_limit_options token_limit{.burst = 100, .refill = 50, .period = std::chrono::seconds(1)}; ///< requests per API token
+    /// How long a replica trusts a checked session without reading it again (a change made on
+    /// another replica reaches this one by NOTIFY at once; this bounds it if that is interrupted).
+    std::chrono::milliseconds session_cache_ttl{1000};
 };
 
 /// The signed-in user behind a request.
@@ -105,8 +110,26 @@ public:
     core::result<std::string> access_token(const store::user& u, core::uuid session) const;
 
     /// The principal for the request's `Authorization: Bearer` token: checked signature and claims,
-    /// then one database read for the user, its status and its session.
+    /// then the user, its status and its session: from the session cache when it was read less
+    /// than `session_cache_ttl` ago, otherwise one database read.
     asio::awaitable<core::result<principal>> authenticate(const request_context& ctx);
+
+    /// Drops what this replica remembers of the user's sessions. Whoever changes an account or
+    /// ends a session calls it after the change commits (other replicas hear of it by NOTIFY).
+    void forget_sessions_of(core::uuid user) { sessions_.evict_subject(user); }
+    /// `forget_sessions_of(user)` when the returned guard goes out of scope, however the handler ends.
+    [[nodiscard]] auto forget_sessions_on_exit(core::uuid user)
+    {
+        auto forget = [this, user](auth_service*) { forget_sessions_of(user); };
+        return std::unique_ptr<auth_service, decltype(forget)>(this, forget);
+    }
+    /// Subscribes to the database's account-change notifications (channel `account_changes_channel`,
+    /// payload the user's id) on a session of its own, until `stop_listening`.
+    void listen_for_account_changes(asio::any_io_executor executor, std::string conninfo);
+    void stop_listening() noexcept;
+    /// Whether the account-change subscription is up (for the health of the cache).
+    bool listening_for_account_changes() const noexcept { return listener_ && listener_->listening(); }
+    static constexpr std::string_view account_changes_channel = "paaskit_accounts";
     /// `authenticate` as the other features see it (http/access.hpp).
     asio::awaitable<core::result<caller>> authenticate_caller(const request_context& ctx) override;
 
@@ -140,6 +163,8 @@ private:
     auth::rate_limiter by_address_;
     auth::rate_limiter by_account_;
     auth::rate_limiter by_token_;
+    auth::session_cache<store::user> sessions_;
+    std::shared_ptr<pg::listener> listener_;
     core::uuid_v7_generator ids_;
     boost::asio::thread_pool hashing_;
     notification_service* mail_ = nullptr;

@@ -25,14 +25,15 @@ core::result<pg::migration_report> prepare(const std::string& conninfo, core::uu
             auto conn = co_await pg::connection::connect(io.get_executor(), conninfo);
             if (!conn)
                 co_return conn.error();
-            const auto migrations = server_migrations();
-            auto migrated = co_await pg::migrate(*conn, "server", migrations);
-            if (!migrated)
-                co_return migrated.error();
+            // The components' tables first: the server's own migrations may add to them (triggers).
             if (auto sessions = co_await auth::install_refresh_token_store(*conn); !sessions)
                 co_return sessions.error();
             if (auto queue = co_await jobs::install(*conn); !queue)
                 co_return queue.error();
+            const auto migrations = server_migrations();
+            auto migrated = co_await pg::migrate(*conn, "server", migrations);
+            if (!migrated)
+                co_return migrated.error();
             char host[256] = {};
             ::gethostname(host, sizeof host - 1);
             auto recorded = co_await conn->query("INSERT INTO paaskit_server_instances (id, hostname) VALUES ($1, $2)",

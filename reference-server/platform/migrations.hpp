@@ -193,6 +193,25 @@ CREATE TABLE paaskit_api_tokens (
 );
 CREATE INDEX paaskit_api_tokens_user ON paaskit_api_tokens (user_id, created_at DESC);
 )sql"},
+        {9, "account_change_notifications",
+         R"sql(
+-- Replicas cache "this session is good" for up to a second; a NOTIFY on paaskit_accounts (the
+-- user's id) tells every replica to forget that user at once when the account or one of its
+-- sessions changes.
+CREATE FUNCTION paaskit_notify_account_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'paaskit_users' THEN
+        PERFORM pg_notify('paaskit_accounts', NEW.id::text);
+    ELSE
+        PERFORM pg_notify('paaskit_accounts', NEW.user_id::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER paaskit_users_changed AFTER UPDATE ON paaskit_users
+    FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION paaskit_notify_account_change();
+CREATE TRIGGER paaskit_sessions_revoked AFTER UPDATE OF revoked_at ON paaskit_auth_refresh_families
+    FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at) EXECUTE FUNCTION paaskit_notify_account_change();
+)sql"},
     };
 }
 

@@ -4,6 +4,7 @@
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "server/api_support.hpp"
+#include "server/server_support.hpp"
 
 #include <paaskit/auth/jwt.hpp>
 #include <paaskit/core/json.hpp>
@@ -365,4 +366,66 @@ TEST_CASE("the embedded default writes the first administrator's password to a p
         CHECK(server.wait_exit(std::chrono::seconds(60)) == 0);
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a session ended or an account changed on one replica is refused or seen by every replica within a second")
+{
+    // Two replicas on a database of their own; each remembers checked sessions for up to a second
+    // and hears of changes made by the other through NOTIFY.
+    own_database database("paaskit_session_replicas");
+    const std::string conninfo = database.conninfo();
+    const std::vector<std::string> flags{"--database-url", conninfo, "--session-cache-ttl-ms", "1000"};
+    auth_server first(flags);
+    auth_server second(flags);
+    const std::string subscribed =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN \"paaskit_accounts\"'";
+    REQUIRE(poll_until([&] { return sql_scalar(conninfo, subscribed) == 2; }, std::chrono::seconds(20)));
+
+    const auto email = unique_email("replicas");
+    const auto signed_in = first.register_user(email);
+    const auto token = str(signed_in, "access_token");
+    // Both replicas have checked (and so remember) the session.
+    for (int i = 0; i < 3; ++i) {
+        CHECK(call(first.port(), "GET", "/api/auth/profile", token).status == 200);
+        CHECK(call(second.port(), "GET", "/api/auth/profile", token).status == 200);
+    }
+
+    // A change on the second replica is seen by the first, and at once by the second itself.
+    REQUIRE(call(second.port(), "PUT", "/api/auth/profile", token, json::object{{"name", "Renamed on second"}}).status == 200);
+    CHECK(str(call(second.port(), "GET", "/api/auth/profile", token).body, "name") == "Renamed on second");
+    auto changed_at = std::chrono::steady_clock::now();
+    CHECK(poll_until([&] { return str(call(first.port(), "GET", "/api/auth/profile", token).body, "name") == "Renamed on second"; },
+                     std::chrono::seconds(5)));
+    auto took = std::chrono::steady_clock::now() - changed_at;
+    INFO("the first replica saw the new name after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    CHECK(took < std::chrono::seconds(1));
+
+    // Signed out on the first replica: refused there at once, and on the second within a second.
+    CHECK(call(second.port(), "GET", "/api/auth/profile", token).status == 200);
+    REQUIRE(call(first.port(), "POST", "/api/auth/logout", token).status == 204);
+    const auto ended_at = std::chrono::steady_clock::now();
+    CHECK(call(first.port(), "GET", "/api/auth/profile", token).status == 401);
+    CHECK(poll_until([&] { return call(second.port(), "GET", "/api/auth/profile", token).status == 401; }, std::chrono::seconds(5)));
+    took = std::chrono::steady_clock::now() - ended_at;
+    INFO("the second replica refused the session after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    CHECK(took < std::chrono::seconds(1));
+    // And keeps refusing it.
+    for (int i = 0; i < 3; ++i)
+        CHECK(call(second.port(), "GET", "/api/auth/profile", token).status == 401);
+
+    // An administrator deactivates the account on the second replica: the user's other session,
+    // remembered by the first replica, is refused there within a second.
+    const auto other = first.login(email, "correct horse battery staple");
+    const auto other_token = str(other, "access_token");
+    CHECK(call(first.port(), "GET", "/api/auth/profile", other_token).status == 200);
+    const auto id = str(other.at("user"), "id");
+    REQUIRE(call(second.port(), "PATCH", "/api/admin/users/" + id + "/status", second.admin_token(),
+                 json::object{{"status", "DEACTIVATED"}})
+                .status == 200);
+    changed_at = std::chrono::steady_clock::now();
+    CHECK(poll_until([&] { return call(first.port(), "GET", "/api/auth/profile", other_token).status == 401; }, std::chrono::seconds(5)));
+    took = std::chrono::steady_clock::now() - changed_at;
+    INFO("the first replica refused the deactivated account after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                                                     << " ms");
+    CHECK(took < std::chrono::seconds(1));
 }

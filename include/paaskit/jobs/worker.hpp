@@ -7,6 +7,7 @@
 #include <paaskit/jobs/queue.hpp>
 
 #include <paaskit/core/log.hpp>
+#include <paaskit/pg/listener.hpp>
 #include <paaskit/pg/pool.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -109,8 +110,20 @@ public:
         running_ = true;
         auto self = shared_from_this();
         asio::co_spawn(executor_, [self]() { return self->fetch_loop(); }, asio::detached);
-        if (!options_.listen_conninfo.empty())
-            asio::co_spawn(executor_, [self]() { return self->listen_loop(); }, asio::detached);
+        if (!options_.listen_conninfo.empty()) {
+            std::weak_ptr<worker> weak = self;
+            const auto wake_up = [weak] {
+                if (auto me = weak.lock())
+                    me->wake();
+            };
+            listener_ = pg::listener::start(executor_, {.conninfo = options_.listen_conninfo, .channel = std::string(notify_channel),
+                                                        .retry = options_.poll_interval},
+                                            {.notified = [weak, wake_up](const pg::notification& n) {
+                                                 if (auto me = weak.lock(); me && n.payload == me->options_.queue)
+                                                     wake_up();
+                                             },
+                                             .subscribed = wake_up}); // the poll covers what came while away; look now
+        }
     }
 
     /// Stops fetching, lets running jobs finish until `deadline`, then cancels the rest and hands
@@ -118,6 +131,8 @@ public:
     asio::awaitable<void> stop(std::chrono::milliseconds deadline)
     {
         running_ = false;
+        if (listener_)
+            listener_->stop();
         wake();
         // The last job to finish cancels the wait; the deadline ends it otherwise.
         idle_timer_.expires_after(deadline);
@@ -136,8 +151,14 @@ public:
     /// Fetch rounds done so far (each asks the queue once).
     std::uint64_t fetch_rounds() const noexcept { return fetch_rounds_; }
     /// Whether the LISTEN session is subscribed (wake-ups come by NOTIFY, not only by the poll).
-    bool listening() const noexcept { return listening_; }
+    bool listening() const noexcept { return listener_ && listener_->listening(); }
     std::uint64_t finished() const noexcept { return finished_; }
+
+    ~worker()
+    {
+        if (listener_)
+            listener_->stop(); // it holds no reference to the worker, only itself
+    }
 
 private:
     struct registered {
@@ -201,31 +222,6 @@ private:
             // Sleep until woken: a NOTIFY, a finished job (room again), stop, or the poll interval.
             wake_timer_.expires_after(options_.poll_interval);
             co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-    }
-
-    asio::awaitable<void> listen_loop()
-    {
-        auto self = shared_from_this();
-        while (running_) {
-            auto conn = co_await pg::connection::connect(executor_, options_.listen_conninfo);
-            if (conn) {
-                auto listened = co_await conn->listen(notify_channel);
-                listening_ = listened.has_value();
-                while (listened && running_) {
-                    auto note = co_await conn->wait_for_notification(std::chrono::milliseconds(200));
-                    if (!note) {
-                        listening_ = false;
-                        break; // reconnect; the poll covers what came meanwhile
-                    }
-                    if (*note && (**note).payload == options_.queue)
-                        wake();
-                }
-            }
-            if (running_) {
-                asio::steady_timer pause(executor_, options_.poll_interval);
-                co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-            }
         }
     }
 
@@ -415,7 +411,7 @@ private:
     bool running_ = false;
     std::size_t in_flight_ = 0;
     std::uint64_t fetch_rounds_ = 0;
-    bool listening_ = false;
+    std::shared_ptr<pg::listener> listener_;
     bool wake_pending_ = false;
     std::uint64_t finished_ = 0;
     attempt_observer observer_;

@@ -37,7 +37,6 @@ namespace paaskit::pg {
 
 namespace asio = boost::asio;
 
-/// One statement of a pipeline.
 /// A NOTIFY received by a session that LISTENs on its channel.
 struct notification {
     std::string channel;
@@ -45,6 +44,7 @@ struct notification {
     int sender_pid = 0; ///< the notifying session's backend pid
 };
 
+/// One statement of a pipeline.
 struct statement {
     std::string sql{};
     pg::params args{};
