@@ -125,14 +125,7 @@ TEST_CASE("one leader at a time; a new one within the check interval when the le
         a->start();
         b->start();
         boost::asio::steady_timer tick(io);
-        const auto until = [&](auto done) -> awaitable<bool> {
-            const auto end = std::chrono::steady_clock::now() + 10s;
-            while (!done() && std::chrono::steady_clock::now() < end) {
-                tick.expires_after(5ms);
-                co_await tick.async_wait(boost::asio::use_awaitable);
-            }
-            co_return done();
-        };
+        const auto until = [](std::function<bool()> done) { return test::eventually(std::move(done), 10s); };
         const bool reached_0 = co_await until([&] { return a->leading() || b->leading(); });
         REQUIRE(reached_0);
         // Several intervals later, still exactly one.

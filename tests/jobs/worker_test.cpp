@@ -77,13 +77,7 @@ struct worker_fixture {
     // Waits, without sleeping on a guess, until `done()` or the bound passes.
     awaitable<bool> until(std::function<bool()> done, std::chrono::milliseconds bound = 20s)
     {
-        boost::asio::steady_timer tick(io);
-        const auto end = std::chrono::steady_clock::now() + bound;
-        while (!done() && std::chrono::steady_clock::now() < end) {
-            tick.expires_after(5ms);
-            co_await tick.async_wait(boost::asio::use_awaitable);
-        }
-        co_return done();
+        return test::eventually(std::move(done), bound);
     }
 };
 

@@ -2,6 +2,7 @@
 
 #include <paaskit/pg/binary_array.hpp>
 #include <paaskit/pg/connection.hpp>
+#include <paaskit/pg/listener.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -319,5 +320,56 @@ TEST_CASE("LISTEN/NOTIFY: notifications arrive in order, also while other statem
         REQUIRE(after_commit.has_value());
         REQUIRE(after_commit->has_value());
         CHECK((*after_commit)->payload == "late");
+    });
+}
+
+TEST_CASE("pg::listener: delivers notifications, re-subscribes after its session is killed and says so, stops")
+{
+    test::run_coroutine([](io_context& io) -> awaitable<void> {
+        auto sender = co_await test::connect_to_shared_cluster();
+        const std::string channel = "listener_test";
+        int subscriptions = 0;
+        std::vector<std::string> heard;
+        auto l = pg::listener::start(io.get_executor(),
+                                     {.conninfo = test::shared_cluster().conninfo(), .channel = channel, .retry = std::chrono::milliseconds(20)},
+                                     {.notified = [&](const pg::notification& n) { heard.push_back(n.payload); },
+                                      .subscribed = [&] { ++subscriptions; }});
+        const bool subscribed = co_await test::eventually([&] { return l->listening() && subscriptions == 1; });
+        REQUIRE(subscribed);
+        auto sent = co_await sender.query("SELECT pg_notify($1, 'one')", pg::params(channel));
+        REQUIRE(sent.has_value());
+        const bool got_one = co_await test::eventually([&] { return heard.size() == 1; });
+        REQUIRE(got_one);
+        CHECK(heard[0] == "one");
+
+        // Its session ends (an administrator, a failover): it connects and subscribes again.
+        auto killed = co_await sender.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN \"listener_test\"'");
+        REQUIRE(killed.has_value());
+        CHECK(killed->get<std::int64_t>(0, 0).value() == 1);
+        const bool again = co_await test::eventually([&] { return l->listening() && subscriptions == 2; });
+        REQUIRE(again);
+        auto sent_again = co_await sender.query("SELECT pg_notify($1, 'two')", pg::params(channel));
+        REQUIRE(sent_again.has_value());
+        const bool got_two = co_await test::eventually([&] { return heard.size() == 2; });
+        REQUIRE(got_two);
+        CHECK(heard[1] == "two");
+
+        l->stop();
+        const bool stopped = co_await test::eventually([&] { return !l->listening(); });
+        CHECK(stopped);
+        // Its session closes: nothing is heard any more.
+        std::int64_t sessions = -1;
+        boost::asio::steady_timer tick(io);
+        for (int i = 0; i < 400 && sessions != 0; ++i) {
+            auto probe = co_await sender.query("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"listener_test\"'");
+            REQUIRE(probe.has_value());
+            sessions = probe->get<std::int64_t>(0, 0).value();
+            tick.expires_after(std::chrono::milliseconds(5));
+            co_await tick.async_wait(boost::asio::use_awaitable);
+        }
+        CHECK(sessions == 0);
+        auto after_stop = co_await sender.query("SELECT pg_notify($1, 'three')", pg::params(channel));
+        REQUIRE(after_stop.has_value());
+        CHECK(heard.size() == 2);
     });
 }

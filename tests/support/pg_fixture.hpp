@@ -7,9 +7,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <chrono>
+#include <functional>
 #include <stdexcept>
 
 namespace paaskit::test {
@@ -52,6 +55,19 @@ void with_connection(Body body)
         auto c = co_await connect_to_shared_cluster();
         co_await body(c);
     });
+}
+
+/// Waits on the calling coroutine's executor, without sleeping on a guess, until `done()` or
+/// `bound` passes; returns `done()`.
+inline boost::asio::awaitable<bool> eventually(std::function<bool()> done, std::chrono::milliseconds bound = std::chrono::seconds(20))
+{
+    boost::asio::steady_timer tick(co_await boost::asio::this_coro::executor);
+    const auto end = std::chrono::steady_clock::now() + bound;
+    while (!done() && std::chrono::steady_clock::now() < end) {
+        tick.expires_after(std::chrono::milliseconds(5));
+        co_await tick.async_wait(boost::asio::use_awaitable);
+    }
+    co_return done();
 }
 
 } // namespace paaskit::test
