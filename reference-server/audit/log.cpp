@@ -1,5 +1,7 @@
 #include "audit/log.hpp"
 
+#include <paaskit/core/ascii.hpp>
+
 #include <paaskit/core/json.hpp>
 #include <paaskit/core/timestamp.hpp>
 
@@ -25,16 +27,6 @@ digest chain_hash(const digest& previous, std::string_view text)
     return out;
 }
 
-std::string hex(std::span<const std::byte> bytes)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (auto b : bytes) {
-        out += digits[std::to_integer<unsigned>(b) >> 4];
-        out += digits[std::to_integer<unsigned>(b) & 15];
-    }
-    return out;
-}
 
 boost::json::value optional_id(const std::optional<core::uuid>& id) { return id ? boost::json::value(id->to_string()) : boost::json::value(nullptr); }
 
@@ -91,7 +83,7 @@ async<page> list(pg::connection& c, const query& q)
 {
     const auto read = [](const pg::query_result& r, int row) {
         auto item = boost::json::parse(r.get<std::string>(row, 0).value()).as_object();
-        item["hash"] = hex(r.get<pg::bytes>(row, 1).value());
+        item["hash"] = core::to_hex(r.get<pg::bytes>(row, 1).value());
         return item;
     };
     const pg::params filters(q.action, q.actor_user, q.target_type, q.target_id);
@@ -106,7 +98,7 @@ async<boost::json::object> verify(pg::connection& c)
     digest previous{};
     std::int64_t expected = 1, checked = 0;
     const auto broken = [&](std::int64_t seq, std::string reason) {
-        return boost::json::object{{"entries", checked}, {"valid", false}, {"head", hex(previous)},
+        return boost::json::object{{"entries", checked}, {"valid", false}, {"head", core::to_hex(previous)},
                                    {"first_invalid", boost::json::object{{"seq", seq}, {"reason", std::move(reason)}}}};
     };
     for (;;) { // in pages of 1,000, by sequence number
@@ -148,7 +140,7 @@ async<boost::json::object> verify(pg::connection& c)
         if (r->rows() < 1000)
             break;
     }
-    co_return boost::json::object{{"entries", checked}, {"valid", true}, {"head", hex(previous)}, {"first_invalid", nullptr}};
+    co_return boost::json::object{{"entries", checked}, {"valid", true}, {"head", core::to_hex(previous)}, {"first_invalid", nullptr}};
 }
 
 } // namespace paaskit::server::audit

@@ -3,6 +3,8 @@
 /// ASCII case handling that does not depend on the C locale (e-mail addresses, header names,
 /// search text).
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,19 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) noexcept
         if (ascii_lower(a[i]) != ascii_lower(b[i]))
             return false;
     return true;
+}
+
+/// Lower-case hexadecimal of `bytes` (digests, keys): two characters per byte.
+inline std::string to_hex(std::span<const std::byte> bytes)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const auto b : bytes) {
+        out += digits[std::to_integer<unsigned>(b) >> 4];
+        out += digits[std::to_integer<unsigned>(b) & 15U];
+    }
+    return out;
 }
 
 } // namespace paaskit::core
