@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -49,8 +50,12 @@ public:
     /// Stops the server (connections refused until `restart`).
     void stop()
     {
-        if (process_)
+        if (process_) {
+            // Everything it said reaches us before it goes: a line still in the pipe is not lost.
+            process_->signal(SIGTERM);
+            (void)process_->wait_exit(std::chrono::seconds(10));
             history_.push_back(process_->lines());
+        }
         process_.reset();
     }
     /// Starts it again on the same port.

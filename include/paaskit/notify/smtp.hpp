@@ -20,6 +20,8 @@
 
 #include <paaskit/core/result.hpp>
 
+#include <paaskit/core/detail/curl_handle_pool.hpp>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -153,18 +155,9 @@ struct smtp_reply {
 
 class smtp_client {
 public:
-    explicit smtp_client(smtp_settings settings) : settings_(std::move(settings))
-    {
-        static std::once_flag curl_ready; // libcurl's process-wide initialisation, once
-        std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    }
+    explicit smtp_client(smtp_settings settings) : settings_(std::move(settings)) {}
     smtp_client(const smtp_client&) = delete;
     smtp_client& operator=(const smtp_client&) = delete;
-    ~smtp_client()
-    {
-        for (CURL* h : idle_)
-            curl_easy_cleanup(h);
-    }
 
     const smtp_settings& settings() const noexcept { return settings_; }
 
@@ -173,7 +166,7 @@ public:
     {
         if (recipients.empty())
             return core::error(errc::invalid_message, "no recipients");
-        CURL* handle = take_handle();
+        CURL* handle = handles_.take();
         if (handle == nullptr)
             return core::error(errc::temporary_failure, "curl_easy_init failed");
         exchange x{data, 0, {}, {}, {}};
@@ -214,7 +207,7 @@ public:
         curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response);
         curl_slist_free_all(rcpt);
         if (code != CURLE_OK) {
-            curl_easy_cleanup(handle); // a failed session is not kept
+            handles_.discard(handle); // a failed session is not kept
             const std::string reason = std::string(curl_easy_strerror(code)) + (errors[0] != '\0' ? ": " + std::string(errors) : "");
             const std::string said = x.refusal.empty() ? reason : x.refusal;
             if (response >= 500 && response <= 599)
@@ -223,7 +216,7 @@ public:
                 return core::error(errc::temporary_failure, said);
             return core::error(errc::temporary_failure, x.refusal.empty() ? reason : reason + " (the server said: " + x.refusal + ")");
         }
-        give_back(handle);
+        handles_.give_back(handle);
         return smtp_reply{static_cast<int>(response), x.last_reply};
     }
 
@@ -265,29 +258,8 @@ private:
         return 0;
     }
 
-    CURL* take_handle()
-    {
-        {
-            const std::lock_guard lock(mutex_);
-            if (!idle_.empty()) {
-                CURL* handle = idle_.back();
-                idle_.pop_back();
-                return handle;
-            }
-        }
-        return curl_easy_init();
-    }
-
-    void give_back(CURL* handle)
-    {
-        curl_easy_reset(handle); // options go; the connection stays for the next message
-        const std::lock_guard lock(mutex_);
-        idle_.push_back(handle);
-    }
-
     smtp_settings settings_;
-    std::mutex mutex_;
-    std::vector<CURL*> idle_;
+    core::detail::curl_handle_pool handles_;
 };
 
 } // namespace paaskit::notify

@@ -14,6 +14,7 @@
 ///
 /// Thread-safety: one transport may be used by any number of threads at once.
 
+#include <paaskit/core/detail/curl_handle_pool.hpp>
 #include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/k8s/client/error.hpp>
 #include <paaskit/k8s/client/exec_credential.hpp>
@@ -141,11 +142,6 @@ public:
 
     transport(const transport&) = delete;
     transport& operator=(const transport&) = delete;
-    ~transport()
-    {
-        for (CURL* handle : idle_)
-            curl_easy_cleanup(handle);
-    }
 
     const rest_config& config() const noexcept { return config_; }
     /// How often the exec credential plugin ran (0 without one).
@@ -264,26 +260,6 @@ private:
         return cached_token_;
     }
 
-    CURL* take_handle()
-    {
-        {
-            const std::lock_guard lock(pool_mutex_);
-            if (!idle_.empty()) {
-                CURL* handle = idle_.back();
-                idle_.pop_back();
-                return handle;
-            }
-        }
-        return curl_easy_init();
-    }
-
-    void give_back(CURL* handle)
-    {
-        curl_easy_reset(handle); // options go; the handle's connections stay for the next request
-        const std::lock_guard lock(pool_mutex_);
-        idle_.push_back(handle);
-    }
-
     struct exchange {
         http_response response;
         const std::function<bool(std::string_view)>* on_data = nullptr;
@@ -361,7 +337,7 @@ private:
         const std::string& certificate_pem =
             plugin && !plugin->client_certificate_pem.empty() ? plugin->client_certificate_pem : config_.client_certificate_pem;
         const std::string& key_pem = plugin && !plugin->client_certificate_pem.empty() ? plugin->client_key_pem : config_.client_key_pem;
-        CURL* handle = take_handle();
+        CURL* handle = handles_.take();
         if (handle == nullptr)
             return failure(errc::transport, "curl_easy_init failed");
         struct handle_guard {
@@ -371,7 +347,7 @@ private:
             ~handle_guard()
             {
                 curl_slist_free_all(headers);
-                owner.give_back(handle);
+                owner.handles_.give_back(handle);
             }
         } guard{*this, handle};
 
@@ -471,8 +447,7 @@ private:
     std::string connect_to_;
     std::unique_ptr<exec_credential_cache> exec_;
     rate_limiter limiter_;
-    std::mutex pool_mutex_;
-    std::vector<CURL*> idle_;
+    core::detail::curl_handle_pool handles_; // each keeps its connections for the next request
     std::mutex random_mutex_;
     std::mt19937_64 random_;
     std::mutex token_mutex_;
