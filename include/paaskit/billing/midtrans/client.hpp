@@ -167,10 +167,11 @@ private:
             return answer.error();
         if (!answer->is_object())
             return core::error(errc::gateway_unavailable, "the Core API answered something other than an object");
-        // Errors often come as HTTP 200 with the code in the body.
+        // Errors often come as HTTP 200 with the code in the body; a transaction's own status
+        // (an expired one's is 407) comes with its transaction_status.
         if (const auto* code = answer->as_object().if_contains("status_code"); code && code->is_string()) {
             const auto text = std::string(code->as_string());
-            if (text.size() == 3 && text >= "400")
+            if (text.size() == 3 && text >= "400" && !answer->as_object().contains("transaction_status"))
                 return failure(static_cast<unsigned>(std::stoi(text)), *answer);
         }
         return parse_status_report(answer->as_object());
