@@ -23,15 +23,22 @@ TEST_CASE("scopes parse by name; admin:* only for an administrator")
 TEST_CASE("what each scope allows, by permission and by reading or changing")
 {
     const auto scopes = [](std::vector<std::string> names) { return auth::parse_token_scopes(names, auth::role::administrator).value(); };
-    const auto read = scopes({"read"}), subs = scopes({"subscriptions"}), admin = scopes({"admin:*"});
+    const auto read = scopes({"read"}), subs = scopes({"subscriptions"}), billing = scopes({"billing"}), admin = scopes({"admin:*"});
     // The account itself: read with `read`, never changed by a token.
     CHECK(auth::token_allows(read, permission::manage_own_account, true));
     CHECK_FALSE(auth::token_allows(read, permission::manage_own_account, false));
     CHECK_FALSE(auth::token_allows(scopes({"read", "subscriptions", "billing", "admin:*"}), permission::manage_own_account, false));
-    // Services: read with any customer scope, changed with subscriptions or billing.
+    // Services: read with read or subscriptions, changed with subscriptions only.
     CHECK(auth::token_allows(read, permission::use_services, true));
     CHECK_FALSE(auth::token_allows(read, permission::use_services, false));
     CHECK(auth::token_allows(subs, permission::use_services, false));
+    CHECK_FALSE(auth::token_allows(billing, permission::use_services, false));
+    // Credit: read with read or billing, changed (a top-up) with billing only.
+    CHECK(auth::token_allows(read, permission::manage_own_billing, true));
+    CHECK(auth::token_allows(billing, permission::manage_own_billing, true));
+    CHECK_FALSE(auth::token_allows(read, permission::manage_own_billing, false));
+    CHECK_FALSE(auth::token_allows(subs, permission::manage_own_billing, false));
+    CHECK(auth::token_allows(billing, permission::manage_own_billing, false));
     // Administration: admin:* only, reading or not.
     CHECK_FALSE(auth::token_allows(read, permission::manage_users, true));
     CHECK(auth::token_allows(admin, permission::manage_users, false));

@@ -115,7 +115,8 @@ TEST_CASE("roles: administrators may do everything, users only their own affairs
     CHECK(auth::require(auth::role::user, permission::use_services).has_value());
     CHECK(auth::require(auth::role::user, permission::manage_users).error() == auth::errc::permission_denied);
     CHECK(auth::require(auth::role::user, permission::manage_platform).error() == auth::errc::permission_denied);
-    for (auto p : {permission::manage_own_account, permission::use_services, permission::manage_users, permission::manage_platform})
+    for (auto p : {permission::manage_own_account, permission::use_services, permission::manage_own_billing, permission::manage_users,
+                   permission::manage_platform})
         CHECK(auth::grants(auth::role::administrator, p));
     CHECK(auth::parse_role("ADMINISTRATOR").value() == auth::role::administrator);
     CHECK(auth::parse_role(auth::to_string(auth::role::user)).value() == auth::role::user);

@@ -76,8 +76,9 @@ constexpr bool token_allows(token_scopes scopes, permission needed, bool reading
     switch (needed) {
     case permission::manage_own_account: return reading && scopes.has(token_scope::read);
     case permission::use_services:
-        return reading ? (scopes.has(token_scope::read) || scopes.has(token_scope::subscriptions) || scopes.has(token_scope::billing))
-                       : (scopes.has(token_scope::subscriptions) || scopes.has(token_scope::billing));
+        return reading ? (scopes.has(token_scope::read) || scopes.has(token_scope::subscriptions)) : scopes.has(token_scope::subscriptions);
+    case permission::manage_own_billing:
+        return reading ? (scopes.has(token_scope::read) || scopes.has(token_scope::billing)) : scopes.has(token_scope::billing);
     case permission::manage_users:
     case permission::manage_platform: return scopes.has(token_scope::admin);
     }

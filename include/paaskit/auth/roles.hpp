@@ -16,7 +16,8 @@ enum class role { user, administrator };
 /// Everything an endpoint can require.
 enum class permission {
     manage_own_account,  ///< read and change one's own profile, password, sessions
-    use_services,        ///< subscribe to and run apps, top up credit
+    use_services,        ///< subscribe to and run apps, see their pods and logs
+    manage_own_billing,  ///< one's own credit: balance, history, top-ups, invoices
     manage_users,        ///< read, create, change and delete any user
     manage_platform,     ///< services, workers, pods, orphaned resources
 };
@@ -39,7 +40,8 @@ constexpr bool grants(role r, permission p) noexcept
 {
     switch (p) {
     case permission::manage_own_account:
-    case permission::use_services: return true;
+    case permission::use_services:
+    case permission::manage_own_billing: return true;
     case permission::manage_users:
     case permission::manage_platform: return r == role::administrator;
     }
