@@ -1,6 +1,7 @@
 #include "application.hpp"
 
 #include "accounts/service.hpp"
+#include "billing/service.hpp"
 #include "catalog/service.hpp"
 #include "features.hpp"
 #include "accounts/bootstrap.hpp"
@@ -11,6 +12,9 @@
 #include "jobs/service.hpp"
 #include "notifications/service.hpp"
 
+#include <paaskit/billing/sim/simulator.hpp>
+#include <paaskit/core/ascii.hpp>
+#include <paaskit/core/detail/os_random.hpp>
 #include <paaskit/core/uuid.hpp>
 #include <paaskit/metrics/registry.hpp>
 
@@ -113,14 +117,50 @@ int application::run()
     register_job_routes(routes, auth, *pool, clock_);
     register_notification_routes(routes, auth, **mail);
     register_audit_routes(routes, auth, *pool);
+
+    // Billing: Midtrans itself with a server key, else the simulator in-process (sandbox money).
+    billing_settings billing_config{.topup_min = options_.topup_min,
+                                    .topup_max = options_.topup_max,
+                                    .max_pending_topups = options_.max_pending_topups,
+                                    .topup_lifetime = std::chrono::minutes(options_.topup_lifetime_min),
+                                    .first_check = std::chrono::seconds(options_.topup_check_after_s),
+                                    .public_url = options_.public_url};
+    billing_config.gateway = {.server_key = options_.midtrans_server_key,
+                              .production = options_.midtrans_production,
+                              .snap_url = options_.midtrans_snap_url,
+                              .core_url = options_.midtrans_api_url};
+    std::unique_ptr<billing::sim::simulator> midtrans_sim;
+    if (options_.midtrans_server_key.empty()) {
+        std::array<std::byte, 16> secret{};
+        core::detail::fill_os_random(secret);
+        billing_config.gateway.server_key = "SB-Mid-server-sim-" + core::to_hex(secret);
+        midtrans_sim = std::make_unique<billing::sim::simulator>(billing::sim::simulator_settings{
+            .server_keys = {billing_config.gateway.server_key}, .retry_scale = options_.midtrans_sim_retry_scale});
+        if (auto started = midtrans_sim->start(); !started) {
+            log_.error("cannot start the Midtrans simulator", {{"error", started.error().message()}});
+            return 1;
+        }
+        billing_config.gateway.snap_url = midtrans_sim->snap_url();
+        billing_config.gateway.core_url = midtrans_sim->url();
+        log_.info("midtrans", {{"mode", "simulator"}, {"url", midtrans_sim->url()}});
+    } else {
+        log_.info("midtrans", {{"mode", options_.midtrans_production ? "production" : "sandbox"}});
+    }
+    billing_service billing(std::move(billing_config), pool,
+                            billing::credit_ledger(ledger::pg_engine::create(clock_, {.schema = std::string(store::credit_ledger_schema)}).value()),
+                            auth, clock_, log_);
+    billing.send_mail_with(**mail);
+    register_billing_routes(routes, billing, auth);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
     job_runner jobs(loops.main().get_executor(), pool,
                     {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
                      .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
                     clock_, log_, jobs_metrics);
-    if (jobs.worker() != nullptr)
+    if (jobs.worker() != nullptr) {
         auth.handle_jobs(*jobs.worker());
+        billing.handle_jobs(*jobs.worker());
+    }
     // Mail goes on a queue of its own, served only by replicas that have a mail server.
     if ((*mail)->delivers())
         if (auto* mailer = jobs.add_worker(std::string(notification_service::delivery_queue), options_.mail_threads * 4))
@@ -144,6 +184,12 @@ int application::run()
     if (!bound) {
         log_.error("cannot start", {{"error", bound.error().message()}});
         return 1;
+    }
+    // Midtrans must reach this replica: without --public-url, the port it really listens on.
+    if (!options_.public_url_given) {
+        const auto& a = bound->address();
+        const auto host = a.is_unspecified() ? std::string("127.0.0.1") : a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+        billing.set_public_url("http://" + host + ":" + std::to_string(bound->port()));
     }
     server.start();
     jobs.start();

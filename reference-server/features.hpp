@@ -35,5 +35,7 @@ void register_debug_routes(router& routes, const platform& p);
 void register_job_routes(router& routes, authenticator& access, pg::pool& database, const core::clock& clock);
 void register_notification_routes(router& routes, authenticator& access, notification_service& service);
 void register_audit_routes(router& routes, authenticator& access, pg::pool& database);
+class billing_service;
+void register_billing_routes(router& routes, billing_service& billing, auth_service& accounts);
 
 } // namespace paaskit::server

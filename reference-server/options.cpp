@@ -108,6 +108,21 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         .check(CLI::Range(1U, 3600U));
     cli.option("mail-give-up-hours", options.mail_give_up_hours, "Hours a mail is retried before it fails").check(CLI::Range(1U, 720U));
     cli.option("mail-threads", options.mail_threads, "SMTP sessions at once per replica").check(CLI::Range(1U, 64U));
+    cli.option("midtrans-server-key", options.midtrans_server_key,
+               "Midtrans server key; empty: run the Midtrans simulator in-process (sandbox money only)");
+    cli.flag("midtrans-production", options.midtrans_production, "Use Midtrans's production hosts (real money) instead of the sandbox");
+    cli.option("midtrans-snap-url", options.midtrans_snap_url, "Snap base URL instead of Midtrans's (e.g. a paaskit-midtrans-sim's /snap/v1)");
+    cli.option("midtrans-api-url", options.midtrans_api_url, "Core API base URL instead of Midtrans's");
+    cli.option("topup-min", options.topup_min, "Smallest top-up, IDR minor units (sen)").check(CLI::Range(std::int64_t{100}, std::int64_t{1'000'000'000'000}));
+    cli.option("topup-max", options.topup_max, "Largest top-up, IDR minor units (sen)").check(CLI::Range(std::int64_t{100}, std::int64_t{1'000'000'000'000}));
+    cli.option("max-pending-topups", options.max_pending_topups, "Top-ups a customer may have waiting for payment").check(CLI::Range(1U, 100U));
+    cli.option("topup-lifetime-min", options.topup_lifetime_min, "Minutes a top-up waits for payment").check(CLI::Range(5U, 7U * 24U * 60U));
+    cli.option("topup-check-after-s", options.topup_check_after_s,
+               "Seconds before the Status API is asked about a top-up Midtrans said nothing of (then less often)")
+        .check(CLI::Range(1U, 86'400U));
+    cli.option("midtrans-sim-retry-scale", options.midtrans_sim_retry_scale,
+               "The embedded simulator's notification retry delays times this (Midtrans: 2, 10, 30, 90, 210 minutes)")
+        .check(CLI::Range(0.0, 1.0));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 
@@ -136,8 +151,15 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     } else {
         options.mail_from_address = options.mail_from;
     }
+    options.public_url_given = !options.public_url.empty();
     if (options.public_url.empty())
         options.public_url = "http://" + options.listen;
+    if (options.topup_min > options.topup_max)
+        return core::error(core::errc::invalid_config, "--topup-min is above --topup-max");
+    if (options.topup_min % 100 != 0 || options.topup_max % 100 != 0)
+        return core::error(core::errc::invalid_config, "--topup-min and --topup-max must be whole rupiah (multiples of 100 sen)");
+    if (options.midtrans_production && options.midtrans_server_key.empty())
+        return core::error(core::errc::invalid_config, "--midtrans-production needs --midtrans-server-key");
     if (options.threads == 0)
         options.threads = std::max(1U, std::thread::hardware_concurrency());
     return outcome;

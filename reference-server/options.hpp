@@ -63,7 +63,20 @@ struct server_options {
     unsigned mail_give_up_hours = 72;
     unsigned mail_threads = 4;
 
+    // Billing and Midtrans.
+    std::string midtrans_server_key;  // empty: the embedded Midtrans simulator (no real money)
+    bool midtrans_production = false; // Midtrans's production hosts instead of its sandbox
+    std::string midtrans_snap_url;    // override the Snap base URL (a paaskit-midtrans-sim's /snap/v1)
+    std::string midtrans_api_url;     // override the Core API base URL
+    std::int64_t topup_min = 1'000'000;     // sen: IDR 10,000
+    std::int64_t topup_max = 1'000'000'000; // sen: IDR 10,000,000
+    unsigned max_pending_topups = 5;
+    unsigned topup_lifetime_min = 24 * 60;
+    unsigned topup_check_after_s = 300;     // the Status API is asked about a silent top-up after this
+    double midtrans_sim_retry_scale = 0.01; // the embedded simulator's notification retry delays, scaled
+
     // Derived by parse_server_options from the above.
+    bool public_url_given = false; // --public-url was set (else it follows the bound port)
     boost::asio::ip::tcp::endpoint listen_endpoint;
     server::trusted_proxies proxies;
     core::log_level level = core::log_level::info;

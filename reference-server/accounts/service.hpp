@@ -98,6 +98,13 @@ public:
     void handle_jobs(jobs::worker& worker);
     static constexpr std::string_view password_reset_job = "paaskit.accounts.password_reset";
 
+    /// The account with this id (not deleted ones), for other features: whom to write to, whose
+    /// name goes on an invoice.
+    asio::awaitable<core::result<std::optional<store::user>>> find_user(pg::connection& c, core::uuid id)
+    {
+        co_return co_await store::find_user(c, id);
+    }
+
     /// Queues the "password changed" mail on `c`, in the caller's transaction.
     asio::awaitable<core::result<void>> queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,
                                                                const std::string& client_address);

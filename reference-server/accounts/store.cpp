@@ -92,8 +92,8 @@ boost::json::object to_json(const user& u)
             {"status", to_string(u.status)},
             {"created_at", core::time_to_json(u.created_at)},
             {"updated_at", core::time_to_json(u.updated_at)},
-            {"last_login_at", u.last_login_at ? core::time_to_json(*u.last_login_at) : boost::json::value(nullptr)},
-            {"email_verified_at", u.email_verified_at ? core::time_to_json(*u.email_verified_at) : boost::json::value(nullptr)}};
+            {"last_login_at", core::time_to_json(u.last_login_at)},
+            {"email_verified_at", core::time_to_json(u.email_verified_at)}};
 }
 
 bool is_last_administrator_error(const core::error& e)
@@ -422,10 +422,7 @@ async<boost::json::array> list_api_tokens(connection& c, core::uuid user)
                               pg::params(user));
     if (!r)
         co_return r.error();
-    const auto time = [&](int row, int col) {
-        auto t = r->get<std::optional<core::time_point>>(row, col).value();
-        return t ? core::time_to_json(*t) : boost::json::value(nullptr);
-    };
+    const auto time = [&](int row, int col) { return core::time_to_json(r->get<std::optional<core::time_point>>(row, col).value()); };
     boost::json::array out;
     for (int i = 0; i < r->rows(); ++i) {
         auth::token_scopes scopes;

@@ -1,6 +1,7 @@
 #include "http/problem.hpp"
 
 #include <paaskit/auth/error.hpp>
+#include <paaskit/billing/error.hpp>
 #include <paaskit/jobs/error.hpp>
 #include <paaskit/notify/error.hpp>
 #include <paaskit/pg/error.hpp>
@@ -87,6 +88,20 @@ const problem_type& problem_for(const core::error& error)
         case paaskit::notify::errc::invalid_message:
         case paaskit::notify::errc::header_injection: return problems::validation_failed;
         default: break;
+        }
+    }
+    if (code.category() == core::category_of<billing::errc>()) {
+        switch (static_cast<billing::errc>(code.value())) {
+        case billing::errc::invalid_order_id:
+        case billing::errc::invalid_amount: return problems::validation_failed;
+        case billing::errc::insufficient_credit: return problems::insufficient_credit;
+        case billing::errc::not_found: return problems::not_found;
+        case billing::errc::conflict: return problems::conflict;
+        case billing::errc::bad_signature: return problems::invalid_signature;
+        case billing::errc::malformed_notification: return problems::validation_failed;
+        case billing::errc::ledger_failure: return problems::internal_error;
+        case billing::errc::gateway_unavailable: return problems::gateway_unavailable;
+        default: return problems::gateway_refused; // a key or request Midtrans refused: the operator's to fix
         }
     }
     if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||

@@ -40,6 +40,10 @@ inline constexpr problem_type invalid_token{http::status::bad_request, "invalid-
 inline constexpr problem_type conflict{http::status::conflict, "conflict", "Conflict"};
 inline constexpr problem_type email_taken{http::status::conflict, "email-taken", "E-mail address already registered"};
 inline constexpr problem_type too_many_requests{http::status::too_many_requests, "rate-limited", "Too many requests"};
+inline constexpr problem_type insufficient_credit{http::status::payment_required, "insufficient-credit", "Insufficient credit"};
+inline constexpr problem_type invalid_signature{http::status::bad_request, "invalid-signature", "Signature does not match"};
+inline constexpr problem_type gateway_refused{http::status::bad_gateway, "payment-gateway-refused", "The payment gateway refused the request"};
+inline constexpr problem_type gateway_unavailable{http::status::service_unavailable, "payment-gateway-unavailable", "The payment gateway is unavailable"};
 inline constexpr problem_type internal_error{http::status::internal_server_error, "internal-error", "Internal server error"};
 inline constexpr problem_type unavailable{http::status::service_unavailable, "unavailable", "Service unavailable"};
 } // namespace problems

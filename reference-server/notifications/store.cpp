@@ -7,10 +7,6 @@ namespace paaskit::server::notifications_store {
 
 namespace {
 
-boost::json::value time_or_null(const std::optional<core::time_point>& t)
-{
-    return t ? boost::json::value(core::time_to_json(*t)) : boost::json::value(nullptr);
-}
 
 constexpr std::string_view summary_columns = "id, user_id, kind, to_address, to_name, subject, status, created_at, finished_at, reply, "
                                              "jsonb_array_length(attempts)";
@@ -27,7 +23,7 @@ boost::json::object read_summary(const pg::query_result& r, int row)
         {"subject", r.get<std::string>(row, 5).value()},
         {"status", r.get<std::string>(row, 6).value()},
         {"created_at", core::time_to_json(r.get<core::time_point>(row, 7).value())},
-        {"finished_at", time_or_null(r.get<std::optional<core::time_point>>(row, 8).value())},
+        {"finished_at", core::time_to_json(r.get<std::optional<core::time_point>>(row, 8).value())},
         {"reply", reply ? boost::json::value(*reply) : boost::json::value(nullptr)},
         {"attempts", r.get<std::int32_t>(row, 10).value()},
     };

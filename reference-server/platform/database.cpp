@@ -3,6 +3,7 @@
 #include "platform/migrations.hpp"
 
 #include <paaskit/auth/pg_refresh_token_store.hpp>
+#include <paaskit/billing/credit_ledger.hpp>
 #include <paaskit/jobs/queue.hpp>
 #include <paaskit/pg/migrations.hpp>
 
@@ -30,6 +31,10 @@ core::result<pg::migration_report> prepare(const std::string& conninfo, core::uu
                 co_return sessions.error();
             if (auto queue = co_await jobs::install(*conn); !queue)
                 co_return queue.error();
+            const core::system_clock clock;
+            const billing::credit_ledger credit(ledger::pg_engine::create(clock, {.schema = std::string(credit_ledger_schema)}).value());
+            if (auto books = co_await credit.install(*conn); !books)
+                co_return books.error();
             const auto migrations = server_migrations();
             auto migrated = co_await pg::migrate(*conn, "server", migrations);
             if (!migrated)

@@ -16,6 +16,9 @@
 
 namespace paaskit::server::store {
 
+/// The schema of the credit ledger (billing's money).
+inline constexpr std::string_view credit_ledger_schema = "paaskit_ledger";
+
 class database {
 public:
     /// Starts the embedded cluster when `database_url` is empty, applies the server's migrations,

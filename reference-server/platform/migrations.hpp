@@ -212,6 +212,45 @@ CREATE TRIGGER paaskit_users_changed AFTER UPDATE ON paaskit_users
 CREATE TRIGGER paaskit_sessions_revoked AFTER UPDATE OF revoked_at ON paaskit_auth_refresh_families
     FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at) EXECUTE FUNCTION paaskit_notify_account_change();
 )sql"},
+        {10, "billing",
+         R"sql(
+-- Each customer's credit history, one row per movement (or attempted movement: a top-up that
+-- failed). The money itself is in the ledger (schema paaskit_ledger); a row names its transfer.
+CREATE TABLE paaskit_billing_transactions (
+    id                 uuid        PRIMARY KEY,
+    user_id            uuid        NOT NULL REFERENCES paaskit_users (id),
+    kind               text        NOT NULL CHECK (kind IN ('topup', 'topup_reversal', 'charge', 'hold', 'refund', 'adjustment')),
+    status             text        NOT NULL,
+    amount             bigint      NOT NULL CHECK (amount >= 0),
+    direction          smallint    NOT NULL CHECK (direction IN (-1, 1)), -- 1: credit to the customer
+    description        text        NOT NULL DEFAULT '',
+    idempotency_key    text        NOT NULL,
+    ledger_transfer_id uuid,
+    actor_id           uuid,
+    created_at         timestamptz NOT NULL,
+    updated_at         timestamptz NOT NULL,
+    UNIQUE (kind, idempotency_key)
+);
+CREATE INDEX paaskit_billing_transactions_user ON paaskit_billing_transactions (user_id, created_at DESC);
+CREATE INDEX paaskit_billing_transactions_created ON paaskit_billing_transactions (created_at DESC);
+-- A top-up's Midtrans side.
+CREATE TABLE paaskit_billing_topups (
+    transaction_id          uuid        PRIMARY KEY REFERENCES paaskit_billing_transactions (id),
+    order_id                text        NOT NULL UNIQUE CHECK (length(order_id) BETWEEN 1 AND 50),
+    snap_token              text,
+    redirect_url            text,
+    midtrans_status         text,
+    fraud_status            text,
+    payment_type            text,
+    midtrans_transaction_id text,
+    credited_amount         bigint      NOT NULL DEFAULT 0,
+    reversed_amount         bigint      NOT NULL DEFAULT 0,
+    review_reason           text,
+    expires_at              timestamptz NOT NULL,
+    paid_at                 timestamptz
+);
+CREATE INDEX paaskit_billing_topups_open ON paaskit_billing_topups (expires_at) WHERE paid_at IS NULL;
+)sql"},
     };
 }
 

@@ -220,6 +220,12 @@ inline boost::system::result<money> tag_invoke(const boost::json::try_value_to_t
 /// RFC 3339 text for a time_point (std::chrono types cannot take tag_invoke overloads).
 inline boost::json::value time_to_json(time_point t) { return boost::json::value(format_rfc3339(t)); }
 
+/// RFC 3339 text, or null for no time.
+inline boost::json::value time_to_json(const std::optional<time_point>& t)
+{
+    return t ? time_to_json(*t) : boost::json::value(nullptr);
+}
+
 inline result<time_point> time_from_json(const boost::json::value& in)
 {
     if (!in.is_string())

@@ -11,6 +11,7 @@
 
 #include <paaskit/billing/error.hpp>
 #include <paaskit/core/ascii.hpp>
+#include <paaskit/core/clock.hpp>
 #include <paaskit/core/currency.hpp>
 #include <paaskit/core/money.hpp>
 #include <paaskit/core/result.hpp>
@@ -19,6 +20,9 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -108,6 +112,19 @@ inline bool signature_matches(std::string_view order_id, std::string_view status
         return false;
     const auto lowered = core::ascii_lower(presented);
     return CRYPTO_memcmp(expected.data(), lowered.data(), expected.size()) == 0;
+}
+
+/// Midtrans writes times in Jakarta time (UTC+7), "2026-12-06 10:01:02".
+inline std::string jakarta_time(core::time_point t)
+{
+    const auto local = std::chrono::floor<std::chrono::seconds>(t) + std::chrono::hours(7);
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(std::chrono::system_clock::time_point(local.time_since_epoch()));
+    std::tm parts{};
+    ::gmtime_r(&seconds, &parts);
+    char text[80]; // room for any int the compiler can imagine; 19 characters in practice
+    std::snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                  parts.tm_min, parts.tm_sec);
+    return text;
 }
 
 /// `transaction_status` values.

@@ -64,19 +64,6 @@ inline std::string status_code_of(mt::transaction_status s)
     }
 }
 
-/// Midtrans writes times in Jakarta (UTC+7), "2026-12-06 10:01:02".
-inline std::string jakarta_time(core::time_point t)
-{
-    const auto local = std::chrono::floor<std::chrono::seconds>(t) + std::chrono::hours(7);
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(std::chrono::system_clock::time_point(local.time_since_epoch()));
-    std::tm parts{};
-    ::gmtime_r(&seconds, &parts);
-    char text[80]; // room for any int the compiler can imagine; 19 characters in practice
-    std::snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-                  parts.tm_min, parts.tm_sec);
-    return text;
-}
-
 /// The status body (also a notification's body): Midtrans's fields, signed with the server key.
 inline boost::json::object status_body(const transaction& t, bool forged_signature = false)
 {
@@ -91,13 +78,13 @@ inline boost::json::object status_body(const transaction& t, bool forged_signatu
                           {"gross_amount", gross},
                           {"currency", "IDR"},
                           {"payment_type", t.payment_type},
-                          {"transaction_time", jakarta_time(t.transaction_time)},
+                          {"transaction_time", mt::jakarta_time(t.transaction_time)},
                           {"transaction_status", std::string(mt::to_string(status))},
-                          {"expiry_time", jakarta_time(t.expires_at)}};
+                          {"expiry_time", mt::jakarta_time(t.expires_at)}};
     if (t.fraud != mt::fraud_status::none)
         o["fraud_status"] = std::string(mt::to_string(t.fraud));
     if (t.settlement_time)
-        o["settlement_time"] = jakarta_time(*t.settlement_time);
+        o["settlement_time"] = mt::jakarta_time(*t.settlement_time);
     if (t.refunded_rupiah > 0)
         o["refund_amount"] = std::to_string(t.refunded_rupiah) + ".00";
     o["signature_key"] = forged_signature ? std::string(128, '0') : mt::signature_key(t.order_id, code, gross, t.server_key);

@@ -13,7 +13,8 @@
 /// \endcode
 ///
 /// Control (JSON bodies): `POST /sim/transactions/{order_id}/choose` {payment_type},
-/// `/pay` {payment_type, fraud_status}, `/fail` {transaction_status: deny|failure|cancel}, `/expire`,
+/// `/pay` {payment_type, fraud_status; faults: gross_amount (rupiah) settled instead, force: settle
+/// whatever the state}, `/fail` {transaction_status: deny|failure|cancel}, `/expire`,
 /// `/chargeback` {amount}; `GET /sim/transactions[/{order_id}]` (with its notification attempts);
 /// `GET|PUT /sim/faults` (`fault_settings`).
 ///
@@ -423,9 +424,19 @@ private:
             t->payment_type = text("payment_type", "bank_transfer");
             return changed(*t, pending);
         }
-        if (action == "pay")
+        if (action == "pay") {
+            // Faults a test may ask for: a different amount settled, or a settlement whatever the
+            // state (a payment that arrived after the transaction was given up on).
+            if (const auto* gross = body.if_contains("gross_amount"); gross && gross->is_int64() && gross->as_int64() > 0)
+                t->gross_rupiah = gross->as_int64();
+            if (const auto* force = body.if_contains("force"); force && force->is_bool() && force->as_bool() && t->status &&
+                                                               *t->status != pending) {
+                t->status = pending;
+                t->expires_at = std::max(t->expires_at, model_.clock().now() + std::chrono::minutes(1));
+            }
             return pay(*t, text("payment_type", t->payment_type.empty() ? "bank_transfer" : t->payment_type),
                        mt::parse_fraud_status(text("fraud_status", "")).value_or(mt::fraud_status::none));
+        }
         if (action == "fail" && open) {
             const auto to = mt::parse_transaction_status(text("transaction_status", "deny"));
             if (!to || (*to != deny && *to != failure && *to != cancel))

@@ -1,0 +1,426 @@
+#include "billing/service.hpp"
+
+#include "accounts/service.hpp"
+#include "notifications/service.hpp"
+
+#include <paaskit/core/json.hpp>
+#include <paaskit/jobs/queue.hpp>
+#include <paaskit/pg/error.hpp>
+#include <paaskit/pg/transaction.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace paaskit::server {
+
+namespace mt = billing::midtrans;
+
+std::string format_idr(std::int64_t minor)
+{
+    const bool negative = minor < 0;
+    const auto magnitude = negative ? -(minor + 1) + 1 : minor; // no overflow for the most negative
+    std::string digits = std::to_string(magnitude / 100);
+    for (auto at = static_cast<std::ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3)
+        digits.insert(static_cast<std::size_t>(at), ",");
+    std::string out = std::string(negative ? "-" : "") + "IDR " + digits;
+    if (const auto sen = magnitude % 100; sen != 0)
+        out += "." + std::string(sen < 10 ? "0" : "") + std::to_string(sen);
+    return out;
+}
+
+billing_service::billing_service(billing_settings settings, std::shared_ptr<pg::pool> pool, billing::credit_ledger ledger,
+                                 auth_service& accounts, const core::clock& clock, core::logger log)
+    : settings_(std::move(settings)),
+      pool_(std::move(pool)),
+      ledger_(std::move(ledger)),
+      accounts_(accounts),
+      clock_(clock),
+      log_(std::move(log)),
+      gateway_(settings_.gateway),
+      ids_(clock),
+      gateway_threads_(std::max(1U, settings_.gateway_threads))
+{
+}
+
+billing_service::~billing_service() { gateway_threads_.join(); }
+
+template <class F>
+auto billing_service::on_gateway(F work) -> asio::awaitable<decltype(work())>
+{
+    // Midtrans's calls block (libcurl): never on an event loop.
+    auto on_pool = [work = std::move(work)]() mutable -> asio::awaitable<decltype(work())> { co_return work(); };
+    co_return co_await boost::asio::co_spawn(gateway_threads_, std::move(on_pool), boost::asio::use_awaitable);
+}
+
+asio::awaitable<core::result<billing::credit_balance>> billing_service::balance(core::uuid customer)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await ledger_.balance(**conn, customer);
+}
+
+asio::awaitable<core::result<void>> billing_service::enqueue_check(pg::connection& c, const std::string& order_id, std::string_view purpose,
+                                                                   core::time_point at)
+{
+    jobs::job j;
+    j.kind = std::string(check_job);
+    j.args = {{"order_id", order_id}};
+    j.run_at = at;
+    j.max_attempts = 50; // the Status API may be down for a while: backoff up to a day
+    j.unique_key = std::string(purpose) + ":" + order_id;
+    auto queued = co_await jobs::enqueue(c, j, clock_.now());
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<boost::json::object>> billing_service::create_topup(const store::user& customer, std::int64_t amount)
+{
+    if (amount < settings_.topup_min || amount > settings_.topup_max)
+        co_return core::error(billing::errc::invalid_amount, "a top-up is from " + format_idr(settings_.topup_min) + " to " +
+                                                                 format_idr(settings_.topup_max) + " (amount in minor units)");
+    if (auto whole = mt::gross_amount_of(amount); !whole)
+        co_return whole.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto id = ids_.next();
+    const auto order_id = "topup-" + id.to_string();
+    const auto now = clock_.now();
+    const auto expires_at = now + settings_.topup_lifetime;
+    bool too_many = false;
+    // The top-up is recorded (and its check queued) before Midtrans hears of it: a crash between
+    // the two leaves a pending top-up the check job expires, never a payment without a record.
+    const auto record = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        // One customer's top-ups are counted under a lock on the customer, so the cap holds under concurrency.
+        auto locked = co_await c.query("SELECT pg_advisory_xact_lock(hashtextextended('paaskit.billing.topup:' || $1::text, 0))",
+                                       pg::params(customer.id));
+        if (!locked)
+            co_return locked.error();
+        auto pending = co_await billing_store::count_pending_topups(c, customer.id);
+        if (!pending)
+            co_return pending.error();
+        if (*pending >= static_cast<std::int64_t>(settings_.max_pending_topups)) {
+            too_many = true;
+            co_return core::result<void>{};
+        }
+        const billing_store::movement_row row{.id = id, .user_id = customer.id, .kind = "topup", .status = "pending", .amount = amount,
+                                              .direction = 1, .description = "Top-up " + format_idr(amount), .idempotency_key = order_id,
+                                              .created_at = now};
+        if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+            co_return inserted.error();
+        if (auto inserted = co_await billing_store::insert_topup(c, id, order_id, expires_at); !inserted)
+            co_return inserted.error();
+        co_return co_await enqueue_check(c, order_id, "poll", now + settings_.first_check);
+    };
+    if (auto recorded = co_await pg::transact(**conn, pg::isolation::read_committed, record); !recorded)
+        co_return recorded.error();
+    if (too_many)
+        co_return core::error(billing::errc::conflict, "at most " + std::to_string(settings_.max_pending_topups) +
+                                                           " top-ups may wait for payment at once; pay or cancel one first");
+
+    mt::snap_request request{.order_id = order_id,
+                             .amount = amount,
+                             .items = {{.id = "credit", .name = "Platform credit", .price = amount, .quantity = 1}},
+                             .customer = {.first_name = customer.name, .email = customer.email},
+                             .expiry = std::chrono::duration_cast<std::chrono::minutes>(settings_.topup_lifetime),
+                             .expiry_start = mt::jakarta_time(now) + " +0700",
+                             .notification_url = settings_.public_url + std::string(webhook_path),
+                             .idempotency_key = order_id};
+    auto call = [this, request]() { return gateway_.create_transaction(request); };
+    auto snap = co_await on_gateway(std::move(call));
+    if (!snap) {
+        log_.warn("Snap refused a top-up", {{"order_id", order_id}, {"error", snap.error().message()}});
+        const billing_store::topup_change failed{.status = "failed", .midtrans_status = "", .review_reason = snap.error().message()};
+        (void)co_await billing_store::update_topup(**conn, id, failed, clock_.now());
+        co_return snap.error();
+    }
+    if (auto linked = co_await billing_store::set_payment_link(**conn, id, snap->token, snap->redirect_url); !linked)
+        co_return linked.error();
+    auto shown = co_await billing_store::find(**conn, id, customer.id);
+    if (!shown)
+        co_return shown.error();
+    auto body = std::move(**shown);
+    body["snap_token"] = snap->token;
+    co_return body;
+}
+
+asio::awaitable<core::result<boost::json::object>> billing_service::cancel_topup(core::uuid customer, core::uuid id)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto found = co_await billing_store::find_topup(**conn, id, false);
+    if (!found)
+        co_return found.error();
+    if (!*found || (*found)->user_id != customer)
+        co_return core::error(billing::errc::not_found, "no such top-up");
+    if ((*found)->status != "pending")
+        co_return core::error(billing::errc::conflict, "only a pending top-up can be cancelled; this one is " + (*found)->status);
+    auto call = [this, order = (*found)->order_id]() { return gateway_.cancel(order); };
+    auto cancelled = co_await on_gateway(std::move(call));
+    // Not found: no payment method was chosen, so nothing can be paid at Midtrans any more once
+    // it is failed here (a late payment would still be credited by its notification).
+    if (!cancelled && cancelled.error() != billing::errc::gateway_not_found)
+        co_return cancelled.error();
+    mt::status_report report;
+    report.order_id = (*found)->order_id;
+    report.status = mt::transaction_status::cancel;
+    report.amount = (*found)->amount;
+    if (cancelled) {
+        report = *cancelled;
+    }
+    auto applied = co_await apply_report(report);
+    if (!applied)
+        co_return applied.error();
+    auto shown = co_await billing_store::find(**conn, id, customer);
+    if (!shown)
+        co_return shown.error();
+    co_return std::move(**shown);
+}
+
+asio::awaitable<core::result<billing_service::notification_outcome>> billing_service::handle_notification(std::string body)
+{
+    auto claimed = mt::parse_notification(body, settings_.gateway.server_key);
+    if (!claimed)
+        co_return claimed.error();
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto known = co_await billing_store::find_topup_by_order(**conn, claimed->order_id, false);
+        if (!known)
+            co_return known.error();
+        if (!*known)
+            co_return core::error(billing::errc::not_found, "no top-up has this order id");
+    }
+    // Never the body alone: what the Status API says now is what counts.
+    auto call = [this, order = claimed->order_id]() { return gateway_.status(order); };
+    auto confirmed = co_await on_gateway(std::move(call));
+    if (!confirmed) {
+        log_.warn("the Status API did not confirm a notification; a job will ask again",
+                  {{"order_id", claimed->order_id}, {"error", confirmed.error().message()}});
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        if (auto queued = co_await enqueue_check(**conn, claimed->order_id, "confirm", clock_.now()); !queued)
+            co_return queued.error();
+        co_return notification_outcome::queued;
+    }
+    auto applied = co_await apply_report(*confirmed);
+    if (!applied)
+        co_return applied.error();
+    co_return notification_outcome::applied;
+}
+
+asio::awaitable<core::result<billing::topup_state>> billing_service::apply_report(const mt::status_report& report)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto observed = billing::state_of(report.status, report.fraud);
+    billing::topup_state result = billing::topup_state::pending;
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto found = co_await billing_store::find_topup_by_order(c, report.order_id, true);
+        if (!found)
+            co_return found.error();
+        if (!*found)
+            co_return core::error(billing::errc::not_found, "no top-up has this order id");
+        const auto& t = **found;
+        const auto current = billing::parse_topup_state(t.status).value_or(billing::topup_state::pending);
+        const auto now = clock_.now();
+        billing_store::topup_change change{.status = t.status,
+                                           .midtrans_status = std::string(mt::to_string(report.status)),
+                                           .fraud_status = std::string(mt::to_string(report.fraud)),
+                                           .payment_type = report.payment_type,
+                                           .midtrans_transaction_id = report.transaction_id,
+                                           .credited_amount = t.credited_amount,
+                                           .reversed_amount = t.reversed_amount};
+        auto step = billing::advance(current, observed);
+        std::string reason;
+        // Paid, but not what was asked: nobody is credited until an administrator looks.
+        if (step.credit && (report.amount != t.amount || report.currency != "IDR")) {
+            step = {billing::topup_state::review, true};
+            change.review_reason = "Midtrans reported " + report.gross_amount + " " + report.currency + " for a top-up of " +
+                                   format_idr(t.amount);
+        }
+        if (step.credit) {
+            const billing::movement credit{t.user_id, t.amount, t.order_id, ledger::uint128::from_uuid(t.id)};
+            auto posted = co_await ledger_.credit_topup(c, credit);
+            if (!posted)
+                co_return posted.error();
+            change.credited_amount = posted->amount;
+            change.ledger_transfer = posted->id.to_uuid();
+            change.paid_now = true;
+        }
+        if (step.take_back) {
+            // As much as is left goes back; what was spent already is noted for an administrator.
+            const billing::movement back{t.user_id, t.credited_amount, t.order_id, ledger::uint128::from_uuid(t.id)};
+            auto reversed = co_await ledger_.reverse_topup(c, back);
+            if (!reversed)
+                co_return reversed.error();
+            change.reversed_amount = reversed->amount;
+            if (reversed->amount < t.credited_amount)
+                change.review_reason = format_idr(t.credited_amount - reversed->amount) + " of the returned top-up had already been spent";
+            const billing_store::movement_row row{.id = ids_.next(), .user_id = t.user_id, .kind = "topup_reversal", .status = "posted",
+                                                  .amount = reversed->amount, .direction = -1,
+                                                  .description = std::string(mt::to_string(report.status)) + " of " + t.order_id,
+                                                  .idempotency_key = t.order_id, .created_at = now};
+            if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+                co_return inserted.error();
+            if (auto settled = co_await billing_store::settle_movement(c, row.id, "posted", reversed->id.to_uuid(), now); !settled)
+                co_return settled.error();
+        }
+        result = step.moved ? step.to : current;
+        change.status = std::string(billing::to_string(result));
+        if (auto updated = co_await billing_store::update_topup(c, t.id, change, now); !updated)
+            co_return updated.error();
+        if (step.moved && (result == billing::topup_state::paid || result == billing::topup_state::failed))
+            co_return co_await mail_about(c, t, result, mt::to_string(report.status));
+        co_return core::result<void>{};
+    };
+    if (auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !applied)
+        co_return applied.error();
+    co_return result;
+}
+
+asio::awaitable<core::result<void>> billing_service::mail_about(pg::connection& c, const billing_store::topup& t, billing::topup_state state,
+                                                                std::string_view reason)
+{
+    if (mail_ == nullptr)
+        co_return core::result<void>{};
+    auto customer = co_await accounts_.find_user(c, t.user_id);
+    if (!customer)
+        co_return customer.error();
+    if (!*customer)
+        co_return core::result<void>{}; // deleted: nobody to write to
+    mail_request m{.user_id = t.user_id,
+                   .to = {(*customer)->email, (*customer)->name},
+                   .kind = "topup_failed",
+                   .values = {{"name", (*customer)->name}, {"amount", format_idr(t.amount)}, {"order_id", t.order_id}}};
+    if (state == billing::topup_state::paid) {
+        auto credit = co_await ledger_.balance(c, t.user_id);
+        if (!credit)
+            co_return credit.error();
+        m.kind = "topup_received";
+        m.values["balance"] = format_idr(credit->available);
+    } else {
+        m.values["reason"] = reason == "expire" ? "it expired before it was paid"
+                             : reason == "cancel" ? "it was cancelled"
+                                                  : "the payment was refused (" + std::string(reason) + ")";
+    }
+    auto queued = co_await mail_->queue(c, m);
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<jobs::outcome>> billing_service::check_topup(const jobs::leased_job& job)
+{
+    const auto* order = job.args.if_contains("order_id");
+    if (order == nullptr || !order->is_string())
+        co_return core::error(core::errc::invalid_argument, "the job has no order_id");
+    const std::string order_id(order->as_string());
+    std::optional<billing_store::topup> known;
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto found = co_await billing_store::find_topup_by_order(**conn, order_id, false);
+        if (!found)
+            co_return found.error();
+        known = std::move(*found);
+    }
+    if (!known)
+        co_return jobs::outcome(jobs::completed{});
+    const auto now = clock_.now();
+    // Asked less often as the top-up ages: after first_check, then every age/2, at most hourly.
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - known->created_at);
+    const auto later = std::clamp(age / 2, std::chrono::milliseconds(settings_.first_check), std::chrono::milliseconds(std::chrono::hours(1)));
+    auto call = [this, order_id]() { return gateway_.status(order_id); };
+    auto status = co_await on_gateway(std::move(call));
+    if (!status && status.error() == billing::errc::gateway_not_found) {
+        if (now < known->expires_at)
+            co_return jobs::outcome(jobs::snoozed{std::min(later, std::chrono::duration_cast<std::chrono::milliseconds>(known->expires_at - now))});
+        // Never paid in time: Midtrans is told, and the top-up fails here.
+        auto expire = [this, order_id]() { return gateway_.expire(order_id); };
+        auto expired = co_await on_gateway(std::move(expire));
+        if (!expired && expired.error() != billing::errc::gateway_not_found && expired.error() != billing::errc::gateway_state)
+            co_return expired.error();
+        mt::status_report gone;
+        gone.order_id = order_id;
+        gone.status = mt::transaction_status::expire;
+        gone.amount = known->amount;
+        if (expired)
+            gone = *expired;
+        auto applied = co_await apply_report(gone);
+        if (!applied)
+            co_return applied.error();
+        co_return jobs::outcome(jobs::completed{});
+    }
+    if (!status)
+        co_return status.error(); // retried with backoff
+    auto applied = co_await apply_report(*status);
+    if (!applied)
+        co_return applied.error();
+    if (*applied == billing::topup_state::pending || *applied == billing::topup_state::challenged)
+        co_return jobs::outcome(jobs::snoozed{later});
+    co_return jobs::outcome(jobs::completed{});
+}
+
+void billing_service::handle_jobs(jobs::worker& worker)
+{
+    worker.handle(std::string(check_job), [this](const jobs::leased_job& job) { return check_topup(job); },
+                  {.base = std::chrono::seconds(1), .factor = 2.0, .max = std::chrono::hours(1)});
+}
+
+asio::awaitable<core::result<boost::json::object>> billing_service::adjust(core::uuid customer, std::int64_t amount, std::string reason,
+                                                                           std::string idempotency_key, audit::entry entry)
+{
+    if (amount == 0 || amount == std::numeric_limits<std::int64_t>::min())
+        co_return core::error(billing::errc::invalid_amount, "an adjustment is a non-zero amount in minor units: positive credits, negative debits");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto id = ids_.next();
+    const auto now = clock_.now();
+    bool replayed = false;
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto earlier = co_await billing_store::find_by_key(c, "adjustment", idempotency_key);
+        if (!earlier)
+            co_return earlier.error();
+        if (*earlier) {
+            replayed = true;
+            co_return core::result<void>{};
+        }
+        const billing_store::movement_row row{.id = id, .user_id = customer, .kind = "adjustment", .status = "pending",
+                                              .amount = amount > 0 ? amount : -amount, .direction = amount > 0 ? 1 : -1,
+                                              .description = reason, .idempotency_key = idempotency_key, .actor_id = entry.actor_user,
+                                              .created_at = now};
+        if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+            co_return inserted.error();
+        const billing::movement m{customer, row.amount, idempotency_key, ledger::uint128::from_uuid(id)};
+        auto moved = co_await ledger_.adjust(c, m, amount > 0);
+        if (!moved)
+            co_return moved.error();
+        if (auto settled = co_await billing_store::settle_movement(c, id, "posted", moved->id.to_uuid(), now); !settled)
+            co_return settled.error();
+        entry.target_id = id.to_string();
+        entry.after = {{"user_id", customer.to_string()}, {"amount", amount}, {"reason", reason}, {"ledger_transfer_id", moved->id.to_uuid().to_string()}};
+        co_return co_await audit::append(c, entry, ids_.next(), now);
+    };
+    if (auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !applied)
+        co_return applied.error();
+    // (Two co_awaits in one conditional expression miscompile with GCC 12: one at a time.)
+    core::result<std::optional<boost::json::object>> shown = std::optional<boost::json::object>{};
+    if (replayed)
+        shown = co_await billing_store::find_by_key(**conn, "adjustment", idempotency_key);
+    else
+        shown = co_await billing_store::find(**conn, id, std::nullopt);
+    if (!shown)
+        co_return shown.error();
+    co_return std::move(**shown);
+}
+
+} // namespace paaskit::server

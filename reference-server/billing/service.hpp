@@ -1,0 +1,111 @@
+#pragma once
+// The billing feature at run time: each customer's prepaid credit on the ledger, top-ups through
+// Midtrans (the gateway's blocking calls on threads of their own), notifications believed only
+// after the Status API confirms them, a job that asks about top-ups Midtrans has said nothing of,
+// and administrators' adjustments (audited with the money, in one transaction).
+
+#include "accounts/store.hpp"
+#include "audit/log.hpp"
+#include "billing/store.hpp"
+
+#include <paaskit/billing/credit_ledger.hpp>
+#include <paaskit/billing/midtrans/client.hpp>
+#include <paaskit/billing/topup.hpp>
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/log.hpp>
+#include <paaskit/jobs/worker.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <memory>
+
+namespace paaskit::server {
+
+namespace asio = boost::asio;
+
+struct billing_settings {
+    std::int64_t topup_min = 1'000'000;         ///< sen: IDR 10,000
+    std::int64_t topup_max = 1'000'000'000;     ///< sen: IDR 10,000,000
+    unsigned max_pending_topups = 5;            ///< per customer
+    std::chrono::minutes topup_lifetime{24 * 60}; ///< how long a top-up waits for payment
+    std::chrono::seconds first_check{300};      ///< the Status API is asked about a silent top-up after this, then less often
+    std::string public_url = "http://localhost:8080"; ///< Midtrans notifies <public_url>/api/billing/midtrans/notification
+    billing::midtrans::client_settings gateway{};
+    unsigned gateway_threads = 8;               ///< Midtrans calls at once (each blocks a thread)
+};
+
+class auth_service;
+class notification_service;
+
+class billing_service {
+public:
+    billing_service(billing_settings settings, std::shared_ptr<pg::pool> pool, billing::credit_ledger ledger, auth_service& accounts,
+                    const core::clock& clock, core::logger log);
+    ~billing_service();
+
+    static constexpr std::string_view check_job = "paaskit.billing.topup_check";
+    static constexpr std::string_view webhook_path = "/api/billing/midtrans/notification";
+
+    /// Receipts and failure notes go through `mail` (none are written without it).
+    void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
+    /// Registers the top-up check on this replica's workers.
+    void handle_jobs(jobs::worker& worker);
+
+    const billing_settings& settings() const noexcept { return settings_; }
+    /// Where Midtrans sends notifications, when it is known only once the server listens (set
+    /// before serving).
+    void set_public_url(std::string url) { settings_.public_url = std::move(url); }
+    const billing::credit_ledger& ledger() const noexcept { return ledger_; }
+    pg::pool& database() noexcept { return *pool_; }
+    const core::clock& clock() const noexcept { return clock_; }
+
+    asio::awaitable<core::result<billing::credit_balance>> balance(core::uuid customer);
+
+    /// A new top-up and its Snap payment link: `billing::errc::invalid_amount` outside the limits
+    /// or not whole rupiah, `conflict` with too many pending, `gateway_*` when Midtrans refused
+    /// (the top-up is then failed, not left pending).
+    asio::awaitable<core::result<boost::json::object>> create_topup(const store::user& customer, std::int64_t amount);
+    /// Cancels a pending top-up at Midtrans and here; `conflict` when it is not pending.
+    asio::awaitable<core::result<boost::json::object>> cancel_topup(core::uuid customer, core::uuid id);
+
+    /// What a notification's body leads to.
+    enum class notification_outcome { applied, queued };
+    /// Checks the signature (`bad_signature`, `malformed_notification`), finds the top-up
+    /// (`not_found`), confirms with the Status API and applies what it says; when the Status API
+    /// cannot answer, a job confirms it later (`queued`).
+    asio::awaitable<core::result<notification_outcome>> handle_notification(std::string body);
+
+    /// Applies Midtrans's report to its top-up, in one transaction with the money it moves.
+    asio::awaitable<core::result<billing::topup_state>> apply_report(const billing::midtrans::status_report& report);
+
+    /// An administrator's manual credit (`amount` > 0) or debit (< 0), with its audit entry, once
+    /// per idempotency key (a replay answers the first result).
+    asio::awaitable<core::result<boost::json::object>> adjust(core::uuid customer, std::int64_t amount, std::string reason,
+                                                              std::string idempotency_key, audit::entry entry);
+
+private:
+    template <class F>
+    auto on_gateway(F work) -> asio::awaitable<decltype(work())>;
+    asio::awaitable<core::result<jobs::outcome>> check_topup(const jobs::leased_job& job);
+    asio::awaitable<core::result<void>> enqueue_check(pg::connection& c, const std::string& order_id, std::string_view purpose,
+                                                      core::time_point at);
+    asio::awaitable<core::result<void>> mail_about(pg::connection& c, const billing_store::topup& t, billing::topup_state state,
+                                                   std::string_view reason);
+
+    billing_settings settings_;
+    std::shared_ptr<pg::pool> pool_;
+    billing::credit_ledger ledger_;
+    auth_service& accounts_;
+    const core::clock& clock_;
+    core::logger log_;
+    billing::midtrans::client gateway_;
+    core::uuid_v7_generator ids_;
+    asio::thread_pool gateway_threads_;
+    notification_service* mail_ = nullptr;
+};
+
+/// "IDR 50,000" (whole rupiah) or "IDR 50,000.50", for people.
+std::string format_idr(std::int64_t minor);
+
+} // namespace paaskit::server

@@ -1,0 +1,240 @@
+#include "billing/store.hpp"
+
+#include <paaskit/core/json.hpp>
+
+namespace paaskit::server::billing_store {
+
+namespace {
+
+// A history row with its top-up's side (NULLs for other kinds), as the API shows it.
+constexpr std::string_view row_columns =
+    "t.id, t.user_id, t.kind, t.status, t.amount, t.direction, t.description, t.created_at, t.updated_at, t.ledger_transfer_id, "
+    "t.actor_id, p.order_id, p.redirect_url, p.midtrans_status, p.payment_type, p.credited_amount, p.reversed_amount, "
+    "p.review_reason, p.expires_at, p.paid_at";
+constexpr int row_column_count = 20;
+constexpr std::string_view row_from = " FROM paaskit_billing_transactions t LEFT JOIN paaskit_billing_topups p ON p.transaction_id = t.id ";
+
+boost::json::object row_json(const pg::query_result& r, int i)
+{
+    const auto text = [&](int col) {
+        auto v = r.get<std::optional<std::string>>(i, col).value();
+        return v ? boost::json::value(*v) : boost::json::value(nullptr);
+    };
+    const auto uuid = [&](int col) {
+        auto v = r.get<std::optional<core::uuid>>(i, col).value();
+        return v ? boost::json::value(v->to_string()) : boost::json::value(nullptr);
+    };
+    boost::json::object o{{"id", r.get<core::uuid>(i, 0).value().to_string()},
+                          {"user_id", r.get<core::uuid>(i, 1).value().to_string()},
+                          {"kind", r.get<std::string>(i, 2).value()},
+                          {"status", r.get<std::string>(i, 3).value()},
+                          {"amount", r.get<std::int64_t>(i, 4).value()},
+                          {"currency", "IDR"},
+                          {"direction", r.get<std::int32_t>(i, 5).value() > 0 ? "credit" : "debit"},
+                          {"description", r.get<std::string>(i, 6).value()},
+                          {"created_at", core::time_to_json(r.get<core::time_point>(i, 7).value())},
+                          {"updated_at", core::time_to_json(r.get<core::time_point>(i, 8).value())},
+                          {"ledger_transfer_id", uuid(9)},
+                          {"actor_id", uuid(10)}};
+    if (!r.is_null(i, 11)) {
+        boost::json::object topup{{"order_id", text(11)},
+                                  {"midtrans_status", text(13)},
+                                  {"payment_type", text(14)},
+                                  {"credited_amount", r.get<std::int64_t>(i, 15).value()},
+                                  {"reversed_amount", r.get<std::int64_t>(i, 16).value()},
+                                  {"review_reason", text(17)},
+                                  {"expires_at", core::time_to_json(r.get<core::time_point>(i, 18).value())},
+                                  {"paid_at", core::time_to_json(r.get<std::optional<core::time_point>>(i, 19).value())}};
+        // The payment link only while it can still be paid.
+        topup["redirect_url"] = o["status"] == "pending" ? text(12) : boost::json::value(nullptr);
+        o["topup"] = std::move(topup);
+    }
+    return o;
+}
+
+std::optional<topup> read_topup(const pg::query_result& r)
+{
+    if (r.rows() == 0)
+        return std::nullopt;
+    topup t{r.get<core::uuid>(0, 0).value(), r.get<core::uuid>(0, 1).value()};
+    t.status = r.get<std::string>(0, 2).value();
+    t.amount = r.get<std::int64_t>(0, 3).value();
+    t.order_id = r.get<std::string>(0, 4).value();
+    t.redirect_url = r.get<std::optional<std::string>>(0, 5).value().value_or("");
+    t.credited_amount = r.get<std::int64_t>(0, 6).value();
+    t.reversed_amount = r.get<std::int64_t>(0, 7).value();
+    t.created_at = r.get<core::time_point>(0, 8).value();
+    t.expires_at = r.get<core::time_point>(0, 9).value();
+    return t;
+}
+
+constexpr std::string_view topup_select =
+    "SELECT t.id, t.user_id, t.status, t.amount, p.order_id, p.redirect_url, p.credited_amount, p.reversed_amount, t.created_at, "
+    "p.expires_at FROM paaskit_billing_topups p JOIN paaskit_billing_transactions t ON t.id = p.transaction_id ";
+
+} // namespace
+
+async<void> insert_movement(pg::connection& c, const movement_row& m)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_billing_transactions (id, user_id, kind, status, amount, direction, description, "
+                              "idempotency_key, actor_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                              pg::params(m.id, m.user_id, m.kind, m.status, m.amount, static_cast<std::int32_t>(m.direction), m.description,
+                                         m.idempotency_key, m.actor_id, m.created_at));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<void> settle_movement(pg::connection& c, core::uuid id, std::string_view status, core::uuid transfer, core::time_point now)
+{
+    auto r = co_await c.query("UPDATE paaskit_billing_transactions SET status = $2, ledger_transfer_id = $3, updated_at = $4 WHERE id = $1",
+                              pg::params(id, std::string(status), transfer, now));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<std::optional<boost::json::object>> find_by_key(pg::connection& c, std::string_view kind, std::string_view key)
+{
+    const std::string sql = "SELECT " + std::string(row_columns) + std::string(row_from) + "WHERE t.kind = $1 AND t.idempotency_key = $2";
+    auto r = co_await c.query(sql, pg::params(std::string(kind), std::string(key)));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<boost::json::object>{};
+    co_return row_json(*r, 0);
+}
+
+async<void> insert_topup(pg::connection& c, core::uuid transaction, std::string_view order_id, core::time_point expires_at)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_billing_topups (transaction_id, order_id, expires_at) VALUES ($1, $2, $3)",
+                              pg::params(transaction, std::string(order_id), expires_at));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<void> set_payment_link(pg::connection& c, core::uuid transaction, std::string_view token, std::string_view redirect_url)
+{
+    auto r = co_await c.query("UPDATE paaskit_billing_topups SET snap_token = $2, redirect_url = $3 WHERE transaction_id = $1",
+                              pg::params(transaction, std::string(token), std::string(redirect_url)));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<std::optional<topup>> find_topup_by_order(pg::connection& c, std::string_view order_id, bool lock)
+{
+    const std::string sql = std::string(topup_select) + "WHERE p.order_id = $1" + (lock ? " FOR UPDATE OF t, p" : "");
+    auto r = co_await c.query(sql, pg::params(std::string(order_id)));
+    if (!r)
+        co_return r.error();
+    co_return read_topup(*r);
+}
+
+async<std::optional<topup>> find_topup(pg::connection& c, core::uuid id, bool lock)
+{
+    const std::string sql = std::string(topup_select) + "WHERE p.transaction_id = $1" + (lock ? " FOR UPDATE OF t, p" : "");
+    auto r = co_await c.query(sql, pg::params(id));
+    if (!r)
+        co_return r.error();
+    co_return read_topup(*r);
+}
+
+async<std::int64_t> count_pending_topups(pg::connection& c, core::uuid user)
+{
+    auto r = co_await c.query("SELECT count(*) FROM paaskit_billing_transactions WHERE user_id = $1 AND kind = 'topup' AND status = 'pending'",
+                              pg::params(user));
+    if (!r)
+        co_return r.error();
+    co_return r->get<std::int64_t>(0, 0).value();
+}
+
+async<void> update_topup(pg::connection& c, core::uuid id, const topup_change& change, core::time_point now)
+{
+    auto moved = co_await c.query("UPDATE paaskit_billing_transactions SET status = $2, updated_at = $3, "
+                                  "ledger_transfer_id = coalesce($4, ledger_transfer_id) WHERE id = $1",
+                                  pg::params(id, change.status, now, change.ledger_transfer));
+    if (!moved)
+        co_return moved.error();
+    auto r = co_await c.query(
+        "UPDATE paaskit_billing_topups SET midtrans_status = $2, fraud_status = nullif($3, ''), payment_type = nullif($4, ''), "
+        "midtrans_transaction_id = coalesce(nullif($5, ''), midtrans_transaction_id), credited_amount = $6, reversed_amount = $7, "
+        "review_reason = coalesce($8, review_reason), paid_at = CASE WHEN $9 THEN $10 ELSE paid_at END WHERE transaction_id = $1",
+        pg::params(id, change.midtrans_status, change.fraud_status, change.payment_type, change.midtrans_transaction_id,
+                   change.credited_amount, change.reversed_amount, change.review_reason, change.paid_now, now));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+async<list_page> list(pg::connection& c, const query& q)
+{
+    pg::params filters;
+    std::string where = "WHERE true";
+    const auto add = [&](std::string condition, auto value) {
+        filters.add(value);
+        where += " AND " + condition + " $" + std::to_string(filters.size());
+    };
+    if (q.user_id)
+        add("t.user_id =", *q.user_id);
+    if (!q.kind.empty())
+        add("t.kind =", q.kind);
+    if (!q.status.empty())
+        add("t.status =", q.status);
+    if (q.from)
+        add("t.created_at >=", *q.from);
+    if (q.to)
+        add("t.created_at <", *q.to);
+    co_return co_await paged_list(c, row_columns, row_column_count, std::string(row_from) + where, "t.created_at DESC, t.id DESC", filters,
+                                  q.offset, q.limit, row_json);
+}
+
+async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id, std::optional<core::uuid> user)
+{
+    const std::string sql = "SELECT " + std::string(row_columns) + std::string(row_from) + "WHERE t.id = $1 AND ($2::uuid IS NULL OR t.user_id = $2)";
+    auto r = co_await c.query(sql, pg::params(id, user));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<boost::json::object>{};
+    co_return row_json(*r, 0);
+}
+
+async<boost::json::object> dashboard(pg::connection& c, core::time_point now)
+{
+    // Top-ups by status; paid top-ups by day (the last 30 days) and by month (the last 12), in UTC.
+    auto by_status = co_await c.query("SELECT status, count(*), coalesce(sum(amount), 0)::bigint FROM paaskit_billing_transactions "
+                                      "WHERE kind = 'topup' GROUP BY status ORDER BY status");
+    if (!by_status)
+        co_return by_status.error();
+    boost::json::object statuses;
+    for (int i = 0; i < by_status->rows(); ++i)
+        statuses[by_status->get<std::string>(i, 0).value()] = {{"count", by_status->get<std::int64_t>(i, 1).value()},
+                                                                {"amount", by_status->get<std::int64_t>(i, 2).value()}};
+    const auto series = [&](const char* unit, const char* span) -> boost::asio::awaitable<core::result<boost::json::array>> {
+        const std::string sql = std::string("SELECT to_char(date_trunc('") + unit + "', p.paid_at AT TIME ZONE 'UTC'), '" +
+                                (std::string_view(unit) == "day" ? "YYYY-MM-DD" : "YYYY-MM") +
+                                "') AS period, count(*), sum(t.amount)::bigint FROM paaskit_billing_topups p JOIN paaskit_billing_transactions t "
+                                "ON t.id = p.transaction_id WHERE p.paid_at >= $1::timestamptz - $2::interval GROUP BY period ORDER BY period";
+        auto r = co_await c.query(sql, pg::params(now, std::string(span)));
+        if (!r)
+            co_return r.error();
+        boost::json::array out;
+        for (int i = 0; i < r->rows(); ++i)
+            out.push_back({{"period", r->get<std::string>(i, 0).value()},
+                           {"count", r->get<std::int64_t>(i, 1).value()},
+                           {"amount", r->get<std::int64_t>(i, 2).value()}});
+        co_return out;
+    };
+    auto daily = co_await series("day", "30 days");
+    if (!daily)
+        co_return daily.error();
+    auto monthly = co_await series("month", "12 months");
+    if (!monthly)
+        co_return monthly.error();
+    co_return boost::json::object{{"currency", "IDR"}, {"topups_by_status", std::move(statuses)},
+                                  {"paid_by_day", std::move(*daily)}, {"paid_by_month", std::move(*monthly)}};
+}
+
+} // namespace paaskit::server::billing_store

@@ -1,0 +1,291 @@
+// Billing end to end: top-ups through the embedded Midtrans simulator over real HTTP, the
+// notification webhook, the Status API check job, adjustments, and who may see what. Every flow
+// that moves credit ends with the ledger's own check (the dashboard's books_balance).
+
+#include "server/api_support.hpp"
+#include "server/server_support.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace paaskit;
+using namespace paaskit::test;
+namespace json = boost::json;
+
+namespace {
+
+/// A customer with a top-up started, and the simulator that serves it.
+struct topup_started {
+    std::string token;
+    std::string id;
+    std::string order_id;
+    unsigned short sim_port = 0;
+};
+
+topup_started start_topup(auth_server& s, std::int64_t amount, const std::string& email = unique_email("payer"))
+{
+    const auto signed_in = s.register_user(email);
+    topup_started t;
+    t.token = str(signed_in, "access_token");
+    auto made = call(s.port(), "POST", "/api/billing/topup", t.token, json::object{{"amount", amount}});
+    INFO(made.raw.body());
+    REQUIRE(made.status == 201);
+    CHECK(str(made.body, "status") == "pending");
+    t.id = str(made.body, "id");
+    t.order_id = str(made.body.at("topup"), "order_id");
+    const auto redirect = boost::urls::parse_uri(str(made.body.at("topup"), "redirect_url"));
+    REQUIRE(redirect.has_value());
+    t.sim_port = redirect->port_number();
+    return t;
+}
+
+/// A control request to the simulator.
+reply sim(const topup_started& t, std::string_view method, const std::string& target, const json::value& body = json::object{})
+{
+    return call(t.sim_port, method, target, "", body);
+}
+
+std::int64_t available(unsigned short port, const std::string& token)
+{
+    return call(port, "GET", "/api/billing/balance", token).body.at("available").as_int64();
+}
+
+std::string topup_status(unsigned short port, const topup_started& t)
+{
+    return str(call(port, "GET", "/api/billing/transactions/" + t.id, t.token).body, "status");
+}
+
+/// The ledger balances: debits equal credits per ledger, no customer below zero.
+void books_balance(auth_server& s)
+{
+    auto dashboard = call(s.port(), "GET", "/api/admin/billing/dashboard", s.admin_token());
+    INFO(dashboard.raw.body());
+    REQUIRE(dashboard.status == 200);
+    CHECK(dashboard.body.at("books_balance").as_bool());
+}
+
+} // namespace
+
+TEST_CASE("a top-up paid through the simulator is credited once, receipted, and listed; the books balance")
+{
+    auto& s = shared_server();
+    const auto t = start_topup(s, 5'000'000);
+    CHECK(available(s.port(), t.token) == 0);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay", json::object{{"payment_type", "qris"}}).status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(20)));
+    CHECK(available(s.port(), t.token) == 5'000'000);
+
+    auto shown = call(s.port(), "GET", "/api/billing/transactions/" + t.id, t.token);
+    CHECK(shown.body.at("topup").at("credited_amount").as_int64() == 5'000'000);
+    CHECK(str(shown.body.at("topup"), "midtrans_status") == "settlement");
+    CHECK(str(shown.body.at("topup"), "payment_type") == "qris");
+    CHECK(shown.body.at("topup").at("redirect_url").is_null()); // paid: no link any more
+    auto history = call(s.port(), "GET", "/api/billing/transactions?kind=topup", t.token);
+    REQUIRE(history.status == 200);
+    CHECK(history.body.at("total").as_int64() == 1);
+    CHECK(str(history.body.at("items").at(0), "id") == t.id);
+    CHECK(call(s.port(), "GET", "/api/billing/transactions?kind=charge", t.token).body.at("total").as_int64() == 0);
+    CHECK(call(s.port(), "GET", "/api/billing/transactions?kind=gift", t.token).status == 400);
+    CHECK(call(s.port(), "GET", "/api/billing/transactions?from=yesterday", t.token).status == 400);
+    CHECK(call(s.port(), "POST", "/api/billing/transactions/" + t.id + "/pay", t.token).status == 409);
+
+    // The receipt is in the outbox.
+    const auto user_id = str(shown.body, "user_id");
+    auto mail = call(s.port(), "GET", "/api/admin/notifications?kind=topup_received&user_id=" + user_id, s.admin_token());
+    REQUIRE(mail.status == 200);
+    CHECK(mail.body.at("total").as_int64() == 1);
+    books_balance(s);
+}
+
+TEST_CASE("notifications: a forged or malformed one changes nothing; the same one 100 times at once credits once")
+{
+    auto& s = shared_server();
+    const auto t = start_topup(s, 2'000'000);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay").status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(20)));
+    auto genuine = sim(t, "GET", "/sim/transactions/" + t.order_id).body.as_object();
+    genuine.erase("notifications");
+
+    // A forgery: the signature does not match (another order's amount, a made-up key).
+    auto forged = genuine;
+    forged["gross_amount"] = "9000000.00";
+    auto refused = call(s.port(), "POST", "/api/billing/midtrans/notification", "", forged);
+    CHECK(refused.status == 400);
+    CHECK(problem_type(refused) == "urn:paaskit:problem:invalid-signature");
+    CHECK(call(s.port(), "POST", "/api/billing/midtrans/notification", "", json::object{{"order_id", t.order_id}}).status == 422);
+    auto garbage = http_request_once(s.port(), "POST", "/api/billing/midtrans/notification", "Content-Type: application/json\r\n", "{not json");
+    CHECK(garbage.result_int() >= 400);
+    CHECK(garbage.result_int() < 500);
+
+    std::vector<std::thread> senders;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 100; ++i)
+        senders.emplace_back([&] {
+            if (call(s.port(), "POST", "/api/billing/midtrans/notification", "", genuine).status == 200)
+                ++ok;
+        });
+    for (auto& th : senders)
+        th.join();
+    CHECK(ok == 100);
+    CHECK(available(s.port(), t.token) == 2'000'000);
+    books_balance(s);
+}
+
+TEST_CASE("a settled amount that differs from the top-up is held for review, not credited")
+{
+    auto& s = shared_server();
+    const auto t = start_topup(s, 3'000'000);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay", json::object{{"gross_amount", 20'000}}).status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "review"; }, std::chrono::seconds(20)));
+    CHECK(available(s.port(), t.token) == 0);
+    auto shown = call(s.port(), "GET", "/api/billing/transactions/" + t.id, t.token);
+    CHECK_THAT(str(shown.body.at("topup"), "review_reason"), Catch::Contains("20000.00"));
+    books_balance(s);
+}
+
+TEST_CASE("a payment confirmed after the top-up expired is credited; a cancelled top-up cannot be paid from here")
+{
+    auto& s = shared_server();
+    const auto t = start_topup(s, 1'000'000);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/choose").status == 200);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/expire").status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "failed"; }, std::chrono::seconds(20)));
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay", json::object{{"force", true}}).status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(20)));
+    CHECK(available(s.port(), t.token) == 1'000'000);
+
+    auto other = call(s.port(), "POST", "/api/billing/topup", t.token, json::object{{"amount", 1'500'000}});
+    REQUIRE(other.status == 201);
+    const auto other_id = str(other.body, "id");
+    auto cancelled = call(s.port(), "POST", "/api/billing/transactions/" + other_id + "/cancel", t.token);
+    INFO(cancelled.raw.body());
+    REQUIRE(cancelled.status == 200);
+    CHECK(str(cancelled.body, "status") == "failed");
+    CHECK(call(s.port(), "POST", "/api/billing/transactions/" + other_id + "/cancel", t.token).status == 409);
+    CHECK(call(s.port(), "POST", "/api/billing/transactions/" + other_id + "/pay", t.token).status == 409);
+    CHECK(available(s.port(), t.token) == 1'000'000);
+    books_balance(s);
+}
+
+TEST_CASE("top-up requests are checked: limits, whole rupiah, fields, pending cap")
+{
+    auto& s = shared_server();
+    const auto token = str(s.register_user(unique_email("limits")), "access_token");
+    const auto topup = [&](json::value body) { return call(s.port(), "POST", "/api/billing/topup", token, body); };
+    CHECK(topup(json::object{{"amount", 999'900}}).status == 422);         // below IDR 10,000
+    CHECK(topup(json::object{{"amount", 1'000'000'100}}).status == 422);   // above IDR 10,000,000
+    CHECK(topup(json::object{{"amount", 1'000'050}}).status == 422);       // not whole rupiah
+    CHECK(topup(json::object{{"amount", "1000000"}}).status == 422);
+    CHECK(topup(json::object{{"amount", 1'000'000}, {"currency", "USD"}}).status == 422);
+    CHECK(topup(json::object{}).status == 422);
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(topup(json::object{{"amount", 1'000'000}}).status == 201);
+    auto capped = topup(json::object{{"amount", 1'000'000}});
+    CHECK(capped.status == 409);
+    CHECK(problem_type(capped) == "urn:paaskit:problem:conflict");
+}
+
+TEST_CASE("billing endpoints: 401 without a token, 403 for customers on admin routes, 404 for another customer's")
+{
+    auto& s = shared_server();
+    const auto t = start_topup(s, 1'000'000);
+    const auto stranger = str(s.register_user(unique_email("stranger")), "access_token");
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/api/billing/balance"},
+             {"GET", "/api/billing/transactions"},
+             {"GET", "/api/billing/transactions/" + t.id},
+             {"POST", "/api/billing/topup"},
+             {"POST", "/api/billing/transactions/" + t.id + "/pay"},
+             {"POST", "/api/billing/transactions/" + t.id + "/cancel"},
+             {"GET", "/api/admin/billing/dashboard"},
+             {"GET", "/api/admin/billing/transactions"},
+             {"GET", "/api/admin/billing/transactions/" + t.id},
+             {"POST", "/api/admin/billing/adjustments"}}) {
+        INFO(method << " " << path);
+        CHECK(call(s.port(), method, path).status == 401);
+        if (path.starts_with("/api/admin/"))
+            CHECK(call(s.port(), method, path, t.token, json::object{}).status == 403);
+    }
+    for (const auto& [method, suffix] : std::vector<std::pair<std::string, std::string>>{{"GET", ""}, {"POST", "/pay"}, {"POST", "/cancel"}}) {
+        INFO(method << " " << suffix);
+        CHECK(call(s.port(), method, "/api/billing/transactions/" + t.id + suffix, stranger).status == 404);
+        CHECK(call(s.port(), method, "/api/billing/transactions/not-a-uuid" + suffix, t.token).status == 404);
+    }
+    CHECK(call(s.port(), "GET", "/api/admin/billing/transactions/" + t.id, s.admin_token()).status == 200);
+    CHECK(call(s.port(), "GET", "/api/admin/billing/transactions/01a24adb-68f4-7c21-9127-000000000000", s.admin_token()).status == 404);
+    CHECK(topup_status(s.port(), t) == "pending"); // nobody else changed it
+}
+
+TEST_CASE("administrators adjust credit: audited, once per key, never below zero")
+{
+    auto& s = shared_server();
+    const auto signed_in = s.register_user(unique_email("adjusted"));
+    const auto token = str(signed_in, "access_token");
+    const auto user_id = str(signed_in.at("user"), "id");
+    const auto admin = s.admin_token();
+    const auto adjust = [&](std::int64_t amount, const std::string& key) {
+        return call(s.port(), "POST", "/api/admin/billing/adjustments", admin,
+                    json::object{{"user_id", user_id}, {"amount", amount}, {"reason", "goodwill"}, {"idempotency_key", key}});
+    };
+    auto given = adjust(2'500'000, "adj-" + user_id + "-1");
+    INFO(given.raw.body());
+    REQUIRE(given.status == 201);
+    CHECK(str(given.body, "direction") == "credit");
+    auto again = adjust(2'500'000, "adj-" + user_id + "-1");
+    REQUIRE(again.status == 201);
+    CHECK(str(again.body, "id") == str(given.body, "id"));
+    CHECK(available(s.port(), token) == 2'500'000);
+    auto overdrawn = adjust(-9'000'000, "adj-" + user_id + "-2");
+    CHECK(overdrawn.status == 402);
+    CHECK(problem_type(overdrawn) == "urn:paaskit:problem:insufficient-credit");
+    REQUIRE(adjust(-500'000, "adj-" + user_id + "-3").status == 201);
+    CHECK(available(s.port(), token) == 2'000'000);
+    CHECK(adjust(0, "adj-" + user_id + "-4").status == 422);
+    CHECK(call(s.port(), "POST", "/api/admin/billing/adjustments", admin,
+               json::object{{"user_id", "01a24adb-68f4-7c21-9127-000000000000"}, {"amount", 100}, {"reason", "x"}, {"idempotency_key", "k"}})
+              .status == 422);
+    auto audited = call(s.port(), "GET", "/api/admin/audit?action=billing.adjust&per_page=200", admin);
+    REQUIRE(audited.status == 200);
+    int mine = 0;
+    for (const auto& e : audited.body.at("items").as_array())
+        if (json::serialize(e).find(user_id) != std::string::npos)
+            ++mine;
+    CHECK(mine == 2); // the two that moved money; the refused one and the replay wrote nothing
+    auto listed = call(s.port(), "GET", "/api/admin/billing/transactions?kind=adjustment&user_id=" + user_id, admin);
+    CHECK(listed.body.at("total").as_int64() == 2);
+    books_balance(s);
+}
+
+TEST_CASE("Midtrans silent or its Status API down: nothing is credited until it answers, then exactly once")
+{
+    // A database of its own: the check jobs must be run by this replica, which knows this
+    // simulator (the other test servers each run a simulator of their own).
+    own_database database("paaskit_billing_checks");
+    auth_server s({"--database-url", database.conninfo(), "--topup-check-after-s", "1"});
+    const auto t = start_topup(s, 4'000'000);
+    // The Status API is down while the notifications come: the server queues a check.
+    REQUIRE(sim(t, "PUT", "/sim/faults", json::object{{"status_down", true}}).status == 200);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay").status == 200);
+    const auto delivered = [&] {
+        const auto log = sim(t, "GET", "/sim/transactions/" + t.order_id).body.at("notifications").as_array();
+        return log.size() >= 2 && log.back().at("http_status").as_int64() == 200;
+    };
+    REQUIRE(poll_until(delivered, std::chrono::seconds(20)));
+    CHECK(available(s.port(), t.token) == 0);
+    CHECK(topup_status(s.port(), t) == "pending");
+    REQUIRE(sim(t, "PUT", "/sim/faults", json::object{{"status_down", false}, {"silent", true}}).status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(30)));
+    CHECK(available(s.port(), t.token) == 4'000'000);
+
+    // No notification at all: the check job asks the Status API by itself.
+    auto quiet = call(s.port(), "POST", "/api/billing/topup", t.token, json::object{{"amount", 1'000'000}});
+    REQUIRE(quiet.status == 201);
+    const auto quiet_order = str(quiet.body.at("topup"), "order_id");
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + quiet_order + "/pay").status == 200);
+    REQUIRE(poll_until([&] { return available(s.port(), t.token) == 5'000'000; }, std::chrono::seconds(30)));
+    books_balance(s);
+}
