@@ -15,19 +15,6 @@ namespace paaskit::server {
 
 namespace mt = billing::midtrans;
 
-std::string format_idr(std::int64_t minor)
-{
-    const bool negative = minor < 0;
-    const auto magnitude = negative ? -(minor + 1) + 1 : minor; // no overflow for the most negative
-    std::string digits = std::to_string(magnitude / 100);
-    for (auto at = static_cast<std::ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3)
-        digits.insert(static_cast<std::size_t>(at), ",");
-    std::string out = std::string(negative ? "-" : "") + "IDR " + digits;
-    if (const auto sen = magnitude % 100; sen != 0)
-        out += "." + std::string(sen < 10 ? "0" : "") + std::to_string(sen);
-    return out;
-}
-
 billing_service::billing_service(billing_settings settings, std::shared_ptr<pg::pool> pool, billing::credit_ledger ledger,
                                  auth_service& accounts, const core::clock& clock, core::logger log)
     : settings_(std::move(settings)),
@@ -78,8 +65,8 @@ asio::awaitable<core::result<void>> billing_service::enqueue_check(pg::connectio
 asio::awaitable<core::result<boost::json::object>> billing_service::create_topup(const store::user& customer, std::int64_t amount)
 {
     if (amount < settings_.topup_min || amount > settings_.topup_max)
-        co_return core::error(billing::errc::invalid_amount, "a top-up is from " + format_idr(settings_.topup_min) + " to " +
-                                                                 format_idr(settings_.topup_max) + " (amount in minor units)");
+        co_return core::error(billing::errc::invalid_amount, "a top-up is from " + billing::format_idr(settings_.topup_min) + " to " +
+                                                                 billing::format_idr(settings_.topup_max) + " (amount in minor units)");
     if (auto whole = mt::gross_amount_of(amount); !whole)
         co_return whole.error();
     auto conn = co_await pool_->acquire();
@@ -106,7 +93,7 @@ asio::awaitable<core::result<boost::json::object>> billing_service::create_topup
             co_return core::result<void>{};
         }
         const billing_store::movement_row row{.id = id, .user_id = customer.id, .kind = "topup", .status = "pending", .amount = amount,
-                                              .direction = 1, .description = "Top-up " + format_idr(amount), .idempotency_key = order_id,
+                                              .direction = 1, .description = "Top-up " + billing::format_idr(amount), .idempotency_key = order_id,
                                               .created_at = now};
         if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
             co_return inserted.error();
@@ -243,7 +230,7 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
         if (step.credit && (report.amount != t.amount || report.currency != "IDR")) {
             step = {billing::topup_state::review, true};
             change.review_reason = "Midtrans reported " + report.gross_amount + " " + report.currency + " for a top-up of " +
-                                   format_idr(t.amount);
+                                   billing::format_idr(t.amount);
         }
         if (step.credit) {
             const billing::movement credit{t.user_id, t.amount, t.order_id, ledger::uint128::from_uuid(t.id)};
@@ -262,7 +249,7 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
                 co_return reversed.error();
             change.reversed_amount = reversed->amount;
             if (reversed->amount < t.credited_amount)
-                change.review_reason = format_idr(t.credited_amount - reversed->amount) + " of the returned top-up had already been spent";
+                change.review_reason = billing::format_idr(t.credited_amount - reversed->amount) + " of the returned top-up had already been spent";
             const billing_store::movement_row row{.id = ids_.next(), .user_id = t.user_id, .kind = "topup_reversal", .status = "posted",
                                                   .amount = reversed->amount, .direction = -1,
                                                   .description = std::string(mt::to_string(report.status)) + " of " + t.order_id,
@@ -298,13 +285,13 @@ asio::awaitable<core::result<void>> billing_service::mail_about(pg::connection& 
     mail_request m{.user_id = t.user_id,
                    .to = {(*customer)->email, (*customer)->name},
                    .kind = "topup_failed",
-                   .values = {{"name", (*customer)->name}, {"amount", format_idr(t.amount)}, {"order_id", t.order_id}}};
+                   .values = {{"name", (*customer)->name}, {"amount", billing::format_idr(t.amount)}, {"order_id", t.order_id}}};
     if (state == billing::topup_state::paid) {
         auto credit = co_await ledger_.balance(c, t.user_id);
         if (!credit)
             co_return credit.error();
         m.kind = "topup_received";
-        m.values["balance"] = format_idr(credit->available);
+        m.values["balance"] = billing::format_idr(credit->available);
     } else {
         m.values["reason"] = reason == "expire" ? "it expired before it was paid"
                              : reason == "cancel" ? "it was cancelled"

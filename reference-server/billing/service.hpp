@@ -9,6 +9,7 @@
 #include "billing/store.hpp"
 
 #include <paaskit/billing/credit_ledger.hpp>
+#include <paaskit/billing/invoice.hpp>
 #include <paaskit/billing/midtrans/client.hpp>
 #include <paaskit/billing/topup.hpp>
 #include <paaskit/core/clock.hpp>
@@ -104,8 +105,5 @@ private:
     asio::thread_pool gateway_threads_;
     notification_service* mail_ = nullptr;
 };
-
-/// "IDR 50,000" (whole rupiah) or "IDR 50,000.50", for people.
-std::string format_idr(std::int64_t minor);
 
 } // namespace paaskit::server

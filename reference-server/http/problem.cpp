@@ -99,7 +99,8 @@ const problem_type& problem_for(const core::error& error)
         case billing::errc::conflict: return problems::conflict;
         case billing::errc::bad_signature: return problems::invalid_signature;
         case billing::errc::malformed_notification: return problems::validation_failed;
-        case billing::errc::ledger_failure: return problems::internal_error;
+        case billing::errc::ledger_failure:
+        case billing::errc::render_failed: return problems::internal_error;
         case billing::errc::gateway_unavailable: return problems::gateway_unavailable;
         default: return problems::gateway_refused; // a key or request Midtrans refused: the operator's to fix
         }

@@ -27,6 +27,7 @@ enum class errc {
     gateway_expired,        ///< Midtrans: 407, the transaction expired
     gateway_state,          ///< Midtrans: 412, the transaction's status cannot change that way
     gateway_unavailable,    ///< Midtrans: 5xx, a timeout or no connection; try again later
+    render_failed,          ///< a document (an invoice's PDF) could not be drawn
 };
 
 constexpr std::uint64_t error_category_id(errc) noexcept { return 0x7061'6173'6b69'740DULL; }
@@ -50,6 +51,7 @@ inline const char* error_message(errc e) noexcept
     case errc::gateway_expired: return "payment gateway: transaction expired";
     case errc::gateway_state: return "payment gateway: transaction status cannot change";
     case errc::gateway_unavailable: return "payment gateway unavailable";
+    case errc::render_failed: return "document could not be rendered";
     }
     return "unknown paaskit.billing error";
 }
