@@ -124,7 +124,15 @@ int application::run()
                                     .max_pending_topups = options_.max_pending_topups,
                                     .topup_lifetime = std::chrono::minutes(options_.topup_lifetime_min),
                                     .first_check = std::chrono::seconds(options_.topup_check_after_s),
-                                    .public_url = options_.public_url};
+                                    .public_url = options_.public_url,
+                                    .tax_rate_basis_points = static_cast<std::int32_t>(options_.invoice_tax_rate_bp)};
+    billing_config.seller = {.name = options_.platform_name, .email = options_.support_email, .tax_id = options_.invoice_seller_tax_id};
+    for (std::size_t start = 0; start < options_.invoice_seller_address.size();) {
+        const auto bar = std::min(options_.invoice_seller_address.find('|', start), options_.invoice_seller_address.size());
+        if (bar > start)
+            billing_config.seller.address.push_back(options_.invoice_seller_address.substr(start, bar - start));
+        start = bar + 1;
+    }
     billing_config.gateway = {.server_key = options_.midtrans_server_key,
                               .production = options_.midtrans_production,
                               .snap_url = options_.midtrans_snap_url,

@@ -123,6 +123,10 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("midtrans-sim-retry-scale", options.midtrans_sim_retry_scale,
                "The embedded simulator's notification retry delays times this (Midtrans: 2, 10, 30, 90, 210 minutes)")
         .check(CLI::Range(0.0, 1.0));
+    cli.option("invoice-seller-address", options.invoice_seller_address, "The seller's address on invoices, lines separated by |");
+    cli.option("invoice-seller-tax-id", options.invoice_seller_tax_id, "The seller's tax id on invoices (e.g. an NPWP)");
+    cli.option("invoice-tax-rate-bp", options.invoice_tax_rate_bp, "Tax on invoices in basis points (1100: 11%); 0: none")
+        .check(CLI::Range(0U, 10'000U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 

@@ -74,6 +74,9 @@ struct server_options {
     unsigned topup_lifetime_min = 24 * 60;
     unsigned topup_check_after_s = 300;     // the Status API is asked about a silent top-up after this
     double midtrans_sim_retry_scale = 0.01; // the embedded simulator's notification retry delays, scaled
+    std::string invoice_seller_address;     // lines separated by "|" (empty: none)
+    std::string invoice_seller_tax_id;
+    unsigned invoice_tax_rate_bp = 0;       // basis points: 1100 is 11%
 
     // Derived by parse_server_options from the above.
     bool public_url_given = false; // --public-url was set (else it follows the bound port)

@@ -82,6 +82,47 @@ asio::awaitable<shown_or_refused> shown_transaction(request_context& ctx, billin
     co_return shown_or_refused{std::nullopt, std::move(**found)};
 }
 
+asio::awaitable<http_response> list_invoices(request_context& ctx, billing_service& billing, std::optional<core::uuid> user)
+{
+    const auto paged = paging_params(ctx);
+    if (!paged)
+        co_return problem_response(ctx, problems::invalid_parameter, std::string(paging_problem));
+    auto conn = co_await billing.database().acquire();
+    if (!conn)
+        co_return error_response(ctx, conn.error());
+    auto found = co_await billing_store::list_invoices(**conn, user, paged->offset(), paged->per_page);
+    if (!found)
+        co_return error_response(ctx, found.error());
+    co_return json_response(ctx, http::status::ok, paged->body(std::move(found->items), found->total));
+}
+
+/// One invoice (`owner`: only that customer's; another's is 404), as JSON or as its PDF.
+asio::awaitable<http_response> show_invoice(request_context& ctx, billing_service& billing, std::optional<core::uuid> owner, bool pdf)
+{
+    const auto id = path_uuid(ctx);
+    if (!id)
+        co_return problem_response(ctx, problems::not_found, "no such invoice");
+    auto conn = co_await billing.database().acquire();
+    if (!conn)
+        co_return error_response(ctx, conn.error());
+    auto found = co_await billing_store::find_invoice(**conn, *id, owner);
+    if (!found)
+        co_return error_response(ctx, found.error());
+    if (!*found)
+        co_return problem_response(ctx, problems::not_found, "no such invoice");
+    if (!pdf)
+        co_return json_response(ctx, http::status::ok, billing_store::to_json(**found));
+    auto document = billing.invoice_pdf(**found);
+    if (!document)
+        co_return error_response(ctx, document.error());
+    http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/pdf");
+    res.set(http::field::content_disposition, "inline; filename=\"" + (*found)->number + ".pdf\"");
+    res.set(http::field::cache_control, "private, no-store");
+    res.body() = std::move(*document);
+    co_return res;
+}
+
 boost::json::object balance_json(const billing::credit_balance& b)
 {
     return {{"currency", "IDR"}, {"posted", b.posted}, {"held", b.held}, {"available", b.available}};
@@ -162,6 +203,21 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         co_return json_response(ctx, http::status::ok, *cancelled);
     }));
 
+    routes.add(http::verb::get, "/api/billing/invoices",
+               customer(permission::manage_own_billing, [&billing](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        co_return co_await list_invoices(ctx, billing, who.user.id);
+    }));
+
+    routes.add(http::verb::get, "/api/billing/invoices/{id}",
+               customer(permission::manage_own_billing, [&billing](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        co_return co_await show_invoice(ctx, billing, who.user.id, false);
+    }));
+
+    routes.add(http::verb::get, "/api/billing/invoices/{id}/pdf",
+               customer(permission::manage_own_billing, [&billing](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        co_return co_await show_invoice(ctx, billing, who.user.id, true);
+    }));
+
     // No login: the signature and the Status API decide. Midtrans retries what is not 2xx.
     routes.add(http::verb::post, std::string(billing_service::webhook_path), [&billing](request_context& ctx) -> asio::awaitable<http_response> {
         std::string body = ctx.request.body();
@@ -194,6 +250,21 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         if (found.refused)
             co_return std::move(*found.refused);
         co_return json_response(ctx, http::status::ok, found.shown);
+    }));
+
+    routes.add(http::verb::get, "/api/admin/billing/invoices", admin([&billing](request_context& ctx, principal&) -> asio::awaitable<http_response> {
+        std::optional<core::uuid> user;
+        if (auto text = ctx.query_param("user_id")) {
+            auto parsed = core::uuid::parse(*text);
+            if (!parsed)
+                co_return problem_response(ctx, problems::invalid_parameter, "user_id: a UUID");
+            user = *parsed;
+        }
+        co_return co_await list_invoices(ctx, billing, user);
+    }));
+
+    routes.add(http::verb::get, "/api/admin/billing/invoices/{id}/pdf", admin([&billing](request_context& ctx, principal&) -> asio::awaitable<http_response> {
+        co_return co_await show_invoice(ctx, billing, std::nullopt, true);
     }));
 
     routes.add(http::verb::get, "/api/admin/billing/dashboard", admin([&billing](request_context& ctx, principal&) -> asio::awaitable<http_response> {

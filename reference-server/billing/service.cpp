@@ -3,6 +3,7 @@
 #include "accounts/service.hpp"
 #include "notifications/service.hpp"
 
+#include <paaskit/billing/invoice_pdf.hpp>
 #include <paaskit/core/json.hpp>
 #include <paaskit/jobs/queue.hpp>
 #include <paaskit/pg/error.hpp>
@@ -241,6 +242,13 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
             change.ledger_transfer = posted->id.to_uuid();
             change.paid_now = true;
         }
+        std::optional<billing_store::invoice_row> invoice;
+        if (step.credit) {
+            auto finalised = co_await finalise_invoice(c, t, now);
+            if (!finalised)
+                co_return finalised.error();
+            invoice = std::move(*finalised);
+        }
         if (step.take_back) {
             // As much as is left goes back; what was spent already is noted for an administrator.
             const billing::movement back{t.user_id, t.credited_amount, t.order_id, ledger::uint128::from_uuid(t.id)};
@@ -264,7 +272,7 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
         if (auto updated = co_await billing_store::update_topup(c, t.id, change, now); !updated)
             co_return updated.error();
         if (step.moved && (result == billing::topup_state::paid || result == billing::topup_state::failed))
-            co_return co_await mail_about(c, t, result, mt::to_string(report.status));
+            co_return co_await mail_about(c, t, result, mt::to_string(report.status), invoice ? &*invoice : nullptr);
         co_return core::result<void>{};
     };
     if (auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !applied)
@@ -272,8 +280,107 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
     co_return result;
 }
 
+namespace {
+
+boost::json::object party_json(const billing::invoice_party& p)
+{
+    boost::json::array address;
+    for (const auto& line : p.address)
+        address.emplace_back(line);
+    return {{"name", p.name}, {"email", p.email}, {"address", std::move(address)}, {"tax_id", p.tax_id}};
+}
+
+billing::invoice_party party_of(const boost::json::value& v)
+{
+    billing::invoice_party p;
+    if (!v.is_object())
+        return p;
+    const auto& o = v.as_object();
+    const auto text = [&](std::string_view key) {
+        const auto* f = o.if_contains(key);
+        return f && f->is_string() ? std::string(f->as_string()) : std::string();
+    };
+    p.name = text("name");
+    p.email = text("email");
+    p.tax_id = text("tax_id");
+    if (const auto* address = o.if_contains("address"); address && address->is_array())
+        for (const auto& line : address->as_array())
+            if (line.is_string())
+                p.address.emplace_back(line.as_string());
+    return p;
+}
+
+} // namespace
+
+asio::awaitable<core::result<billing_store::invoice_row>> billing_service::finalise_invoice(pg::connection& c, const billing_store::topup& t,
+                                                                                            core::time_point now)
+{
+    auto customer = co_await accounts_.find_user(c, t.user_id);
+    if (!customer)
+        co_return customer.error();
+    billing::invoice_party buyer;
+    if (*customer) {
+        buyer.name = (*customer)->name.empty() ? (*customer)->email : (*customer)->name;
+        buyer.email = (*customer)->email;
+    }
+    billing::invoice inv{.number = "", .issued_at = now, .seller = settings_.seller, .buyer = buyer,
+                         .lines = {{.description = "Platform credit (top-up " + t.order_id + ")", .quantity = 1, .unit_price = t.amount}},
+                         .tax_rate_basis_points = settings_.tax_rate_basis_points, .reference = t.order_id};
+    auto sums = billing::totals(inv);
+    if (!sums)
+        co_return sums.error();
+    const int year = static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now)).year());
+    auto sequence = co_await billing_store::next_invoice_sequence(c, year);
+    if (!sequence)
+        co_return sequence.error();
+    boost::json::array lines;
+    for (const auto& l : inv.lines)
+        lines.push_back({{"description", l.description}, {"quantity", l.quantity}, {"unit_price", l.unit_price},
+                         {"amount", l.quantity * l.unit_price}});
+    billing_store::invoice_row row{ids_.next(), billing::invoice_number(year, *sequence)};
+    row.year = year;
+    row.sequence = *sequence;
+    row.user_id = t.user_id;
+    row.transaction_id = t.id;
+    row.document = {{"seller", party_json(inv.seller)}, {"buyer", party_json(inv.buyer)}, {"lines", std::move(lines)},
+                    {"tax_rate_basis_points", inv.tax_rate_basis_points}, {"reference", inv.reference}};
+    row.subtotal = sums->subtotal;
+    row.tax = sums->tax;
+    row.total = sums->total;
+    row.issued_at = now;
+    if (auto stored = co_await billing_store::insert_invoice(c, row); !stored)
+        co_return stored.error();
+    co_return row;
+}
+
+core::result<std::string> billing_service::invoice_pdf(const billing_store::invoice_row& row) const
+{
+    billing::invoice inv{.number = row.number, .issued_at = row.issued_at};
+    inv.seller = party_of(row.document.contains("seller") ? row.document.at("seller") : boost::json::value());
+    inv.buyer = party_of(row.document.contains("buyer") ? row.document.at("buyer") : boost::json::value());
+    if (const auto* rate = row.document.if_contains("tax_rate_basis_points"); rate && rate->is_int64())
+        inv.tax_rate_basis_points = static_cast<std::int32_t>(rate->as_int64());
+    if (const auto* reference = row.document.if_contains("reference"); reference && reference->is_string())
+        inv.reference = std::string(reference->as_string());
+    if (const auto* lines = row.document.if_contains("lines"); lines && lines->is_array())
+        for (const auto& l : lines->as_array()) {
+            const auto* o = l.if_object();
+            if (o == nullptr)
+                continue;
+            billing::invoice_line line;
+            if (const auto* d = o->if_contains("description"); d && d->is_string())
+                line.description = std::string(d->as_string());
+            if (const auto* q = o->if_contains("quantity"); q && q->is_int64())
+                line.quantity = q->as_int64();
+            if (const auto* p = o->if_contains("unit_price"); p && p->is_int64())
+                line.unit_price = p->as_int64();
+            inv.lines.push_back(std::move(line));
+        }
+    return billing::render_invoice_pdf(inv, {.platform_name = settings_.seller.name});
+}
+
 asio::awaitable<core::result<void>> billing_service::mail_about(pg::connection& c, const billing_store::topup& t, billing::topup_state state,
-                                                                std::string_view reason)
+                                                                std::string_view reason, const billing_store::invoice_row* invoice)
 {
     if (mail_ == nullptr)
         co_return core::result<void>{};
@@ -292,6 +399,13 @@ asio::awaitable<core::result<void>> billing_service::mail_about(pg::connection& 
             co_return credit.error();
         m.kind = "topup_received";
         m.values["balance"] = billing::format_idr(credit->available);
+        if (invoice != nullptr) {
+            auto pdf = invoice_pdf(*invoice);
+            if (!pdf)
+                co_return pdf.error();
+            m.values["invoice_number"] = invoice->number;
+            m.attachments.push_back({invoice->number + ".pdf", "application/pdf", std::move(*pdf)});
+        }
     } else {
         m.values["reason"] = reason == "expire" ? "it expired before it was paid"
                              : reason == "cancel" ? "it was cancelled"

@@ -33,6 +33,8 @@ struct billing_settings {
     std::chrono::seconds first_check{300};      ///< the Status API is asked about a silent top-up after this, then less often
     std::string public_url = "http://localhost:8080"; ///< Midtrans notifies <public_url>/api/billing/midtrans/notification
     billing::midtrans::client_settings gateway{};
+    billing::invoice_party seller{.name = "paaskit"}; ///< on every invoice
+    std::int32_t tax_rate_basis_points = 0;           ///< invoices' tax (1100: 11%)
     unsigned gateway_threads = 8;               ///< Midtrans calls at once (each blocks a thread)
 };
 
@@ -80,6 +82,9 @@ public:
     /// Applies Midtrans's report to its top-up, in one transaction with the money it moves.
     asio::awaitable<core::result<billing::topup_state>> apply_report(const billing::midtrans::status_report& report);
 
+    /// The invoice's PDF.
+    core::result<std::string> invoice_pdf(const billing_store::invoice_row& row) const;
+
     /// An administrator's manual credit (`amount` > 0) or debit (< 0), with its audit entry, once
     /// per idempotency key (a replay answers the first result).
     asio::awaitable<core::result<boost::json::object>> adjust(core::uuid customer, std::int64_t amount, std::string reason,
@@ -92,7 +97,10 @@ private:
     asio::awaitable<core::result<void>> enqueue_check(pg::connection& c, const std::string& order_id, std::string_view purpose,
                                                       core::time_point at);
     asio::awaitable<core::result<void>> mail_about(pg::connection& c, const billing_store::topup& t, billing::topup_state state,
-                                                   std::string_view reason);
+                                                   std::string_view reason, const billing_store::invoice_row* invoice);
+    /// Numbers and stores the invoice of a credited top-up, in the caller's transaction.
+    asio::awaitable<core::result<billing_store::invoice_row>> finalise_invoice(pg::connection& c, const billing_store::topup& t,
+                                                                               core::time_point now);
 
     billing_settings settings_;
     std::shared_ptr<pg::pool> pool_;

@@ -201,6 +201,92 @@ async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id,
     co_return row_json(*r, 0);
 }
 
+async<std::int64_t> next_invoice_sequence(pg::connection& c, int year)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_billing_invoice_counters (year, last_number) VALUES ($1, 1) ON CONFLICT (year) "
+                              "DO UPDATE SET last_number = paaskit_billing_invoice_counters.last_number + 1 RETURNING last_number",
+                              pg::params(static_cast<std::int32_t>(year)));
+    if (!r)
+        co_return r.error();
+    co_return r->get<std::int64_t>(0, 0).value();
+}
+
+namespace {
+
+constexpr std::string_view invoice_columns = "id, number, year, sequence, user_id, transaction_id, document, subtotal, tax, total, issued_at";
+constexpr int invoice_column_count = 11;
+
+invoice_row read_invoice(const pg::query_result& r, int i)
+{
+    invoice_row row{r.get<core::uuid>(i, 0).value(), r.get<std::string>(i, 1).value()};
+    row.year = r.get<std::int32_t>(i, 2).value();
+    row.sequence = r.get<std::int64_t>(i, 3).value();
+    row.user_id = r.get<core::uuid>(i, 4).value();
+    row.transaction_id = r.get<std::optional<core::uuid>>(i, 5).value();
+    const auto document = r.get<boost::json::value>(i, 6).value();
+    row.document = document.is_object() ? document.as_object() : boost::json::object{};
+    row.subtotal = r.get<std::int64_t>(i, 7).value();
+    row.tax = r.get<std::int64_t>(i, 8).value();
+    row.total = r.get<std::int64_t>(i, 9).value();
+    row.issued_at = r.get<core::time_point>(i, 10).value();
+    return row;
+}
+
+} // namespace
+
+async<void> insert_invoice(pg::connection& c, const invoice_row& row)
+{
+    auto r = co_await c.query("INSERT INTO paaskit_billing_invoices (id, number, year, sequence, user_id, transaction_id, document, subtotal, "
+                              "tax, total, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                              pg::params(row.id, row.number, static_cast<std::int32_t>(row.year), row.sequence, row.user_id, row.transaction_id,
+                                         boost::json::value(row.document), row.subtotal, row.tax, row.total, row.issued_at));
+    if (!r)
+        co_return r.error();
+    co_return core::result<void>{};
+}
+
+boost::json::object to_json(const invoice_row& row)
+{
+    return {{"id", row.id.to_string()},
+            {"number", row.number},
+            {"user_id", row.user_id.to_string()},
+            {"transaction_id", row.transaction_id ? boost::json::value(row.transaction_id->to_string()) : boost::json::value(nullptr)},
+            {"currency", "IDR"},
+            {"subtotal", row.subtotal},
+            {"tax", row.tax},
+            {"total", row.total},
+            {"issued_at", core::time_to_json(row.issued_at)},
+            {"seller", row.document.contains("seller") ? row.document.at("seller") : boost::json::value(nullptr)},
+            {"buyer", row.document.contains("buyer") ? row.document.at("buyer") : boost::json::value(nullptr)},
+            {"lines", row.document.contains("lines") ? row.document.at("lines") : boost::json::value(boost::json::array{})},
+            {"tax_rate_basis_points", row.document.contains("tax_rate_basis_points") ? row.document.at("tax_rate_basis_points")
+                                                                                     : boost::json::value(0)}};
+}
+
+async<list_page> list_invoices(pg::connection& c, std::optional<core::uuid> user, std::int64_t offset, std::int64_t limit)
+{
+    pg::params filters;
+    std::string where = "FROM paaskit_billing_invoices WHERE true";
+    if (user) {
+        filters.add(*user);
+        where += " AND user_id = $1";
+    }
+    co_return co_await paged_list(c, invoice_columns, invoice_column_count, where, "issued_at DESC, id DESC", filters, offset, limit,
+                                  [](const pg::query_result& r, int i) { return to_json(read_invoice(r, i)); });
+}
+
+async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id, std::optional<core::uuid> user)
+{
+    const std::string sql = "SELECT " + std::string(invoice_columns) +
+                            " FROM paaskit_billing_invoices WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)";
+    auto r = co_await c.query(sql, pg::params(id, user));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<invoice_row>{};
+    co_return read_invoice(*r, 0);
+}
+
 async<boost::json::object> dashboard(pg::connection& c, core::time_point now)
 {
     // Top-ups by status; paid top-ups by day (the last 30 days) and by month (the last 12), in UTC.

@@ -87,6 +87,25 @@ async<list_page> list(pg::connection& c, const query& q);
 /// One row as the API shows it, with the top-up's side; `user` limits it to that customer's.
 async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id, std::optional<core::uuid> user);
 
+/// The next invoice number of `year`, in the caller's transaction (gapless: see migration 11).
+async<std::int64_t> next_invoice_sequence(pg::connection& c, int year);
+struct invoice_row {
+    core::uuid id{};
+    std::string number{};
+    int year = 0;
+    std::int64_t sequence = 0;
+    core::uuid user_id{};
+    std::optional<core::uuid> transaction_id{};
+    boost::json::object document{};
+    std::int64_t subtotal = 0, tax = 0, total = 0;
+    core::time_point issued_at{};
+};
+async<void> insert_invoice(pg::connection& c, const invoice_row& row);
+/// Newest first; `user` limits the list to that customer's.
+async<list_page> list_invoices(pg::connection& c, std::optional<core::uuid> user, std::int64_t offset, std::int64_t limit);
+async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id, std::optional<core::uuid> user);
+boost::json::object to_json(const invoice_row& row);
+
 /// Totals for the administrators' dashboard.
 async<boost::json::object> dashboard(pg::connection& c, core::time_point now);
 

@@ -251,6 +251,31 @@ CREATE TABLE paaskit_billing_topups (
 );
 CREATE INDEX paaskit_billing_topups_open ON paaskit_billing_topups (expires_at) WHERE paid_at IS NULL;
 )sql"},
+        {11, "invoices",
+         R"sql(
+-- Invoice numbers run without gaps per year: the counter row is updated in the transaction that
+-- finalises the invoice (and the money it describes), so a rollback gives the number back and
+-- concurrent finalisations take turns on the row.
+CREATE TABLE paaskit_billing_invoice_counters (
+    year        integer PRIMARY KEY,
+    last_number bigint  NOT NULL
+);
+CREATE TABLE paaskit_billing_invoices (
+    id             uuid        PRIMARY KEY,
+    number         text        NOT NULL UNIQUE,
+    year           integer     NOT NULL,
+    sequence       bigint      NOT NULL,
+    user_id        uuid        NOT NULL REFERENCES paaskit_users (id),
+    transaction_id uuid        UNIQUE REFERENCES paaskit_billing_transactions (id),
+    document       jsonb       NOT NULL, -- seller, buyer, lines, tax rate, reference: what the PDF shows
+    subtotal       bigint      NOT NULL,
+    tax            bigint      NOT NULL,
+    total          bigint      NOT NULL,
+    issued_at      timestamptz NOT NULL,
+    UNIQUE (year, sequence)
+);
+CREATE INDEX paaskit_billing_invoices_user ON paaskit_billing_invoices (user_id, issued_at DESC);
+)sql"},
     };
 }
 

@@ -4,12 +4,16 @@
 
 #include "server/api_support.hpp"
 #include "server/server_support.hpp"
+#include "support/command.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <thread>
 
 using namespace paaskit;
@@ -93,11 +97,57 @@ TEST_CASE("a top-up paid through the simulator is credited once, receipted, and 
     CHECK(call(s.port(), "GET", "/api/billing/transactions?from=yesterday", t.token).status == 400);
     CHECK(call(s.port(), "POST", "/api/billing/transactions/" + t.id + "/pay", t.token).status == 409);
 
-    // The receipt is in the outbox.
+    // The invoice: numbered, in the history's transaction, as JSON and as a PDF.
+    auto invoices = call(s.port(), "GET", "/api/billing/invoices", t.token);
+    REQUIRE(invoices.status == 200);
+    REQUIRE(invoices.body.at("total").as_int64() == 1);
+    const auto invoice = invoices.body.at("items").at(0);
+    const auto number = str(invoice, "number");
+    CHECK(number.starts_with("INV-20"));
+    CHECK(str(invoice, "transaction_id") == t.id);
+    CHECK(invoice.at("total").as_int64() == 5'000'000);
+    auto pdf = http_request_once(s.port(), "GET", "/api/billing/invoices/" + str(invoice, "id") + "/pdf",
+                                 "Authorization: Bearer " + t.token + "\r\n");
+    REQUIRE(pdf.result_int() == 200);
+    CHECK(pdf[boost::beast::http::field::content_type] == "application/pdf");
+    scratch_dir dir("paaskit-invoice-pdf");
+    std::ofstream(dir.path / "invoice.pdf", std::ios::binary) << pdf.body();
+    const auto text = run_command("pdftotext -layout " + (dir.path / "invoice.pdf").string() + " -");
+    CHECK_THAT(text, Catch::Contains(number) && Catch::Contains("IDR 50,000") && Catch::Contains(t.order_id));
+    const auto stranger = str(s.register_user(unique_email("invoice-stranger")), "access_token");
+    CHECK(call(s.port(), "GET", "/api/billing/invoices/" + str(invoice, "id"), stranger).status == 404);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices/" + str(invoice, "id") + "/pdf", stranger).status == 404);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", stranger).body.at("total").as_int64() == 0);
+
+    // The receipt is in the outbox, with the invoice attached.
     const auto user_id = str(shown.body, "user_id");
     auto mail = call(s.port(), "GET", "/api/admin/notifications?kind=topup_received&user_id=" + user_id, s.admin_token());
     REQUIRE(mail.status == 200);
-    CHECK(mail.body.at("total").as_int64() == 1);
+    REQUIRE(mail.body.at("total").as_int64() == 1);
+    auto receipt = call(s.port(), "GET", "/api/admin/notifications/" + str(mail.body.at("items").at(0), "id"), s.admin_token());
+    CHECK_THAT(json::serialize(receipt.body), Catch::Contains(number + ".pdf"));
+    books_balance(s);
+}
+
+TEST_CASE("invoice numbers have no gaps when 8 top-ups are paid at once")
+{
+    auto& s = shared_server();
+    std::vector<topup_started> started;
+    for (int i = 0; i < 8; ++i)
+        started.push_back(start_topup(s, 1'000'000 + 100 * i));
+    std::vector<std::thread> payers;
+    for (const auto& t : started)
+        payers.emplace_back([&t] { (void)call(t.sim_port, "POST", "/sim/transactions/" + t.order_id + "/pay", "", json::object{}); });
+    for (auto& p : payers)
+        p.join();
+    for (const auto& t : started)
+        REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(30)));
+    const auto conninfo = shared_cluster().conninfo();
+    // Every year's numbers run 1..N: no gap, no repeat, whatever else the other tests paid.
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM (SELECT year FROM paaskit_billing_invoices GROUP BY year "
+                               "HAVING max(sequence) <> count(*) OR count(DISTINCT sequence) <> count(*)) gaps") == 0);
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM paaskit_billing_invoices i JOIN paaskit_billing_invoice_counters c ON c.year = i.year "
+                               "WHERE i.sequence > c.last_number") == 0);
     books_balance(s);
 }
 
