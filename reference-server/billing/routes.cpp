@@ -267,6 +267,27 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         co_return co_await show_invoice(ctx, billing, std::nullopt, true);
     }));
 
+    routes.add(http::verb::post, "/api/admin/billing/transactions/{id}/refund",
+               admin([&billing](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        const auto id = path_uuid(ctx);
+        if (!id)
+            co_return no_such_transaction(ctx);
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        auto reason = core::json_member<std::string>(*body, "reason");
+        if (!reason)
+            co_return error_response(ctx, reason.error());
+        if (reason->empty() || reason->size() > 500)
+            co_return problem_response(ctx, problems::validation_failed, "\"reason\": 1-500 characters");
+        auto entry = audit::admin_entry(ctx, who.user.id, who.user.role, who.token_id(), "billing.refund", "billing_transaction",
+                                        id->to_string(), nullptr, nullptr);
+        auto done = co_await billing.refund_topup(*id, std::move(*reason), std::move(entry));
+        if (!done)
+            co_return error_response(ctx, done.error());
+        co_return json_response(ctx, http::status::ok, *done);
+    }));
+
     routes.add(http::verb::get, "/api/admin/billing/dashboard", admin([&billing](request_context& ctx, principal&) -> asio::awaitable<http_response> {
         auto conn = co_await billing.database().acquire();
         if (!conn)

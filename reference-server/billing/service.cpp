@@ -202,7 +202,7 @@ asio::awaitable<core::result<billing_service::notification_outcome>> billing_ser
     co_return notification_outcome::applied;
 }
 
-asio::awaitable<core::result<billing::topup_state>> billing_service::apply_report(const mt::status_report& report)
+asio::awaitable<core::result<billing::topup_state>> billing_service::apply_report(const mt::status_report& report, const audit::entry* also)
 {
     auto conn = co_await pool_->acquire();
     if (!conn)
@@ -271,6 +271,14 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
         change.status = std::string(billing::to_string(result));
         if (auto updated = co_await billing_store::update_topup(c, t.id, change, now); !updated)
             co_return updated.error();
+        if (also != nullptr) {
+            auto entry = *also;
+            entry.before = {{"status", t.status}, {"credited_amount", t.credited_amount}};
+            entry.after = {{"status", change.status}, {"reversed_amount", change.reversed_amount},
+                           {"midtrans_status", change.midtrans_status}};
+            if (auto logged = co_await audit::append(c, entry, ids_.next(), now); !logged)
+                co_return logged.error();
+        }
         if (step.moved && (result == billing::topup_state::paid || result == billing::topup_state::failed))
             co_return co_await mail_about(c, t, result, mt::to_string(report.status), invoice ? &*invoice : nullptr);
         co_return core::result<void>{};
@@ -474,6 +482,50 @@ void billing_service::handle_jobs(jobs::worker& worker)
 {
     worker.handle(std::string(check_job), [this](const jobs::leased_job& job) { return check_topup(job); },
                   {.base = std::chrono::seconds(1), .factor = 2.0, .max = std::chrono::hours(1)});
+}
+
+asio::awaitable<core::result<boost::json::object>> billing_service::refund_topup(core::uuid id, std::string reason, audit::entry entry)
+{
+    std::optional<billing_store::topup> found;
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto looked = co_await billing_store::find_topup(**conn, id, false);
+        if (!looked)
+            co_return looked.error();
+        found = std::move(*looked);
+        if (!found)
+            co_return core::error(billing::errc::not_found, "no such top-up");
+        if (found->status != "paid")
+            co_return core::error(billing::errc::conflict, "only a paid top-up can be refunded; this one is " + found->status);
+        // The customer must still have the credit: Midtrans returns money, the ledger takes it back.
+        auto credit = co_await ledger_.balance(**conn, found->user_id);
+        if (!credit)
+            co_return credit.error();
+        if (credit->available < found->credited_amount)
+            co_return core::error(billing::errc::insufficient_credit, "the customer has spent part of this top-up's credit (available " +
+                                                                         billing::format_idr(credit->available) + ")");
+    }
+    auto call = [this, order = found->order_id, amount = found->credited_amount, reason]() {
+        return gateway_.refund(order, {.refund_key = "refund-" + order, .amount = amount, .reason = reason});
+    };
+    auto refunded = co_await on_gateway(std::move(call));
+    if (!refunded)
+        co_return refunded.error();
+    entry.target_id = id.to_string();
+    auto applied = co_await apply_report(*refunded, &entry);
+    if (!applied)
+        co_return applied.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto shown = co_await billing_store::find(**conn, id, std::nullopt);
+    if (!shown)
+        co_return shown.error();
+    if (!*shown)
+        co_return core::error(billing::errc::not_found, "no such top-up");
+    co_return std::move(**shown);
 }
 
 asio::awaitable<core::result<boost::json::object>> billing_service::adjust(core::uuid customer, std::int64_t amount, std::string reason,

@@ -80,7 +80,13 @@ public:
     asio::awaitable<core::result<notification_outcome>> handle_notification(std::string body);
 
     /// Applies Midtrans's report to its top-up, in one transaction with the money it moves.
-    asio::awaitable<core::result<billing::topup_state>> apply_report(const billing::midtrans::status_report& report);
+    /// `also`, when given, is appended to the audit log in the same transaction (an administrator's refund).
+    asio::awaitable<core::result<billing::topup_state>> apply_report(const billing::midtrans::status_report& report,
+                                                                     const audit::entry* also = nullptr);
+
+    /// An administrator refunds a paid top-up in full through Midtrans; the credit is taken back
+    /// (402 `insufficient_credit` when the customer has spent part of it), audited with the change.
+    asio::awaitable<core::result<boost::json::object>> refund_topup(core::uuid id, std::string reason, audit::entry entry);
 
     /// The invoice's PDF.
     core::result<std::string> invoice_pdf(const billing_store::invoice_row& row) const;

@@ -254,7 +254,9 @@ TEST_CASE("billing endpoints: 401 without a token, 403 for customers on admin ro
              {"GET", "/api/admin/billing/dashboard"},
              {"GET", "/api/admin/billing/transactions"},
              {"GET", "/api/admin/billing/transactions/" + t.id},
-             {"POST", "/api/admin/billing/adjustments"}}) {
+             {"POST", "/api/admin/billing/adjustments"},
+             {"POST", "/api/admin/billing/transactions/" + t.id + "/refund"},
+             {"GET", "/api/admin/billing/invoices"}}) {
         INFO(method << " " << path);
         CHECK(call(s.port(), method, path).status == 401);
         if (path.starts_with("/api/admin/"))
@@ -337,5 +339,45 @@ TEST_CASE("Midtrans silent or its Status API down: nothing is credited until it 
     const auto quiet_order = str(quiet.body.at("topup"), "order_id");
     REQUIRE(sim(t, "POST", "/sim/transactions/" + quiet_order + "/pay").status == 200);
     REQUIRE(poll_until([&] { return available(s.port(), t.token) == 5'000'000; }, std::chrono::seconds(30)));
+    books_balance(s);
+}
+
+TEST_CASE("an administrator refunds a paid top-up through Midtrans: the credit goes back once, audited; spent credit is refused")
+{
+    auto& s = shared_server();
+    const auto admin = s.admin_token();
+    const auto t = start_topup(s, 2'000'000);
+    REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay").status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), t) == "paid"; }, std::chrono::seconds(20)));
+    const auto refund = [&](const std::string& id) {
+        return call(s.port(), "POST", "/api/admin/billing/transactions/" + id + "/refund", admin, json::object{{"reason", "asked by the customer"}});
+    };
+    auto done = refund(t.id);
+    INFO(done.raw.body());
+    REQUIRE(done.status == 200);
+    CHECK(str(done.body, "status") == "refunded");
+    CHECK(done.body.at("topup").at("reversed_amount").as_int64() == 2'000'000);
+    CHECK(available(s.port(), t.token) == 0);
+    CHECK(refund(t.id).status == 409); // once
+    // Midtrans's own refund notification changes nothing more.
+    REQUIRE(poll_until([&] {
+        const auto log = sim(t, "GET", "/sim/transactions/" + t.order_id).body.at("notifications").as_array();
+        return !log.empty() && str(log.back(), "transaction_status") == "refund" && log.back().at("http_status").as_int64() == 200;
+    }, std::chrono::seconds(20)));
+    CHECK(available(s.port(), t.token) == 0);
+    auto audited = call(s.port(), "GET", "/api/admin/audit?action=billing.refund&target_id=" + t.id, admin);
+    CHECK(audited.body.at("total").as_int64() == 1);
+
+    // Credit already spent cannot be returned.
+    const auto spent = start_topup(s, 1'000'000);
+    REQUIRE(sim(spent, "POST", "/sim/transactions/" + spent.order_id + "/pay").status == 200);
+    REQUIRE(poll_until([&] { return topup_status(s.port(), spent) == "paid"; }, std::chrono::seconds(20)));
+    const auto user_id = str(call(s.port(), "GET", "/api/billing/transactions/" + spent.id, spent.token).body, "user_id");
+    REQUIRE(call(s.port(), "POST", "/api/admin/billing/adjustments", admin,
+                 json::object{{"user_id", user_id}, {"amount", -500'000}, {"reason", "spent"}, {"idempotency_key", "spent-" + user_id}})
+                .status == 201);
+    CHECK(refund(spent.id).status == 402);
+    CHECK(topup_status(s.port(), spent) == "paid");
+    CHECK(refund(t.id + "x").status == 404);
     books_balance(s);
 }

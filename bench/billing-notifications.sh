@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end throughput of Midtrans notifications on the reference server: each one's signature
+# is checked, the Status API asked (the embedded simulator, over HTTP), the credit posted on the
+# ledger, the invoice numbered and rendered for the receipt, all committed.
+#
+#   bench/billing-notifications.sh [TOPUPS] [CONNECTIONS]     # default 5000 top-ups, 64 senders
+#
+# Builds the Release server, starts it on a fresh embedded database, registers customers and
+# starts TOPUPS top-ups; the simulator is told to stay silent and every top-up is paid there; then
+# wrk (-t2 -cCONNECTIONS) sends each top-up's notification once. The rate is measured on the
+# server: paid top-ups divided by the time between the first and the last one paid.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+topups=${1:-5000}
+connections=${2:-64}
+
+scripts/bootstrap --bench
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+fi
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
+  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
+cmake --build build/release --target paaskit-server >/dev/null
+
+work=$(mktemp -d)
+chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
+log="$work/server.log"
+build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --scrypt-log2-n 10 \
+  --login-attempts 100000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do
+  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  [ -n "$port" ] && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1 # poll for the listening line
+done
+[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
+api="http://127.0.0.1:$port"
+token_of() { sed 's/.*"access_token":"\([^"]*\)".*/\1/'; }
+
+# Customers (a hundred top-ups each may wait at once) and their top-ups.
+users=$(( (topups + 99) / 100 ))
+seq 1 "$users" | xargs -P 8 -I{} sh -c "curl -fsS -X POST $api/api/auth/register -H 'Content-Type: application/json' \
+  -d '{\"email\":\"bench-{}@example.com\",\"password\":\"bench password {}\"}'" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4 >"$work/tokens"
+for i in $(seq 1 "$topups"); do sed -n "$(( (i - 1) % users + 1 ))p" "$work/tokens"; done |
+  xargs -P 16 -I{} curl -fsS -o /dev/null -X POST "$api/api/billing/topup" -H "Authorization: Bearer {}" \
+    -H 'Content-Type: application/json' -d '{"amount":1000000}'
+first=$(head -1 "$work/tokens")
+sim=$(curl -fsS "$api/api/billing/transactions?per_page=1" -H "Authorization: Bearer $first" |
+  sed 's/.*"redirect_url":"\(http:\/\/[^/]*\)\/.*/\1/')
+
+# Paid at the simulator, which says nothing: the notifications come from wrk.
+curl -fsS -o /dev/null -X PUT "$sim/sim/faults" -d '{"silent":true}'
+curl -fsS "$sim/sim/transactions" | /usr/bin/python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["transactions"]:
+    print(t["order_id"])' >"$work/orders"
+xargs -P 16 -I{} curl -fsS -o /dev/null -X POST "$sim/sim/transactions/{}/pay" -d '{"payment_type":"qris"}' <"$work/orders"
+curl -fsS "$sim/sim/transactions" | /usr/bin/python3 -c '
+import json, sys
+keep = ("status_code", "status_message", "transaction_id", "order_id", "merchant_id", "gross_amount", "currency",
+        "payment_type", "transaction_time", "transaction_status", "fraud_status", "settlement_time", "expiry_time", "signature_key")
+for t in json.load(sys.stdin)["transactions"]:
+    print(json.dumps({k: t[k] for k in keep if k in t}, separators=(",", ":")))' >"$work/notifications"
+echo "paaskit-server on port $port, $(nproc) cores; $(wc -l <"$work/notifications") notifications, wrk -t2 -c$connections"
+
+server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+ticks_before=$(server_ticks)
+wrk -t2 -c"$connections" -d"$(( topups / 400 + 10 ))s" -s bench/notifications.lua "$api" -- "$work/notifications" 2 >"$work/wrk.out"
+ticks_after=$(server_ticks)
+
+password=$(sed -n 's/^password: //p' "$work/var/initial-admin-password")
+admin=$(curl -fsS -X POST "$api/api/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"admin@paaskit.local\",\"password\":\"$password\"}" | token_of)
+books=$(curl -fsS "$api/api/admin/billing/dashboard" -H "Authorization: Bearer $admin" | grep -o '"books_balance":[a-z]*')
+/usr/bin/python3 - "$api" "$admin" "$((ticks_after - ticks_before))" "$(getconf CLK_TCK)" "$books" <<'PY'
+import json, sys, urllib.request
+from datetime import datetime
+api, token, ticks, hz, books = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+times, page = [], 1
+while True:
+    request = urllib.request.Request(f"{api}/api/admin/billing/transactions?kind=topup&status=paid&per_page=200&page={page}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    body = json.load(urllib.request.urlopen(request))
+    times += [datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) for i in body["items"]]
+    if page >= body["pages"]:
+        break
+    page += 1
+seconds = (max(times) - min(times)).total_seconds() if times else 0
+print(f"result: paid={len(times)} seconds={seconds:.2f} notifications_per_second={len(times) / seconds if seconds > 0 else 0:.0f} "
+      f"server_cpu_ms={ticks / hz * 1000:.0f} {books}")
+PY
