@@ -30,7 +30,7 @@ work=$(mktemp -d)
 chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
 log="$work/server.log"
 build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --scrypt-log2-n 10 \
-  --login-attempts 100000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false >"$log" 2>&1 &
+  --login-attempts 10000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do

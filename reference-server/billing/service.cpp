@@ -234,20 +234,10 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
                                    billing::format_idr(t.amount);
         }
         if (step.credit) {
-            const billing::movement credit{t.user_id, t.amount, t.order_id, ledger::uint128::from_uuid(t.id)};
-            auto posted = co_await ledger_.credit_topup(c, credit);
-            if (!posted)
-                co_return posted.error();
-            change.credited_amount = posted->amount;
-            change.ledger_transfer = posted->id.to_uuid();
+            // The transfer itself comes last (below): its id is known now.
+            change.credited_amount = t.amount;
+            change.ledger_transfer = billing::topup_transfer({t.user_id, t.amount, t.order_id}).id.to_uuid();
             change.paid_now = true;
-        }
-        std::optional<billing_store::invoice_row> invoice;
-        if (step.credit) {
-            auto finalised = co_await finalise_invoice(c, t, now);
-            if (!finalised)
-                co_return finalised.error();
-            invoice = std::move(*finalised);
         }
         if (step.take_back) {
             // As much as is left goes back; what was spent already is noted for an administrator.
@@ -279,8 +269,21 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
             if (auto logged = co_await audit::append(c, entry, ids_.next(), now); !logged)
                 co_return logged.error();
         }
-        if (step.moved && (result == billing::topup_state::paid || result == billing::topup_state::failed))
-            co_return co_await mail_about(c, t, result, mt::to_string(report.status), invoice ? &*invoice : nullptr);
+        if (step.moved && result == billing::topup_state::failed)
+            if (auto mailed = co_await mail_about(c, t, result, mt::to_string(report.status), nullptr); !mailed)
+                co_return mailed.error();
+        // Last, as they hold rows every top-up needs until commit: the credit (a clearing account's
+        // row, shared by a sixteenth of all top-ups), then the invoice's number (the year's counter
+        // row: numbers run without gaps). The receipt with its PDF is a job of its own.
+        if (step.credit) {
+            const billing::movement credit{t.user_id, t.amount, t.order_id, ledger::uint128::from_uuid(t.id)};
+            auto posted = co_await ledger_.credit_topup(c, credit);
+            if (!posted)
+                co_return posted.error();
+            auto finalised = co_await finalise_invoice(c, t, now);
+            if (!finalised)
+                co_return finalised.error();
+        }
         co_return core::result<void>{};
     };
     if (auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !applied)
@@ -338,16 +341,13 @@ asio::awaitable<core::result<billing_store::invoice_row>> billing_service::final
     if (!sums)
         co_return sums.error();
     const int year = static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now)).year());
-    auto sequence = co_await billing_store::next_invoice_sequence(c, year);
-    if (!sequence)
-        co_return sequence.error();
     boost::json::array lines;
     for (const auto& l : inv.lines)
         lines.push_back({{"description", l.description}, {"quantity", l.quantity}, {"unit_price", l.unit_price},
                          {"amount", l.quantity * l.unit_price}});
-    billing_store::invoice_row row{ids_.next(), billing::invoice_number(year, *sequence)};
+    billing_store::invoice_row row;
+    row.id = ids_.next();
     row.year = year;
-    row.sequence = *sequence;
     row.user_id = t.user_id;
     row.transaction_id = t.id;
     row.document = {{"seller", party_json(inv.seller)}, {"buyer", party_json(inv.buyer)}, {"lines", std::move(lines)},
@@ -356,8 +356,17 @@ asio::awaitable<core::result<billing_store::invoice_row>> billing_service::final
     row.tax = sums->tax;
     row.total = sums->total;
     row.issued_at = now;
-    if (auto stored = co_await billing_store::insert_invoice(c, row); !stored)
-        co_return stored.error();
+    jobs::job receipt;
+    receipt.kind = std::string(receipt_job);
+    receipt.args = {{"invoice_id", row.id.to_string()}};
+    receipt.unique_key = "receipt:" + row.id.to_string();
+    if (auto queued = co_await jobs::enqueue(c, receipt, now); !queued)
+        co_return queued.error();
+    auto numbered = co_await billing_store::insert_numbered_invoice(c, row);
+    if (!numbered)
+        co_return numbered.error();
+    row.number = numbered->first;
+    row.sequence = numbered->second;
     co_return row;
 }
 
@@ -478,8 +487,36 @@ asio::awaitable<core::result<jobs::outcome>> billing_service::check_topup(const 
     co_return jobs::outcome(jobs::completed{});
 }
 
+asio::awaitable<core::result<jobs::outcome>> billing_service::send_receipt(const jobs::leased_job& job)
+{
+    const auto* id_text = job.args.if_contains("invoice_id");
+    const auto id = id_text && id_text->is_string() ? core::uuid::parse(id_text->as_string()) : core::result<core::uuid>(core::error(core::errc::invalid_uuid));
+    if (!id)
+        co_return core::error(core::errc::invalid_argument, "the job has no invoice_id");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto invoice = co_await billing_store::find_invoice(**conn, *id, std::nullopt);
+    if (!invoice)
+        co_return invoice.error();
+    if (!*invoice || !(*invoice)->transaction_id)
+        co_return jobs::outcome(jobs::completed{});
+    auto topup = co_await billing_store::find_topup(**conn, *(*invoice)->transaction_id, false);
+    if (!topup)
+        co_return topup.error();
+    if (!*topup)
+        co_return jobs::outcome(jobs::completed{});
+    const auto queue = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        co_return co_await mail_about(c, **topup, billing::topup_state::paid, "settlement", &**invoice);
+    };
+    if (auto mailed = co_await pg::transact(**conn, pg::isolation::read_committed, queue); !mailed)
+        co_return mailed.error();
+    co_return jobs::outcome(jobs::completed{});
+}
+
 void billing_service::handle_jobs(jobs::worker& worker)
 {
+    worker.handle(std::string(receipt_job), [this](const jobs::leased_job& job) { return send_receipt(job); });
     worker.handle(std::string(check_job), [this](const jobs::leased_job& job) { return check_topup(job); },
                   {.base = std::chrono::seconds(1), .factor = 2.0, .max = std::chrono::hours(1)});
 }

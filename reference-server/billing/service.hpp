@@ -48,6 +48,7 @@ public:
     ~billing_service();
 
     static constexpr std::string_view check_job = "paaskit.billing.topup_check";
+    static constexpr std::string_view receipt_job = "paaskit.billing.receipt"; ///< the receipt with the invoice's PDF
     static constexpr std::string_view webhook_path = "/api/billing/midtrans/notification";
 
     /// Receipts and failure notes go through `mail` (none are written without it).
@@ -100,6 +101,7 @@ private:
     template <class F>
     auto on_gateway(F work) -> asio::awaitable<decltype(work())>;
     asio::awaitable<core::result<jobs::outcome>> check_topup(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> send_receipt(const jobs::leased_job& job);
     asio::awaitable<core::result<void>> enqueue_check(pg::connection& c, const std::string& order_id, std::string_view purpose,
                                                       core::time_point at);
     asio::awaitable<core::result<void>> mail_about(pg::connection& c, const billing_store::topup& t, billing::topup_state state,

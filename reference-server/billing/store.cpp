@@ -201,16 +201,6 @@ async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id,
     co_return row_json(*r, 0);
 }
 
-async<std::int64_t> next_invoice_sequence(pg::connection& c, int year)
-{
-    auto r = co_await c.query("INSERT INTO paaskit_billing_invoice_counters (year, last_number) VALUES ($1, 1) ON CONFLICT (year) "
-                              "DO UPDATE SET last_number = paaskit_billing_invoice_counters.last_number + 1 RETURNING last_number",
-                              pg::params(static_cast<std::int32_t>(year)));
-    if (!r)
-        co_return r.error();
-    co_return r->get<std::int64_t>(0, 0).value();
-}
-
 namespace {
 
 constexpr std::string_view invoice_columns = "id, number, year, sequence, user_id, transaction_id, document, subtotal, tax, total, issued_at";
@@ -234,15 +224,19 @@ invoice_row read_invoice(const pg::query_result& r, int i)
 
 } // namespace
 
-async<void> insert_invoice(pg::connection& c, const invoice_row& row)
+async<std::pair<std::string, std::int64_t>> insert_numbered_invoice(pg::connection& c, const invoice_row& row)
 {
-    auto r = co_await c.query("INSERT INTO paaskit_billing_invoices (id, number, year, sequence, user_id, transaction_id, document, subtotal, "
-                              "tax, total, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                              pg::params(row.id, row.number, static_cast<std::int32_t>(row.year), row.sequence, row.user_id, row.transaction_id,
-                                         boost::json::value(row.document), row.subtotal, row.tax, row.total, row.issued_at));
+    auto r = co_await c.query(
+        "WITH next AS (INSERT INTO paaskit_billing_invoice_counters (year, last_number) VALUES ($3, 1) ON CONFLICT (year) "
+        "DO UPDATE SET last_number = paaskit_billing_invoice_counters.last_number + 1 RETURNING last_number) "
+        "INSERT INTO paaskit_billing_invoices (id, number, year, sequence, user_id, transaction_id, document, subtotal, tax, total, issued_at) "
+        "SELECT $1, 'INV-' || lpad($3::text, 4, '0') || '-' || lpad(next.last_number::text, greatest(6, length(next.last_number::text)), '0'), "
+        "$3, next.last_number, $2, $4, $5, $6, $7, $8, $9 FROM next RETURNING number, sequence",
+        pg::params(row.id, row.user_id, static_cast<std::int32_t>(row.year), row.transaction_id, boost::json::value(row.document), row.subtotal,
+                   row.tax, row.total, row.issued_at));
     if (!r)
         co_return r.error();
-    co_return core::result<void>{};
+    co_return std::pair<std::string, std::int64_t>{r->get<std::string>(0, 0).value(), r->get<std::int64_t>(0, 1).value()};
 }
 
 boost::json::object to_json(const invoice_row& row)

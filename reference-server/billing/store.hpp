@@ -87,8 +87,6 @@ async<list_page> list(pg::connection& c, const query& q);
 /// One row as the API shows it, with the top-up's side; `user` limits it to that customer's.
 async<std::optional<boost::json::object>> find(pg::connection& c, core::uuid id, std::optional<core::uuid> user);
 
-/// The next invoice number of `year`, in the caller's transaction (gapless: see migration 11).
-async<std::int64_t> next_invoice_sequence(pg::connection& c, int year);
 struct invoice_row {
     core::uuid id{};
     std::string number{};
@@ -100,7 +98,10 @@ struct invoice_row {
     std::int64_t subtotal = 0, tax = 0, total = 0;
     core::time_point issued_at{};
 };
-async<void> insert_invoice(pg::connection& c, const invoice_row& row);
+/// Inserts `row` with the next number of its year, in one statement of the caller's transaction
+/// (the counter row stays locked until commit: numbers run without gaps; see migration 11).
+/// Returns the number and the sequence.
+async<std::pair<std::string, std::int64_t>> insert_numbered_invoice(pg::connection& c, const invoice_row& row);
 /// Newest first; `user` limits the list to that customer's.
 async<list_page> list_invoices(pg::connection& c, std::optional<core::uuid> user, std::int64_t offset, std::int64_t limit);
 async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id, std::optional<core::uuid> user);

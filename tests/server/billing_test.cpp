@@ -119,11 +119,13 @@ TEST_CASE("a top-up paid through the simulator is credited once, receipted, and 
     CHECK(call(s.port(), "GET", "/api/billing/invoices/" + str(invoice, "id") + "/pdf", stranger).status == 404);
     CHECK(call(s.port(), "GET", "/api/billing/invoices", stranger).body.at("total").as_int64() == 0);
 
-    // The receipt is in the outbox, with the invoice attached.
+    // The receipt (a job renders the PDF after the payment commits) is in the outbox, with the invoice attached.
     const auto user_id = str(shown.body, "user_id");
-    auto mail = call(s.port(), "GET", "/api/admin/notifications?kind=topup_received&user_id=" + user_id, s.admin_token());
-    REQUIRE(mail.status == 200);
-    REQUIRE(mail.body.at("total").as_int64() == 1);
+    reply mail{};
+    REQUIRE(poll_until([&] {
+        mail = call(s.port(), "GET", "/api/admin/notifications?kind=topup_received&user_id=" + user_id, s.admin_token());
+        return mail.status == 200 && mail.body.at("total").as_int64() == 1;
+    }, std::chrono::seconds(20)));
     auto receipt = call(s.port(), "GET", "/api/admin/notifications/" + str(mail.body.at("items").at(0), "id"), s.admin_token());
     CHECK_THAT(json::serialize(receipt.body), Catch::Contains(number + ".pdf"));
     books_balance(s);

@@ -8,13 +8,14 @@
 /// | account | code | normal side | limit |
 /// |---|---|---|---|
 /// | a customer's credit (id = the user's UUID) | 1 | credit | debits must not exceed credits: credit never goes below zero |
-/// | gateway clearing (id 1): what Midtrans collected for us | 10 | debit | |
+/// | gateway clearing (ids 100-115, a shard per top-up by its order id): what Midtrans collected for us | 10 | debit | |
 /// | revenue (id 2): credit spent on services | 20 | credit | |
 /// | manual adjustments (id 3): credit given or taken by an administrator | 30 | debit | |
 ///
 /// Every transfer's id derives from what it is for (`transfer_id("topup", order_id)`), so the same
 /// operation asked twice (a notification delivered again, a job retried) moves the money once.
 
+#include <paaskit/core/detail/fnv1a.hpp>
 #include <paaskit/ledger/account.hpp>
 #include <paaskit/ledger/flags.hpp>
 #include <paaskit/ledger/transfer.hpp>
@@ -22,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <vector>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -62,7 +64,15 @@ inline std::string_view to_string(reason r) noexcept
     return "unknown";
 }
 
-inline constexpr ledger::uint128 gateway_clearing_account = ledger::uint128::of(1);
+/// Gateway clearing is split in shards: every top-up debits clearing, and in the PostgreSQL
+/// engine a debited account's row stays locked until its transaction commits, so one clearing
+/// account would make concurrent top-ups wait for each other. A top-up's shard follows from its
+/// order id, so its reversal finds it.
+inline constexpr std::uint64_t gateway_clearing_shards = 16;
+inline ledger::uint128 gateway_clearing_account(std::string_view order_id)
+{
+    return ledger::uint128::of(100 + core::detail::fnv1a(order_id) % gateway_clearing_shards);
+}
 inline constexpr ledger::uint128 revenue_account = ledger::uint128::of(2);
 inline constexpr ledger::uint128 adjustments_account = ledger::uint128::of(3);
 
@@ -70,7 +80,7 @@ inline constexpr ledger::uint128 adjustments_account = ledger::uint128::of(3);
 constexpr ledger::uint128 customer_account(const core::uuid& user) noexcept { return ledger::uint128::from_uuid(user); }
 
 /// The platform's own accounts, to create once (creating them again is harmless: `exists`).
-inline std::array<ledger::account, 3> platform_accounts()
+inline std::vector<ledger::account> platform_accounts()
 {
     const auto make = [](ledger::uint128 id, account_code code) {
         ledger::account a;
@@ -80,8 +90,10 @@ inline std::array<ledger::account, 3> platform_accounts()
         a.flags = ledger::account_flags::history;
         return a;
     };
-    return {make(gateway_clearing_account, account_code::gateway_clearing), make(revenue_account, account_code::revenue),
-            make(adjustments_account, account_code::adjustments)};
+    std::vector<ledger::account> accounts{make(revenue_account, account_code::revenue), make(adjustments_account, account_code::adjustments)};
+    for (std::uint64_t shard = 0; shard < gateway_clearing_shards; ++shard)
+        accounts.push_back(make(ledger::uint128::of(100 + shard), account_code::gateway_clearing));
+    return accounts;
 }
 
 /// A customer's credit account: never below zero, with its balance history kept.
@@ -145,7 +157,7 @@ inline ledger::transfer make_transfer(std::string_view kind, const movement& m, 
 /// A paid top-up: clearing to the customer. `m.key` is the order id.
 inline ledger::transfer topup_transfer(const movement& m)
 {
-    return detail::make_transfer("topup", m, gateway_clearing_account, customer_account(m.customer), reason::topup);
+    return detail::make_transfer("topup", m, gateway_clearing_account(m.key), customer_account(m.customer), reason::topup);
 }
 
 /// A refunded or charged-back top-up: as much of `m.amount` as the customer still has goes back to
@@ -153,7 +165,7 @@ inline ledger::transfer topup_transfer(const movement& m)
 /// caller's to report).
 inline ledger::transfer topup_reversal_transfer(const movement& m)
 {
-    return detail::make_transfer("topup-reversal", m, customer_account(m.customer), gateway_clearing_account, reason::topup_reversal,
+    return detail::make_transfer("topup-reversal", m, customer_account(m.customer), gateway_clearing_account(m.key), reason::topup_reversal,
                                  ledger::transfer_flags::balancing_debit);
 }
 
