@@ -226,7 +226,6 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
                                            .credited_amount = t.credited_amount,
                                            .reversed_amount = t.reversed_amount};
         auto step = billing::advance(current, observed);
-        std::string reason;
         // Paid, but not what was asked: nobody is credited until an administrator looks.
         if (step.credit && (report.amount != t.amount || report.currency != "IDR")) {
             step = {billing::topup_state::review, true};
@@ -455,7 +454,8 @@ asio::awaitable<core::result<jobs::outcome>> billing_service::check_topup(const 
     const auto now = clock_.now();
     // Asked less often as the top-up ages: after first_check, then every age/2, at most hourly.
     const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - known->created_at);
-    const auto later = std::clamp(age / 2, std::chrono::milliseconds(settings_.first_check), std::chrono::milliseconds(std::chrono::hours(1)));
+    const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.first_check);
+    const auto later = std::min(std::max(age / 2, first), std::max(first, std::chrono::milliseconds(std::chrono::hours(1))));
     auto call = [this, order_id]() { return gateway_.status(order_id); };
     auto status = co_await on_gateway(std::move(call));
     if (!status && status.error() == billing::errc::gateway_not_found) {
