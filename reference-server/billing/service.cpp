@@ -235,7 +235,7 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
         if (step.credit) {
             // The transfer itself comes last (below): its id is known now.
             change.credited_amount = t.amount;
-            change.ledger_transfer = billing::topup_transfer({t.user_id, t.amount, t.order_id}).id.to_uuid();
+            change.ledger_transfer = billing::transfer_id("topup", t.order_id).to_uuid();
             change.paid_now = true;
         }
         if (step.take_back) {

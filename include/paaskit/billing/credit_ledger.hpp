@@ -139,7 +139,12 @@ public:
         using r = ledger::create_transfer_result;
         if (outcome != r::ok && outcome != r::exists)
             co_return refusal(outcome);
-        // What moved: a balancing transfer may have moved less, a replay moved it earlier.
+        // What moved is what was asked, but for a balancing transfer (less, perhaps) and a capture
+        // of "all of it": only those are read back (a replay of any other moved the same amount).
+        using f = ledger::transfer_flags;
+        if (!ledger::has(t.flags, f::balancing_debit) && !ledger::has(t.flags, f::balancing_credit) &&
+            !(ledger::has(t.flags, f::post_pending) && t.amount == ledger::amount_max))
+            co_return applied_transfer{t.id, t.amount, outcome == r::exists};
         const ledger::uint128 ids[] = {t.id};
         auto stored = co_await engine_.lookup_transfers(conn, ids);
         if (!stored)

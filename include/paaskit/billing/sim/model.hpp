@@ -11,8 +11,6 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <map>
 #include <optional>
 #include <string>
@@ -154,13 +152,14 @@ public:
             t.settlement_time = clock_.now();
     }
 
-    /// Pending (or never chosen) transactions whose time ran out.
+    /// Pending transactions whose time ran out. (One never chosen just stops being payable, and
+    /// the status API keeps not knowing it: it is not returned.)
     std::vector<transaction*> due_to_expire()
     {
         std::vector<transaction*> out;
         const auto now = clock_.now();
         for (auto& [key, t] : by_order_)
-            if ((!t.status || *t.status == mt::transaction_status::pending) && now >= t.expires_at)
+            if (t.status == mt::transaction_status::pending && now >= t.expires_at)
                 out.push_back(&t);
         return out;
     }

@@ -460,11 +460,8 @@ private:
         sweep_.async_wait([this](boost::system::error_code ec) {
             if (ec)
                 return;
-            // A chosen (pending) transaction expires with a notification; one never chosen just
-            // stops being payable, and the status API keeps not knowing it.
             for (auto* t : model_.due_to_expire())
-                if (t->status)
-                    (void)changed(*t, mt::transaction_status::expire);
+                (void)changed(*t, mt::transaction_status::expire);
             schedule_sweep();
         });
     }
