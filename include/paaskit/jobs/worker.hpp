@@ -134,6 +134,11 @@ public:
         if (listener_)
             listener_->stop();
         wake();
+        // A fetch round under way (a query, a connection) ends before stop does: its caller may
+        // destroy the clock and the pool once stop returns.
+        loop_done_.expires_after(std::chrono::hours(24));
+        if (fetching_)
+            co_await loop_done_.async_wait(asio::as_tuple(asio::use_awaitable));
         // The last job to finish cancels the wait; the deadline ends it otherwise.
         idle_timer_.expires_after(deadline);
         if (in_flight_ > 0)
@@ -175,7 +180,7 @@ private:
     worker(asio::any_io_executor executor, std::shared_ptr<pg::pool> pool, worker_options options, const core::clock& clock,
            core::logger log)
         : executor_(std::move(executor)), pool_(std::move(pool)), options_(std::move(options)), clock_(clock), log_(std::move(log)),
-          wake_timer_(executor_), idle_timer_(executor_), random_(std::random_device{}())
+          wake_timer_(executor_), idle_timer_(executor_), loop_done_(executor_), random_(std::random_device{}())
     {
     }
 
@@ -190,6 +195,7 @@ private:
     asio::awaitable<void> fetch_loop()
     {
         auto self = shared_from_this();
+        fetching_ = true;
         while (running_) {
             wake_pending_ = false;
             std::size_t fetched = 0;
@@ -223,6 +229,8 @@ private:
             wake_timer_.expires_after(options_.poll_interval);
             co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         }
+        fetching_ = false;
+        loop_done_.cancel(); // stop() waits for this: no fetch round outlives it
     }
 
     void launch(leased_job j)
@@ -407,6 +415,8 @@ private:
     std::map<std::int64_t, std::shared_ptr<running_attempt>> cancellations_;
     asio::steady_timer wake_timer_;
     asio::steady_timer idle_timer_; // cancelled when the last running job finishes (stop waits on it)
+    asio::steady_timer loop_done_;  // cancelled when the fetch loop ends (stop waits on it)
+    bool fetching_ = false;
     std::mt19937_64 random_;
     bool running_ = false;
     std::size_t in_flight_ = 0;

@@ -69,7 +69,7 @@ private:
             auto conn = co_await connection::connect(executor_, options_.conninfo);
             if (conn) {
                 auto listened = co_await conn->listen(options_.channel);
-                if (listened) {
+                if (listened && running_) {
                     listening_ = true;
                     if (handlers_.subscribed)
                         handlers_.subscribed();
