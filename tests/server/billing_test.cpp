@@ -14,6 +14,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
+#include <random>
 #include <thread>
 
 using namespace paaskit;
@@ -381,5 +383,158 @@ TEST_CASE("an administrator refunds a paid top-up through Midtrans: the credit g
     CHECK(refund(spent.id).status == 402);
     CHECK(topup_status(s.port(), spent) == "paid");
     CHECK(refund(t.id + "x").status == 404);
+    books_balance(s);
+}
+
+TEST_CASE("1,000 random top-ups under random faults: every paid one credited once, nothing else, and the books balance")
+{
+    // A database of its own: the check jobs (for the notifications a silent round never sends)
+    // must be run by this replica, which knows this simulator.
+    own_database database("paaskit_billing_random");
+    auth_server s({"--database-url", database.conninfo(), "--topup-check-after-s", "1", "--max-pending-topups", "100"});
+    const auto seed = std::random_device{}();
+    INFO("seed " << seed);
+    std::mt19937 random(seed);
+    const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(random); };
+
+    enum class action { pay, pay_card_challenge, fail, expire, other_amount, chargeback, nothing };
+    struct planned {
+        topup_started topup;
+        std::int64_t amount;
+        action act;
+    };
+    std::vector<topup_started> customers;
+    for (int c = 0; c < 20; ++c)
+        customers.push_back(start_topup(s, 1'000'000));
+    std::vector<planned> plan;
+    for (auto& first : customers)
+        plan.push_back({first, 1'000'000, action::pay});
+
+    constexpr int rounds = 10;
+    constexpr int per_round = 100;
+    for (int round = 0; round < rounds; ++round) {
+        // Each round with faults of its own, set before its payments.
+        const json::object faults{{"duplicates", pick(4)}, {"reorder", pick(4) == 0}, {"forge", pick(3) == 0},
+                                  {"silent", pick(5) == 0}, {"status_failures", pick(6)}};
+        INFO("round " << round << " faults " << json::serialize(faults));
+        REQUIRE(sim(customers.front(), "PUT", "/sim/faults", faults).status == 200);
+        const auto first_of_round = round == 0 ? 0 : plan.size(); // round 0 also pays the customers' first ones
+        for (int i = 0; i < per_round - (round == 0 ? static_cast<int>(customers.size()) : 0); ++i) {
+            const auto& owner = customers[static_cast<std::size_t>(pick(static_cast<int>(customers.size())))];
+            const std::int64_t amount = (10'000 + 1'000 * pick(990)) * 100; // whole rupiah, IDR 10,000-999,000
+            auto made = call(s.port(), "POST", "/api/billing/topup", owner.token, json::object{{"amount", amount}});
+            INFO(made.raw.body());
+            REQUIRE(made.status == 201);
+            auto t = owner;
+            t.id = str(made.body, "id");
+            t.order_id = str(made.body.at("topup"), "order_id");
+            plan.push_back({t, amount, static_cast<action>(pick(7))});
+        }
+        for (auto k = first_of_round; k < plan.size(); ++k) {
+            const auto& p = plan[k];
+            const auto at = "/sim/transactions/" + p.topup.order_id;
+            const auto rupiah = p.amount / 100;
+            unsigned answered = 200;
+            switch (p.act) {
+            case action::pay:
+                answered = sim(p.topup, "POST", at + "/pay", json::object{{"payment_type", pick(2) == 0 ? "qris" : "credit_card"}}).status;
+                break;
+            case action::pay_card_challenge:
+                answered = sim(p.topup, "POST", at + "/pay", json::object{{"payment_type", "credit_card"}, {"fraud_status", "challenge"}}).status;
+                break;
+            case action::fail: {
+                static constexpr const char* how[] = {"deny", "failure", "cancel"};
+                answered = sim(p.topup, "POST", at + "/fail", json::object{{"transaction_status", how[pick(3)]}}).status;
+                break;
+            }
+            case action::expire: answered = sim(p.topup, "POST", at + "/expire").status; break;
+            case action::other_amount:
+                answered = sim(p.topup, "POST", at + "/pay", json::object{{"gross_amount", rupiah + 1'000}}).status;
+                break;
+            case action::chargeback:
+                answered = sim(p.topup, "POST", at + "/pay").status;
+                if (answered == 200)
+                    answered = sim(p.topup, "POST", at + "/chargeback").status;
+                break;
+            case action::nothing: break;
+            }
+            REQUIRE(answered == 200);
+        }
+    }
+    REQUIRE(plan.size() == static_cast<std::size_t>(rounds * per_round));
+    // The faults end; what was lost is found by the check jobs.
+    REQUIRE(sim(customers.front(), "PUT", "/sim/faults",
+                json::object{{"duplicates", 0}, {"reorder", false}, {"forge", false}, {"silent", false}, {"status_failures", 0}})
+                .status == 200);
+
+    const auto expected_state = [](action a) -> std::string {
+        switch (a) {
+        case action::pay: return "paid";
+        case action::pay_card_challenge: return "challenged";
+        case action::fail:
+        case action::expire: return "failed";
+        case action::other_amount: return "review";
+        case action::chargeback: return "refunded";
+        case action::nothing: return "pending";
+        }
+        return "";
+    };
+    // Every top-up as the server shows it, by id.
+    const auto shown = [&] {
+        std::map<std::string, json::object> by_id;
+        for (const auto& c : customers)
+            for (int page = 1;; ++page) {
+                auto listed = call(s.port(), "GET", "/api/billing/transactions?kind=topup&per_page=100&page=" + std::to_string(page), c.token);
+                REQUIRE(listed.status == 200);
+                for (const auto& item : listed.body.at("items").as_array())
+                    by_id[str(item, "id")] = item.as_object();
+                if (page >= listed.body.at("pages").as_int64())
+                    break;
+            }
+        return by_id;
+    };
+    std::map<std::string, json::object> last;
+    const auto settled = [&] {
+        last = shown();
+        for (const auto& p : plan)
+            if (str(last.at(p.topup.id), "status") != expected_state(p.act))
+                return false;
+        return true;
+    };
+    const bool all_settled = poll_until(settled, std::chrono::seconds(120));
+    for (const auto& p : plan)
+        if (str(last.at(p.topup.id), "status") != expected_state(p.act))
+            FAIL_CHECK(p.topup.order_id << " is " << str(last.at(p.topup.id), "status") << ", expected " << expected_state(p.act));
+    REQUIRE(all_settled);
+
+    // Credit: exactly the paid ones, each once; charged-back ones given back whole.
+    std::map<std::string, std::int64_t> expected_balance;
+    std::int64_t credited_total = 0;
+    std::int64_t reversed_total = 0;
+    int credited_count = 0;
+    for (const auto& p : plan) {
+        const auto& topup = last.at(p.topup.id).at("topup");
+        const auto credited = topup.at("credited_amount").as_int64();
+        const auto reversed = topup.at("reversed_amount").as_int64();
+        if (p.act == action::pay) {
+            CHECK(credited == p.amount);
+            expected_balance[p.topup.token] += p.amount;
+        } else if (p.act == action::chargeback) {
+            CHECK(credited == reversed); // credited first or not at all: nothing left either way
+        } else {
+            CHECK(credited == 0);
+        }
+        credited_total += credited;
+        reversed_total += reversed;
+        credited_count += credited > 0 ? 1 : 0;
+    }
+    for (const auto& c : customers)
+        CHECK(available(s.port(), c.token) == expected_balance[c.token]);
+    // The ledger agrees: one top-up transfer per credited top-up, the amounts to the sen, one invoice each.
+    const auto conninfo = database.conninfo();
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM paaskit_ledger.transfers WHERE code = 1") == credited_count);
+    CHECK(sql_scalar(conninfo, "SELECT coalesce(sum(amount), 0)::bigint FROM paaskit_ledger.transfers WHERE code = 1") == credited_total);
+    CHECK(sql_scalar(conninfo, "SELECT coalesce(sum(amount), 0)::bigint FROM paaskit_ledger.transfers WHERE code = 2") == reversed_total);
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM paaskit_billing_invoices") == credited_count);
     books_balance(s);
 }
