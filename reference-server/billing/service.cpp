@@ -325,17 +325,25 @@ billing::invoice_party party_of(const boost::json::value& v)
 asio::awaitable<core::result<billing_store::invoice_row>> billing_service::finalise_invoice(pg::connection& c, const billing_store::topup& t,
                                                                                             core::time_point now)
 {
-    auto customer = co_await accounts_.find_user(c, t.user_id);
-    if (!customer)
-        co_return customer.error();
+    co_return co_await issue_invoice(c, t.user_id, t.id, "Platform credit (top-up " + t.order_id + ")", t.amount, t.order_id, now, true);
+}
+
+asio::awaitable<core::result<billing_store::invoice_row>> billing_service::issue_invoice(pg::connection& c, core::uuid customer,
+                                                                                         core::uuid transaction, const std::string& line,
+                                                                                         std::int64_t amount, const std::string& reference,
+                                                                                         core::time_point now, bool receipt)
+{
+    auto found = co_await accounts_.find_user(c, customer);
+    if (!found)
+        co_return found.error();
     billing::invoice_party buyer;
-    if (*customer) {
-        buyer.name = (*customer)->name.empty() ? (*customer)->email : (*customer)->name;
-        buyer.email = (*customer)->email;
+    if (*found) {
+        buyer.name = (*found)->name.empty() ? (*found)->email : (*found)->name;
+        buyer.email = (*found)->email;
     }
     billing::invoice inv{.number = "", .issued_at = now, .seller = settings_.seller, .buyer = buyer,
-                         .lines = {{.description = "Platform credit (top-up " + t.order_id + ")", .quantity = 1, .unit_price = t.amount}},
-                         .tax_rate_basis_points = settings_.tax_rate_basis_points, .reference = t.order_id};
+                         .lines = {{.description = line, .quantity = 1, .unit_price = amount}},
+                         .tax_rate_basis_points = settings_.tax_rate_basis_points, .reference = reference};
     auto sums = billing::totals(inv);
     if (!sums)
         co_return sums.error();
@@ -347,20 +355,22 @@ asio::awaitable<core::result<billing_store::invoice_row>> billing_service::final
     billing_store::invoice_row row;
     row.id = ids_.next();
     row.year = year;
-    row.user_id = t.user_id;
-    row.transaction_id = t.id;
+    row.user_id = customer;
+    row.transaction_id = transaction;
     row.document = {{"seller", party_json(inv.seller)}, {"buyer", party_json(inv.buyer)}, {"lines", std::move(lines)},
                     {"tax_rate_basis_points", inv.tax_rate_basis_points}, {"reference", inv.reference}};
     row.subtotal = sums->subtotal;
     row.tax = sums->tax;
     row.total = sums->total;
     row.issued_at = now;
-    jobs::job receipt;
-    receipt.kind = std::string(receipt_job);
-    receipt.args = {{"invoice_id", row.id.to_string()}};
-    receipt.unique_key = "receipt:" + row.id.to_string();
-    if (auto queued = co_await jobs::enqueue(c, receipt, now); !queued)
-        co_return queued.error();
+    if (receipt) {
+        jobs::job mail;
+        mail.kind = std::string(receipt_job);
+        mail.args = {{"invoice_id", row.id.to_string()}};
+        mail.unique_key = "receipt:" + row.id.to_string();
+        if (auto queued = co_await jobs::enqueue(c, mail, now); !queued)
+            co_return queued.error();
+    }
     auto numbered = co_await billing_store::insert_numbered_invoice(c, row);
     if (!numbered)
         co_return numbered.error();
@@ -611,6 +621,138 @@ asio::awaitable<core::result<boost::json::object>> billing_service::adjust(core:
     if (!shown)
         co_return shown.error();
     co_return std::move(**shown);
+}
+
+// --- Credit that other features move ---------------------------------------------------------
+
+namespace {
+
+/// The history row made earlier under (kind, key): its id and status, if any.
+asio::awaitable<core::result<std::optional<std::pair<core::uuid, std::string>>>> earlier_row(pg::connection& c, std::string_view kind,
+                                                                                             std::string_view key)
+{
+    using found_row = std::optional<std::pair<core::uuid, std::string>>;
+    auto earlier = co_await billing_store::find_by_key(c, kind, key);
+    if (!earlier)
+        co_return earlier.error();
+    if (!*earlier)
+        co_return found_row{};
+    auto id = core::uuid::parse((*earlier)->at("id").as_string());
+    if (!id)
+        co_return id.error();
+    co_return found_row{std::pair{*id, std::string((*earlier)->at("status").as_string())}};
+}
+
+} // namespace
+
+asio::awaitable<core::result<void>> billing_service::hold_credit(pg::connection& c, const charge_details& what)
+{
+    auto earlier = co_await earlier_row(c, "hold", what.key);
+    if (!earlier)
+        co_return earlier.error();
+    if (*earlier)
+        co_return core::result<void>{};
+    if (auto opened = co_await ledger_.open_customer(c, what.customer); !opened)
+        co_return opened.error();
+    const auto now = clock_.now();
+    const billing_store::movement_row row{.id = ids_.next(), .user_id = what.customer, .kind = "hold", .status = "pending",
+                                          .amount = what.amount, .direction = -1, .description = what.description,
+                                          .idempotency_key = what.key, .created_at = now};
+    // The ledger first: a refusal (too little credit) leaves no row behind.
+    const billing::movement m{what.customer, what.amount, what.key, ledger::uint128::from_uuid(row.id)};
+    auto held = co_await ledger_.hold(c, m, 0);
+    if (!held)
+        co_return held.error();
+    if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+        co_return inserted.error();
+    co_return co_await billing_store::settle_movement(c, row.id, "pending", held->id.to_uuid(), now);
+}
+
+asio::awaitable<core::result<billing_store::invoice_row>> billing_service::capture_credit(pg::connection& c, const charge_details& what)
+{
+    auto earlier = co_await earlier_row(c, "hold", what.key);
+    if (!earlier)
+        co_return earlier.error();
+    if (!*earlier)
+        co_return core::error(billing::errc::not_found, "no hold was made under " + what.key);
+    auto captured = co_await ledger_.capture(c, what.key);
+    if (!captured)
+        co_return captured.error();
+    const auto now = clock_.now();
+    if ((*earlier)->second == "captured") {
+        // Captured before: the invoice issued then.
+        auto invoices = co_await billing_store::find_invoice_of(c, (*earlier)->first);
+        if (!invoices)
+            co_return invoices.error();
+        if (*invoices)
+            co_return std::move(**invoices);
+    }
+    if (auto settled = co_await billing_store::settle_movement(c, (*earlier)->first, "captured", captured->id.to_uuid(), now); !settled)
+        co_return settled.error();
+    co_return co_await issue_invoice(c, what.customer, (*earlier)->first, what.description, captured->amount, what.key, now, false);
+}
+
+asio::awaitable<core::result<void>> billing_service::release_credit(pg::connection& c, std::string_view key)
+{
+    auto earlier = co_await earlier_row(c, "hold", key);
+    if (!earlier)
+        co_return earlier.error();
+    if (!*earlier || (*earlier)->second == "released")
+        co_return core::result<void>{};
+    auto released = co_await ledger_.release(c, key);
+    if (!released)
+        co_return released.error();
+    co_return co_await billing_store::settle_movement(c, (*earlier)->first, "released", released->id.to_uuid(), clock_.now());
+}
+
+asio::awaitable<core::result<billing_store::invoice_row>> billing_service::charge_credit(pg::connection& c, const charge_details& what)
+{
+    auto earlier = co_await earlier_row(c, "charge", what.key);
+    if (!earlier)
+        co_return earlier.error();
+    if (*earlier) {
+        auto invoice = co_await billing_store::find_invoice_of(c, (*earlier)->first);
+        if (!invoice)
+            co_return invoice.error();
+        if (*invoice)
+            co_return std::move(**invoice);
+        co_return core::error(billing::errc::ledger_failure, "a charge without its invoice: " + what.key);
+    }
+    if (auto opened = co_await ledger_.open_customer(c, what.customer); !opened)
+        co_return opened.error();
+    const auto now = clock_.now();
+    const billing_store::movement_row row{.id = ids_.next(), .user_id = what.customer, .kind = "charge", .status = "posted",
+                                          .amount = what.amount, .direction = -1, .description = what.description,
+                                          .idempotency_key = what.key, .created_at = now};
+    const billing::movement m{what.customer, what.amount, what.key, ledger::uint128::from_uuid(row.id)};
+    auto charged = co_await ledger_.charge(c, m);
+    if (!charged)
+        co_return charged.error();
+    if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+        co_return inserted.error();
+    if (auto settled = co_await billing_store::settle_movement(c, row.id, "posted", charged->id.to_uuid(), now); !settled)
+        co_return settled.error();
+    co_return co_await issue_invoice(c, what.customer, row.id, what.description, what.amount, what.key, now, false);
+}
+
+asio::awaitable<core::result<void>> billing_service::refund_credit(pg::connection& c, const charge_details& what)
+{
+    auto earlier = co_await earlier_row(c, "refund", what.key);
+    if (!earlier)
+        co_return earlier.error();
+    if (*earlier || what.amount == 0)
+        co_return core::result<void>{};
+    const auto now = clock_.now();
+    const billing_store::movement_row row{.id = ids_.next(), .user_id = what.customer, .kind = "refund", .status = "posted",
+                                          .amount = what.amount, .direction = 1, .description = what.description,
+                                          .idempotency_key = what.key, .created_at = now};
+    const billing::movement m{what.customer, what.amount, what.key, ledger::uint128::from_uuid(row.id)};
+    auto refunded = co_await ledger_.refund(c, m);
+    if (!refunded)
+        co_return refunded.error();
+    if (auto inserted = co_await billing_store::insert_movement(c, row); !inserted)
+        co_return inserted.error();
+    co_return co_await billing_store::settle_movement(c, row.id, "posted", refunded->id.to_uuid(), now);
 }
 
 } // namespace paaskit::server

@@ -97,6 +97,28 @@ public:
     asio::awaitable<core::result<boost::json::object>> adjust(core::uuid customer, std::int64_t amount, std::string reason,
                                                               std::string idempotency_key, audit::entry entry);
 
+    // --- Credit that other features move, in the caller's transaction ----------------------------
+    // Each is one ledger transfer whose id derives from `key`, recorded in the customer's history;
+    // a repeated call with the same key moves nothing more. Refusals: `billing::errc::insufficient_credit`.
+
+    /// What a charge is for: the history's description and the invoice's line.
+    struct charge_details {
+        core::uuid customer;
+        std::int64_t amount = 0; ///< sen
+        std::string key;         ///< idempotency key, such as "sub-<id>-1"
+        std::string description;
+    };
+    /// Reserves credit (a pending transfer, no timeout) until `capture_credit` or `release_credit`.
+    asio::awaitable<core::result<void>> hold_credit(pg::connection& c, const charge_details& what);
+    /// Charges the hold made under `key` and issues its invoice (numbered in this transaction).
+    asio::awaitable<core::result<billing_store::invoice_row>> capture_credit(pg::connection& c, const charge_details& what);
+    /// Gives the hold made under `key` back.
+    asio::awaitable<core::result<void>> release_credit(pg::connection& c, std::string_view key);
+    /// Charges at once (no hold first) and issues the invoice.
+    asio::awaitable<core::result<billing_store::invoice_row>> charge_credit(pg::connection& c, const charge_details& what);
+    /// Gives charged credit back to the customer (an unused part of a period).
+    asio::awaitable<core::result<void>> refund_credit(pg::connection& c, const charge_details& what);
+
 private:
     template <class F>
     auto on_gateway(F work) -> asio::awaitable<decltype(work())>;
@@ -109,6 +131,10 @@ private:
     /// Numbers and stores the invoice of a credited top-up, in the caller's transaction.
     asio::awaitable<core::result<billing_store::invoice_row>> finalise_invoice(pg::connection& c, const billing_store::topup& t,
                                                                                core::time_point now);
+    /// Numbers and stores an invoice of one line for `transaction`; with `receipt`, a job mails it.
+    asio::awaitable<core::result<billing_store::invoice_row>> issue_invoice(pg::connection& c, core::uuid customer, core::uuid transaction,
+                                                                            const std::string& line, std::int64_t amount,
+                                                                            const std::string& reference, core::time_point now, bool receipt);
 
     billing_settings settings_;
     std::shared_ptr<pg::pool> pool_;

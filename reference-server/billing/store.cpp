@@ -281,6 +281,17 @@ async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id,
     co_return read_invoice(*r, 0);
 }
 
+async<std::optional<invoice_row>> find_invoice_of(pg::connection& c, core::uuid transaction)
+{
+    const std::string sql = "SELECT " + std::string(invoice_columns) + " FROM paaskit_billing_invoices WHERE transaction_id = $1";
+    auto r = co_await c.query(sql, pg::params(transaction));
+    if (!r)
+        co_return r.error();
+    if (r->rows() == 0)
+        co_return std::optional<invoice_row>{};
+    co_return read_invoice(*r, 0);
+}
+
 async<boost::json::object> dashboard(pg::connection& c, core::time_point now)
 {
     // Top-ups by status; paid top-ups by day (the last 30 days) and by month (the last 12), in UTC.

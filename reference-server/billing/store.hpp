@@ -105,6 +105,8 @@ async<std::pair<std::string, std::int64_t>> insert_numbered_invoice(pg::connecti
 /// Newest first; `user` limits the list to that customer's.
 async<list_page> list_invoices(pg::connection& c, std::optional<core::uuid> user, std::int64_t offset, std::int64_t limit);
 async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id, std::optional<core::uuid> user);
+/// The invoice issued for a history row, if any.
+async<std::optional<invoice_row>> find_invoice_of(pg::connection& c, core::uuid transaction);
 boost::json::object to_json(const invoice_row& row);
 
 /// Totals for the administrators' dashboard.
