@@ -11,6 +11,8 @@
 #include "http/middleware.hpp"
 #include "jobs/service.hpp"
 #include "notifications/service.hpp"
+#include "platform/cluster.hpp"
+#include "subscriptions/service.hpp"
 
 #include <paaskit/billing/sim/simulator.hpp>
 #include <paaskit/core/ascii.hpp>
@@ -159,6 +161,21 @@ int application::run()
                             auth, clock_, log_);
     billing.send_mail_with(**mail);
     register_billing_routes(routes, billing, auth);
+
+    // The cluster apps run in: a kubeconfig's, or the simulated one in-process.
+    auto cluster = cluster_connection::open(options_, clock_, log_);
+    if (!cluster) {
+        log_.error("cannot connect to the cluster", {{"error", cluster.error().message()}});
+        return 1;
+    }
+    subscription_settings subscription_config;
+    subscription_config.render.domain_pattern = options_.apps_domain;
+    subscription_config.render.ingress_class = options_.ingress_class;
+    subscription_config.render.tls_cluster_issuer = options_.tls_cluster_issuer;
+    subscription_config.provision_timeout = std::chrono::seconds(options_.provision_timeout_s);
+    subscription_service subscriptions(std::move(subscription_config), pool, catalog, billing, auth, **cluster, clock_, log_);
+    subscriptions.send_mail_with(**mail);
+    register_subscription_routes(routes, subscriptions, auth);
     if (options_.debug_endpoints)
         register_debug_routes(routes, state);
     job_runner jobs(loops.main().get_executor(), pool,
@@ -168,6 +185,7 @@ int application::run()
     if (jobs.worker() != nullptr) {
         auth.handle_jobs(*jobs.worker());
         billing.handle_jobs(*jobs.worker());
+        subscriptions.handle_jobs(*jobs.worker());
     }
     // Mail goes on a queue of its own, served only by replicas that have a mail server.
     if ((*mail)->delivers())

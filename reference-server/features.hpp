@@ -36,6 +36,8 @@ void register_job_routes(router& routes, authenticator& access, pg::pool& databa
 void register_notification_routes(router& routes, authenticator& access, notification_service& service);
 void register_audit_routes(router& routes, authenticator& access, pg::pool& database);
 class billing_service;
+class subscription_service;
 void register_billing_routes(router& routes, billing_service& billing, auth_service& accounts);
+void register_subscription_routes(router& routes, subscription_service& subscriptions, auth_service& accounts);
 
 } // namespace paaskit::server

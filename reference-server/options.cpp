@@ -127,6 +127,20 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("invoice-seller-tax-id", options.invoice_seller_tax_id, "The seller's tax id on invoices (e.g. an NPWP)");
     cli.option("invoice-tax-rate-bp", options.invoice_tax_rate_bp, "Tax on invoices in basis points (1100: 11%); 0: none")
         .check(CLI::Range(0U, 10'000U));
+    cli.option("kubeconfig", options.kubeconfig,
+               "The cluster apps run in: a kubeconfig file, or in-cluster (the pod's service account); empty: a simulated cluster in-process");
+    cli.option("kube-context", options.kube_context, "The kubeconfig context to use (empty: its current context)");
+    cli.option("kube-qps", options.kube_qps, "Requests per second to the cluster (0: no client-side limit)").check(CLI::Range(0.0, 100'000.0));
+    cli.option("sim-nodes", options.sim_nodes, "Worker nodes of the simulated cluster (without --kubeconfig)").check(CLI::Range(1U, 10'000U));
+    cli.option("sim-kubeconfig-out", options.sim_kubeconfig_out,
+               "Write the simulated cluster's kubeconfig here, for kubectl (default with the embedded database: <data-dir>/kubeconfig)");
+    cli.option("cluster-threads", options.cluster_threads, "Cluster calls at once per replica").check(CLI::Range(1U, 1024U));
+    cli.option("apps-domain", options.apps_domain,
+               "Each app's host name, a Mustache template over {{service}}, {{subscription_short}}, {{tenant}}, {{plan}}");
+    cli.option("ingress-class", options.ingress_class, "The IngressClass of the apps' Ingresses");
+    cli.option("tls-cluster-issuer", options.tls_cluster_issuer, "cert-manager ClusterIssuer for the apps' TLS; empty: plain HTTP");
+    cli.option("provision-timeout-s", options.provision_timeout_s, "Seconds an app has to be running before its provisioning fails")
+        .check(CLI::Range(5U, 86'400U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
 

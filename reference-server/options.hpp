@@ -78,6 +78,18 @@ struct server_options {
     std::string invoice_seller_tax_id;
     unsigned invoice_tax_rate_bp = 0;       // basis points: 1100 is 11%
 
+    // The cluster and subscriptions.
+    std::string kubeconfig;           // a kubeconfig file, or "in-cluster"; empty: the simulated cluster in-process
+    std::string kube_context;         // the kubeconfig's context (empty: its current one)
+    double kube_qps = 200;            // client-side rate limit of cluster requests (0: none)
+    unsigned sim_nodes = 3;           // the simulated cluster's worker nodes
+    std::string sim_kubeconfig_out;   // where the simulated cluster's kubeconfig is written (embedded default: <data-dir>/kubeconfig)
+    unsigned cluster_threads = 32;    // cluster calls at once (each blocks a thread; rollouts are watched)
+    std::string apps_domain = "{{service}}-{{subscription_short}}.apps.localhost"; // each app's host (Mustache)
+    std::string ingress_class = "nginx";
+    std::string tls_cluster_issuer;   // cert-manager ClusterIssuer for the apps' Ingresses; empty: plain HTTP
+    unsigned provision_timeout_s = 300; // an app not running by then has failed (and is removed)
+
     // Derived by parse_server_options from the above.
     bool public_url_given = false; // --public-url was set (else it follows the bound port)
     boost::asio::ip::tcp::endpoint listen_endpoint;

@@ -5,6 +5,7 @@
 #include <paaskit/jobs/error.hpp>
 #include <paaskit/notify/error.hpp>
 #include <paaskit/pg/error.hpp>
+#include <paaskit/subscriptions/error.hpp>
 
 #include <boost/json/serialize.hpp>
 
@@ -105,6 +106,18 @@ const problem_type& problem_for(const core::error& error)
         default: return problems::gateway_refused; // a key or request Midtrans refused: the operator's to fix
         }
     }
+    if (code.category() == core::category_of<subscriptions::errc>()) {
+        switch (static_cast<subscriptions::errc>(code.value())) {
+        case subscriptions::errc::invalid_request:
+        case subscriptions::errc::unknown_service:
+        case subscriptions::errc::unknown_plan: return problems::validation_failed;
+        case subscriptions::errc::no_capacity: return problems::no_capacity;
+        case subscriptions::errc::not_found: return problems::not_found;
+        case subscriptions::errc::wrong_state: return problems::conflict;
+        case subscriptions::errc::idempotency_mismatch: return problems::idempotency_key_reused;
+        case subscriptions::errc::cluster_failure: return problems::cluster_failure;
+        }
+    }
     if (code == pg::errc::pool_timeout || code == pg::errc::connection_failed || code == pg::errc::pool_closed ||
         code == pg::errc::server_shutting_down)
         return problems::unavailable;
@@ -120,7 +133,7 @@ http_response error_response(const request_context& ctx, const core::error& erro
         ctx.log().error("unexpected error", {{"error", error.message()}});
         return problem_response(ctx, type, "");
     }
-    if (type.status == http::status::service_unavailable) {
+    if (type.status == http::status::service_unavailable && &type != &problems::no_capacity) {
         ctx.log().warn("dependency unavailable", {{"error", error.message()}});
         auto res = problem_response(ctx, type, "the service is temporarily unavailable; retry shortly");
         res.set(http::field::retry_after, "5");

@@ -46,6 +46,10 @@ inline constexpr problem_type gateway_refused{http::status::bad_gateway, "paymen
 inline constexpr problem_type gateway_unavailable{http::status::service_unavailable, "payment-gateway-unavailable", "The payment gateway is unavailable"};
 inline constexpr problem_type internal_error{http::status::internal_server_error, "internal-error", "Internal server error"};
 inline constexpr problem_type unavailable{http::status::service_unavailable, "unavailable", "Service unavailable"};
+inline constexpr problem_type no_capacity{http::status::service_unavailable, "no-capacity", "No capacity in the cluster"};
+inline constexpr problem_type idempotency_key_reused{http::status::unprocessable_entity, "idempotency-key-reused",
+                                                     "Idempotency key used for another request"};
+inline constexpr problem_type cluster_failure{http::status::bad_gateway, "cluster-failure", "The cluster refused or failed the request"};
 } // namespace problems
 
 inline constexpr std::string_view problem_type_prefix = "urn:paaskit:problem:";

@@ -276,6 +276,51 @@ CREATE TABLE paaskit_billing_invoices (
 );
 CREATE INDEX paaskit_billing_invoices_user ON paaskit_billing_invoices (user_id, issued_at DESC);
 )sql"},
+        {12, "subscriptions",
+         R"sql(
+-- A customer's app: what was asked for, the objects rendered for it once (the generated secrets
+-- with them, so a retried or resumed provisioning applies the same ones), and where it stands.
+CREATE TABLE paaskit_subscriptions (
+    id                   uuid        PRIMARY KEY,
+    user_id              uuid        NOT NULL REFERENCES paaskit_users (id),
+    name                 text        NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    service_slug         text        NOT NULL,
+    service_name         text        NOT NULL,
+    plan_id              text        NOT NULL,
+    plan_name            text        NOT NULL,
+    price                bigint      NOT NULL CHECK (price > 0), -- sen per period (a calendar month)
+    status               text        NOT NULL CHECK (status IN ('provisioning', 'active', 'past_due', 'suspended',
+                                                                'cancelled', 'terminated', 'failed')),
+    status_reason        text,
+    namespace            text        NOT NULL UNIQUE,
+    host                 text        NOT NULL,
+    url                  text        NOT NULL,
+    manifest             jsonb       NOT NULL,
+    period               integer     NOT NULL DEFAULT 0, -- the current period's number (1: the first)
+    period_start         timestamptz,
+    period_end           timestamptz,
+    cancel_at_period_end boolean     NOT NULL DEFAULT false,
+    failure_reason       text,
+    idempotency_key      text,
+    request_hash         text,
+    created_at           timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL,
+    ready_at             timestamptz,
+    ended_at             timestamptz,
+    UNIQUE (user_id, idempotency_key)
+);
+CREATE INDEX paaskit_subscriptions_user ON paaskit_subscriptions (user_id, created_at DESC);
+CREATE INDEX paaskit_subscriptions_status ON paaskit_subscriptions (status, created_at DESC);
+-- What happened to each: state changes, charges, repairs (newest last).
+CREATE TABLE paaskit_subscription_events (
+    id              uuid        PRIMARY KEY,
+    subscription_id uuid        NOT NULL REFERENCES paaskit_subscriptions (id),
+    kind            text        NOT NULL,
+    detail          jsonb       NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL
+);
+CREATE INDEX paaskit_subscription_events_of ON paaskit_subscription_events (subscription_id, created_at);
+)sql"},
     };
 }
 

@@ -7,6 +7,8 @@
 #include "server/server_support.hpp"
 #include "support/smtp_sink.hpp"
 
+#include <paaskit/notify/mail_templates.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -128,7 +130,7 @@ TEST_CASE("customers turn off the mails that are not essential, and only those")
     auto got = call(s.port(), "GET", "/api/auth/profile/notifications", token);
     REQUIRE(got.status == 200);
     const auto& all = got.body.at("notifications").as_array();
-    CHECK(all.size() == 13);
+    CHECK(all.size() == std::size(notify::mail_kinds));
     for (const auto& k : all)
         CHECK(k.at("enabled") == true);
 

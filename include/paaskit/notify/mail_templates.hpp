@@ -45,6 +45,7 @@ inline constexpr mail_kind mail_kinds[] = {
     {"topup_failed", true, "a top-up that failed or expired"},
     {"subscription_created", true, "a subscription was created and its app is being set up"},
     {"service_ready", true, "an app is ready: its address and how to sign in"},
+    {"subscription_failed", true, "an app could not be set up (nothing was charged)"},
     {"renewal_reminder", false, "a renewal is coming and the credit is too low for it"},
     {"suspended", true, "an app was suspended (for lack of credit)"},
     {"resumed", true, "an app is running again"},

@@ -115,6 +115,7 @@ public:
                 return restored;
         }
         control_ = std::make_unique<controllers>(io_, *api_, settings_.controllers);
+        control_->use_faults(faults_.settings());
         server_ = std::make_unique<api_http_server>(io_, *api_, *control_, faults_, std::move(documents), settings_.server);
         boost::system::error_code ec;
         const auto address = asio::ip::make_address(settings_.listen_address, ec);

@@ -12,7 +12,9 @@
 
 #include <paaskit/core/detail/fnv1a.hpp>
 #include <paaskit/k8s/quantity.hpp>
+#include <paaskit/k8s/scheduling.hpp>
 #include <paaskit/k8s/sim/api.hpp>
+#include <paaskit/k8s/sim/faults.hpp>
 #include <paaskit/k8s/sim/object_fields.hpp>
 #include <paaskit/k8s/sim/selectors.hpp>
 #include <paaskit/scheduler/engine.hpp>
@@ -68,6 +70,9 @@ public:
     controllers(const controllers&) = delete;
     controllers& operator=(const controllers&) = delete;
     ~controllers() { stop(); }
+
+    /// Faults the kubelets honour (`never_ready_images`); set on the loop before `start`.
+    void use_faults(const fault_settings& faults) noexcept { faults_ = &faults; }
 
     /// Creates the system namespaces and the nodes (when not restored from a snapshot) and starts
     /// reacting to changes. On the event loop.
@@ -587,113 +592,15 @@ private:
 
     // --- scheduler and kubelet ----------------------------------------------------------------
 
-    static std::int64_t quantity_milli(const boost::json::object& map, std::string_view key)
-    {
-        const auto* v = map.if_contains(key);
-        if (v == nullptr)
-            return 0;
-        auto q = v->is_string() ? quantity::parse(v->get_string()) : v->is_int64() ? quantity::parse(std::to_string(v->get_int64()))
-                                                                                   : quantity::parse("x");
-        return q ? q->milli() : 0;
-    }
-
     void sync_node(const stored_object& node)
     {
-        scheduler::node_spec spec;
-        spec.name = std::string(node.name());
-        const auto* status = member_object(node.object, "status");
-        const auto* allocatable = status != nullptr ? member_object(*status, "allocatable") : nullptr;
-        if (allocatable == nullptr)
+        auto spec = node_spec_of(node.object, api_.clock().now());
+        if (!spec)
             return; // the kubelet has not reported yet
-        spec.allocatable.cpu_millis = quantity_milli(*allocatable, "cpu");
-        spec.allocatable.memory_bytes = quantity_milli(*allocatable, "memory") / 1000;
-        spec.allocatable.ephemeral_bytes = quantity_milli(*allocatable, "ephemeral-storage") / 1000;
-        spec.allocatable.pods = quantity_milli(*allocatable, "pods") / 1000;
-        if (const auto* labels = member_object(node.metadata(), "labels"))
-            for (const auto& [k, v] : *labels)
-                if (v.is_string())
-                    spec.labels[std::string(k)] = std::string(v.get_string());
-        spec.zone = spec.labels.count("topology.kubernetes.io/zone") != 0 ? spec.labels["topology.kubernetes.io/zone"] : "";
-        const auto* node_spec = member_object(node.object, "spec");
-        if (node_spec != nullptr) {
-            spec.unschedulable = member_bool(*node_spec, "unschedulable");
-            if (const auto* taints = member_array(*node_spec, "taints"))
-                for (const auto& t : *taints) {
-                    const auto& taint = t.as_object();
-                    const std::string_view effect = member_string(taint, "effect");
-                    spec.taints.push_back({std::string(member_string(taint, "key")), std::string(member_string(taint, "value")),
-                                           effect == "NoExecute"          ? scheduler::taint_effect::no_execute
-                                           : effect == "PreferNoSchedule" ? scheduler::taint_effect::prefer_no_schedule
-                                                                          : scheduler::taint_effect::no_schedule});
-                }
-        }
-        spec.ready = true;
-        spec.last_heartbeat = api_.clock().now();
-        if (known_nodes_.insert(spec.name).second)
-            (void)engine_.add_node(spec);
+        if (known_nodes_.insert(spec->name).second)
+            (void)engine_.add_node(*spec);
         else
-            (void)engine_.update_node(spec);
-    }
-
-    static scheduler::workload workload_of(const boost::json::object& pod)
-    {
-        scheduler::workload w;
-        w.tenant = std::string(namespace_of(pod));
-        w.requests.pods = 1;
-        const auto& spec = pod.at("spec").as_object();
-        if (const auto* containers = member_array(spec, "containers"))
-            for (const auto& c : *containers)
-                if (const auto* res = member_object(c.as_object(), "resources"))
-                    if (const auto* requests = member_object(*res, "requests")) {
-                        w.requests.cpu_millis += quantity_milli(*requests, "cpu");
-                        w.requests.memory_bytes += quantity_milli(*requests, "memory") / 1000;
-                        w.requests.ephemeral_bytes += quantity_milli(*requests, "ephemeral-storage") / 1000;
-                    }
-        if (const auto* selector = member_object(spec, "nodeSelector"))
-            for (const auto& [k, v] : *selector)
-                if (v.is_string())
-                    w.node_selector[std::string(k)] = std::string(v.get_string());
-        if (const auto* tolerations = member_array(spec, "tolerations"))
-            for (const auto& t : *tolerations) {
-                const auto& tol = t.as_object();
-                scheduler::toleration out{std::string(member_string(tol, "key")),
-                                          member_string(tol, "operator") == "Exists" ? scheduler::toleration::op::exists : scheduler::toleration::op::equal,
-                                          std::string(member_string(tol, "value"))};
-                const std::string_view effect = member_string(tol, "effect");
-                if (effect == "NoSchedule")
-                    out.effect = scheduler::taint_effect::no_schedule;
-                else if (effect == "NoExecute")
-                    out.effect = scheduler::taint_effect::no_execute;
-                else if (effect == "PreferNoSchedule")
-                    out.effect = scheduler::taint_effect::prefer_no_schedule;
-                w.tolerations.push_back(std::move(out));
-            }
-        if (const auto* affinity = member_object(spec, "affinity"))
-            if (const auto* node_affinity = member_object(*affinity, "nodeAffinity"))
-                if (const auto* required = member_object(*node_affinity, "requiredDuringSchedulingIgnoredDuringExecution"))
-                    if (const auto* terms = member_array(*required, "nodeSelectorTerms"))
-                        for (const auto& term : *terms) {
-                            scheduler::selector_term out;
-                            if (const auto* expressions = member_array(term.as_object(), "matchExpressions"))
-                                for (const auto& e : *expressions) {
-                                    const auto& ex = e.as_object();
-                                    const std::string_view op = member_string(ex, "operator");
-                                    scheduler::requirement r{std::string(member_string(ex, "key"))};
-                                    r.match = op == "NotIn"          ? scheduler::requirement::op::not_in
-                                              : op == "Exists"       ? scheduler::requirement::op::exists
-                                              : op == "DoesNotExist" ? scheduler::requirement::op::does_not_exist
-                                              : op == "Gt"           ? scheduler::requirement::op::gt
-                                              : op == "Lt"           ? scheduler::requirement::op::lt
-                                                                     : scheduler::requirement::op::in;
-                                    if (const auto* values = member_array(ex, "values"))
-                                        for (const auto& v : *values)
-                                            if (v.is_string())
-                                                r.values.emplace_back(v.get_string());
-                                    out.requirements.push_back(std::move(r));
-                                }
-                            w.required_affinity.push_back(std::move(out));
-                        }
-        return w;
+            (void)engine_.update_node(*spec);
     }
 
     void release_pod(const boost::json::object& pod)
@@ -820,6 +727,11 @@ private:
         const auto pod = api_.store().get(resources::pods, key);
         if (!pod || pod->metadata().if_contains("deletionTimestamp") != nullptr)
             return;
+        if (faults_ != nullptr)
+            if (const auto* containers = member_array(pod->object.at("spec").as_object(), "containers"))
+                for (const auto& c : *containers)
+                    if (c.is_object() && faults_->never_ready(member_string(c.get_object(), "image")))
+                        return; // a fault: its readiness probe never passes
         boost::json::object next = pod->object;
         auto& status = ensure_object(next, "status");
         if (member_string(status, "phase") != "Running")
@@ -1017,6 +929,7 @@ private:
     boost::asio::io_context& io_;
     cluster_api& api_;
     controller_settings settings_;
+    const fault_settings* faults_ = nullptr;
     boost::asio::steady_timer heartbeat_;
     scheduler::engine engine_;
     std::uint64_t listener_ = 0;

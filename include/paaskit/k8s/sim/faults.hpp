@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace paaskit::k8s::sim {
 
@@ -21,12 +23,24 @@ struct fault_settings {
     std::uint64_t throttle_next = 0;   ///< the next N requests get 429
     std::uint64_t error_next = 0;      ///< the next N requests get 500
     std::uint64_t drop_watches_next = 0; ///< the next N watch streams are cut after their first event
+    /// Pods with a container whose image contains one of these never become ready (they run, and
+    /// their readiness probe keeps failing): a rollout that never completes.
+    std::vector<std::string> never_ready_images{};
+
+    bool never_ready(std::string_view image) const
+    {
+        for (const auto& part : never_ready_images)
+            if (!part.empty() && image.find(part) != std::string_view::npos)
+                return true;
+        return false;
+    }
 
     boost::json::object to_json() const
     {
         return {{"latencyMilliseconds", latency.count()}, {"throttleRate", throttle_rate}, {"retryAfterSeconds", retry_after_seconds},
                 {"errorRate", error_rate}, {"watchDropRate", watch_drop_rate}, {"throttleNext", throttle_next},
-                {"errorNext", error_next}, {"dropWatchesNext", drop_watches_next}};
+                {"errorNext", error_next}, {"dropWatchesNext", drop_watches_next},
+                {"neverReadyImages", boost::json::value_from(never_ready_images)}};
     }
 
     /// Reads the fields present in `json` (the same names as `to_json`); an error message or empty.
@@ -34,6 +48,17 @@ struct fault_settings {
     {
         fault_settings next = *this;
         for (const auto& [key, value] : json) {
+            if (key == "neverReadyImages") {
+                if (!value.is_array())
+                    return "field neverReadyImages: must be an array of strings";
+                next.never_ready_images.clear();
+                for (const auto& image : value.get_array()) {
+                    if (!image.is_string())
+                        return "field neverReadyImages: must be an array of strings";
+                    next.never_ready_images.emplace_back(image.get_string());
+                }
+                continue;
+            }
             const bool number = value.is_number();
             if (!number)
                 return "field " + std::string(key) + ": must be a number";

@@ -153,6 +153,17 @@ set up. We will write again when it is ready.
 <p>{{sign_in}}</p>
 {{/content}}{{/layout}})"},
 
+    {"subscription_failed", "{{service}} could not be set up",
+     R"(Hello {{name}},
+
+{{service}} ({{plan}}) could not be set up: {{reason}}.
+Nothing was charged: the credit held for it is yours again.
+)",
+     R"({{<layout}}{{$content}}<p>Hello {{name}},</p>
+<p><strong>{{service}}</strong> ({{plan}}) could not be set up: {{reason}}.</p>
+<p>Nothing was charged: the credit held for it is yours again.</p>
+{{/content}}{{/layout}})"},
+
     {"renewal_reminder", "{{service}} renews in {{days}} days: top up your credit",
      R"(Hello {{name}},
 

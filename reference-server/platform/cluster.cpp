@@ -1,0 +1,62 @@
+#include "platform/cluster.hpp"
+
+#include <paaskit/k8s/client/kubeconfig.hpp>
+
+#include <fstream>
+
+namespace paaskit::server {
+
+namespace kc = k8s::client;
+
+cluster_connection::~cluster_connection()
+{
+    threads_.join(); // no call outlives the client it uses
+    if (simulator_)
+        (void)simulator_->stop();
+}
+
+core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const server_options& options, const core::clock& /*clock*/,
+                                                                           core::logger log)
+{
+    std::unique_ptr<cluster_connection> c(new cluster_connection(options.cluster_threads));
+    kc::result<kc::rest_config> rest = kc::failure(kc::errc::invalid_config, "no cluster");
+    if (options.kubeconfig.empty()) {
+        k8s::sim::cluster_settings settings;
+        settings.controllers.nodes = options.sim_nodes;
+        c->simulator_ = std::make_unique<k8s::sim::cluster>(std::move(settings));
+        if (auto started = c->simulator_->start(); !started)
+            return core::error(core::errc::invalid_config, "cannot start the simulated cluster: " + started.error().message());
+        kc::rest_config simulated;
+        simulated.server = c->simulator_->url();
+        rest = simulated;
+        auto out = options.sim_kubeconfig_out;
+        if (out.empty() && options.database_url.empty())
+            out = (std::filesystem::path(options.data_dir) / "kubeconfig").string();
+        if (!out.empty()) {
+            std::ofstream file(out, std::ios::trunc);
+            file << c->simulator_->kubeconfig();
+            if (!file)
+                log.warn("cannot write the simulated cluster's kubeconfig", {{"path", out}});
+        }
+        log.info("cluster", {{"mode", "simulated"}, {"url", c->simulator_->url()}, {"nodes", options.sim_nodes}, {"kubeconfig", out}});
+    } else if (options.kubeconfig == "in-cluster") {
+        rest = kc::in_cluster_config();
+    } else {
+        auto config = kc::kubeconfig::load_files({options.kubeconfig});
+        rest = config ? config->resolve({.context = options.kube_context}) : kc::result<kc::rest_config>(config.error());
+    }
+    if (!rest)
+        return core::error(core::errc::invalid_config, "--kubeconfig: " + rest.error().detail());
+    c->url_ = rest->server;
+    auto http = kc::transport::create(*rest, {.qps = options.kube_qps, .burst = static_cast<int>(std::max(10.0, options.kube_qps * 2))});
+    if (!http)
+        return core::error(core::errc::invalid_config, "cluster connection: " + http.error().detail());
+    c->http_ = std::move(*http);
+    c->api_ = std::make_unique<kc::dynamic_client>(*c->http_);
+    c->clientset_ = std::make_unique<kc::clientset>(*c->api_);
+    if (!c->simulator_)
+        log.info("cluster", {{"mode", options.kubeconfig == "in-cluster" ? "in-cluster" : "kubeconfig"}, {"url", c->url_}});
+    return c;
+}
+
+} // namespace paaskit::server

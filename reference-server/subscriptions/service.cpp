@@ -1,0 +1,656 @@
+#include "subscriptions/service.hpp"
+
+#include "accounts/service.hpp"
+#include "billing/service.hpp"
+#include "catalog/service.hpp"
+#include "notifications/service.hpp"
+#include "platform/cluster.hpp"
+
+#include <paaskit/billing/error.hpp>
+#include <paaskit/billing/invoice.hpp>
+#include <paaskit/core/json.hpp>
+#include <paaskit/core/timestamp.hpp>
+#include <paaskit/core/utf8.hpp>
+#include <paaskit/jobs/queue.hpp>
+#include <paaskit/k8s/client/error.hpp>
+#include <paaskit/k8s/scheduling.hpp>
+#include <paaskit/scheduler/engine.hpp>
+#include <paaskit/subscriptions/error.hpp>
+#include <paaskit/subscriptions/lifecycle.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include <thread>
+
+namespace paaskit::server {
+
+namespace kc = k8s::client;
+namespace subs = paaskit::subscriptions;
+using subs::errc;
+
+namespace {
+
+const kc::resource* resource_for(std::string_view kind)
+{
+    static const std::pair<std::string_view, const kc::resource*> known[] = {
+        {"Namespace", &kc::resources::namespaces},
+        {"ResourceQuota", &kc::resources::resourcequotas},
+        {"LimitRange", &kc::resources::limitranges},
+        {"NetworkPolicy", &kc::resources::networkpolicies},
+        {"Secret", &kc::resources::secrets},
+        {"ConfigMap", &kc::resources::configmaps},
+        {"PersistentVolumeClaim", &kc::resources::persistentvolumeclaims},
+        {"Deployment", &kc::resources::deployments},
+        {"Service", &kc::resources::services},
+        {"Ingress", &kc::resources::ingresses},
+        {"PodDisruptionBudget", &kc::resources::poddisruptionbudgets},
+    };
+    for (const auto& [name, r] : known)
+        if (name == kind)
+            return r;
+    return nullptr;
+}
+
+/// Whether trying again may succeed: the cluster was unreachable, busy or failing, not refusing.
+bool transient(const kc::failure& f)
+{
+    return f == kc::errc::transport || f == kc::errc::timeout || f == kc::errc::too_many_requests || f == kc::errc::internal_error ||
+           f == kc::errc::service_unavailable || f == kc::errc::conflict;
+}
+
+/// The customer's plan as the workloads it runs: each Deployment's pod template.
+std::vector<scheduler::workload> workloads_of(const boost::json::array& manifest, const std::string& tenant)
+{
+    std::vector<scheduler::workload> out;
+    for (const auto& o : manifest) {
+        const auto& object = o.as_object();
+        if (k8s::member_string(object, "kind") != "Deployment")
+            continue;
+        const auto* spec = k8s::member_object(object, "spec");
+        const auto* tmpl = spec ? k8s::member_object(*spec, "template") : nullptr;
+        const auto* pod = tmpl ? k8s::member_object(*tmpl, "spec") : nullptr;
+        if (pod != nullptr)
+            out.push_back(k8s::workload_of_spec(*pod, tenant));
+    }
+    return out;
+}
+
+boost::json::object credentials_of(const boost::json::array& manifest)
+{
+    for (const auto& o : manifest) {
+        const auto& object = o.as_object();
+        if (k8s::member_string(object, "kind") == "Secret")
+            if (const auto* values = k8s::member_object(object, "stringData"))
+                return *values;
+    }
+    return {};
+}
+
+std::string hold_key(const subscription_store::subscription& s) { return "sub-" + s.id.to_string() + "-1"; }
+
+} // namespace
+
+subscription_service::subscription_service(subscription_settings settings, std::shared_ptr<pg::pool> pool, service_catalog& catalog,
+                                           billing_service& billing, auth_service& accounts, cluster_connection& cluster,
+                                           const core::clock& clock, core::logger log)
+    : settings_(std::move(settings)), pool_(std::move(pool)), catalog_(catalog), billing_(billing), accounts_(accounts), cluster_(cluster),
+      clock_(clock), log_(std::move(log)), ids_(clock)
+{
+}
+
+asio::awaitable<core::result<subscription_service::subscribed>> subscription_service::subscribe(const store::user& customer,
+                                                                                               subscribe_request request)
+{
+    if (request.service.empty() || request.plan.empty())
+        co_return core::error(errc::invalid_request, "service and plan are required");
+    if (request.name.size() > 100 || !core::is_valid_utf8(request.name))
+        co_return core::error(errc::invalid_request, "name: at most 100 characters of UTF-8");
+    if (request.idempotency_key.size() > 200)
+        co_return core::error(errc::invalid_request, "Idempotency-Key: at most 200 characters");
+    const std::string request_text = request.service + "\n" + request.plan + "\n" + request.name;
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    // A retried request answers what the first one made.
+    const auto replay = [&]() -> asio::awaitable<core::result<std::optional<subscribed>>> {
+        if (request.idempotency_key.empty())
+            co_return std::optional<subscribed>{};
+        auto earlier = co_await subscription_store::find_by_key(**conn, customer.id, request.idempotency_key);
+        if (!earlier)
+            co_return earlier.error();
+        if (!*earlier)
+            co_return std::optional<subscribed>{};
+        if ((*earlier)->request_hash != request_text)
+            co_return core::error(errc::idempotency_mismatch, "this Idempotency-Key was used for another subscription request");
+        co_return std::optional<subscribed>{subscribed{subscription_store::to_json(**earlier), true}};
+    };
+    auto first = co_await replay();
+    if (!first)
+        co_return first.error();
+    if (*first)
+        co_return std::move(**first);
+
+    const auto snapshot = catalog_.snapshot();
+    const store::service_record* service = nullptr;
+    for (const auto& entry : snapshot->active)
+        if (entry.record->definition.slug == request.service)
+            service = entry.record;
+    if (service == nullptr)
+        co_return core::error(errc::unknown_service, "no service \"" + request.service.substr(0, 64) + "\" is offered");
+    const catalog::plan* plan = nullptr;
+    for (const auto& p : service->definition.plans)
+        if (p.id == request.plan)
+            plan = &p;
+    if (plan == nullptr)
+        co_return core::error(errc::unknown_plan, service->definition.name + " has no plan \"" + request.plan.substr(0, 64) + "\"");
+
+    subscription_store::subscription s;
+    s.id = ids_.next();
+    s.user_id = customer.id;
+    s.name = request.name.empty() ? service->definition.name : request.name;
+    s.service_slug = service->definition.slug;
+    s.service_name = service->definition.name;
+    s.plan_id = plan->id;
+    s.plan_name = plan->name;
+    s.price = plan->monthly_price;
+    s.status = std::string(subs::to_string(subs::state::provisioning));
+    if (!request.idempotency_key.empty()) {
+        s.idempotency_key = request.idempotency_key;
+        s.request_hash = request_text;
+    }
+    auto rendered = catalog::render_subscription(service->definition, {customer.id.to_string(), s.id.to_string(), plan->id}, settings_.render);
+    if (!rendered)
+        co_return rendered.error();
+    s.namespace_name = rendered->namespace_name;
+    s.host = rendered->host;
+    s.url = rendered->url;
+    for (auto& o : rendered->objects)
+        s.manifest.push_back(std::move(o));
+
+    // Room in the cluster now, for every workload of the plan at once.
+    const auto workloads = workloads_of(s.manifest, s.namespace_name);
+    // (A lambda named before co_await: GCC 12 mis-destroys one built inside the expression.)
+    auto check_room = [this, workloads]() -> core::result<std::string> {
+        auto nodes = cluster_.api().list(kc::resources::nodes, "");
+        if (!nodes)
+            return core::error(errc::cluster_failure, "listing the cluster's nodes: " + nodes.error().detail());
+        auto pods = cluster_.api().list(kc::resources::pods, "", {.field_selector = "status.phase!=Succeeded,status.phase!=Failed"});
+        if (!pods)
+            return core::error(errc::cluster_failure, "listing the cluster's pods: " + pods.error().detail());
+        const auto now = clock_.now();
+        scheduler::engine engine(scheduler::default_profile(), 1);
+        for (const auto& n : nodes->items)
+            if (auto spec = k8s::node_spec_of(n.as_object(), now))
+                (void)engine.add_node(*spec);
+        for (const auto& p : pods->items) {
+            const auto& pod = p.as_object();
+            const auto* spec = k8s::member_object(pod, "spec");
+            const auto node = spec ? k8s::member_string(*spec, "nodeName") : std::string_view();
+            if (!node.empty())
+                (void)engine.assign(k8s::workload_of(pod), node);
+        }
+        auto placed = engine.place_batch(workloads, now);
+        if (!placed)
+            return placed.error();
+        return *placed ? std::string() : placed->why.message();
+    };
+    auto fit = co_await cluster_.run(std::move(check_room));
+    if (!fit)
+        co_return fit.error();
+    if (!fit->empty())
+        co_return core::error(errc::no_capacity, "the cluster has no room for " + s.service_name + " " + s.plan_name + " now: " + *fit);
+
+    const auto now = clock_.now();
+    s.created_at = now;
+    s.updated_at = now;
+    bool raced = false;
+    const auto create = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        if (s.idempotency_key) {
+            // Two requests with one key at once: the second waits here, then finds the first's.
+            auto locked = co_await c.query("SELECT pg_advisory_xact_lock(hashtextextended('paaskit.subscriptions:' || $1::text || ':' || $2, 0))",
+                                           pg::params(customer.id, *s.idempotency_key));
+            if (!locked)
+                co_return locked.error();
+            auto earlier = co_await subscription_store::find_by_key(c, customer.id, *s.idempotency_key);
+            if (!earlier)
+                co_return earlier.error();
+            if (*earlier) {
+                raced = true;
+                co_return core::result<void>{};
+            }
+        }
+        if (auto inserted = co_await subscription_store::insert(c, s); !inserted)
+            co_return inserted.error();
+        const billing_service::charge_details first_period{
+            .customer = customer.id, .amount = s.price, .key = hold_key(s),
+            .description = s.service_name + " " + s.plan_name + " (" + s.name + "), first month"};
+        if (auto held = co_await billing_.hold_credit(c, first_period); !held)
+            co_return held.error();
+        const boost::json::object created_event{{"plan", s.plan_id}, {"price", s.price}, {"held", s.price}};
+        if (auto logged = co_await event(c, s.id, "created", created_event); !logged)
+            co_return logged.error();
+        if (auto queued = co_await enqueue(c, provision_job, s.id, now, settings_.provision_timeout + std::chrono::seconds(120)); !queued)
+            co_return queued.error();
+        const boost::json::object created_mail{{"service", s.service_name}, {"plan", s.plan_name}, {"price", billing::format_idr(s.price)}, {"period", "month"}};
+        co_return co_await mail(c, customer.id, "subscription_created",
+                                created_mail);
+    };
+    if (auto created = co_await pg::transact(**conn, pg::isolation::read_committed, create); !created)
+        co_return created.error();
+    if (raced) {
+        auto again = co_await replay();
+        if (!again)
+            co_return again.error();
+        if (*again)
+            co_return std::move(**again);
+    }
+    co_return subscribed{subscription_store::to_json(s), false};
+}
+
+asio::awaitable<core::result<void>> subscription_service::enqueue(pg::connection& c, std::string_view kind, core::uuid subscription,
+                                                                  core::time_point at, std::chrono::milliseconds timeout)
+{
+    jobs::job j;
+    j.kind = std::string(kind);
+    j.args = {{"subscription_id", subscription.to_string()}};
+    j.run_at = at;
+    j.max_attempts = 200;
+    j.timeout = timeout;
+    j.unique_key = std::string(kind) + ":" + subscription.to_string();
+    auto queued = co_await jobs::enqueue(c, j, clock_.now());
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<void>> subscription_service::event(pg::connection& c, core::uuid subscription, std::string_view kind,
+                                                                const boost::json::object& detail)
+{
+    co_return co_await subscription_store::add_event(c, ids_.next(), subscription, kind, detail, clock_.now());
+}
+
+asio::awaitable<core::result<void>> subscription_service::mail(pg::connection& c, core::uuid user, std::string_view kind,
+                                                               const boost::json::object& details)
+{
+    if (mail_ == nullptr)
+        co_return core::result<void>{};
+    auto customer = co_await accounts_.find_user(c, user);
+    if (!customer)
+        co_return customer.error();
+    if (!*customer)
+        co_return core::result<void>{};
+    auto values = details;
+    values["name"] = (*customer)->name;
+    mail_request m{.user_id = user, .to = {(*customer)->email, (*customer)->name}, .kind = std::string(kind), .values = std::move(values)};
+    auto queued = co_await mail_->queue(c, m);
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+namespace {
+
+core::result<core::uuid> subscription_of(const jobs::leased_job& job)
+{
+    const auto* id = job.args.if_contains("subscription_id");
+    if (id == nullptr || !id->is_string())
+        return core::error(core::errc::invalid_argument, "the job has no subscription_id");
+    return core::uuid::parse(id->as_string());
+}
+
+} // namespace
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::provision(const jobs::leased_job& job)
+{
+    const auto id = subscription_of(job);
+    if (!id)
+        co_return id.error();
+    std::optional<subscription_store::subscription> found;
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto read = co_await subscription_store::find(**conn, *id, std::nullopt, false);
+        if (!read)
+            co_return read.error();
+        found = std::move(*read);
+    }
+    if (!found || found->status != subs::to_string(subs::state::provisioning))
+        co_return jobs::outcome(jobs::completed{}); // done before (a repeated job), or ended
+    const auto& s = *found;
+    const auto deadline = s.created_at + settings_.provision_timeout;
+    std::optional<std::string> failure = s.failure_reason;
+
+    // Apply every object (server-side apply: a repeat changes nothing), then wait for the rollouts.
+    if (!failure) {
+        auto apply_and_watch = [this, &s, deadline]() -> core::result<std::optional<std::string>> {
+            for (const auto& o : s.manifest) {
+                const auto& object = o.as_object();
+                const auto kind = k8s::member_string(object, "kind");
+                const auto* r = resource_for(kind);
+                if (r == nullptr)
+                    return std::optional<std::string>("the service renders a " + std::string(kind) + ", which the platform does not apply");
+                auto done = cluster_.api().apply(*r, k8s::namespace_of(object), object, settings_.field_manager, true);
+                if (!done) {
+                    if (transient(done.error()) && clock_.now() < deadline)
+                        return core::error(errc::cluster_failure, "applying " + std::string(kind) + ": " + done.error().detail());
+                    return std::optional<std::string>("the cluster refused the " + std::string(kind) + " " +
+                                                      std::string(k8s::name_of(object)) + ": " + done.error().detail());
+                }
+            }
+            for (const auto& o : s.manifest) {
+                const auto& object = o.as_object();
+                if (k8s::member_string(object, "kind") != "Deployment")
+                    continue;
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
+                if (left <= std::chrono::milliseconds(0))
+                    return std::optional<std::string>("the app was not running within " + std::to_string(settings_.provision_timeout.count()) + " s");
+                const auto name = std::string(k8s::name_of(object));
+                auto rolled = cluster_.k8s().deployments(s.namespace_name).wait_for_rollout(name, left);
+                if (!rolled) {
+                    if (rolled.error().code() == kc::errc::timeout)
+                        return std::optional<std::string>("the app was not running within " + std::to_string(settings_.provision_timeout.count()) +
+                                                          " s: " + rolled.error().detail());
+                    if (transient(rolled.error()) && clock_.now() < deadline)
+                        return core::error(errc::cluster_failure, "watching " + name + ": " + rolled.error().detail());
+                    return std::optional<std::string>("deployment " + name + ": " + rolled.error().detail());
+                }
+            }
+            return std::optional<std::string>();
+        };
+        auto applied = co_await cluster_.run(std::move(apply_and_watch));
+        if (!applied) {
+            log_.warn("provisioning will be retried", {{"subscription", s.id.to_string()}, {"error", applied.error().message()}});
+            co_return applied.error(); // retried with backoff until the deadline
+        }
+        failure = *applied;
+    }
+
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    if (!failure) {
+        const auto ready = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            auto locked = co_await subscription_store::find(c, s.id, std::nullopt, true);
+            if (!locked)
+                co_return locked.error();
+            if (!*locked || (*locked)->status != subs::to_string(subs::state::provisioning))
+                co_return core::result<void>{};
+            const auto now = clock_.now();
+            const billing_service::charge_details first_period{
+                .customer = s.user_id, .amount = s.price, .key = hold_key(s),
+                .description = s.service_name + " " + s.plan_name + " (" + s.name + "), first month"};
+            auto invoice = co_await billing_.capture_credit(c, first_period);
+            if (!invoice)
+                co_return invoice.error();
+            const auto end = subs::add_months(now, 1);
+            if (auto activated = co_await subscription_store::activate(c, s.id, now, end, now); !activated)
+                co_return activated.error();
+            const boost::json::object ready_event{{"charged", s.price}, {"invoice", invoice->number}};
+            if (auto logged = co_await event(c, s.id, "ready", ready_event); !logged)
+                co_return logged.error();
+            if (auto queued = co_await enqueue(c, renew_job, s.id, end, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            const boost::json::object ready_mail{{"service", s.service_name}, {"url", s.url},
+                                     {"sign_in", "Open the address to finish setting up " + s.service_name +
+                                                     "; its generated passwords are on the subscription's page."}};
+            co_return co_await mail(c, s.user_id, "service_ready",
+                                    ready_mail);
+        };
+        if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, ready); !done)
+            co_return done.error();
+        log_.info("subscription ready", {{"subscription", s.id.to_string()}, {"namespace", s.namespace_name}});
+        co_return jobs::outcome(jobs::completed{});
+    }
+
+    // Failed: say so first (a retry goes straight to the cleanup), remove what was applied, and
+    // only then give the hold back and tell the customer.
+    if (!s.failure_reason)
+        if (auto decided = co_await subscription_store::decide_failure(**conn, s.id, *failure, clock_.now()); !decided)
+            co_return decided.error();
+    log_.warn("provisioning failed", {{"subscription", s.id.to_string()}, {"reason", *failure}});
+    auto removed = co_await remove_namespace(s.namespace_name);
+    if (!removed)
+        co_return removed.error();
+    if (!*removed)
+        co_return jobs::outcome(jobs::snoozed{std::chrono::seconds(1)}); // still terminating
+    const auto failed = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto locked = co_await subscription_store::find(c, s.id, std::nullopt, true);
+        if (!locked)
+            co_return locked.error();
+        if (!*locked || (*locked)->status != subs::to_string(subs::state::provisioning))
+            co_return core::result<void>{};
+        const auto reason = (*locked)->failure_reason.value_or(*failure);
+        if (auto released = co_await billing_.release_credit(c, hold_key(s)); !released)
+            co_return released.error();
+        if (auto ended = co_await subscription_store::end(c, s.id, subs::to_string(subs::state::failed), reason, clock_.now()); !ended)
+            co_return ended.error();
+        const boost::json::object failed_event{{"reason", reason}, {"released", s.price}};
+        if (auto logged = co_await event(c, s.id, "failed", failed_event); !logged)
+            co_return logged.error();
+        const boost::json::object failed_mail{{"service", s.service_name}, {"plan", s.plan_name}, {"reason", reason}};
+        co_return co_await mail(c, s.user_id, "subscription_failed", failed_mail);
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, failed); !done)
+        co_return done.error();
+    co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<bool>> subscription_service::remove_namespace(const std::string& namespace_name)
+{
+    auto remove = [this, namespace_name]() -> core::result<bool> {
+        auto removed = cluster_.api().remove(kc::resources::namespaces, "", namespace_name, {.propagation = "Background"});
+        if (!removed && removed.error().code() != kc::errc::not_found)
+            return core::error(errc::cluster_failure, "deleting namespace " + namespace_name + ": " + removed.error().detail());
+        // Gone once the cluster no longer has it (its objects are deleted first).
+        for (int i = 0; i < 100; ++i) {
+            auto still = cluster_.api().get(kc::resources::namespaces, "", namespace_name);
+            if (!still && still.error().code() == kc::errc::not_found)
+                return true;
+            if (!still)
+                return core::error(errc::cluster_failure, "reading namespace " + namespace_name + ": " + still.error().detail());
+            std::this_thread::sleep_for(std::chrono::milliseconds(50)); // a cluster thread polls, never an event loop
+        }
+        return false;
+    };
+    auto gone = co_await cluster_.run(std::move(remove));
+    co_return gone;
+}
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::teardown(const jobs::leased_job& job)
+{
+    const auto id = subscription_of(job);
+    if (!id)
+        co_return id.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto found = co_await subscription_store::find(**conn, *id, std::nullopt, false);
+    if (!found)
+        co_return found.error();
+    if (!*found)
+        co_return jobs::outcome(jobs::completed{});
+    const auto state = subs::parse_state((*found)->status).value_or(subs::state::failed);
+    if (subs::keeps_objects(state))
+        co_return jobs::outcome(jobs::completed{}); // resumed meanwhile: nothing to remove
+    auto removed = co_await remove_namespace((*found)->namespace_name);
+    if (!removed)
+        co_return removed.error();
+    if (!*removed)
+        co_return jobs::outcome(jobs::snoozed{std::chrono::seconds(1)});
+    const boost::json::object removed_event{{"namespace", (*found)->namespace_name}};
+    if (auto logged = co_await event(**conn, *id, "removed", removed_event); !logged)
+        co_return logged.error();
+    co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::renew(const jobs::leased_job& job)
+{
+    const auto id = subscription_of(job);
+    if (!id)
+        co_return id.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    std::optional<std::chrono::milliseconds> wait;
+    const auto step = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto locked = co_await subscription_store::find(c, *id, std::nullopt, true);
+        if (!locked)
+            co_return locked.error();
+        if (!*locked)
+            co_return core::result<void>{};
+        const auto& s = **locked;
+        const auto now = clock_.now();
+        if (s.status != subs::to_string(subs::state::active) || !s.period_end)
+            co_return core::result<void>{};
+        if (now < *s.period_end) {
+            wait = std::chrono::duration_cast<std::chrono::milliseconds>(*s.period_end - now);
+            co_return core::result<void>{};
+        }
+        if (s.cancel_at_period_end) {
+            if (auto ended = co_await subscription_store::end(c, s.id, subs::to_string(subs::state::cancelled), "cancelled at the end of the period",
+                                                              now);
+                !ended)
+                co_return ended.error();
+            const boost::json::object cancelled_event{{"at_period_end", true}};
+            if (auto logged = co_await event(c, s.id, "cancelled", cancelled_event); !logged)
+                co_return logged.error();
+            if (auto queued = co_await enqueue(c, teardown_job, s.id, now, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            const boost::json::object cancelled_mail{{"service", s.service_name}, {"reason", "cancelled at the end of its period"}};
+            co_return co_await mail(c, s.user_id, "terminated", cancelled_mail);
+        }
+        // The next period, charged at once.
+        const auto next = s.period + 1;
+        const billing_service::charge_details charge{
+            .customer = s.user_id, .amount = s.price, .key = "sub-" + s.id.to_string() + "-" + std::to_string(next),
+            .description = s.service_name + " " + s.plan_name + " (" + s.name + "), month " + std::to_string(next)};
+        auto invoice = co_await billing_.charge_credit(c, charge);
+        if (!invoice && invoice.error() == billing::errc::insufficient_credit) {
+            if (auto moved = co_await subscription_store::set_status(c, s.id, subs::to_string(subs::state::past_due),
+                                                                     std::string("the renewal found too little credit"), now);
+                !moved)
+                co_return moved.error();
+            const boost::json::object past_due_event{{"amount_due", s.price}};
+            if (auto logged = co_await event(c, s.id, "past_due", past_due_event); !logged)
+                co_return logged.error();
+            const boost::json::object reminder_mail{{"service", s.service_name}, {"price", billing::format_idr(s.price)}, {"days", 0},
+                                     {"renews_at", core::format_rfc3339(*s.period_end)}, {"balance", "too low"}};
+            co_return co_await mail(c, s.user_id, "renewal_reminder",
+                                    reminder_mail);
+        }
+        if (!invoice)
+            co_return invoice.error();
+        const auto end = subs::add_months(*s.period_end, 1);
+        auto r = co_await c.query("UPDATE paaskit_subscriptions SET period = $2, period_start = period_end, period_end = $3, updated_at = $4 "
+                                  "WHERE id = $1",
+                                  pg::params(s.id, next, end, now));
+        if (!r)
+            co_return r.error();
+        const boost::json::object renewed_event{{"period", next}, {"charged", s.price}, {"invoice", invoice->number}};
+        if (auto logged = co_await event(c, s.id, "renewed", renewed_event); !logged)
+            co_return logged.error();
+        wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+        co_return core::result<void>{};
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, step); !done)
+        co_return done.error();
+    if (wait)
+        co_return jobs::outcome(jobs::snoozed{*wait});
+    co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<boost::json::object>> subscription_service::show(core::uuid id, std::optional<core::uuid> owner, bool credentials)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto found = co_await subscription_store::find(**conn, id, owner, false);
+    if (!found)
+        co_return found.error();
+    if (!*found)
+        co_return core::error(errc::not_found, "no such subscription");
+    auto body = subscription_store::to_json(**found);
+    auto events = co_await subscription_store::events(**conn, id);
+    if (!events)
+        co_return events.error();
+    body["events"] = std::move(*events);
+    if (credentials)
+        body["credentials"] = credentials_of((*found)->manifest);
+    co_return body;
+}
+
+asio::awaitable<core::result<list_page>> subscription_service::list(const subscription_store::query& q)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await subscription_store::list(**conn, q);
+}
+
+asio::awaitable<core::result<boost::json::object>> subscription_service::stats()
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await subscription_store::stats(**conn);
+}
+
+asio::awaitable<core::result<boost::json::object>> subscription_service::cancel(core::uuid id, core::uuid owner, bool now)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto locked = co_await subscription_store::find(c, id, owner, true);
+        if (!locked)
+            co_return locked.error();
+        if (!*locked)
+            co_return core::error(errc::not_found, "no such subscription");
+        const auto& s = **locked;
+        const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
+        if (state == subs::state::provisioning)
+            co_return core::error(errc::wrong_state, "the subscription is still being provisioned");
+        if (subs::is_final(state))
+            co_return core::error(errc::wrong_state, "the subscription has ended (" + s.status + ")");
+        const auto at = clock_.now();
+        if (!now) {
+            if (auto marked = co_await subscription_store::set_cancel_at_period_end(c, id, true, at); !marked)
+                co_return marked.error();
+            const boost::json::object requested_event{{"at_period_end", true}};
+            co_return co_await event(c, id, "cancel_requested", requested_event);
+        }
+        // Now: the unused part of a paid period back to credit, then the app goes.
+        std::int64_t refund = 0;
+        if (state == subs::state::active && s.period_start && s.period_end)
+            refund = subs::unused_part(s.price, *s.period_start, *s.period_end, at);
+        const billing_service::charge_details back{.customer = s.user_id, .amount = refund,
+                                                   .key = "sub-" + s.id.to_string() + "-refund-" + std::to_string(s.period),
+                                                   .description = s.service_name + " " + s.plan_name + " (" + s.name + "), unused part of month " +
+                                                                  std::to_string(s.period)};
+        if (auto refunded = co_await billing_.refund_credit(c, back); !refunded)
+            co_return refunded.error();
+        if (auto ended = co_await subscription_store::end(c, id, subs::to_string(subs::state::cancelled), "cancelled by the customer", at); !ended)
+            co_return ended.error();
+        const boost::json::object cancelled_now_event{{"at_period_end", false}, {"refunded", refund}};
+        if (auto logged = co_await event(c, id, "cancelled", cancelled_now_event); !logged)
+            co_return logged.error();
+        if (auto queued = co_await enqueue(c, teardown_job, id, at, std::chrono::seconds(120)); !queued)
+            co_return queued.error();
+        const boost::json::object cancelled_now_mail{{"service", s.service_name}, {"reason", "cancelled at your request"}};
+        co_return co_await mail(c, s.user_id, "terminated", cancelled_now_mail);
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
+        co_return done.error();
+    co_return co_await show(id, owner, false);
+}
+
+void subscription_service::handle_jobs(jobs::worker& worker)
+{
+    const jobs::backoff_policy retry{.base = std::chrono::seconds(1), .factor = 2.0, .max = std::chrono::seconds(30)};
+    worker.handle(std::string(provision_job), [this](const jobs::leased_job& job) { return provision(job); }, retry);
+    worker.handle(std::string(teardown_job), [this](const jobs::leased_job& job) { return teardown(job); }, retry);
+    worker.handle(std::string(renew_job), [this](const jobs::leased_job& job) { return renew(job); }, retry);
+}
+
+} // namespace paaskit::server

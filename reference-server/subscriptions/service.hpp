@@ -1,0 +1,98 @@
+#pragma once
+// The subscriptions feature at run time: a customer subscribes to a plan of a catalog service; the
+// credit for the first period is held, the app rendered once and recorded, and a job applies it
+// to the cluster, watches its rollout, and then charges the hold (or, on failure, removes what it
+// applied and gives the hold back). Later jobs renew, cancel and tear down.
+
+#include "accounts/store.hpp"
+#include "audit/log.hpp"
+#include "platform/paged_list.hpp"
+#include "subscriptions/store.hpp"
+
+#include <paaskit/catalog/render.hpp>
+#include <paaskit/core/clock.hpp>
+#include <paaskit/core/log.hpp>
+#include <paaskit/jobs/worker.hpp>
+#include <paaskit/pg/pool.hpp>
+
+#include <memory>
+
+namespace paaskit::server {
+
+namespace asio = boost::asio;
+
+struct subscription_settings {
+    catalog::render_options render{};
+    std::chrono::seconds provision_timeout{300}; ///< an app not running by then has failed
+    std::string field_manager = "paaskit";       ///< server-side apply's field manager
+};
+
+class auth_service;
+class billing_service;
+class cluster_connection;
+class notification_service;
+class service_catalog;
+
+class subscription_service {
+public:
+    subscription_service(subscription_settings settings, std::shared_ptr<pg::pool> pool, service_catalog& catalog, billing_service& billing,
+                         auth_service& accounts, cluster_connection& cluster, const core::clock& clock, core::logger log);
+
+    static constexpr std::string_view provision_job = "paaskit.subscriptions.provision";
+    static constexpr std::string_view teardown_job = "paaskit.subscriptions.teardown";
+    static constexpr std::string_view renew_job = "paaskit.subscriptions.renew";
+
+    void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
+    void handle_jobs(jobs::worker& worker);
+    pg::pool& database() noexcept { return *pool_; }
+
+    struct subscribe_request {
+        std::string service;
+        std::string plan;
+        std::string name;            ///< the customer's label; empty: the service's name
+        std::string idempotency_key; ///< empty: none (a repeated request subscribes again)
+    };
+    struct subscribed {
+        boost::json::object subscription;
+        bool replayed = false; ///< an earlier request with the same key made it
+    };
+    /// Checks the plan and the cluster's room, holds the first period's price and records the
+    /// subscription with its provisioning job, in one transaction. Refusals:
+    /// `subscriptions::errc::{invalid_request, unknown_service, unknown_plan, no_capacity,
+    /// idempotency_mismatch}`, `billing::errc::insufficient_credit`.
+    asio::awaitable<core::result<subscribed>> subscribe(const store::user& customer, subscribe_request request);
+
+    /// One subscription (`owner`: only that customer's) with its charges and events; with
+    /// `credentials`, also the app's generated secrets.
+    asio::awaitable<core::result<boost::json::object>> show(core::uuid id, std::optional<core::uuid> owner, bool credentials);
+    asio::awaitable<core::result<list_page>> list(const subscription_store::query& q);
+    asio::awaitable<core::result<boost::json::object>> stats();
+
+    /// Ends the subscription now (the unused part of the period refunded to credit) or at the
+    /// end of its period. `wrong_state` while it is provisioning or once it has ended.
+    asio::awaitable<core::result<boost::json::object>> cancel(core::uuid id, core::uuid owner, bool now);
+
+private:
+    asio::awaitable<core::result<jobs::outcome>> provision(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> teardown(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> renew(const jobs::leased_job& job);
+    /// Removes the namespace (and so everything in it) and waits until it is gone; an error to retry.
+    asio::awaitable<core::result<bool>> remove_namespace(const std::string& namespace_name);
+    asio::awaitable<core::result<void>> mail(pg::connection& c, core::uuid user, std::string_view kind, const boost::json::object& details);
+    asio::awaitable<core::result<void>> event(pg::connection& c, core::uuid subscription, std::string_view kind, const boost::json::object& detail);
+    asio::awaitable<core::result<void>> enqueue(pg::connection& c, std::string_view kind, core::uuid subscription, core::time_point at,
+                                                std::chrono::milliseconds timeout);
+
+    subscription_settings settings_;
+    std::shared_ptr<pg::pool> pool_;
+    service_catalog& catalog_;
+    billing_service& billing_;
+    auth_service& accounts_;
+    cluster_connection& cluster_;
+    const core::clock& clock_;
+    core::logger log_;
+    core::uuid_v7_generator ids_;
+    notification_service* mail_ = nullptr;
+};
+
+} // namespace paaskit::server

@@ -1,0 +1,286 @@
+// Subscriptions end to end: through the server, real PostgreSQL, and the simulated cluster the
+// server starts, over HTTP. Every flow that moves credit ends with the ledger's own check.
+
+#include "server/api_support.hpp"
+#include "server/server_support.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace paaskit;
+using namespace paaskit::test;
+namespace json = boost::json;
+
+namespace {
+
+/// A customer given `credit` (sen) by an administrator's adjustment.
+struct customer {
+    std::string token;
+    std::string id;
+};
+
+customer customer_with_credit(auth_server& s, std::int64_t credit, const std::string& who = "subscriber")
+{
+    const auto signed_in = s.register_user(unique_email(who));
+    customer c{str(signed_in, "access_token"), str(signed_in.at("user"), "id")};
+    if (credit > 0) {
+        auto given = call(s.port(), "POST", "/api/admin/billing/adjustments", s.admin_token(),
+                          json::object{{"user_id", c.id}, {"amount", credit}, {"reason", "test credit"}, {"idempotency_key", "credit-" + c.id}});
+        INFO(given.raw.body());
+        REQUIRE(given.status == 201);
+    }
+    return c;
+}
+
+reply subscribe(auth_server& s, const std::string& token, const json::object& body, const std::string& key = "")
+{
+    std::string headers = "Authorization: Bearer " + token + "\r\nContent-Type: application/json\r\n";
+    if (!key.empty())
+        headers += "Idempotency-Key: " + key + "\r\n";
+    auto res = http_request_once(s.port(), "POST", "/api/subscriptions", headers, json::serialize(body));
+    auto parsed = core::parse_json(res.body());
+    return {res.result_int(), parsed ? *parsed : json::value(nullptr), res};
+}
+
+std::int64_t available(auth_server& s, const std::string& token)
+{
+    return call(s.port(), "GET", "/api/billing/balance", token).body.at("available").as_int64();
+}
+
+std::string status_of(auth_server& s, const std::string& token, const std::string& id)
+{
+    return str(call(s.port(), "GET", "/api/subscriptions/" + id, token).body, "status");
+}
+
+/// The simulated cluster's port, from the server's "cluster" log line.
+unsigned short cluster_port(auth_server& s)
+{
+    const auto line = s.process.wait_for_line([](const json::object& l) { return l.at("msg") == "cluster"; }, std::chrono::seconds(5));
+    REQUIRE(line);
+    const auto url = boost::urls::parse_uri(std::string(line->at("url").as_string()));
+    REQUIRE(url.has_value());
+    return url->port_number();
+}
+
+/// What the cluster has at `path` (an API path), as JSON; 404s too.
+reply cluster_get(auth_server& s, const std::string& path) { return call(cluster_port(s), "GET", path); }
+
+void books_balance(auth_server& s)
+{
+    auto dashboard = call(s.port(), "GET", "/api/admin/billing/dashboard", s.admin_token());
+    REQUIRE(dashboard.status == 200);
+    CHECK(dashboard.body.at("books_balance").as_bool());
+}
+
+std::int64_t mails(auth_server& s, const std::string& user, const std::string& kind)
+{
+    auto listed = call(s.port(), "GET", "/api/admin/notifications?kind=" + kind + "&user_id=" + user, s.admin_token());
+    return listed.status == 200 ? listed.body.at("total").as_int64() : -1;
+}
+
+} // namespace
+
+TEST_CASE("subscribing to each built-in service runs it, charged once, with an invoice and a mail")
+{
+    auto& s = shared_server();
+    const std::int64_t prices = 7'500'000 + 9'900'000 + 4'900'000;
+    const auto c = customer_with_credit(s, prices + 1'000'000);
+    const std::pair<const char*, const char*> plans[] = {{"n8n", "starter"}, {"ghost", "starter"}, {"wordpress", "personal"}};
+    std::vector<std::string> ids;
+    for (const auto& [service, plan] : plans) {
+        auto made = subscribe(s, c.token, {{"service", service}, {"plan", plan}, {"name", std::string("my ") + service}}, std::string("k-") + service);
+        INFO(made.raw.body());
+        REQUIRE(made.status == 202);
+        CHECK(str(made.body, "status") == "provisioning");
+        CHECK(made.raw[boost::beast::http::field::location] == "/api/subscriptions/" + str(made.body, "id"));
+        ids.push_back(str(made.body, "id"));
+    }
+    // Held, not yet charged.
+    CHECK(available(s, c.token) == 1'000'000);
+    for (const auto& id : ids)
+        REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 1'000'000);
+
+    for (const auto& id : ids) {
+        auto shown = call(s.port(), "GET", "/api/subscriptions/" + id, c.token);
+        REQUIRE(shown.status == 200);
+        CHECK(shown.body.at("period").as_int64() == 1);
+        CHECK_FALSE(shown.body.at("period_end").is_null());
+        CHECK_FALSE(shown.body.at("credentials").as_object().empty()); // the app's generated passwords, for its owner
+        const auto ns = str(shown.body, "namespace");
+        // In the cluster: the namespace, and every Deployment rolled out.
+        CHECK(cluster_get(s, "/api/v1/namespaces/" + ns).status == 200);
+        auto deployments = cluster_get(s, "/apis/apps/v1/namespaces/" + ns + "/deployments");
+        REQUIRE(deployments.status == 200);
+        REQUIRE_FALSE(deployments.body.at("items").as_array().empty());
+        for (const auto& d : deployments.body.at("items").as_array())
+            CHECK(d.at("status").as_object().if_contains("readyReplicas") != nullptr);
+    }
+    // One invoice per app, and the charges in the history.
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", c.token).body.at("total").as_int64() == 3);
+    auto holds = call(s.port(), "GET", "/api/billing/transactions?kind=hold&status=captured", c.token);
+    CHECK(holds.body.at("total").as_int64() == 3);
+    CHECK(mails(s, c.id, "service_ready") == 3);
+
+    // The same request again (its Idempotency-Key) answers the first one's subscription.
+    auto again = subscribe(s, c.token, {{"service", "n8n"}, {"plan", "starter"}, {"name", "my n8n"}}, "k-n8n");
+    REQUIRE(again.status == 202);
+    CHECK(str(again.body, "id") == ids[0]);
+    CHECK(again.raw["Idempotent-Replayed"] == "true");
+    auto misused = subscribe(s, c.token, {{"service", "n8n"}, {"plan", "pro"}}, "k-n8n");
+    CHECK(misused.status == 422);
+    CHECK(problem_type(misused) == "urn:paaskit:problem:idempotency-key-reused");
+    auto listed = call(s.port(), "GET", "/api/subscriptions", c.token);
+    CHECK(listed.body.at("total").as_int64() == 3);
+    books_balance(s);
+}
+
+TEST_CASE("subscribing is refused: too little credit (402), an unknown service or plan, malformed requests; nothing is held")
+{
+    auto& s = shared_server();
+    const auto c = customer_with_credit(s, 1'000'000);
+    auto poor = subscribe(s, c.token, {{"service", "ghost"}, {"plan", "starter"}});
+    CHECK(poor.status == 402);
+    CHECK(problem_type(poor) == "urn:paaskit:problem:insufficient-credit");
+    CHECK(subscribe(s, c.token, {{"service", "nope"}, {"plan", "starter"}}).status == 422);
+    CHECK(subscribe(s, c.token, {{"service", "ghost"}, {"plan", "gold"}}).status == 422);
+    CHECK(subscribe(s, c.token, {{"service", "ghost"}}).status == 422);
+    CHECK(subscribe(s, c.token, {{"service", "ghost"}, {"plan", "starter"}, {"colour", "red"}}).status == 422);
+    CHECK(subscribe(s, c.token, {{"service", "ghost"}, {"plan", 1}}).status == 422);
+    CHECK(call(s.port(), "GET", "/api/subscriptions", c.token).body.at("total").as_int64() == 0);
+    CHECK(available(s, c.token) == 1'000'000);
+    CHECK(call(s.port(), "GET", "/api/billing/transactions?kind=hold", c.token).body.at("total").as_int64() == 0);
+    books_balance(s);
+}
+
+TEST_CASE("a customer with credit for exactly two subscriptions sends ten at once: exactly two succeed")
+{
+    auto& s = shared_server();
+    const auto c = customer_with_credit(s, 2 * 4'900'000);
+    std::vector<std::thread> senders;
+    std::atomic<int> accepted{0}, refused{0};
+    for (int i = 0; i < 10; ++i)
+        senders.emplace_back([&, i] {
+            auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}, {"name", "blog " + std::to_string(i)}});
+            (made.status == 202 ? accepted : made.status == 402 ? refused : accepted) += made.status == 202 || made.status == 402 ? 1 : 100;
+        });
+    for (auto& t : senders)
+        t.join();
+    CHECK(accepted == 2);
+    CHECK(refused == 8);
+    auto listed = call(s.port(), "GET", "/api/subscriptions", c.token);
+    REQUIRE(listed.body.at("total").as_int64() == 2);
+    for (const auto& item : listed.body.at("items").as_array())
+        REQUIRE(poll_until([&] { return status_of(s, c.token, str(item, "id")) == "active"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 0);
+    books_balance(s);
+}
+
+TEST_CASE("an app that never becomes ready fails: nothing charged, no objects left, the customer mailed")
+{
+    // A server of its own: a short provisioning deadline, and a cluster whose faults are this test's.
+    own_database database("paaskit_subscriptions_faults");
+    auth_server s({"--database-url", database.conninfo(), "--provision-timeout-s", "5"});
+    const auto c = customer_with_credit(s, 10'000'000);
+    REQUIRE(call(cluster_port(s), "PUT", "/sim/faults", "", json::object{{"neverReadyImages", json::array{"ghost"}}}).status == 200);
+    auto made = subscribe(s, c.token, {{"service", "ghost"}, {"plan", "starter"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto ns = str(made.body, "namespace");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "failed"; }, std::chrono::seconds(60)));
+    auto shown = call(s.port(), "GET", "/api/subscriptions/" + id, c.token);
+    CHECK_THAT(str(shown.body, "status_reason"), Catch::Contains("not running within 5 s"));
+    CHECK(available(s, c.token) == 10'000'000);
+    CHECK(call(s.port(), "GET", "/api/billing/transactions?kind=hold&status=released", c.token).body.at("total").as_int64() == 1);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", c.token).body.at("total").as_int64() == 0);
+    CHECK(cluster_get(s, "/api/v1/namespaces/" + ns).status == 404);
+    CHECK(mails(s, c.id, "subscription_failed") == 1);
+
+    // Refused objects: the cluster answers 500 to the next requests, past the deadline's retries.
+    REQUIRE(call(cluster_port(s), "PUT", "/sim/faults", "", json::object{{"neverReadyImages", json::array{}}}).status == 200);
+    auto fine = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(fine.status == 202);
+    REQUIRE(poll_until([&] { return status_of(s, c.token, str(fine.body, "id")) == "active"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 10'000'000 - 4'900'000);
+    books_balance(s);
+}
+
+TEST_CASE("cancelling: now refunds the unused part and removes the app; at the period's end keeps it running")
+{
+    auto& s = shared_server();
+    const auto c = customer_with_credit(s, 2 * 4'900'000);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 2; ++i) {
+        auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+        REQUIRE(made.status == 202);
+        ids.push_back(str(made.body, "id"));
+    }
+    CHECK(call(s.port(), "POST", "/api/subscriptions/" + ids[0] + "/cancel", c.token).status == 409); // still provisioning
+    for (const auto& id : ids)
+        REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 0);
+
+    auto now = call(s.port(), "POST", "/api/subscriptions/" + ids[0] + "/cancel", c.token, json::object{{"when", "now"}});
+    REQUIRE(now.status == 200);
+    CHECK(str(now.body, "status") == "cancelled");
+    // Cancelled within seconds of a month's start: all but the rupiah rounded in the customer's favour comes back.
+    const auto refunded = available(s, c.token);
+    CHECK(refunded > 4'800'000);
+    CHECK(refunded <= 4'900'000);
+    CHECK(refunded % 100 == 0);
+    const auto ns = str(now.body, "namespace");
+    REQUIRE(poll_until([&] { return cluster_get(s, "/api/v1/namespaces/" + ns).status == 404; }, std::chrono::seconds(30)));
+    CHECK(call(s.port(), "POST", "/api/subscriptions/" + ids[0] + "/cancel", c.token).status == 409); // ended
+
+    auto later = call(s.port(), "POST", "/api/subscriptions/" + ids[1] + "/cancel", c.token, json::object{{"when", "period_end"}});
+    REQUIRE(later.status == 200);
+    CHECK(str(later.body, "status") == "active");
+    CHECK(later.body.at("cancel_at_period_end").as_bool());
+    CHECK(call(s.port(), "POST", "/api/subscriptions/" + ids[1] + "/cancel", c.token, json::object{{"when", "tomorrow"}}).status == 422);
+    books_balance(s);
+}
+
+TEST_CASE("subscription endpoints: 401 without a token, 403 for customers on admin routes, 404 for another customer's")
+{
+    auto& s = shared_server();
+    const auto owner = customer_with_credit(s, 4'900'000);
+    auto made = subscribe(s, owner.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto stranger = customer_with_credit(s, 0, "stranger");
+
+    CHECK(call(s.port(), "GET", "/api/subscriptions").status == 401);
+    CHECK(subscribe(s, "", {{"service", "wordpress"}, {"plan", "personal"}}).status == 401);
+    CHECK(call(s.port(), "GET", "/api/subscriptions/" + id).status == 401);
+    CHECK(call(s.port(), "POST", "/api/subscriptions/" + id + "/cancel").status == 401);
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions").status == 401);
+
+    CHECK(call(s.port(), "GET", "/api/subscriptions/" + id, stranger.token).status == 404);
+    CHECK(call(s.port(), "POST", "/api/subscriptions/" + id + "/cancel", stranger.token).status == 404);
+    CHECK(call(s.port(), "GET", "/api/subscriptions/not-a-uuid", owner.token).status == 404);
+    CHECK(call(s.port(), "GET", "/api/subscriptions", stranger.token).body.at("total").as_int64() == 0);
+
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions", owner.token).status == 403);
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions/stats", owner.token).status == 403);
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions/" + id, owner.token).status == 403);
+
+    // Administrators see everyone's, without the app's secrets.
+    const auto admin = s.admin_token();
+    auto listed = call(s.port(), "GET", "/api/admin/subscriptions?user_id=" + owner.id, admin);
+    REQUIRE(listed.status == 200);
+    CHECK(listed.body.at("total").as_int64() == 1);
+    auto shown = call(s.port(), "GET", "/api/admin/subscriptions/" + id, admin);
+    REQUIRE(shown.status == 200);
+    CHECK_FALSE(shown.body.as_object().contains("credentials"));
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions/" + core::uuid{}.to_string(), admin).status == 404);
+    CHECK(call(s.port(), "GET", "/api/admin/subscriptions?status=sleeping", admin).status == 400);
+    auto stats = call(s.port(), "GET", "/api/admin/subscriptions/stats", admin);
+    REQUIRE(stats.status == 200);
+    CHECK(stats.body.at("by_service").as_object().contains("wordpress"));
+    REQUIRE(poll_until([&] { return status_of(s, owner.token, id) == "active"; }, std::chrono::seconds(60)));
+    books_balance(s);
+}
