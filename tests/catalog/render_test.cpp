@@ -98,9 +98,12 @@ TEST_CASE("a subscription gets its own restricted namespace, quota, limits and d
     const auto& wordpress = definitions[2];
     const auto s = must_render(wordpress, {"tenant-a", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "business"},
                                {.domain_pattern = "{{service}}-{{subscription_short}}.sites.example.org", .tls_cluster_issuer = "le"});
-    CHECK(s.namespace_name == "pk-wordpress-0193a1b2c3d4");
-    CHECK(s.host == "wordpress-0193a1b2c3d4.sites.example.org");
-    CHECK(s.url == "https://wordpress-0193a1b2c3d4.sites.example.org");
+    CHECK(s.namespace_name == "pk-wordpress-0c1d2e3f4a5b");
+    CHECK(s.host == "wordpress-0c1d2e3f4a5b.sites.example.org");
+    CHECK(s.url == "https://wordpress-0c1d2e3f4a5b.sites.example.org");
+    // Two UUIDv7s of one millisecond share their beginning, not their end: namespaces apart.
+    const auto same_ms = must_render(wordpress, {"tenant-a", "0193a1b2-c3d4-7e5f-9c3e-51aa07b2d9e1", "business"}, {});
+    CHECK(same_ms.namespace_name != s.namespace_name);
     CHECK(kinds_of(s) == std::map<std::string, std::size_t>{{"Namespace", 1}, {"ResourceQuota", 1}, {"LimitRange", 1},
                                                              {"NetworkPolicy", 5}, {"Secret", 1}, {"PersistentVolumeClaim", 2},
                                                              {"Deployment", 2}, {"Service", 2}, {"Ingress", 1}});

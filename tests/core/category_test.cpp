@@ -13,6 +13,7 @@
 #include <paaskit/billing/error.hpp>
 #include <paaskit/pg/error.hpp>
 #include <paaskit/scheduler/error.hpp>
+#include <paaskit/subscriptions/error.hpp>
 #include <paaskit/templates/error.hpp>
 
 #include <catch2/catch.hpp>
@@ -37,6 +38,7 @@ TEST_CASE("every component's error category is distinct")
         first_code<p::auth::errc>(),        first_code<p::templates::errc>(), first_code<p::k8s::errc>(),
         first_code<p::catalog::errc>(),     first_code<p::scheduler::errc>(), first_code<p::k8s::client::errc>(),
         first_code<p::jobs::errc>(),        first_code<p::notify::errc>(), first_code<p::billing::errc>(),
+        first_code<p::subscriptions::errc>(),
     };
     std::set<std::string> names;
     for (std::size_t i = 0; i < firsts.size(); ++i) {

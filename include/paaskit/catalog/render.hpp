@@ -104,10 +104,14 @@ inline core::result<rendered_subscription> render_subscription(const service_def
         return core::error(errc::invalid_subscription, "tenant: " + why);
     if (std::string why = k8s::check_label_value(request.subscription); !why.empty() || request.subscription.empty())
         return core::error(errc::invalid_subscription, "subscription: " + (why.empty() ? std::string("required") : why));
+    // The last 12 letters and digits: a UUIDv7 begins with its millisecond, so two subscriptions
+    // made in the same millisecond share their first characters, never their random last ones.
     std::string short_id;
-    for (const char c : request.subscription)
-        if (short_id.size() < 12 && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-            short_id.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+    for (auto it = request.subscription.rbegin(); it != request.subscription.rend() && short_id.size() < 12; ++it) {
+        const char c = *it;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            short_id.insert(short_id.begin(), static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+    }
     if (short_id.size() < 8)
         return core::error(errc::invalid_subscription, "subscription: needs at least 8 letters or digits");
 
