@@ -29,8 +29,8 @@
 
 namespace paaskit::server {
 
-application::application(server_options options, core::logger log, const core::clock& clock)
-    : options_(std::move(options)), log_(std::move(log)), clock_(clock)
+application::application(server_options options, core::logger log, const core::clock& clock, core::shifted_clock* adjustable)
+    : options_(std::move(options)), log_(std::move(log)), clock_(clock), adjustable_(adjustable)
 {
 }
 
@@ -173,11 +173,15 @@ int application::run()
     subscription_config.render.ingress_class = options_.ingress_class;
     subscription_config.render.tls_cluster_issuer = options_.tls_cluster_issuer;
     subscription_config.provision_timeout = std::chrono::seconds(options_.provision_timeout_s);
+    subscription_config.renewal_warning = std::chrono::hours(24 * options_.renewal_warning_days);
+    subscription_config.grace = std::chrono::hours(24 * options_.grace_days);
+    subscription_config.retention = std::chrono::hours(24 * options_.suspension_retention_days);
     subscription_service subscriptions(std::move(subscription_config), pool, catalog, billing, auth, **cluster, clock_, log_);
     subscriptions.send_mail_with(**mail);
     register_subscription_routes(routes, subscriptions, auth);
+    billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
     if (options_.debug_endpoints)
-        register_debug_routes(routes, state);
+        register_debug_routes(routes, state, adjustable_);
     job_runner jobs(loops.main().get_executor(), pool,
                     {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
                      .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},

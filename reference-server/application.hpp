@@ -11,7 +11,8 @@ namespace paaskit::server {
 
 class application {
 public:
-    application(server_options options, core::logger log, const core::clock& clock);
+    /// `adjustable`, when given, is `clock` itself, moved ahead by POST /debug/clock.
+    application(server_options options, core::logger log, const core::clock& clock, core::shifted_clock* adjustable = nullptr);
 
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully. Returns the process exit status:
     /// 0 after a clean (or deadline-forced) shutdown, 1 when the server could not start.
@@ -21,6 +22,7 @@ private:
     server_options options_;
     core::logger log_;
     const core::clock& clock_;
+    core::shifted_clock* adjustable_;
 };
 
 } // namespace paaskit::server

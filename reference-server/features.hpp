@@ -31,7 +31,8 @@ void register_auth_routes(router& routes, auth_service& service);
 void register_admin_user_routes(router& routes, auth_service& service);
 void register_service_routes(router& routes, service_catalog& catalog, authenticator& access, pg::pool& database,
                              const core::clock& clock);
-void register_debug_routes(router& routes, const platform& p);
+/// `clock`, when given, is the server's clock, moved ahead by POST /debug/clock {"advance_seconds"}.
+void register_debug_routes(router& routes, const platform& p, core::shifted_clock* clock);
 void register_job_routes(router& routes, authenticator& access, pg::pool& database, const core::clock& clock);
 void register_notification_routes(router& routes, authenticator& access, notification_service& service);
 void register_audit_routes(router& routes, authenticator& access, pg::pool& database);

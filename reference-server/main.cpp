@@ -19,8 +19,10 @@ int main(int argc, char** argv)
     if (*parsed == paaskit::config::parse_outcome::exit)
         return 0;
 
-    paaskit::core::system_clock clock;
+    paaskit::core::system_clock system_clock;
+    paaskit::core::shifted_clock shifted_clock; // --debug-clock: tests move it ahead
+    const paaskit::core::clock& clock = options.debug_clock ? static_cast<const paaskit::core::clock&>(shifted_clock) : system_clock;
     paaskit::core::logger log(std::make_shared<paaskit::core::background_log_sink>(), clock, options.level);
-    paaskit::server::application app(options, log, clock);
+    paaskit::server::application app(options, log, clock, options.debug_clock ? &shifted_clock : nullptr);
     return app.run();
 }

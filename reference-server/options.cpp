@@ -141,8 +141,15 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("tls-cluster-issuer", options.tls_cluster_issuer, "cert-manager ClusterIssuer for the apps' TLS; empty: plain HTTP");
     cli.option("provision-timeout-s", options.provision_timeout_s, "Seconds an app has to be running before its provisioning fails")
         .check(CLI::Range(5U, 86'400U));
+    cli.option("renewal-warning-days", options.renewal_warning_days, "Days before a renewal the credit will not cover that the customer is told")
+        .check(CLI::Range(0U, 28U));
+    cli.option("grace-days", options.grace_days, "Days a subscription stays past due (running) before it is suspended").check(CLI::Range(0U, 60U));
+    cli.option("suspension-retention-days", options.suspension_retention_days,
+               "Days a suspended subscription's data is kept before it is terminated").check(CLI::Range(1U, 3650U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");
     cli.flag("debug-endpoints", options.debug_endpoints, "Serve /debug/* (for testing load balancers and shutdown)");
+    cli.flag("debug-clock", options.debug_clock,
+             "Let POST /debug/clock move the server's clock ahead, for tests of renewals and grace periods (needs --debug-endpoints)");
 
     auto outcome = cli.parse(argc, argv, out);
     if (!outcome || *outcome == config::parse_outcome::exit)
@@ -178,6 +185,8 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
         return core::error(core::errc::invalid_config, "--topup-min and --topup-max must be whole rupiah (multiples of 100 sen)");
     if (options.midtrans_production && options.midtrans_server_key.empty())
         return core::error(core::errc::invalid_config, "--midtrans-production needs --midtrans-server-key");
+    if (options.debug_clock && !options.debug_endpoints)
+        return core::error(core::errc::invalid_config, "--debug-clock needs --debug-endpoints");
     if (options.threads == 0)
         options.threads = std::max(1U, std::thread::hardware_concurrency());
     return outcome;

@@ -24,6 +24,7 @@ struct server_options {
     int write_timeout_ms = 30'000;
     int shutdown_timeout_ms = 10'000;
     bool debug_endpoints = false;
+    bool debug_clock = false; // POST /debug/clock moves the server's clock ahead (needs --debug-endpoints; for tests)
     bool access_log = true;
     std::string database_url;  // empty: the embedded cluster under data_dir
     std::string data_dir = "./var";
@@ -89,6 +90,9 @@ struct server_options {
     std::string ingress_class = "nginx";
     std::string tls_cluster_issuer;   // cert-manager ClusterIssuer for the apps' Ingresses; empty: plain HTTP
     unsigned provision_timeout_s = 300; // an app not running by then has failed (and is removed)
+    unsigned renewal_warning_days = 3;  // a renewal the credit will not cover is announced this many days before
+    unsigned grace_days = 3;            // past_due this long, then suspended
+    unsigned suspension_retention_days = 30; // suspended this long, then terminated (the namespace deleted)
 
     // Derived by parse_server_options from the above.
     bool public_url_given = false; // --public-url was set (else it follows the bound port)

@@ -282,6 +282,9 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
             auto finalised = co_await finalise_invoice(c, t, now);
             if (!finalised)
                 co_return finalised.error();
+            if (credit_hook_)
+                if (auto told = co_await credit_hook_(c, t.user_id); !told)
+                    co_return told.error();
         }
         co_return core::result<void>{};
     };
@@ -606,6 +609,9 @@ asio::awaitable<core::result<boost::json::object>> billing_service::adjust(core:
             co_return moved.error();
         if (auto settled = co_await billing_store::settle_movement(c, id, "posted", moved->id.to_uuid(), now); !settled)
             co_return settled.error();
+        if (amount > 0 && credit_hook_)
+            if (auto told = co_await credit_hook_(c, customer); !told)
+                co_return told.error();
         entry.target_id = id.to_string();
         entry.after = {{"user_id", customer.to_string()}, {"amount", amount}, {"reason", reason}, {"ledger_transfer_id", moved->id.to_uuid().to_string()}};
         co_return co_await audit::append(c, entry, ids_.next(), now);

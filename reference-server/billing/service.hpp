@@ -19,6 +19,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <functional>
 #include <memory>
 
 namespace paaskit::server {
@@ -50,6 +51,11 @@ public:
     static constexpr std::string_view check_job = "paaskit.billing.topup_check";
     static constexpr std::string_view receipt_job = "paaskit.billing.receipt"; ///< the receipt with the invoice's PDF
     static constexpr std::string_view webhook_path = "/api/billing/midtrans/notification";
+
+    /// Run in the transaction that gives a customer credit (a paid top-up, an administrator's
+    /// credit), so other features can react in it: subscriptions waiting for credit.
+    using credit_hook = std::function<asio::awaitable<core::result<void>>(pg::connection&, core::uuid customer)>;
+    void on_credit(credit_hook hook) { credit_hook_ = std::move(hook); }
 
     /// Receipts and failure notes go through `mail` (none are written without it).
     void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
@@ -146,6 +152,7 @@ private:
     core::uuid_v7_generator ids_;
     asio::thread_pool gateway_threads_;
     notification_service* mail_ = nullptr;
+    credit_hook credit_hook_;
 };
 
 } // namespace paaskit::server

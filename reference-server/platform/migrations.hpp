@@ -321,6 +321,12 @@ CREATE TABLE paaskit_subscription_events (
 );
 CREATE INDEX paaskit_subscription_events_of ON paaskit_subscription_events (subscription_id, created_at);
 )sql"},
+        {13, "subscription_lapses",
+         R"sql(
+-- Since when a renewal found too little credit (past_due), and since when the app is scaled to
+-- zero for it (suspended): the grace period and the retention count from these.
+ALTER TABLE paaskit_subscriptions ADD COLUMN past_due_since timestamptz, ADD COLUMN suspended_at timestamptz;
+)sql"},
     };
 }
 

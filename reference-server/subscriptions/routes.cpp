@@ -2,12 +2,14 @@
 // /api/admin/subscriptions/*: everyone's, with statistics.
 
 #include "accounts/service.hpp"
+#include "audit/request.hpp"
 #include "features.hpp"
 #include "http/json_body.hpp"
 #include "http/params.hpp"
 #include "http/problem.hpp"
 #include "subscriptions/service.hpp"
 
+#include <paaskit/core/json.hpp>
 #include <paaskit/subscriptions/lifecycle.hpp>
 
 namespace paaskit::server {
@@ -138,6 +140,29 @@ void register_subscription_routes(router& routes, subscription_service& subscrip
         if (!stats)
             co_return error_response(ctx, stats.error());
         co_return json_response(ctx, http::status::ok, *stats);
+    }));
+
+    routes.add(http::verb::patch, "/api/admin/subscriptions/{id}/status",
+               admin([&subscriptions](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        const auto id = path_uuid(ctx);
+        if (!id)
+            co_return no_such_subscription(ctx);
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        for (const auto& member : *body)
+            if (member.key() != "action" && member.key() != "reason")
+                co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
+        auto action = core::json_member<std::string>(*body, "action");
+        auto reason = core::json_member<std::string>(*body, "reason");
+        if (!action || !reason)
+            co_return error_response(ctx, !action ? action.error() : reason.error());
+        auto entry = audit::admin_entry(ctx, who.user.id, who.user.role, who.token_id(), "subscriptions.status", "subscription",
+                                        id->to_string(), nullptr, nullptr);
+        auto changed = co_await subscriptions.set_status(*id, *action, std::move(*reason), std::move(entry));
+        if (!changed)
+            co_return error_response(ctx, changed.error());
+        co_return json_response(ctx, http::status::ok, *changed);
     }));
 
     routes.add(http::verb::get, "/api/admin/subscriptions/{id}", admin([&subscriptions](request_context& ctx, principal&) -> asio::awaitable<http_response> {

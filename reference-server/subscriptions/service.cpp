@@ -248,7 +248,7 @@ asio::awaitable<core::result<subscription_service::subscribed>> subscription_ser
 }
 
 asio::awaitable<core::result<void>> subscription_service::enqueue(pg::connection& c, std::string_view kind, core::uuid subscription,
-                                                                  core::time_point at, std::chrono::milliseconds timeout)
+                                                                  core::time_point at, std::chrono::milliseconds timeout, std::string_view occasion)
 {
     jobs::job j;
     j.kind = std::string(kind);
@@ -257,9 +257,14 @@ asio::awaitable<core::result<void>> subscription_service::enqueue(pg::connection
     j.max_attempts = 200;
     j.timeout = timeout;
     j.unique_key = std::string(kind) + ":" + subscription.to_string();
+    if (!occasion.empty())
+        j.unique_key += ":" + std::string(occasion);
     auto queued = co_await jobs::enqueue(c, j, clock_.now());
     if (!queued)
         co_return queued.error();
+    if (!*queued) // one waits already: it runs by `at` too
+        if (auto moved = co_await jobs::bring_forward(c, j.unique_key, at); !moved)
+            co_return moved.error();
     co_return core::result<void>{};
 }
 
@@ -391,6 +396,8 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::provision(con
                 co_return logged.error();
             if (auto queued = co_await enqueue(c, renew_job, s.id, end, std::chrono::seconds(120)); !queued)
                 co_return queued.error();
+            if (auto queued = co_await enqueue(c, remind_job, s.id, end - settings_.renewal_warning, std::chrono::seconds(60), "1"); !queued)
+                co_return queued.error();
             const boost::json::object ready_mail{{"service", s.service_name}, {"url", s.url},
                                      {"sign_in", "Open the address to finish setting up " + s.service_name +
                                                      "; its generated passwords are on the subscription's page."}};
@@ -484,6 +491,53 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::teardown(cons
     co_return jobs::outcome(jobs::completed{});
 }
 
+namespace {
+
+std::string period_description(const subscription_store::subscription& s, std::int32_t period)
+{
+    return s.service_name + " " + s.plan_name + " (" + s.name + "), month " + std::to_string(period);
+}
+
+std::chrono::milliseconds until(core::time_point when, core::time_point now)
+{
+    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
+}
+
+} // namespace
+
+asio::awaitable<core::result<void>> subscription_service::suspend(pg::connection& c, const subscription_store::subscription& s,
+                                                                  std::string_view reason)
+{
+    const auto now = clock_.now();
+    if (auto moved = co_await subscription_store::mark_suspended(c, s.id, reason, now); !moved)
+        co_return moved.error();
+    const boost::json::object suspended_event{{"reason", reason}};
+    if (auto logged = co_await event(c, s.id, "suspended", suspended_event); !logged)
+        co_return logged.error();
+    if (auto queued = co_await enqueue(c, converge_job, s.id, now, std::chrono::seconds(120)); !queued)
+        co_return queued.error();
+    const boost::json::object suspended_mail{{"service", s.service_name}, {"reason", reason}, {"amount_due", billing::format_idr(s.price)}};
+    co_return co_await mail(c, s.user_id, "suspended", suspended_mail);
+}
+
+asio::awaitable<core::result<void>> subscription_service::finish(pg::connection& c, const subscription_store::subscription& s, subs::state to,
+                                                                 std::string_view reason)
+{
+    const auto now = clock_.now();
+    if (auto ended = co_await subscription_store::end(c, s.id, subs::to_string(to), reason, now); !ended)
+        co_return ended.error();
+    const boost::json::object ended_event{{"reason", reason}};
+    if (auto logged = co_await event(c, s.id, subs::to_string(to), ended_event); !logged)
+        co_return logged.error();
+    if (auto queued = co_await enqueue(c, teardown_job, s.id, now, std::chrono::seconds(120)); !queued)
+        co_return queued.error();
+    const boost::json::object ended_mail{{"service", s.service_name}, {"reason", reason}};
+    co_return co_await mail(c, s.user_id, "terminated", ended_mail);
+}
+
+// One job per subscription walks it through time: at the period's end it renews (or cancels);
+// with too little credit it waits out the grace period, then suspends; suspended past the
+// retention, it terminates. Each run snoozes until the next moment that matters.
 asio::awaitable<core::result<jobs::outcome>> subscription_service::renew(const jobs::leased_job& job)
 {
     const auto id = subscription_of(job);
@@ -501,56 +555,70 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::renew(const j
             co_return core::result<void>{};
         const auto& s = **locked;
         const auto now = clock_.now();
-        if (s.status != subs::to_string(subs::state::active) || !s.period_end)
-            co_return core::result<void>{};
-        if (now < *s.period_end) {
-            wait = std::chrono::duration_cast<std::chrono::milliseconds>(*s.period_end - now);
+        const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
+        if (state == subs::state::suspended) {
+            const auto ends = s.suspended_at.value_or(now) + settings_.retention;
+            if (now < ends) {
+                wait = until(ends, now);
+                co_return core::result<void>{};
+            }
+            co_return co_await finish(c, s, subs::state::terminated, "suspended for lack of credit for longer than the retention");
+        }
+        if ((state != subs::state::active && state != subs::state::past_due) || !s.period_end)
+            co_return core::result<void>{}; // provisioning (its job starts this one) or ended
+        if (state == subs::state::active && now < *s.period_end) {
+            wait = until(*s.period_end, now);
             co_return core::result<void>{};
         }
-        if (s.cancel_at_period_end) {
-            if (auto ended = co_await subscription_store::end(c, s.id, subs::to_string(subs::state::cancelled), "cancelled at the end of the period",
-                                                              now);
-                !ended)
-                co_return ended.error();
-            const boost::json::object cancelled_event{{"at_period_end", true}};
-            if (auto logged = co_await event(c, s.id, "cancelled", cancelled_event); !logged)
-                co_return logged.error();
-            if (auto queued = co_await enqueue(c, teardown_job, s.id, now, std::chrono::seconds(120)); !queued)
-                co_return queued.error();
-            const boost::json::object cancelled_mail{{"service", s.service_name}, {"reason", "cancelled at the end of its period"}};
-            co_return co_await mail(c, s.user_id, "terminated", cancelled_mail);
-        }
-        // The next period, charged at once.
+        if (s.cancel_at_period_end)
+            co_return co_await finish(c, s, subs::state::cancelled, "cancelled at the end of its period");
+        // The next period, charged at once; it runs on from the end of the last one.
         const auto next = s.period + 1;
-        const billing_service::charge_details charge{
-            .customer = s.user_id, .amount = s.price, .key = "sub-" + s.id.to_string() + "-" + std::to_string(next),
-            .description = s.service_name + " " + s.plan_name + " (" + s.name + "), month " + std::to_string(next)};
+        const billing_service::charge_details charge{.customer = s.user_id, .amount = s.price,
+                                                     .key = "sub-" + s.id.to_string() + "-" + std::to_string(next),
+                                                     .description = period_description(s, next)};
         auto invoice = co_await billing_.charge_credit(c, charge);
         if (!invoice && invoice.error() == billing::errc::insufficient_credit) {
-            if (auto moved = co_await subscription_store::set_status(c, s.id, subs::to_string(subs::state::past_due),
-                                                                     std::string("the renewal found too little credit"), now);
-                !moved)
-                co_return moved.error();
-            const boost::json::object past_due_event{{"amount_due", s.price}};
-            if (auto logged = co_await event(c, s.id, "past_due", past_due_event); !logged)
-                co_return logged.error();
-            const boost::json::object reminder_mail{{"service", s.service_name}, {"price", billing::format_idr(s.price)}, {"days", 0},
-                                     {"renews_at", core::format_rfc3339(*s.period_end)}, {"balance", "too low"}};
-            co_return co_await mail(c, s.user_id, "renewal_reminder",
-                                    reminder_mail);
+            if (state == subs::state::active) {
+                if (auto moved = co_await subscription_store::mark_past_due(c, s.id, "the renewal found too little credit", now); !moved)
+                    co_return moved.error();
+                const boost::json::object past_due_event{{"amount_due", s.price}, {"grace_ends", core::time_to_json(now + settings_.grace)}};
+                if (auto logged = co_await event(c, s.id, "past_due", past_due_event); !logged)
+                    co_return logged.error();
+                auto balance = co_await billing_.ledger().balance(c, s.user_id);
+                if (!balance)
+                    co_return balance.error();
+                const boost::json::object past_due_mail{
+                    {"service", s.service_name}, {"price", billing::format_idr(s.price)},
+                    {"days", std::chrono::duration_cast<std::chrono::days>(settings_.grace).count()},
+                    {"renews_at", core::format_rfc3339(now + settings_.grace)}, {"balance", billing::format_idr(balance->available)}};
+                if (auto mailed = co_await mail(c, s.user_id, "renewal_reminder", past_due_mail); !mailed)
+                    co_return mailed.error();
+                wait = settings_.grace;
+                co_return core::result<void>{};
+            }
+            const auto grace_ends = s.past_due_since.value_or(now) + settings_.grace;
+            if (now < grace_ends) {
+                wait = until(grace_ends, now);
+                co_return core::result<void>{};
+            }
+            if (auto suspended = co_await suspend(c, s, "its renewal was not paid within the grace period"); !suspended)
+                co_return suspended.error();
+            wait = settings_.retention;
+            co_return core::result<void>{};
         }
         if (!invoice)
             co_return invoice.error();
         const auto end = subs::add_months(*s.period_end, 1);
-        auto r = co_await c.query("UPDATE paaskit_subscriptions SET period = $2, period_start = period_end, period_end = $3, updated_at = $4 "
-                                  "WHERE id = $1",
-                                  pg::params(s.id, next, end, now));
-        if (!r)
-            co_return r.error();
+        if (auto moved = co_await subscription_store::start_period(c, s.id, next, *s.period_end, end, now); !moved)
+            co_return moved.error();
         const boost::json::object renewed_event{{"period", next}, {"charged", s.price}, {"invoice", invoice->number}};
         if (auto logged = co_await event(c, s.id, "renewed", renewed_event); !logged)
             co_return logged.error();
-        wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+        if (auto queued = co_await enqueue(c, remind_job, s.id, end - settings_.renewal_warning, std::chrono::seconds(60), std::to_string(next));
+            !queued)
+            co_return queued.error();
+        wait = until(end, now);
         co_return core::result<void>{};
     };
     if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, step); !done)
@@ -558,6 +626,214 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::renew(const j
     if (wait)
         co_return jobs::outcome(jobs::snoozed{*wait});
     co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::remind(const jobs::leased_job& job)
+{
+    const auto id = subscription_of(job);
+    if (!id)
+        co_return id.error();
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto check = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto found = co_await subscription_store::find(c, *id, std::nullopt, false);
+        if (!found)
+            co_return found.error();
+        if (!*found || (*found)->status != subs::to_string(subs::state::active) || (*found)->cancel_at_period_end || !(*found)->period_end)
+            co_return core::result<void>{};
+        const auto& s = **found;
+        auto balance = co_await billing_.ledger().balance(c, s.user_id);
+        if (!balance)
+            co_return balance.error();
+        if (balance->available >= s.price)
+            co_return core::result<void>{};
+        const auto left = std::chrono::duration_cast<std::chrono::days>(*s.period_end - clock_.now());
+        const boost::json::object reminder{{"service", s.service_name}, {"price", billing::format_idr(s.price)}, {"days", std::max<std::int64_t>(0, left.count())},
+                                           {"renews_at", core::format_rfc3339(*s.period_end)}, {"balance", billing::format_idr(balance->available)}};
+        co_return co_await mail(c, s.user_id, "renewal_reminder", reminder);
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, check); !done)
+        co_return done.error();
+    co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<void>> subscription_service::credit_arrived(pg::connection& c, core::uuid customer)
+{
+    jobs::job j;
+    j.kind = std::string(settle_job);
+    j.args = {{"user_id", customer.to_string()}};
+    j.max_attempts = 50;
+    j.unique_key = std::string(settle_job) + ":" + customer.to_string();
+    auto queued = co_await jobs::enqueue(c, j, clock_.now());
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::settle(const jobs::leased_job& job)
+{
+    const auto* user_text = job.args.if_contains("user_id");
+    const auto user = user_text && user_text->is_string() ? core::uuid::parse(user_text->as_string())
+                                                          : core::result<core::uuid>(core::error(core::errc::invalid_uuid));
+    if (!user)
+        co_return core::error(core::errc::invalid_argument, "the job has no user_id");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto waiting = co_await subscription_store::owed(**conn, *user);
+    if (!waiting)
+        co_return waiting.error();
+    // Oldest first, each in a transaction of its own, until the credit runs out.
+    for (const auto& id : *waiting) {
+        bool short_of_credit = false;
+        const auto pay = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            auto locked = co_await subscription_store::find(c, id, std::nullopt, true);
+            if (!locked)
+                co_return locked.error();
+            if (!*locked)
+                co_return core::result<void>{};
+            const auto& s = **locked;
+            const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
+            if ((state != subs::state::past_due && state != subs::state::suspended) || !s.period_end)
+                co_return core::result<void>{};
+            const auto now = clock_.now();
+            const auto next = s.period + 1;
+            const billing_service::charge_details charge{.customer = s.user_id, .amount = s.price,
+                                                         .key = "sub-" + s.id.to_string() + "-" + std::to_string(next),
+                                                         .description = period_description(s, next)};
+            auto invoice = co_await billing_.charge_credit(c, charge);
+            if (!invoice && invoice.error() == billing::errc::insufficient_credit) {
+                short_of_credit = true;
+                co_return core::result<void>{};
+            }
+            if (!invoice)
+                co_return invoice.error();
+            // Past due: the period runs on from the last one's end. Suspended: from now (it did not run).
+            const auto start = state == subs::state::suspended ? now : *s.period_end;
+            const auto end = subs::add_months(start, 1);
+            if (auto moved = co_await subscription_store::start_period(c, s.id, next, start, end, now); !moved)
+                co_return moved.error();
+            const boost::json::object resumed_event{{"period", next}, {"charged", s.price}, {"invoice", invoice->number}, {"was", s.status}};
+            if (auto logged = co_await event(c, s.id, "resumed", resumed_event); !logged)
+                co_return logged.error();
+            if (auto queued = co_await enqueue(c, remind_job, s.id, end - settings_.renewal_warning, std::chrono::seconds(60), std::to_string(next)); !queued)
+                co_return queued.error();
+            if (auto queued = co_await enqueue(c, renew_job, s.id, end, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            if (state != subs::state::suspended)
+                co_return core::result<void>{};
+            if (auto queued = co_await enqueue(c, converge_job, s.id, now, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            const boost::json::object resumed_mail{{"service", s.service_name}, {"url", s.url}};
+            co_return co_await mail(c, s.user_id, "resumed", resumed_mail);
+        };
+        if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, pay); !done)
+            co_return done.error();
+        if (short_of_credit)
+            break;
+    }
+    co_return jobs::outcome(jobs::completed{});
+}
+
+// The app's objects as its state wants them: a suspended app's Deployments at zero replicas (its
+// volumes, secrets and the rest kept), any other live app's as rendered.
+asio::awaitable<core::result<jobs::outcome>> subscription_service::converge(const jobs::leased_job& job)
+{
+    const auto id = subscription_of(job);
+    if (!id)
+        co_return id.error();
+    std::optional<subscription_store::subscription> found;
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto read = co_await subscription_store::find(**conn, *id, std::nullopt, false);
+        if (!read)
+            co_return read.error();
+        found = std::move(*read);
+    }
+    if (!found)
+        co_return jobs::outcome(jobs::completed{});
+    const auto state = subs::parse_state(found->status).value_or(subs::state::failed);
+    if (state == subs::state::provisioning || !subs::keeps_objects(state))
+        co_return jobs::outcome(jobs::completed{}); // its own job, or the teardown's
+    auto apply = [this, s = std::move(*found), state]() -> core::result<void> {
+        for (const auto& o : s.manifest) {
+            auto object = o.as_object();
+            const auto kind = std::string(k8s::member_string(object, "kind"));
+            const auto* r = resource_for(kind);
+            if (r == nullptr)
+                continue;
+            if (kind == "Deployment" && state == subs::state::suspended)
+                object["spec"].as_object()["replicas"] = 0;
+            auto done = cluster_.api().apply(*r, k8s::namespace_of(object), object, settings_.field_manager, true);
+            if (!done)
+                return core::error(errc::cluster_failure, "applying " + kind + ": " + done.error().detail());
+        }
+        return {};
+    };
+    if (auto applied = co_await cluster_.run(std::move(apply)); !applied)
+        co_return applied.error();
+    co_return jobs::outcome(jobs::completed{});
+}
+
+asio::awaitable<core::result<boost::json::object>> subscription_service::set_status(core::uuid id, std::string_view action, std::string reason,
+                                                                                    audit::entry entry)
+{
+    if (action != "suspend" && action != "resume" && action != "terminate")
+        co_return core::error(errc::invalid_request, "action: suspend, resume or terminate");
+    if (reason.empty() || reason.size() > 500)
+        co_return core::error(errc::invalid_request, "reason: 1 to 500 characters");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto locked = co_await subscription_store::find(c, id, std::nullopt, true);
+        if (!locked)
+            co_return locked.error();
+        if (!*locked)
+            co_return core::error(errc::not_found, "no such subscription");
+        const auto& s = **locked;
+        const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
+        const auto now = clock_.now();
+        if (action == "suspend") {
+            if (state != subs::state::active && state != subs::state::past_due)
+                co_return core::error(errc::wrong_state, "only an active or past-due subscription can be suspended (it is " + s.status + ")");
+            if (auto suspended = co_await suspend(c, s, "suspended by an administrator: " + reason); !suspended)
+                co_return suspended.error();
+            // Its renewal job now counts the retention from here.
+            if (auto queued = co_await enqueue(c, renew_job, s.id, now + settings_.retention, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+        } else if (action == "resume") {
+            if (state != subs::state::suspended)
+                co_return core::error(errc::wrong_state, "only a suspended subscription can be resumed (it is " + s.status + ")");
+            if (auto moved = co_await subscription_store::mark_active(c, s.id, now); !moved)
+                co_return moved.error();
+            const boost::json::object resumed_event{{"by", "administrator"}, {"reason", reason}};
+            if (auto logged = co_await event(c, s.id, "resumed", resumed_event); !logged)
+                co_return logged.error();
+            if (auto queued = co_await enqueue(c, converge_job, s.id, now, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            if (auto queued = co_await enqueue(c, renew_job, s.id, now, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            const boost::json::object resumed_mail{{"service", s.service_name}, {"url", s.url}};
+            if (auto mailed = co_await mail(c, s.user_id, "resumed", resumed_mail); !mailed)
+                co_return mailed.error();
+        } else {
+            if (!subs::keeps_objects(state) || state == subs::state::provisioning)
+                co_return core::error(errc::wrong_state, "only a live subscription can be terminated (it is " + s.status + ")");
+            if (auto ended = co_await finish(c, s, subs::state::terminated, "terminated by an administrator: " + reason); !ended)
+                co_return ended.error();
+        }
+        entry.target_id = s.id.to_string();
+        entry.before = {{"status", s.status}};
+        entry.after = {{"action", action}, {"reason", reason}};
+        co_return co_await audit::append(c, entry, ids_.next(), now);
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
+        co_return done.error();
+    co_return co_await show(id, std::nullopt, false);
 }
 
 asio::awaitable<core::result<boost::json::object>> subscription_service::show(core::uuid id, std::optional<core::uuid> owner, bool credentials)
@@ -630,15 +906,10 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::cancel(
                                                                   std::to_string(s.period)};
         if (auto refunded = co_await billing_.refund_credit(c, back); !refunded)
             co_return refunded.error();
-        if (auto ended = co_await subscription_store::end(c, id, subs::to_string(subs::state::cancelled), "cancelled by the customer", at); !ended)
-            co_return ended.error();
-        const boost::json::object cancelled_now_event{{"at_period_end", false}, {"refunded", refund}};
-        if (auto logged = co_await event(c, id, "cancelled", cancelled_now_event); !logged)
+        const boost::json::object refunded_event{{"refunded", refund}};
+        if (auto logged = co_await event(c, id, "refunded", refunded_event); !logged)
             co_return logged.error();
-        if (auto queued = co_await enqueue(c, teardown_job, id, at, std::chrono::seconds(120)); !queued)
-            co_return queued.error();
-        const boost::json::object cancelled_now_mail{{"service", s.service_name}, {"reason", "cancelled at your request"}};
-        co_return co_await mail(c, s.user_id, "terminated", cancelled_now_mail);
+        co_return co_await finish(c, s, subs::state::cancelled, "cancelled at your request");
     };
     if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
         co_return done.error();
@@ -651,6 +922,9 @@ void subscription_service::handle_jobs(jobs::worker& worker)
     worker.handle(std::string(provision_job), [this](const jobs::leased_job& job) { return provision(job); }, retry);
     worker.handle(std::string(teardown_job), [this](const jobs::leased_job& job) { return teardown(job); }, retry);
     worker.handle(std::string(renew_job), [this](const jobs::leased_job& job) { return renew(job); }, retry);
+    worker.handle(std::string(remind_job), [this](const jobs::leased_job& job) { return remind(job); }, retry);
+    worker.handle(std::string(converge_job), [this](const jobs::leased_job& job) { return converge(job); }, retry);
+    worker.handle(std::string(settle_job), [this](const jobs::leased_job& job) { return settle(job); }, retry);
 }
 
 } // namespace paaskit::server

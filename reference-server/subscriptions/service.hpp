@@ -14,6 +14,7 @@
 #include <paaskit/core/log.hpp>
 #include <paaskit/jobs/worker.hpp>
 #include <paaskit/pg/pool.hpp>
+#include <paaskit/subscriptions/lifecycle.hpp>
 
 #include <memory>
 
@@ -25,6 +26,9 @@ struct subscription_settings {
     catalog::render_options render{};
     std::chrono::seconds provision_timeout{300}; ///< an app not running by then has failed
     std::string field_manager = "paaskit";       ///< server-side apply's field manager
+    std::chrono::hours renewal_warning{3 * 24};  ///< a renewal the credit will not cover is announced this long before
+    std::chrono::hours grace{3 * 24};            ///< past_due this long, then suspended
+    std::chrono::hours retention{30 * 24};       ///< suspended this long, then terminated
 };
 
 class auth_service;
@@ -40,7 +44,10 @@ public:
 
     static constexpr std::string_view provision_job = "paaskit.subscriptions.provision";
     static constexpr std::string_view teardown_job = "paaskit.subscriptions.teardown";
-    static constexpr std::string_view renew_job = "paaskit.subscriptions.renew";
+    static constexpr std::string_view renew_job = "paaskit.subscriptions.renew";         ///< period ends, grace, retention
+    static constexpr std::string_view remind_job = "paaskit.subscriptions.remind";       ///< a renewal the credit will not cover
+    static constexpr std::string_view converge_job = "paaskit.subscriptions.converge";   ///< the cluster made to match the state
+    static constexpr std::string_view settle_job = "paaskit.subscriptions.settle";       ///< new credit pays what waits for it
 
     void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
     void handle_jobs(jobs::worker& worker);
@@ -72,16 +79,34 @@ public:
     /// end of its period. `wrong_state` while it is provisioning or once it has ended.
     asio::awaitable<core::result<boost::json::object>> cancel(core::uuid id, core::uuid owner, bool now);
 
+    /// New credit for `customer`, in the transaction that gives it: what waits for credit
+    /// (past_due and suspended subscriptions) is charged and resumed by a job after commit.
+    asio::awaitable<core::result<void>> credit_arrived(pg::connection& c, core::uuid customer);
+
+    /// An administrator's change: `suspend` (active or past_due), `resume` (suspended; the
+    /// period goes on) or `terminate` (any live state; nothing refunded), audited with it.
+    asio::awaitable<core::result<boost::json::object>> set_status(core::uuid id, std::string_view action, std::string reason,
+                                                                  audit::entry entry);
+
 private:
     asio::awaitable<core::result<jobs::outcome>> provision(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> remind(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> converge(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> settle(const jobs::leased_job& job);
+    /// Scaled to zero, mailed, the app's objects made to match; in the caller's transaction.
+    asio::awaitable<core::result<void>> suspend(pg::connection& c, const subscription_store::subscription& s, std::string_view reason);
+    /// Ended (`cancelled` or `terminated`), mailed, its namespace removed by a job.
+    asio::awaitable<core::result<void>> finish(pg::connection& c, const subscription_store::subscription& s, paaskit::subscriptions::state to,
+                                               std::string_view reason);
     asio::awaitable<core::result<jobs::outcome>> teardown(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> renew(const jobs::leased_job& job);
     /// Removes the namespace (and so everything in it) and waits until it is gone; an error to retry.
     asio::awaitable<core::result<bool>> remove_namespace(const std::string& namespace_name);
     asio::awaitable<core::result<void>> mail(pg::connection& c, core::uuid user, std::string_view kind, const boost::json::object& details);
     asio::awaitable<core::result<void>> event(pg::connection& c, core::uuid subscription, std::string_view kind, const boost::json::object& detail);
+    /// One job of `kind` per subscription (and per `occasion`, when given) waits at a time.
     asio::awaitable<core::result<void>> enqueue(pg::connection& c, std::string_view kind, core::uuid subscription, core::time_point at,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout, std::string_view occasion = {});
 
     subscription_settings settings_;
     std::shared_ptr<pg::pool> pool_;

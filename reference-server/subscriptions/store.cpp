@@ -11,8 +11,8 @@ namespace {
 constexpr std::string_view columns =
     "id, user_id, name, service_slug, service_name, plan_id, plan_name, price, status, status_reason, namespace, host, url, manifest, "
     "period, period_start, period_end, cancel_at_period_end, failure_reason, idempotency_key, request_hash, created_at, updated_at, "
-    "ready_at, ended_at";
-constexpr int column_count = 25;
+    "ready_at, ended_at, past_due_since, suspended_at";
+constexpr int column_count = 27;
 
 subscription read(const pg::query_result& r, int i)
 {
@@ -43,6 +43,8 @@ subscription read(const pg::query_result& r, int i)
     s.updated_at = r.get<core::time_point>(i, 22).value();
     s.ready_at = r.get<std::optional<core::time_point>>(i, 23).value();
     s.ended_at = r.get<std::optional<core::time_point>>(i, 24).value();
+    s.past_due_since = r.get<std::optional<core::time_point>>(i, 25).value();
+    s.suspended_at = r.get<std::optional<core::time_point>>(i, 26).value();
     return s;
 }
 
@@ -108,6 +110,62 @@ async<void> activate(pg::connection& c, core::uuid id, core::time_point start, c
         "UPDATE paaskit_subscriptions SET status = 'active', status_reason = NULL, period = 1, period_start = $2, period_end = $3, "
         "ready_at = $4, updated_at = $4 WHERE id = $1",
         pg::params(id, start, end, now)));
+}
+
+async<void> start_period(pg::connection& c, core::uuid id, std::int32_t period, core::time_point start, core::time_point end, core::time_point now)
+{
+    co_return co_await done(co_await c.query(
+        "UPDATE paaskit_subscriptions SET status = 'active', status_reason = NULL, period = $2, period_start = $3, period_end = $4, "
+        "past_due_since = NULL, suspended_at = NULL, updated_at = $5 WHERE id = $1",
+        pg::params(id, period, start, end, now)));
+}
+
+async<void> mark_past_due(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now)
+{
+    co_return co_await done(co_await c.query(
+        "UPDATE paaskit_subscriptions SET status = 'past_due', status_reason = $2, past_due_since = $3, updated_at = $3 WHERE id = $1",
+        pg::params(id, std::string(reason), now)));
+}
+
+async<void> mark_suspended(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now)
+{
+    co_return co_await done(co_await c.query(
+        "UPDATE paaskit_subscriptions SET status = 'suspended', status_reason = $2, suspended_at = $3, updated_at = $3 WHERE id = $1",
+        pg::params(id, std::string(reason), now)));
+}
+
+async<void> mark_active(pg::connection& c, core::uuid id, core::time_point now)
+{
+    co_return co_await done(co_await c.query(
+        "UPDATE paaskit_subscriptions SET status = 'active', status_reason = NULL, past_due_since = NULL, suspended_at = NULL, "
+        "updated_at = $2 WHERE id = $1",
+        pg::params(id, now)));
+}
+
+async<std::vector<core::uuid>> owed(pg::connection& c, core::uuid user)
+{
+    auto r = co_await c.query("SELECT id FROM paaskit_subscriptions WHERE user_id = $1 AND status IN ('past_due', 'suspended') "
+                              "ORDER BY created_at, id",
+                              pg::params(user));
+    if (!r)
+        co_return r.error();
+    std::vector<core::uuid> out;
+    for (int i = 0; i < r->rows(); ++i)
+        out.push_back(r->get<core::uuid>(i, 0).value());
+    co_return out;
+}
+
+async<std::vector<subscription>> live(pg::connection& c)
+{
+    const std::string sql = "SELECT " + std::string(columns) +
+                            " FROM paaskit_subscriptions WHERE status IN ('active', 'past_due', 'suspended') ORDER BY created_at, id";
+    auto r = co_await c.query(sql);
+    if (!r)
+        co_return r.error();
+    std::vector<subscription> out;
+    for (int i = 0; i < r->rows(); ++i)
+        out.push_back(read(*r, i));
+    co_return out;
 }
 
 async<void> set_cancel_at_period_end(pg::connection& c, core::uuid id, bool cancel, core::time_point now)
@@ -213,7 +271,9 @@ boost::json::object to_json(const subscription& s)
             {"created_at", core::time_to_json(s.created_at)},
             {"updated_at", core::time_to_json(s.updated_at)},
             {"ready_at", core::time_to_json(s.ready_at)},
-            {"ended_at", core::time_to_json(s.ended_at)}};
+            {"ended_at", core::time_to_json(s.ended_at)},
+            {"past_due_since", core::time_to_json(s.past_due_since)},
+            {"suspended_at", core::time_to_json(s.suspended_at)}};
 }
 
 } // namespace paaskit::server::subscription_store

@@ -43,6 +43,7 @@ struct subscription {
     core::time_point created_at{};
     core::time_point updated_at{};
     std::optional<core::time_point> ready_at, ended_at;
+    std::optional<core::time_point> past_due_since, suspended_at;
 };
 
 async<void> insert(pg::connection& c, const subscription& s);
@@ -56,6 +57,18 @@ async<void> set_status(pg::connection& c, core::uuid id, std::string_view status
 async<void> decide_failure(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now);
 /// The app runs: the first period starts.
 async<void> activate(pg::connection& c, core::uuid id, core::time_point start, core::time_point end, core::time_point now);
+/// The next period paid: `period`, from `start` to `end`; active again.
+async<void> start_period(pg::connection& c, core::uuid id, std::int32_t period, core::time_point start, core::time_point end, core::time_point now);
+/// A renewal found too little credit.
+async<void> mark_past_due(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now);
+/// Scaled to zero (the data kept).
+async<void> mark_suspended(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now);
+/// Running again without a new period (an administrator's resume).
+async<void> mark_active(pg::connection& c, core::uuid id, core::time_point now);
+/// The customer's subscriptions waiting for credit (past_due or suspended), oldest first.
+async<std::vector<core::uuid>> owed(pg::connection& c, core::uuid user);
+/// Every subscription whose objects belong in the cluster (for reconciliation).
+async<std::vector<subscription>> live(pg::connection& c);
 async<void> set_cancel_at_period_end(pg::connection& c, core::uuid id, bool cancel, core::time_point now);
 async<void> end(pg::connection& c, core::uuid id, std::string_view status, std::string_view reason, core::time_point now);
 

@@ -141,6 +141,32 @@ TEST_CASE("unique keys: one waiting or running job per key, and optionally none 
     });
 }
 
+TEST_CASE("a waiting job is brought forward under its unique key, never back", "[jobs][queue]")
+{
+    test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
+        auto c = co_await connect_installed();
+        const auto queue = test::fresh_queue("q");
+        auto j = make_job(queue);
+        j.unique_key = queue + ":renew:7";
+        j.run_at = t0 + 30 * 24h;
+        auto enqueued = co_await jobs::enqueue(c, j, t0);
+        CHECK(must(std::move(enqueued)).has_value());
+        const jobs::fetch_request request{.queue = queue, .worker = "w"};
+        auto early = co_await jobs::fetch(c, request, t0 + 24h);
+        CHECK(must(std::move(early)).empty());
+        auto later = co_await jobs::bring_forward(c, j.unique_key, t0 + 40 * 24h);
+        CHECK_FALSE(must(std::move(later))); // later than it is due: left alone
+        auto sooner = co_await jobs::bring_forward(c, j.unique_key, t0 + 24h);
+        CHECK(must(std::move(sooner)));
+        auto due = co_await jobs::fetch(c, request, t0 + 24h);
+        CHECK(must(std::move(due)).size() == 1);
+        auto running = co_await jobs::bring_forward(c, j.unique_key, t0);
+        CHECK_FALSE(must(std::move(running))); // running: not a waiting job
+        auto unknown = co_await jobs::bring_forward(c, queue + ":nobody", t0);
+        CHECK_FALSE(must(std::move(unknown)));
+    });
+}
+
 TEST_CASE("concurrent enqueues of one unique key make one job", "[jobs][queue]")
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {

@@ -4,6 +4,8 @@
 #include "server/api_support.hpp"
 #include "server/server_support.hpp"
 
+#include <paaskit/core/timestamp.hpp>
+
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
@@ -31,18 +33,25 @@ auth_server& apps_server()
 struct customer {
     std::string token;
     std::string id;
+    std::string email;
 };
+
+/// An administrator's credit (or debit) of `amount` sen, once per `key`.
+void adjust(auth_server& s, const customer& c, std::int64_t amount, const std::string& key)
+{
+    auto given = call(s.port(), "POST", "/api/admin/billing/adjustments", s.admin_token(),
+                      json::object{{"user_id", c.id}, {"amount", amount}, {"reason", "test credit"}, {"idempotency_key", key}});
+    INFO(given.raw.body());
+    REQUIRE(given.status == 201);
+}
 
 customer customer_with_credit(auth_server& s, std::int64_t credit, const std::string& who = "subscriber")
 {
-    const auto signed_in = s.register_user(unique_email(who));
-    customer c{str(signed_in, "access_token"), str(signed_in.at("user"), "id")};
-    if (credit > 0) {
-        auto given = call(s.port(), "POST", "/api/admin/billing/adjustments", s.admin_token(),
-                          json::object{{"user_id", c.id}, {"amount", credit}, {"reason", "test credit"}, {"idempotency_key", "credit-" + c.id}});
-        INFO(given.raw.body());
-        REQUIRE(given.status == 201);
-    }
+    const auto email = unique_email(who);
+    const auto signed_in = s.register_user(email);
+    customer c{str(signed_in, "access_token"), str(signed_in.at("user"), "id"), email};
+    if (credit > 0)
+        adjust(s, c, credit, "credit-" + c.id);
     return c;
 }
 
@@ -298,5 +307,130 @@ TEST_CASE("subscription endpoints: 401 without a token, 403 for customers on adm
     REQUIRE(stats.status == 200);
     CHECK(stats.body.at("by_service").as_object().contains("wordpress"));
     REQUIRE(poll_until([&] { return status_of(s, owner.token, id) == "active"; }, std::chrono::seconds(60)));
+    books_balance(s);
+}
+
+TEST_CASE("renewal with and without credit: warning, grace, suspension at zero replicas, resumed by a top-up, terminated after the retention")
+{
+    // The server's clock is moved ahead through /debug/clock; its jobs run on its own database.
+    own_database database("paaskit_subscriptions_lifecycle");
+    auth_server s({"--database-url", database.conninfo(), "--debug-endpoints", "--debug-clock", "--grace-days", "3",
+                   "--renewal-warning-days", "3", "--suspension-retention-days", "30"});
+    // Moves the server's clock to just past `target` (an RFC 3339 time the server gave).
+    const auto advance_past = [&](const json::value& target, std::chrono::seconds extra) {
+        const auto now = core::parse_rfc3339(str(call(s.port(), "GET", "/debug/clock").body, "now")).value();
+        const auto to = core::parse_rfc3339(std::string(target.as_string())).value() + extra;
+        const auto by = std::chrono::duration_cast<std::chrono::seconds>(to - now).count() + 1;
+        if (by > 0)
+            REQUIRE(call(s.port(), "POST", "/debug/clock", "", json::object{{"advance_seconds", by}}).status == 200);
+    };
+    const auto hour = std::chrono::seconds(3600);
+    const auto days = [](int n) { return std::chrono::seconds(n * 86'400); };
+    const std::int64_t price = 4'900'000;
+    auto c = customer_with_credit(s, 2 * price);
+    const auto sign_in = [&] { c.token = str(s.login(c.email, "correct horse battery staple"), "access_token"); }; // tokens expire as days pass
+    const auto shown = [&](const std::string& id) {
+        sign_in();
+        return call(s.port(), "GET", "/api/subscriptions/" + id, c.token).body;
+    };
+    const auto reaches = [&](const std::string& id, const std::string& status) {
+        return poll_until([&] { return str(shown(id), "status") == status; }, std::chrono::seconds(30));
+    };
+    const auto replicas = [&](const std::string& ns) {
+        auto d = cluster_get(s, "/apis/apps/v1/namespaces/" + ns + "/deployments");
+        std::vector<std::int64_t> out;
+        for (const auto& item : d.body.at("items").as_array())
+            out.push_back(item.at("spec").at("replicas").as_int64());
+        return out;
+    };
+    auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto ns = str(made.body, "namespace");
+    REQUIRE(reaches(id, "active"));
+    CHECK(available(s, c.token) == price);
+
+    // The period's end: renewed from the credit left, with an invoice.
+    advance_past(shown(id).at("period_end"), hour);
+    REQUIRE(poll_until([&] { return shown(id).at("period").as_int64() == 2; }, std::chrono::seconds(30)));
+    CHECK(available(s, c.token) == 0);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", c.token).body.at("total").as_int64() == 2);
+    // Two days before the next renewal, with no credit: a warning.
+    advance_past(shown(id).at("period_end"), -days(2));
+    REQUIRE(poll_until([&] { return mails(s, c.id, "renewal_reminder") >= 1; }, std::chrono::seconds(30)));
+    // The renewal finds no credit: past due, still running.
+    advance_past(shown(id).at("period_end"), hour);
+    REQUIRE(reaches(id, "past_due"));
+    CHECK(replicas(ns) == std::vector<std::int64_t>(replicas(ns).size(), 1));
+    // The grace period over: suspended, scaled to zero, its data kept.
+    advance_past(shown(id).at("past_due_since"), days(3) + hour);
+    REQUIRE(reaches(id, "suspended"));
+    REQUIRE(poll_until([&] {
+        const auto r = replicas(ns);
+        return !r.empty() && std::all_of(r.begin(), r.end(), [](std::int64_t n) { return n == 0; });
+    }, std::chrono::seconds(30)));
+    CHECK(cluster_get(s, "/api/v1/namespaces/" + ns + "/persistentvolumeclaims").body.at("items").as_array().size() > 0);
+    CHECK(mails(s, c.id, "suspended") == 1);
+
+    // A top-up (here an administrator's credit) pays it and brings it back.
+    adjust(s, c, price, "topup-" + c.id);
+    REQUIRE(reaches(id, "active"));
+    CHECK(shown(id).at("period").as_int64() == 3);
+    REQUIRE(poll_until([&] {
+        const auto r = replicas(ns);
+        return !r.empty() && std::all_of(r.begin(), r.end(), [](std::int64_t n) { return n == 1; });
+    }, std::chrono::seconds(30)));
+    CHECK(available(s, c.token) == 0);
+    CHECK(mails(s, c.id, "resumed") == 1);
+    books_balance(s);
+
+    // Unpaid again: past due, suspended, and after the retention terminated, its namespace gone.
+    advance_past(shown(id).at("period_end"), hour);
+    REQUIRE(reaches(id, "past_due"));
+    advance_past(shown(id).at("past_due_since"), days(3) + hour);
+    REQUIRE(reaches(id, "suspended"));
+    advance_past(shown(id).at("suspended_at"), days(30) + hour);
+    REQUIRE(reaches(id, "terminated"));
+    REQUIRE(poll_until([&] { return cluster_get(s, "/api/v1/namespaces/" + ns).status == 404; }, std::chrono::seconds(30)));
+    CHECK(mails(s, c.id, "terminated") == 1);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", c.token).body.at("total").as_int64() == 3);
+    books_balance(s);
+}
+
+TEST_CASE("administrators suspend, resume and terminate a subscription, audited; wrong states are 409")
+{
+    auto& s = apps_server();
+    const auto c = customer_with_credit(s, 4'900'000);
+    auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    const auto admin = s.admin_token();
+    const auto change = [&](const std::string& action) {
+        return call(s.port(), "PATCH", "/api/admin/subscriptions/" + id + "/status", admin,
+                    json::object{{"action", action}, {"reason", "abuse report 42"}});
+    };
+    CHECK(call(s.port(), "PATCH", "/api/admin/subscriptions/" + id + "/status", c.token,
+               json::object{{"action", "suspend"}, {"reason", "x"}}).status == 403);
+    CHECK(change("resume").status == 409);
+    CHECK(change("pause").status == 422);
+    auto suspended = change("suspend");
+    REQUIRE(suspended.status == 200);
+    CHECK(str(suspended.body, "status") == "suspended");
+    CHECK_THAT(str(suspended.body, "status_reason"), Catch::Contains("abuse report 42"));
+    auto resumed = change("resume");
+    REQUIRE(resumed.status == 200);
+    CHECK(str(resumed.body, "status") == "active");
+    auto terminated = change("terminate");
+    REQUIRE(terminated.status == 200);
+    CHECK(str(terminated.body, "status") == "terminated");
+    CHECK(change("terminate").status == 409);
+    auto audit = call(s.port(), "GET", "/api/admin/audit?action=subscriptions.status", admin);
+    REQUIRE(audit.status == 200);
+    CHECK(audit.body.at("total").as_int64() >= 3);
+    const auto ns = str(terminated.body, "namespace");
+    REQUIRE(poll_until([&] { return cluster_get(s, "/api/v1/namespaces/" + ns).status == 404; }, std::chrono::seconds(30)));
+    CHECK(call(s.port(), "PATCH", "/api/admin/subscriptions/" + core::uuid{}.to_string() + "/status", admin,
+               json::object{{"action", "suspend"}, {"reason", "x"}}).status == 404);
     books_balance(s);
 }

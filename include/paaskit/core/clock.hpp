@@ -47,4 +47,25 @@ private:
     std::atomic<std::int64_t> ns_;
 };
 
+/// The operating system's clock moved ahead by an offset that can be increased while it runs:
+/// for running a whole program days ahead in a test (renewals, grace periods) without waiting.
+class shifted_clock final : public clock {
+public:
+    time_point now() const noexcept override
+    {
+        return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()) +
+               std::chrono::nanoseconds{offset_ns_.load(std::memory_order_acquire)};
+    }
+
+    /// Moves the clock ahead (never back: what was due stays due).
+    void advance(std::chrono::nanoseconds by) noexcept
+    {
+        if (by.count() > 0)
+            offset_ns_.fetch_add(by.count(), std::memory_order_acq_rel);
+    }
+
+private:
+    std::atomic<std::int64_t> offset_ns_{0};
+};
+
 } // namespace paaskit::core

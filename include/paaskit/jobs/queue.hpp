@@ -186,6 +186,18 @@ inline async<std::optional<std::int64_t>> enqueue(pg::connection& c, const job& 
     co_return ids->empty() ? std::optional<std::int64_t>{} : std::optional<std::int64_t>(ids->front());
 }
 
+/// Brings the waiting job with `unique_key` (available or retryable) forward to `at` when it is
+/// due later: "make sure it runs by then", where `enqueue` found the key taken. Whether one moved.
+inline async<bool> bring_forward(pg::connection& c, std::string_view unique_key, core::time_point at)
+{
+    auto moved = co_await c.query("UPDATE paaskit_jobs SET run_at = $2 WHERE unique_key = $1 AND state IN ('available', 'retryable') "
+                                  "AND run_at > $2",
+                                  pg::params(std::string(unique_key), at));
+    if (!moved)
+        co_return moved.error();
+    co_return moved->affected_rows() > 0;
+}
+
 /// Frees the jobs of `queue` whose lease ran out (their worker died or was cut off): each is
 /// retryable at once, or discarded after its last attempt, with the lapse recorded as the
 /// attempt's error. How many. `fetch` does this first unless asked not to; a worker does it once
