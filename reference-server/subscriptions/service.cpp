@@ -305,21 +305,23 @@ core::result<core::uuid> subscription_of(const jobs::leased_job& job)
 
 } // namespace
 
-asio::awaitable<core::result<jobs::outcome>> subscription_service::provision(const jobs::leased_job& job)
+asio::awaitable<core::result<std::optional<subscription_store::subscription>>> subscription_service::subscription_for(const jobs::leased_job& job)
 {
     const auto id = subscription_of(job);
     if (!id)
         co_return id.error();
-    std::optional<subscription_store::subscription> found;
-    {
-        auto conn = co_await pool_->acquire();
-        if (!conn)
-            co_return conn.error();
-        auto read = co_await subscription_store::find(**conn, *id, std::nullopt, false);
-        if (!read)
-            co_return read.error();
-        found = std::move(*read);
-    }
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await subscription_store::find(**conn, *id, std::nullopt, false);
+}
+
+asio::awaitable<core::result<jobs::outcome>> subscription_service::provision(const jobs::leased_job& job)
+{
+    auto read = co_await subscription_for(job);
+    if (!read)
+        co_return read.error();
+    auto found = std::move(*read);
     if (!found || found->status != subs::to_string(subs::state::provisioning))
         co_return jobs::outcome(jobs::completed{}); // done before (a repeated job), or ended
     const auto& s = *found;
@@ -740,19 +742,10 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::settle(const 
 // volumes, secrets and the rest kept), any other live app's as rendered.
 asio::awaitable<core::result<jobs::outcome>> subscription_service::converge(const jobs::leased_job& job)
 {
-    const auto id = subscription_of(job);
-    if (!id)
-        co_return id.error();
-    std::optional<subscription_store::subscription> found;
-    {
-        auto conn = co_await pool_->acquire();
-        if (!conn)
-            co_return conn.error();
-        auto read = co_await subscription_store::find(**conn, *id, std::nullopt, false);
-        if (!read)
-            co_return read.error();
-        found = std::move(*read);
-    }
+    auto read = co_await subscription_for(job);
+    if (!read)
+        co_return read.error();
+    auto found = std::move(*read);
     if (!found)
         co_return jobs::outcome(jobs::completed{});
     const auto state = subs::parse_state(found->status).value_or(subs::state::failed);

@@ -89,6 +89,8 @@ public:
                                                                   audit::entry entry);
 
 private:
+    /// The subscription a job's `subscription_id` names, if it still exists.
+    asio::awaitable<core::result<std::optional<subscription_store::subscription>>> subscription_for(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> provision(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> remind(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> converge(const jobs::leased_job& job);
