@@ -176,6 +176,7 @@ int application::run()
     subscription_config.renewal_warning = std::chrono::hours(24 * options_.renewal_warning_days);
     subscription_config.grace = std::chrono::hours(24 * options_.grace_days);
     subscription_config.retention = std::chrono::hours(24 * options_.suspension_retention_days);
+    subscription_config.reconcile_every = std::chrono::seconds(options_.reconcile_interval_s);
     subscription_service subscriptions(std::move(subscription_config), pool, catalog, billing, auth, **cluster, clock_, log_);
     subscriptions.send_mail_with(**mail);
     register_subscription_routes(routes, subscriptions, auth);
@@ -223,6 +224,10 @@ int application::run()
     }
     server.start();
     jobs.start();
+    asio::co_spawn(loops.main(), [&]() -> asio::awaitable<void> {
+        if (auto scheduled = co_await subscriptions.schedule_reconciliation(); !scheduled)
+            log_.warn("cannot queue the reconciliation", {{"error", scheduled.error().message()}});
+    }, asio::detached);
     auth.listen_for_account_changes(loops.main().get_executor(), (*database)->conninfo());
     log_.info("listening", {{"address", bound->address().to_string()},
                             {"port", bound->port()},

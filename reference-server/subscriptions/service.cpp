@@ -771,6 +771,94 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::converge(cons
     co_return jobs::outcome(jobs::completed{});
 }
 
+asio::awaitable<core::result<void>> subscription_service::schedule_reconciliation()
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    jobs::job j;
+    j.kind = std::string(reconcile_job);
+    j.max_attempts = 1000;
+    j.timeout = std::chrono::minutes(10);
+    j.unique_key = std::string(reconcile_job);
+    auto queued = co_await jobs::enqueue(**conn, j, clock_.now());
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+// What each live subscription wants against what the cluster has: a Deployment missing, or at the
+// wrong scale for the state (a suspended app at zero), is put right by applying the app's objects
+// again, and the repair is recorded as the subscription's event.
+asio::awaitable<core::result<jobs::outcome>> subscription_service::reconcile(const jobs::leased_job&)
+{
+    std::vector<subscription_store::subscription> wanted;
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        auto live = co_await subscription_store::live(**conn);
+        if (!live)
+            co_return live.error();
+        wanted = std::move(*live);
+    }
+    struct drift {
+        core::uuid id;
+        boost::json::array found;
+    };
+    auto compare = [this, &wanted]() -> core::result<std::vector<drift>> {
+        std::vector<drift> out;
+        for (const auto& s : wanted) {
+            const auto suspended = s.status == subs::to_string(subs::state::suspended);
+            auto present = cluster_.api().list(kc::resources::deployments, s.namespace_name);
+            if (!present)
+                return core::error(errc::cluster_failure, "listing deployments in " + s.namespace_name + ": " + present.error().detail());
+            drift d{s.id, {}};
+            for (const auto& o : s.manifest) {
+                const auto& object = o.as_object();
+                if (k8s::member_string(object, "kind") != "Deployment")
+                    continue;
+                const auto name = k8s::name_of(object);
+                const boost::json::object* seen = nullptr;
+                for (const auto& item : present->items)
+                    if (k8s::name_of(item.as_object()) == name)
+                        seen = &item.as_object();
+                if (seen == nullptr) {
+                    d.found.push_back({{"deployment", name}, {"problem", "missing"}});
+                    continue;
+                }
+                const auto* spec = k8s::member_object(*seen, "spec");
+                const auto* replicas = spec ? spec->if_contains("replicas") : nullptr;
+                const std::int64_t has = replicas && replicas->is_int64() ? replicas->as_int64() : 1;
+                const std::int64_t wants = suspended ? 0 : 1;
+                if (has != wants)
+                    d.found.push_back({{"deployment", name}, {"problem", "replicas"}, {"has", has}, {"wants", wants}});
+            }
+            if (!d.found.empty())
+                out.push_back(std::move(d));
+        }
+        return out;
+    };
+    auto drifted = co_await cluster_.run(std::move(compare));
+    if (!drifted)
+        co_return drifted.error();
+    for (const auto& d : *drifted) {
+        auto conn = co_await pool_->acquire();
+        if (!conn)
+            co_return conn.error();
+        const auto record = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+            const boost::json::object repaired{{"found", d.found}};
+            if (auto logged = co_await event(c, d.id, "drift_repaired", repaired); !logged)
+                co_return logged.error();
+            co_return co_await enqueue(c, converge_job, d.id, clock_.now(), std::chrono::seconds(120));
+        };
+        if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, record); !done)
+            co_return done.error();
+        log_.warn("drift repaired", {{"subscription", d.id.to_string()}, {"found", boost::json::serialize(d.found)}});
+    }
+    co_return jobs::outcome(jobs::snoozed{settings_.reconcile_every});
+}
+
 asio::awaitable<core::result<boost::json::object>> subscription_service::set_status(core::uuid id, std::string_view action, std::string reason,
                                                                                     audit::entry entry)
 {
@@ -918,6 +1006,7 @@ void subscription_service::handle_jobs(jobs::worker& worker)
     worker.handle(std::string(remind_job), [this](const jobs::leased_job& job) { return remind(job); }, retry);
     worker.handle(std::string(converge_job), [this](const jobs::leased_job& job) { return converge(job); }, retry);
     worker.handle(std::string(settle_job), [this](const jobs::leased_job& job) { return settle(job); }, retry);
+    worker.handle(std::string(reconcile_job), [this](const jobs::leased_job& job) { return reconcile(job); }, retry);
 }
 
 } // namespace paaskit::server

@@ -29,6 +29,7 @@ struct subscription_settings {
     std::chrono::hours renewal_warning{3 * 24};  ///< a renewal the credit will not cover is announced this long before
     std::chrono::hours grace{3 * 24};            ///< past_due this long, then suspended
     std::chrono::hours retention{30 * 24};       ///< suspended this long, then terminated
+    std::chrono::seconds reconcile_every{60};    ///< how often the cluster is compared with what subscriptions want
 };
 
 class auth_service;
@@ -48,6 +49,7 @@ public:
     static constexpr std::string_view remind_job = "paaskit.subscriptions.remind";       ///< a renewal the credit will not cover
     static constexpr std::string_view converge_job = "paaskit.subscriptions.converge";   ///< the cluster made to match the state
     static constexpr std::string_view settle_job = "paaskit.subscriptions.settle";       ///< new credit pays what waits for it
+    static constexpr std::string_view reconcile_job = "paaskit.subscriptions.reconcile"; ///< drift repaired, every reconcile_every
 
     void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
     void handle_jobs(jobs::worker& worker);
@@ -79,6 +81,9 @@ public:
     /// end of its period. `wrong_state` while it is provisioning or once it has ended.
     asio::awaitable<core::result<boost::json::object>> cancel(core::uuid id, core::uuid owner, bool now);
 
+    /// Makes sure the reconciliation job is queued (one for all replicas; it queues itself again).
+    asio::awaitable<core::result<void>> schedule_reconciliation();
+
     /// New credit for `customer`, in the transaction that gives it: what waits for credit
     /// (past_due and suspended subscriptions) is charged and resumed by a job after commit.
     asio::awaitable<core::result<void>> credit_arrived(pg::connection& c, core::uuid customer);
@@ -95,6 +100,7 @@ private:
     asio::awaitable<core::result<jobs::outcome>> remind(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> converge(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> settle(const jobs::leased_job& job);
+    asio::awaitable<core::result<jobs::outcome>> reconcile(const jobs::leased_job& job);
     /// Scaled to zero, mailed, the app's objects made to match; in the caller's transaction.
     asio::awaitable<core::result<void>> suspend(pg::connection& c, const subscription_store::subscription& s, std::string_view reason);
     /// Ended (`cancelled` or `terminated`), mailed, its namespace removed by a job.

@@ -25,7 +25,7 @@ namespace {
 auth_server& apps_server()
 {
     static own_database database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database.conninfo(), "--sim-nodes", "8"});
+    static auth_server server({"--database-url", database.conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1"});
     return server;
 }
 
@@ -432,5 +432,42 @@ TEST_CASE("administrators suspend, resume and terminate a subscription, audited;
     REQUIRE(poll_until([&] { return cluster_get(s, "/api/v1/namespaces/" + ns).status == 404; }, std::chrono::seconds(30)));
     CHECK(call(s.port(), "PATCH", "/api/admin/subscriptions/" + core::uuid{}.to_string() + "/status", admin,
                json::object{{"action", "suspend"}, {"reason", "x"}}).status == 404);
+    books_balance(s);
+}
+
+TEST_CASE("reconciliation repairs drift: a deleted Deployment comes back, a suspended app scaled up goes back to zero")
+{
+    auto& s = apps_server();
+    const auto c = customer_with_credit(s, 4'900'000);
+    auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto ns = str(made.body, "namespace");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    const auto deployments = "/apis/apps/v1/namespaces/" + ns + "/deployments";
+    REQUIRE(call(cluster_port(s), "DELETE", deployments + "/wordpress").status == 200);
+    REQUIRE(poll_until([&] {
+        auto d = cluster_get(s, deployments + "/wordpress");
+        return d.status == 200 && d.body.at("status").as_object().if_contains("readyReplicas") != nullptr;
+    }, std::chrono::seconds(30)));
+    const auto repaired = [&] {
+        const auto events = call(s.port(), "GET", "/api/subscriptions/" + id, c.token).body.at("events").as_array();
+        return std::count_if(events.begin(), events.end(), [](const json::value& e) { return e.at("kind") == "drift_repaired"; });
+    };
+    CHECK(repaired() >= 1);
+
+    // Suspended by an administrator, then scaled up behind the platform's back: back to zero.
+    REQUIRE(call(s.port(), "PATCH", "/api/admin/subscriptions/" + id + "/status", s.admin_token(),
+                 json::object{{"action", "suspend"}, {"reason", "drift test"}}).status == 200);
+    const auto replicas_of = [&](const std::string& name) {
+        auto d = cluster_get(s, deployments + "/" + name);
+        return d.status == 200 ? d.body.at("spec").at("replicas").as_int64() : -1;
+    };
+    REQUIRE(poll_until([&] { return replicas_of("wordpress") == 0; }, std::chrono::seconds(30)));
+    const auto before = repaired();
+    auto scaled = http_request_once(cluster_port(s), "PATCH", deployments + "/wordpress", "Content-Type: application/merge-patch+json\r\n",
+                                    R"({"spec":{"replicas":1}})");
+    REQUIRE(scaled.result_int() == 200);
+    REQUIRE(poll_until([&] { return repaired() > before && replicas_of("wordpress") == 0; }, std::chrono::seconds(30)));
     books_balance(s);
 }
