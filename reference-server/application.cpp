@@ -185,7 +185,8 @@ int application::run()
         register_debug_routes(routes, state, adjustable_);
     job_runner jobs(loops.main().get_executor(), pool,
                     {.workers = options_.job_workers, .retention = std::chrono::hours(24 * options_.job_retention_days),
-                     .instance = instance_id.to_string(), .conninfo = (*database)->conninfo()},
+                     .instance = instance_id.to_string(), .conninfo = (*database)->conninfo(),
+                     .lease = std::chrono::seconds(options_.job_lease_s)},
                     clock_, log_, jobs_metrics);
     if (jobs.worker() != nullptr) {
         auth.handle_jobs(*jobs.worker());

@@ -91,6 +91,8 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
                "(the rightmost address not in them); other peers' such headers are ignored");
     cli.option("job-workers", options.job_workers, "Background jobs this replica runs at once (0: none, an HTTP-only replica)")
         .check(CLI::Range(0U, 1000U));
+    cli.option("job-lease-s", options.job_lease_s, "Seconds after which a job whose replica stopped extending its lease runs again")
+        .check(CLI::Range(3U, 3600U));
     cli.option("job-retention-days", options.job_retention_days, "Days finished jobs are kept before they are pruned")
         .check(CLI::Range(1U, 3650U));
     cli.option("smtp-url", options.smtp_url,

@@ -50,6 +50,7 @@ struct server_options {
     // Background jobs.
     unsigned job_workers = 100;       // jobs this replica runs at once (the jobs library's default); 0: none
     unsigned job_retention_days = 14; // finished jobs are pruned after this
+    unsigned job_lease_s = 30; // a job whose replica died runs again this long after its lease was last extended
 
     // E-mail.
     std::string smtp_url;          // smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; empty: keep mail in the outbox

@@ -25,6 +25,7 @@ job_runner::job_runner(asio::any_io_executor executor, std::shared_ptr<pg::pool>
         options.name = settings_.instance;
         options.concurrency = settings_.workers;
         options.listen_conninfo = settings_.conninfo;
+        options.lease = settings_.lease;
         worker_ = jobs::worker::create(executor_, pool_, options, clock_, log_);
         worker_->observe([&m = metrics_](const jobs::attempt_report& report) { m.observe(report); });
         worker_->handle("paaskit.jobs.prune", [this](const jobs::leased_job&) -> asio::awaitable<core::result<jobs::outcome>> {
@@ -49,6 +50,7 @@ jobs::worker* job_runner::add_worker(std::string queue, unsigned concurrency)
     options.name = settings_.instance;
     options.concurrency = concurrency;
     options.listen_conninfo = settings_.conninfo;
+    options.lease = settings_.lease;
     auto w = jobs::worker::create(executor_, pool_, options, clock_, log_);
     w->observe([&m = metrics_](const jobs::attempt_report& report) { m.observe(report); });
     extra_workers_.push_back(w);

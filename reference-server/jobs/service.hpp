@@ -25,6 +25,7 @@ struct job_runner_settings {
     std::string instance;                      ///< this replica's name (lease holder, leader)
     std::string conninfo;                      ///< for the LISTEN and leader sessions
     std::chrono::milliseconds metrics_interval{5'000}; ///< how often the job counts are read for the metrics
+    std::chrono::milliseconds lease{30'000};   ///< a job whose replica died runs again this long after its last extension
 };
 
 class job_runner {
