@@ -25,8 +25,10 @@ namespace {
 /// simulated cluster) are run by it alone, not by the other tests' servers.
 auth_server& apps_server()
 {
-    static own_database database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database.conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1"});
+    // Never dropped: its destructor checks with Catch2, which is gone by the time statics are
+    // destroyed; the test program's throwaway cluster goes with it.
+    static const auto* database = new own_database("paaskit_subscriptions");
+    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1"});
     return server;
 }
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Provisioning end to end on the reference server: from POST /api/subscriptions to a running app
+# (every Deployment rolled out and the hold charged), on the simulated cluster with its default
+# delays (pods start after 200 ms and are ready 200 ms later).
+#
+#   bench/subscriptions.sh [SUBSCRIPTIONS] [CUSTOMERS] [CONCURRENCY]   # default 200 50 16
+#
+# Builds the Release server, starts it on a fresh embedded database with enough simulated nodes,
+# gives each customer credit (an administrator's adjustment), sends the subscriptions
+# (n8n, Ghost and WordPress in turn) CONCURRENCY at a time, and reads each one's created_at and
+# ready_at back: p50 and p99 of the time to running, and subscriptions provisioned per second
+# (all of them over the time from the first request to the last one running).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+subscriptions=${1:-200}
+customers=${2:-50}
+concurrency=${3:-16}
+
+scripts/bootstrap --bench
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+fi
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
+  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
+cmake --build build/release --target paaskit-server >/dev/null
+
+work=$(mktemp -d)
+chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
+log="$work/server.log"
+nodes=$(( subscriptions / 6 + 4 ))
+PAASKIT_ADMIN_PASSWORD="bench administrator password" \
+  build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --admin-email admin@bench.test \
+  --scrypt-log2-n 10 --login-attempts 10000 --access-log=false --sim-nodes "$nodes" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do
+  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  [ -n "$port" ] && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1 # poll for the listening line
+done
+[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
+echo "paaskit-server on port $port, $(nproc) cores, $nodes simulated nodes; $subscriptions subscriptions from $customers customers, $concurrency at a time"
+
+/usr/bin/python3 - "http://127.0.0.1:$port" "$subscriptions" "$customers" "$concurrency" <<'PY'
+import json, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+api, total, customers, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+def call(method, path, token=None, body=None, headers=None):
+    request = urllib.request.Request(api + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    for k, v in (headers or {}).items():
+        request.add_header(k, v)
+    with urllib.request.urlopen(request) as r:
+        return r.status, json.load(r)
+
+_, signed = call("POST", "/api/auth/login", body={"email": "admin@bench.test", "password": "bench administrator password"})
+admin = signed["access_token"]
+plans = [("n8n", "starter", 7_500_000), ("ghost", "starter", 9_900_000), ("wordpress", "personal", 4_900_000)]
+per_customer = (total + customers - 1) // customers
+tokens = []
+for i in range(customers):
+    _, made = call("POST", "/api/auth/register", body={"email": f"bench-{i}@example.com", "password": "bench password " + str(i)})
+    tokens.append(made["access_token"])
+    call("POST", "/api/admin/billing/adjustments", admin,
+         {"user_id": made["user"]["id"], "amount": per_customer * 10_000_000, "reason": "bench", "idempotency_key": f"bench-{i}"})
+
+def subscribe(n):
+    service, plan, _ = plans[n % len(plans)]
+    status, body = call("POST", "/api/subscriptions", tokens[n % customers], {"service": service, "plan": plan},
+                        {"Idempotency-Key": f"bench-{n}"})
+    assert status == 202, body
+    return body["id"]
+
+start = time.time()
+with ThreadPoolExecutor(concurrency) as pool:
+    ids = list(pool.map(subscribe, range(total)))
+sent = time.time() - start
+
+def parse(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+deadline = time.time() + 600
+while True:
+    items, page = [], 1
+    while True:
+        _, body = call("GET", f"/api/admin/subscriptions?per_page=200&page={page}", admin)
+        items += body["items"]
+        if page >= body["pages"]:
+            break
+        page += 1
+    states = {}
+    for item in items:
+        states[item["status"]] = states.get(item["status"], 0) + 1
+    if states.get("provisioning", 0) == 0 or time.time() > deadline:
+        break
+    time.sleep(0.5)  # poll the server for the last ones
+if states.get("active", 0) != total:
+    sys.exit(f"not every subscription is active: {states}")
+latencies = sorted((parse(i["ready_at"]) - parse(i["created_at"])).total_seconds() for i in items)
+first = min(parse(i["created_at"]) for i in items)
+last = max(parse(i["ready_at"]) for i in items)
+span = (last - first).total_seconds()
+p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+_, dashboard = call("GET", "/api/admin/billing/dashboard", admin)
+print(f"result: subscriptions={total} sent_in_s={sent:.2f} p50_s={p(0.50):.3f} p99_s={p(0.99):.3f} max_s={latencies[-1]:.3f} "
+      f"provisioned_per_second={total / span:.1f} books_balance={str(dashboard['books_balance']).lower()}")
+PY
