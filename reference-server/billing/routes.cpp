@@ -162,9 +162,8 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         auto body = json_body(ctx);
         if (!body)
             co_return error_response(ctx, body.error());
-        for (const auto& member : *body)
-            if (member.key() != "amount")
-                co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
+        if (auto refused = refuse_unknown_fields(ctx, *body, {"amount"}))
+            co_return std::move(*refused);
         const auto* amount = body->if_contains("amount");
         if (amount == nullptr || !amount->is_int64())
             co_return problem_response(ctx, problems::validation_failed, "\"amount\": an integer in IDR minor units (sen)");
@@ -317,9 +316,8 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         auto body = json_body(ctx);
         if (!body)
             co_return error_response(ctx, body.error());
-        for (const auto& member : *body)
-            if (member.key() != "user_id" && member.key() != "amount" && member.key() != "reason" && member.key() != "idempotency_key")
-                co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
+        if (auto refused = refuse_unknown_fields(ctx, *body, {"user_id", "amount", "reason", "idempotency_key"}))
+            co_return std::move(*refused);
         auto user_text = core::json_member<std::string>(*body, "user_id");
         auto reason = core::json_member<std::string>(*body, "reason");
         auto key = core::json_member<std::string>(*body, "idempotency_key");

@@ -1,5 +1,9 @@
 #include "http/json_body.hpp"
 
+#include "http/problem.hpp"
+
+#include <algorithm>
+
 #include <paaskit/core/json.hpp>
 
 namespace paaskit::server {
@@ -16,6 +20,18 @@ core::result<boost::json::object> json_body(const request_context& ctx)
     if (auto clean = core::check_json_text(*parsed); !clean)
         return clean.error();
     return std::move(parsed->get_object());
+}
+
+std::optional<http_response> refuse_unknown_fields(const request_context& ctx, const boost::json::object& body,
+                                                   std::initializer_list<std::string_view> allowed)
+{
+    for (const auto& member : body)
+        if (std::find(allowed.begin(), allowed.end(), member.key()) == allowed.end()) {
+            std::string detail("unknown field \"");
+            detail.append(member.key()).append("\"");
+            return problem_response(ctx, problems::validation_failed, detail);
+        }
+    return std::nullopt;
 }
 
 } // namespace paaskit::server

@@ -327,6 +327,11 @@ CREATE INDEX paaskit_subscription_events_of ON paaskit_subscription_events (subs
 -- zero for it (suspended): the grace period and the retention count from these.
 ALTER TABLE paaskit_subscriptions ADD COLUMN past_due_since timestamptz, ADD COLUMN suspended_at timestamptz;
 )sql"},
+        {14, "subscription_plan_changes",
+         R"sql(
+-- A downgrade waits for the end of the period: the plan the next period renews on.
+ALTER TABLE paaskit_subscriptions ADD COLUMN next_plan_id text;
+)sql"},
     };
 }
 

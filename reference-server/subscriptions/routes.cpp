@@ -59,12 +59,14 @@ void register_subscription_routes(router& routes, subscription_service& subscrip
         if (!body)
             co_return error_response(ctx, body.error());
         subscription_service::subscribe_request request;
-        for (const auto& member : *body) {
-            if (member.key() != "service" && member.key() != "plan" && member.key() != "name")
-                co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
-            if (!member.value().is_string())
-                co_return problem_response(ctx, problems::validation_failed, "\"" + std::string(member.key()) + "\": a string");
-        }
+        if (auto refused = refuse_unknown_fields(ctx, *body, {"service", "plan", "name"}))
+            co_return std::move(*refused);
+        for (const auto& member : *body)
+            if (!member.value().is_string()) {
+                std::string detail("\"");
+                detail.append(member.key()).append("\": a string");
+                co_return problem_response(ctx, problems::validation_failed, detail);
+            }
         const auto text = [&](std::string_view key) {
             const auto* v = body->if_contains(key);
             return v != nullptr ? std::string(v->as_string()) : std::string();
@@ -106,9 +108,8 @@ void register_subscription_routes(router& routes, subscription_service& subscrip
             auto body = json_body(ctx);
             if (!body)
                 co_return error_response(ctx, body.error());
-            for (const auto& member : *body)
-                if (member.key() != "when")
-                    co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
+            if (auto refused = refuse_unknown_fields(ctx, *body, {"when"}))
+                co_return std::move(*refused);
             if (const auto* when = body->if_contains("when")) {
                 if (*when != "now" && *when != "period_end")
                     co_return problem_response(ctx, problems::validation_failed, "\"when\": \"now\" or \"period_end\"");
@@ -119,6 +120,25 @@ void register_subscription_routes(router& routes, subscription_service& subscrip
         if (!cancelled)
             co_return error_response(ctx, cancelled.error());
         co_return json_response(ctx, http::status::ok, *cancelled);
+    }));
+
+    routes.add(http::verb::patch, "/api/subscriptions/{id}/plan",
+               customer([&subscriptions](request_context& ctx, principal& who) -> asio::awaitable<http_response> {
+        const auto id = path_uuid(ctx);
+        if (!id)
+            co_return no_such_subscription(ctx);
+        auto body = json_body(ctx);
+        if (!body)
+            co_return error_response(ctx, body.error());
+        if (auto refused = refuse_unknown_fields(ctx, *body, {"plan"}))
+            co_return std::move(*refused);
+        auto plan = core::json_member<std::string>(*body, "plan");
+        if (!plan)
+            co_return error_response(ctx, plan.error());
+        auto changed = co_await subscriptions.change_plan(*id, who.user.id, std::move(*plan));
+        if (!changed)
+            co_return error_response(ctx, changed.error());
+        co_return json_response(ctx, http::status::ok, *changed);
     }));
 
     // --- administrators ----------------------------------------------------------------------------
@@ -150,9 +170,8 @@ void register_subscription_routes(router& routes, subscription_service& subscrip
         auto body = json_body(ctx);
         if (!body)
             co_return error_response(ctx, body.error());
-        for (const auto& member : *body)
-            if (member.key() != "action" && member.key() != "reason")
-                co_return problem_response(ctx, problems::validation_failed, "unknown field \"" + std::string(member.key()) + "\"");
+        if (auto refused = refuse_unknown_fields(ctx, *body, {"action", "reason"}))
+            co_return std::move(*refused);
         auto action = core::json_member<std::string>(*body, "action");
         auto reason = core::json_member<std::string>(*body, "reason");
         if (!action || !reason)

@@ -495,6 +495,17 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::teardown(cons
 
 namespace {
 
+/// The subscription (`owner`: only that customer's), locked for the change that follows; `not_found` when there is none.
+asio::awaitable<core::result<subscription_store::subscription>> locked_subscription(pg::connection& c, core::uuid id, std::optional<core::uuid> owner)
+{
+    auto found = co_await subscription_store::find(c, id, owner, true);
+    if (!found)
+        co_return found.error();
+    if (!*found)
+        co_return core::error(errc::not_found, "no such subscription");
+    co_return std::move(**found);
+}
+
 std::string period_description(const subscription_store::subscription& s, std::int32_t period)
 {
     return s.service_name + " " + s.plan_name + " (" + s.name + "), month " + std::to_string(period);
@@ -574,6 +585,21 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::renew(const j
         }
         if (s.cancel_at_period_end)
             co_return co_await finish(c, s, subs::state::cancelled, "cancelled at the end of its period");
+        // A downgrade takes effect with the new period.
+        if (s.next_plan_id && state == subs::state::active) {
+            auto switched = on_plan(s, *s.next_plan_id);
+            if (!switched)
+                co_return switched.error();
+            if (auto changed = co_await subscription_store::change_plan(c, *switched, now); !changed)
+                co_return changed.error();
+            const boost::json::object downgraded_event{{"from", s.plan_id}, {"to", switched->plan_id}};
+            if (auto logged = co_await event(c, s.id, "downgraded", downgraded_event); !logged)
+                co_return logged.error();
+            if (auto queued = co_await enqueue(c, converge_job, s.id, now, std::chrono::seconds(120)); !queued)
+                co_return queued.error();
+            wait = std::chrono::milliseconds(0); // renewed on the new plan at once
+            co_return core::result<void>{};
+        }
         // The next period, charged at once; it runs on from the end of the last one.
         const auto next = s.period + 1;
         const billing_service::charge_details charge{.customer = s.user_id, .amount = s.price,
@@ -764,11 +790,124 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::converge(cons
             if (!done)
                 return core::error(errc::cluster_failure, "applying " + kind + ": " + done.error().detail());
         }
+        // Workloads a plan no longer has (a companion the downgrade drops) go; their volumes stay.
+        for (const auto* r : {&kc::resources::deployments, &kc::resources::services}) {
+            auto present = cluster_.api().list(*r, s.namespace_name, {.label_selector = "app.kubernetes.io/managed-by=paaskit"});
+            if (!present)
+                return core::error(errc::cluster_failure, "listing " + r->plural + ": " + present.error().detail());
+            for (const auto& item : present->items) {
+                const auto name = k8s::name_of(item.as_object());
+                const bool wanted = std::any_of(s.manifest.begin(), s.manifest.end(), [&](const boost::json::value& o) {
+                    return k8s::member_string(o.as_object(), "kind") == r->kind && k8s::name_of(o.as_object()) == name;
+                });
+                if (wanted)
+                    continue;
+                auto removed = cluster_.api().remove(*r, s.namespace_name, name);
+                if (!removed && removed.error() != kc::errc::not_found)
+                    return core::error(errc::cluster_failure, "removing " + std::string(name) + ": " + removed.error().detail());
+            }
+        }
         return {};
     };
     if (auto applied = co_await cluster_.run(std::move(apply)); !applied)
         co_return applied.error();
     co_return jobs::outcome(jobs::completed{});
+}
+
+core::result<subscription_store::subscription> subscription_service::on_plan(const subscription_store::subscription& s,
+                                                                           const std::string& plan_id) const
+{
+    const auto snapshot = catalog_.snapshot();
+    const store::service_record* service = nullptr;
+    for (const auto& record : snapshot->services)
+        if (record.definition.slug == s.service_slug)
+            service = &record;
+    if (service == nullptr)
+        return core::error(errc::unknown_service, "the service \"" + s.service_slug + "\" is no longer offered");
+    const catalog::plan* plan = nullptr;
+    for (const auto& p : service->definition.plans)
+        if (p.id == plan_id)
+            plan = &p;
+    if (plan == nullptr)
+        return core::error(errc::unknown_plan, s.service_name + " has no plan \"" + plan_id.substr(0, 64) + "\"");
+    auto rendered = catalog::render_subscription(service->definition, {s.user_id.to_string(), s.id.to_string(), plan->id}, settings_.render);
+    if (!rendered)
+        return rendered.error();
+    // What must not change: the generated secrets (the app's data depends on them) and the volumes.
+    const auto kept = [&](std::string_view kind, std::string_view name) -> const boost::json::value* {
+        for (const auto& o : s.manifest)
+            if (k8s::member_string(o.as_object(), "kind") == kind && k8s::name_of(o.as_object()) == name)
+                return &o;
+        return nullptr;
+    };
+    auto next = s;
+    next.plan_id = plan->id;
+    next.plan_name = plan->name;
+    next.price = plan->monthly_price;
+    next.manifest.clear();
+    for (auto& o : rendered->objects) {
+        const auto kind = k8s::member_string(o.as_object(), "kind");
+        if (kind == "Secret" || kind == "PersistentVolumeClaim")
+            if (const auto* old = kept(kind, k8s::name_of(o.as_object()))) {
+                next.manifest.push_back(*old);
+                continue;
+            }
+        next.manifest.push_back(std::move(o));
+    }
+    return next;
+}
+
+asio::awaitable<core::result<boost::json::object>> subscription_service::change_plan(core::uuid id, core::uuid owner, std::string plan)
+{
+    if (plan.empty())
+        co_return core::error(errc::invalid_request, "plan is required");
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        auto locked = co_await locked_subscription(c, id, owner);
+        if (!locked)
+            co_return locked.error();
+        const auto& s = *locked;
+        if (s.status != subs::to_string(subs::state::active) || !s.period_start || !s.period_end)
+            co_return core::error(errc::wrong_state, "only an active subscription changes plan (it is " + s.status + ")");
+        if (plan == s.plan_id) {
+            // Back to the plan it has: a waiting downgrade is called off.
+            if (auto cleared = co_await subscription_store::set_next_plan(c, id, std::nullopt, clock_.now()); !cleared)
+                co_return cleared.error();
+            co_return core::result<void>{};
+        }
+        auto next = on_plan(s, plan);
+        if (!next)
+            co_return next.error();
+        const auto now = clock_.now();
+        if (next->price <= s.price) {
+            if (auto waiting = co_await subscription_store::set_next_plan(c, id, plan, now); !waiting)
+                co_return waiting.error();
+            const boost::json::object downgrade_event{{"from", s.plan_id}, {"to", plan}, {"from_period", s.period + 1}};
+            co_return co_await event(c, id, "downgrade_scheduled", downgrade_event);
+        }
+        const auto amount = subs::upgrade_charge(s.price, next->price, *s.period_start, *s.period_end, now);
+        if (amount > 0) {
+            const billing_service::charge_details charge{
+                .customer = s.user_id, .amount = amount,
+                .key = "sub-" + s.id.to_string() + "-" + std::to_string(s.period) + "-upgrade-" + plan,
+                .description = s.service_name + " " + s.plan_name + " to " + next->plan_name + " (" + s.name + "), rest of month " +
+                               std::to_string(s.period)};
+            auto invoice = co_await billing_.charge_credit(c, charge);
+            if (!invoice)
+                co_return invoice.error();
+        }
+        if (auto changed = co_await subscription_store::change_plan(c, *next, now); !changed)
+            co_return changed.error();
+        const boost::json::object upgrade_event{{"from", s.plan_id}, {"to", plan}, {"charged", amount}};
+        if (auto logged = co_await event(c, id, "upgraded", upgrade_event); !logged)
+            co_return logged.error();
+        co_return co_await enqueue(c, converge_job, id, now, std::chrono::seconds(120));
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
+        co_return done.error();
+    co_return co_await show(id, owner, false);
 }
 
 asio::awaitable<core::result<void>> subscription_service::schedule_reconciliation()
@@ -870,12 +1009,10 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::set_sta
     if (!conn)
         co_return conn.error();
     const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
-        auto locked = co_await subscription_store::find(c, id, std::nullopt, true);
+        auto locked = co_await locked_subscription(c, id, std::nullopt);
         if (!locked)
             co_return locked.error();
-        if (!*locked)
-            co_return core::error(errc::not_found, "no such subscription");
-        const auto& s = **locked;
+        const auto& s = *locked;
         const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
         const auto now = clock_.now();
         if (action == "suspend") {
@@ -959,12 +1096,10 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::cancel(
     if (!conn)
         co_return conn.error();
     const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
-        auto locked = co_await subscription_store::find(c, id, owner, true);
+        auto locked = co_await locked_subscription(c, id, owner);
         if (!locked)
             co_return locked.error();
-        if (!*locked)
-            co_return core::error(errc::not_found, "no such subscription");
-        const auto& s = **locked;
+        const auto& s = *locked;
         const auto state = subs::parse_state(s.status).value_or(subs::state::failed);
         if (state == subs::state::provisioning)
             co_return core::error(errc::wrong_state, "the subscription is still being provisioned");

@@ -81,6 +81,11 @@ public:
     /// end of its period. `wrong_state` while it is provisioning or once it has ended.
     asio::awaitable<core::result<boost::json::object>> cancel(core::uuid id, core::uuid owner, bool now);
 
+    /// The customer changes plan: an upgrade now, the difference for the rest of the period charged
+    /// (`paaskit::subscriptions::upgrade_charge`, down to the rupiah) and the app applied with the
+    /// new resources; a downgrade from the next period. `wrong_state` unless active.
+    asio::awaitable<core::result<boost::json::object>> change_plan(core::uuid id, core::uuid owner, std::string plan);
+
     /// Makes sure the reconciliation job is queued (one for all replicas; it queues itself again).
     asio::awaitable<core::result<void>> schedule_reconciliation();
 
@@ -94,6 +99,9 @@ public:
                                                                   audit::entry entry);
 
 private:
+    /// `s` on `plan` of its service: rendered again with the generated secrets and the volumes it
+    /// has (volumes keep their size: a claim cannot shrink).
+    core::result<subscription_store::subscription> on_plan(const subscription_store::subscription& s, const std::string& plan) const;
     /// The subscription a job's `subscription_id` names, if it still exists.
     asio::awaitable<core::result<std::optional<subscription_store::subscription>>> subscription_for(const jobs::leased_job& job);
     asio::awaitable<core::result<jobs::outcome>> provision(const jobs::leased_job& job);

@@ -11,8 +11,8 @@ namespace {
 constexpr std::string_view columns =
     "id, user_id, name, service_slug, service_name, plan_id, plan_name, price, status, status_reason, namespace, host, url, manifest, "
     "period, period_start, period_end, cancel_at_period_end, failure_reason, idempotency_key, request_hash, created_at, updated_at, "
-    "ready_at, ended_at, past_due_since, suspended_at";
-constexpr int column_count = 27;
+    "ready_at, ended_at, past_due_since, suspended_at, next_plan_id";
+constexpr int column_count = 28;
 
 subscription read(const pg::query_result& r, int i)
 {
@@ -45,6 +45,7 @@ subscription read(const pg::query_result& r, int i)
     s.ended_at = r.get<std::optional<core::time_point>>(i, 24).value();
     s.past_due_since = r.get<std::optional<core::time_point>>(i, 25).value();
     s.suspended_at = r.get<std::optional<core::time_point>>(i, 26).value();
+    s.next_plan_id = r.get<std::optional<std::string>>(i, 27).value();
     return s;
 }
 
@@ -168,6 +169,20 @@ async<std::vector<subscription>> live(pg::connection& c)
     co_return out;
 }
 
+async<void> change_plan(pg::connection& c, const subscription& s, core::time_point now)
+{
+    co_return co_await done(co_await c.query(
+        "UPDATE paaskit_subscriptions SET plan_id = $2, plan_name = $3, price = $4, manifest = $5::jsonb, next_plan_id = NULL, "
+        "updated_at = $6 WHERE id = $1",
+        pg::params(s.id, s.plan_id, s.plan_name, s.price, boost::json::serialize(s.manifest), now)));
+}
+
+async<void> set_next_plan(pg::connection& c, core::uuid id, std::optional<std::string> plan, core::time_point now)
+{
+    co_return co_await done(co_await c.query("UPDATE paaskit_subscriptions SET next_plan_id = $2, updated_at = $3 WHERE id = $1",
+                                             pg::params(id, plan, now)));
+}
+
 async<void> set_cancel_at_period_end(pg::connection& c, core::uuid id, bool cancel, core::time_point now)
 {
     co_return co_await done(co_await c.query("UPDATE paaskit_subscriptions SET cancel_at_period_end = $2, updated_at = $3 WHERE id = $1",
@@ -273,7 +288,8 @@ boost::json::object to_json(const subscription& s)
             {"ready_at", core::time_to_json(s.ready_at)},
             {"ended_at", core::time_to_json(s.ended_at)},
             {"past_due_since", core::time_to_json(s.past_due_since)},
-            {"suspended_at", core::time_to_json(s.suspended_at)}};
+            {"suspended_at", core::time_to_json(s.suspended_at)},
+            {"next_plan", s.next_plan_id ? boost::json::value(*s.next_plan_id) : boost::json::value(nullptr)}};
 }
 
 } // namespace paaskit::server::subscription_store

@@ -44,6 +44,7 @@ struct subscription {
     core::time_point updated_at{};
     std::optional<core::time_point> ready_at, ended_at;
     std::optional<core::time_point> past_due_since, suspended_at;
+    std::optional<std::string> next_plan_id; ///< a downgrade, from the next period on
 };
 
 async<void> insert(pg::connection& c, const subscription& s);
@@ -69,6 +70,10 @@ async<void> mark_active(pg::connection& c, core::uuid id, core::time_point now);
 async<std::vector<core::uuid>> owed(pg::connection& c, core::uuid user);
 /// Every subscription whose objects belong in the cluster (for reconciliation).
 async<std::vector<subscription>> live(pg::connection& c);
+/// The plan (and the objects rendered for it) from now on.
+async<void> change_plan(pg::connection& c, const subscription& s, core::time_point now);
+/// The plan the next period renews on (none: the same).
+async<void> set_next_plan(pg::connection& c, core::uuid id, std::optional<std::string> plan, core::time_point now);
 async<void> set_cancel_at_period_end(pg::connection& c, core::uuid id, bool cancel, core::time_point now);
 async<void> end(pg::connection& c, core::uuid id, std::string_view status, std::string_view reason, core::time_point now);
 

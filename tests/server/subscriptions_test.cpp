@@ -415,3 +415,57 @@ TEST_CASE("reconciliation repairs drift: a deleted Deployment comes back, a susp
     REQUIRE(poll_until([&] { return repaired() > before && replicas_of("wordpress") == 0; }, std::chrono::seconds(30)));
     books_balance(s);
 }
+
+TEST_CASE("plan changes: an upgrade now, charged pro rata in whole rupiah; a downgrade from the next period")
+{
+    own_database database("paaskit_subscriptions_plans");
+    auth_server s({"--database-url", database.conninfo(), "--debug-endpoints", "--debug-clock"});
+    auto c = customer_with_credit(s, 7'500'000 + 19'900'000);
+    auto made = subscribe(s, c.token, {{"service", "n8n"}, {"plan", "starter"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto ns = str(made.body, "namespace");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 19'900'000);
+
+    // Up to Pro (with PostgreSQL) moments into the month: nearly the whole difference, rounded down.
+    auto up = call(s.port(), "PATCH", "/api/subscriptions/" + id + "/plan", c.token, json::object{{"plan", "pro"}});
+    INFO(up.raw.body());
+    REQUIRE(up.status == 200);
+    CHECK(str(up.body.at("plan"), "id") == "pro");
+    CHECK(up.body.at("price").as_int64() == 19'900'000);
+    const auto charged = 19'900'000 - available(s, c.token);
+    CHECK(charged <= 12'400'000);
+    CHECK(charged >= 12'390'000);
+    CHECK(charged % 100 == 0);
+    // The new plan's companion runs.
+    REQUIRE(poll_until([&] {
+        auto d = cluster_get(s, "/apis/apps/v1/namespaces/" + ns + "/deployments/postgres");
+        return d.status == 200 && d.body.at("status").as_object().if_contains("readyReplicas") != nullptr;
+    }, std::chrono::seconds(30)));
+    CHECK(call(s.port(), "PATCH", "/api/subscriptions/" + id + "/plan", c.token, json::object{{"plan", "gold"}}).status == 422);
+
+    // Back down to Starter: from the next period; nothing moves now.
+    const auto before = available(s, c.token);
+    auto down = call(s.port(), "PATCH", "/api/subscriptions/" + id + "/plan", c.token, json::object{{"plan", "starter"}});
+    REQUIRE(down.status == 200);
+    CHECK(str(down.body.at("plan"), "id") == "pro");
+    CHECK(str(down.body, "next_plan") == "starter");
+    CHECK(available(s, c.token) == before);
+    adjust(s, c, 7'500'000, "for-renewal-" + c.id);
+    const auto now = core::parse_rfc3339(str(call(s.port(), "GET", "/debug/clock").body, "now")).value();
+    const auto end = core::parse_rfc3339(str(down.body, "period_end")).value();
+    REQUIRE(call(s.port(), "POST", "/debug/clock", "", json::object{{"advance_seconds", std::chrono::duration_cast<std::chrono::seconds>(end - now).count() + 3600}})
+                .status == 200);
+    c.token = str(s.login(c.email, "correct horse battery staple"), "access_token");
+    REQUIRE(poll_until([&] { return call(s.port(), "GET", "/api/subscriptions/" + id, c.token).body.at("period").as_int64() == 2; },
+                       std::chrono::seconds(30)));
+    auto renewed = call(s.port(), "GET", "/api/subscriptions/" + id, c.token);
+    CHECK(str(renewed.body.at("plan"), "id") == "starter");
+    CHECK(renewed.body.at("next_plan").is_null());
+    CHECK(available(s, c.token) == before); // renewed at the Starter price the top-up brought
+    // The companion the plan no longer has is gone; its volume stays.
+    REQUIRE(poll_until([&] { return cluster_get(s, "/apis/apps/v1/namespaces/" + ns + "/deployments/postgres").status == 404; },
+                       std::chrono::seconds(30)));
+    books_balance(s);
+}
