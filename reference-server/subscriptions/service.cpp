@@ -468,27 +468,25 @@ asio::awaitable<core::result<bool>> subscription_service::remove_namespace(const
 
 asio::awaitable<core::result<jobs::outcome>> subscription_service::teardown(const jobs::leased_job& job)
 {
-    const auto id = subscription_of(job);
-    if (!id)
-        co_return id.error();
-    auto conn = co_await pool_->acquire();
-    if (!conn)
-        co_return conn.error();
-    auto found = co_await subscription_store::find(**conn, *id, std::nullopt, false);
-    if (!found)
-        co_return found.error();
-    if (!*found)
+    auto read = co_await subscription_for(job);
+    if (!read)
+        co_return read.error();
+    if (!*read)
         co_return jobs::outcome(jobs::completed{});
-    const auto state = subs::parse_state((*found)->status).value_or(subs::state::failed);
-    if (subs::keeps_objects(state))
+    const auto& s = **read;
+    if (subs::keeps_objects(subs::parse_state(s.status).value_or(subs::state::failed)))
         co_return jobs::outcome(jobs::completed{}); // resumed meanwhile: nothing to remove
-    auto removed = co_await remove_namespace((*found)->namespace_name);
+    // No database connection is held while the cluster removes the namespace.
+    auto removed = co_await remove_namespace(s.namespace_name);
     if (!removed)
         co_return removed.error();
     if (!*removed)
         co_return jobs::outcome(jobs::snoozed{std::chrono::seconds(1)});
-    const boost::json::object removed_event{{"namespace", (*found)->namespace_name}};
-    if (auto logged = co_await event(**conn, *id, "removed", removed_event); !logged)
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const boost::json::object removed_event{{"namespace", s.namespace_name}};
+    if (auto logged = co_await event(**conn, s.id, "removed", removed_event); !logged)
         co_return logged.error();
     co_return jobs::outcome(jobs::completed{});
 }
