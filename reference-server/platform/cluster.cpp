@@ -11,6 +11,10 @@ namespace kc = k8s::client;
 cluster_connection::~cluster_connection()
 {
     threads_.join(); // no call outlives the client it uses
+    if (pods_)
+        pods_->stop();
+    if (nodes_)
+        nodes_->stop();
     if (simulator_)
         (void)simulator_->stop();
 }
@@ -56,7 +60,40 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     c->clientset_ = std::make_unique<kc::clientset>(*c->api_);
     if (!c->simulator_)
         log.info("cluster", {{"mode", options.kubeconfig == "in-cluster" ? "in-cluster" : "kubeconfig"}, {"url", c->url_}});
+
+    // What the cluster has, kept current by watches: capacity checks and pod counts read these.
+    c->nodes_ = std::make_unique<kc::informer>(*c->api_, kc::resources::nodes, "");
+    c->pods_ = std::make_unique<kc::informer>(*c->api_, kc::resources::pods, "");
+    for (auto* i : {c->nodes_.get(), c->pods_.get()})
+        i->transform(kc::strip_managed_fields);
+    auto* raw = c.get();
+    c->pods_->on_add([raw](const boost::json::object& pod) { raw->count(pod, 1); });
+    c->pods_->on_update([raw](const boost::json::object& before, const boost::json::object& now) {
+        raw->count(before, -1);
+        raw->count(now, 1);
+    });
+    c->pods_->on_delete([raw](const boost::json::object& pod) { raw->count(pod, -1); });
+    c->nodes_->start();
+    c->pods_->start();
+    if (!c->nodes_->wait_for_sync(std::chrono::seconds(30)) || !c->pods_->wait_for_sync(std::chrono::seconds(30)))
+        log.warn("the cluster's nodes and pods are not listed yet; capacity checks see what has arrived");
     return c;
+}
+
+void cluster_connection::count(const boost::json::object& pod, int sign)
+{
+    const std::lock_guard lock(counts_mutex_);
+    auto& n = counts_[std::string(k8s::namespace_of(pod))];
+    n.pods += sign;
+    if (kc::pod_ready(pod))
+        n.ready += sign;
+}
+
+cluster_connection::pod_count cluster_connection::pods_in(const std::string& ns) const
+{
+    const std::lock_guard lock(counts_mutex_);
+    const auto found = counts_.find(ns);
+    return found == counts_.end() ? pod_count{} : found->second;
 }
 
 } // namespace paaskit::server

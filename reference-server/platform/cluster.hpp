@@ -6,6 +6,7 @@
 #include "options.hpp"
 
 #include <paaskit/core/log.hpp>
+#include <paaskit/k8s/client/informer.hpp>
 #include <paaskit/k8s/client/typed.hpp>
 #include <paaskit/k8s/sim/cluster.hpp>
 
@@ -15,7 +16,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 
 namespace paaskit::server {
 
@@ -35,6 +38,16 @@ public:
     /// The API server's URL.
     const std::string& url() const noexcept { return url_; }
 
+    /// The cluster's nodes and pods as last seen, kept by informers (no request per read).
+    std::vector<k8s::client::informer::object_ptr> nodes() const { return nodes_->list(); }
+    std::vector<k8s::client::informer::object_ptr> pods() const { return pods_->list(); }
+    /// Pods in namespace `ns`, and how many of them are ready, as last seen.
+    struct pod_count {
+        std::int64_t pods = 0;
+        std::int64_t ready = 0;
+    };
+    pod_count pods_in(const std::string& ns) const;
+
     /// Runs a blocking cluster call on the cluster threads; resumes the caller on its own executor.
     template <class F>
     auto run(F work) -> boost::asio::awaitable<decltype(work())>
@@ -45,12 +58,17 @@ public:
 
 private:
     explicit cluster_connection(unsigned threads) : threads_(threads) {}
+    void count(const boost::json::object& pod, int sign);
 
     std::unique_ptr<k8s::sim::cluster> simulator_;
     std::unique_ptr<k8s::client::transport> http_;
     std::unique_ptr<k8s::client::dynamic_client> api_;
     std::unique_ptr<k8s::client::clientset> clientset_;
     std::string url_;
+    std::unique_ptr<k8s::client::informer> nodes_;
+    std::unique_ptr<k8s::client::informer> pods_;
+    mutable std::mutex counts_mutex_;
+    std::map<std::string, pod_count, std::less<>> counts_; // by namespace
     boost::asio::thread_pool threads_;
 };
 

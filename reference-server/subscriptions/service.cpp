@@ -170,31 +170,26 @@ asio::awaitable<core::result<subscription_service::subscribed>> subscription_ser
     // Room in the cluster now, for every workload of the plan at once.
     const auto workloads = workloads_of(s.manifest, s.namespace_name);
     // (A lambda named before co_await: GCC 12 mis-destroys one built inside the expression.)
-    auto check_room = [this, workloads]() -> core::result<std::string> {
-        auto nodes = cluster_.api().list(kc::resources::nodes, "");
-        if (!nodes)
-            return core::error(errc::cluster_failure, "listing the cluster's nodes: " + nodes.error().detail());
-        auto pods = cluster_.api().list(kc::resources::pods, "", {.field_selector = "status.phase!=Succeeded,status.phase!=Failed"});
-        if (!pods)
-            return core::error(errc::cluster_failure, "listing the cluster's pods: " + pods.error().detail());
+    // From the informers' view of the cluster: no request to the cluster per subscription.
+    auto fit = [&]() -> core::result<std::string> {
         const auto now = clock_.now();
         scheduler::engine engine(scheduler::default_profile(), 1);
-        for (const auto& n : nodes->items)
-            if (auto spec = k8s::node_spec_of(n.as_object(), now))
+        for (const auto& n : cluster_.nodes())
+            if (auto spec = k8s::node_spec_of(*n, now))
                 (void)engine.add_node(*spec);
-        for (const auto& p : pods->items) {
-            const auto& pod = p.as_object();
-            const auto* spec = k8s::member_object(pod, "spec");
+        for (const auto& p : cluster_.pods()) {
+            const auto* spec = k8s::member_object(*p, "spec");
+            const auto* status = k8s::member_object(*p, "status");
+            const auto phase = status ? k8s::member_string(*status, "phase") : std::string_view();
             const auto node = spec ? k8s::member_string(*spec, "nodeName") : std::string_view();
-            if (!node.empty())
-                (void)engine.assign(k8s::workload_of(pod), node);
+            if (!node.empty() && phase != "Succeeded" && phase != "Failed")
+                (void)engine.assign(k8s::workload_of(*p), node);
         }
         auto placed = engine.place_batch(workloads, now);
         if (!placed)
             return placed.error();
         return *placed ? std::string() : placed->why.message();
-    };
-    auto fit = co_await cluster_.run(std::move(check_room));
+    }();
     if (!fit)
         co_return fit.error();
     if (!fit->empty())
@@ -1063,6 +1058,7 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::show(co
     if (!*found)
         co_return core::error(errc::not_found, "no such subscription");
     auto body = subscription_store::to_json(**found);
+    add_pods(body);
     auto events = co_await subscription_store::events(**conn, id);
     if (!events)
         co_return events.error();
@@ -1072,12 +1068,27 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::show(co
     co_return body;
 }
 
+void subscription_service::add_pods(boost::json::object& shown) const
+{
+    const auto* ns = shown.if_contains("namespace");
+    const auto* status = shown.if_contains("status");
+    const bool live = status && status->is_string() && subs::parse_state(status->as_string()) &&
+                      subs::keeps_objects(*subs::parse_state(status->as_string()));
+    const auto counted = live && ns && ns->is_string() ? cluster_.pods_in(std::string(ns->as_string())) : cluster_connection::pod_count{};
+    shown["pods"] = {{"total", counted.pods}, {"ready", counted.ready}};
+}
+
 asio::awaitable<core::result<list_page>> subscription_service::list(const subscription_store::query& q)
 {
     auto conn = co_await pool_->acquire();
     if (!conn)
         co_return conn.error();
-    co_return co_await subscription_store::list(**conn, q);
+    auto page = co_await subscription_store::list(**conn, q);
+    if (!page)
+        co_return page.error();
+    for (auto& item : page->items)
+        add_pods(item.as_object());
+    co_return page;
 }
 
 asio::awaitable<core::result<boost::json::object>> subscription_service::stats()

@@ -99,6 +99,8 @@ public:
                                                                   audit::entry entry);
 
 private:
+    /// `pods`: {total, ready} of the app's namespace, from the cluster's informer.
+    void add_pods(boost::json::object& shown) const;
     /// `s` on `plan` of its service: rendered again with the generated secrets and the volumes it
     /// has (volumes keep their size: a claim cannot shrink).
     core::result<subscription_store::subscription> on_plan(const subscription_store::subscription& s, const std::string& plan) const;

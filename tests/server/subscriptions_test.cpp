@@ -99,6 +99,14 @@ TEST_CASE("subscribing to each built-in service runs it, charged once, with an i
     CHECK(problem_type(misused) == "urn:paaskit:problem:idempotency-key-reused");
     auto listed = call(s.port(), "GET", "/api/subscriptions", c.token);
     CHECK(listed.body.at("total").as_int64() == 3);
+    // Each app's pods, from the server's informer: all of them ready (Ghost and WordPress run two).
+    REQUIRE(poll_until([&] {
+        const auto items = call(s.port(), "GET", "/api/subscriptions", c.token).body.at("items").as_array();
+        return std::all_of(items.begin(), items.end(), [](const json::value& i) {
+            const auto& pods = i.at("pods");
+            return pods.at("total").as_int64() >= 1 && pods.at("ready") == pods.at("total");
+        });
+    }, std::chrono::seconds(10)));
     books_balance(s);
 }
 
