@@ -101,7 +101,8 @@ async<void> set_status(pg::connection& c, core::uuid id, std::string_view status
 async<void> decide_failure(pg::connection& c, core::uuid id, std::string_view reason, core::time_point now)
 {
     co_return co_await done(co_await c.query(
-        "UPDATE paaskit_subscriptions SET failure_reason = coalesce(failure_reason, $2), updated_at = $3 WHERE id = $1",
+        "UPDATE paaskit_subscriptions SET failure_reason = coalesce(failure_reason, $2), status_reason = coalesce(failure_reason, $2), "
+        "updated_at = $3 WHERE id = $1",
         pg::params(id, std::string(reason), now)));
 }
 

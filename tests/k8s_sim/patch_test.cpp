@@ -312,7 +312,7 @@ TEST_CASE("eviction honours PodDisruptionBudgets", "[k8s_sim][eviction]")
     CHECK(evict("nope").status == 404);
 }
 
-TEST_CASE("fault injection: latency, 429 with Retry-After, 500s and cut watches", "[k8s_sim][faults]")
+TEST_CASE("fault injection: latency, 429 with Retry-After, 500s, cut watches and denied applies", "[k8s_sim][faults]")
 {
     sim_cluster c;
     auto settings = c.request("PUT", "/sim/faults", json::object{{"throttleNext", 2}, {"retryAfterSeconds", 7}, {"errorNext", 1}});
@@ -338,6 +338,19 @@ TEST_CASE("fault injection: latency, 429 with Retry-After, 500s and cut watches"
     watch_stream whole(c.port(), cm_path + "?watch=true&timeoutSeconds=20");
     CHECK(whole.next());
     CHECK(whole.next());
+
+    // Applies of a kind denied as an admission webhook denies them; other kinds and other writes pass.
+    REQUIRE(c.request("PUT", "/sim/faults", json::object{{"refuseApplyKinds", json::array{"ConfigMap"}}}).status == 200);
+    const json::object applied{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "denied"}}}};
+    auto denied = c.patch(cm_path + "/denied?fieldManager=test", applied, "application/apply-patch+yaml");
+    CHECK(denied.status == 403);
+    CHECK(denied.reason() == "Forbidden");
+    CHECK(json::serialize(denied.body).find("denied the request") != std::string::npos);
+    CHECK(c.get(cm_path + "/denied").status == 404);
+    CHECK(c.post(cm_path, config_map("created")).status == 201);
+    REQUIRE(c.request("PUT", "/sim/faults", json::object{{"refuseApplyKinds", json::array{}}}).status == 200);
+    CHECK(c.patch(cm_path + "/denied?fieldManager=test", applied, "application/apply-patch+yaml").status == 201);
+    CHECK(c.request("PUT", "/sim/faults", json::object{{"refuseApplyKinds", "ConfigMap"}}).status == 400);
 
     CHECK(c.request("PUT", "/sim/faults", json::object{{"errorRate", 2}}).status == 400);
     CHECK(c.request("PUT", "/sim/faults", json::object{{"sometimes", 1}}).status == 400);

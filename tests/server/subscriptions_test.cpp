@@ -157,7 +157,7 @@ TEST_CASE("a customer with credit for exactly two subscriptions sends ten at onc
     books_balance(s);
 }
 
-TEST_CASE("an app that never becomes ready fails: nothing charged, no objects left, the customer mailed")
+TEST_CASE("an app that never becomes ready, objects the cluster refuses, a cluster answering 500s: failed, nothing charged, no objects left, mailed")
 {
     // A server of its own: a short provisioning deadline, and a cluster whose faults are this test's.
     own_database database("paaskit_subscriptions_faults");
@@ -177,8 +177,39 @@ TEST_CASE("an app that never becomes ready fails: nothing charged, no objects le
     CHECK(cluster_get(s, "/api/v1/namespaces/" + ns).status == 404);
     CHECK(mails(s, c.id, "subscription_failed") == 1);
 
-    // Refused objects: the cluster answers 500 to the next requests, past the deadline's retries.
-    REQUIRE(call(cluster_port(s), "PUT", "/sim/faults", "", json::object{{"neverReadyImages", json::array{}}}).status == 200);
+    // Objects the cluster refuses (an admission webhook denies every Deployment): the same outcome.
+    const auto faults = [&](json::object settings) { REQUIRE(call(cluster_port(s), "PUT", "/sim/faults", "", settings).status == 200); };
+    faults({{"neverReadyImages", json::array{}}, {"refuseApplyKinds", json::array{"Deployment"}}});
+    auto denied = subscribe(s, c.token, {{"service", "n8n"}, {"plan", "starter"}});
+    REQUIRE(denied.status == 202);
+    REQUIRE(poll_until([&] { return status_of(s, c.token, str(denied.body, "id")) == "failed"; }, std::chrono::seconds(60)));
+    shown = call(s.port(), "GET", "/api/subscriptions/" + str(denied.body, "id"), c.token);
+    CHECK_THAT(str(shown.body, "status_reason"), Catch::Contains("the cluster refused the Deployment") && Catch::Contains("denied the request"));
+    CHECK(cluster_get(s, "/api/v1/namespaces/" + str(denied.body, "namespace")).status == 404);
+    CHECK(mails(s, c.id, "subscription_failed") == 2);
+
+    // A cluster answering 500 to everything: applies are retried until the deadline, then the
+    // subscription fails; the cleanup waits for the cluster to answer again before releasing the hold.
+    faults({{"refuseApplyKinds", json::array{}}, {"errorRate", 1}});
+    auto broken = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(broken.status == 202);
+    const auto broken_id = str(broken.body, "id");
+    REQUIRE(poll_until([&] {
+        auto now = call(s.port(), "GET", "/api/subscriptions/" + broken_id, c.token);
+        return now.body.at("status_reason").is_string();
+    }, std::chrono::seconds(60)));
+    shown = call(s.port(), "GET", "/api/subscriptions/" + broken_id, c.token);
+    CHECK(str(shown.body, "status") == "provisioning"); // failing: the namespace is not removed yet
+    CHECK_THAT(str(shown.body, "status_reason"), Catch::Contains("injected failure"));
+    CHECK(available(s, c.token) == 10'000'000 - 4'900'000); // still held
+    faults({{"errorRate", 0}});
+    REQUIRE(poll_until([&] { return status_of(s, c.token, broken_id) == "failed"; }, std::chrono::seconds(60)));
+    CHECK(available(s, c.token) == 10'000'000);
+    CHECK(cluster_get(s, "/api/v1/namespaces/" + str(broken.body, "namespace")).status == 404);
+    CHECK(mails(s, c.id, "subscription_failed") == 3);
+    CHECK(call(s.port(), "GET", "/api/billing/invoices", c.token).body.at("total").as_int64() == 0);
+
+    // The cluster well again: the next subscription runs.
     auto fine = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
     REQUIRE(fine.status == 202);
     REQUIRE(poll_until([&] { return status_of(s, c.token, str(fine.body, "id")) == "active"; }, std::chrono::seconds(60)));

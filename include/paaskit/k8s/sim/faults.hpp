@@ -26,6 +26,9 @@ struct fault_settings {
     /// Pods with a container whose image contains one of these never become ready (they run, and
     /// their readiness probe keeps failing): a rollout that never completes.
     std::vector<std::string> never_ready_images{};
+    /// Server-side applies of these kinds ("Deployment") are denied, as a validating admission
+    /// webhook denies them: 403 Forbidden, nothing stored.
+    std::vector<std::string> refuse_apply_kinds{};
 
     bool never_ready(std::string_view image) const
     {
@@ -35,12 +38,21 @@ struct fault_settings {
         return false;
     }
 
+    bool refuses_apply_of(std::string_view kind) const
+    {
+        for (const auto& k : refuse_apply_kinds)
+            if (k == kind)
+                return true;
+        return false;
+    }
+
     boost::json::object to_json() const
     {
         return {{"latencyMilliseconds", latency.count()}, {"throttleRate", throttle_rate}, {"retryAfterSeconds", retry_after_seconds},
                 {"errorRate", error_rate}, {"watchDropRate", watch_drop_rate}, {"throttleNext", throttle_next},
                 {"errorNext", error_next}, {"dropWatchesNext", drop_watches_next},
-                {"neverReadyImages", boost::json::value_from(never_ready_images)}};
+                {"neverReadyImages", boost::json::value_from(never_ready_images)},
+                {"refuseApplyKinds", boost::json::value_from(refuse_apply_kinds)}};
     }
 
     /// Reads the fields present in `json` (the same names as `to_json`); an error message or empty.
@@ -48,14 +60,16 @@ struct fault_settings {
     {
         fault_settings next = *this;
         for (const auto& [key, value] : json) {
-            if (key == "neverReadyImages") {
+            if (key == "neverReadyImages" || key == "refuseApplyKinds") {
+                auto& strings = key == "neverReadyImages" ? next.never_ready_images : next.refuse_apply_kinds;
+                const std::string wrong = "field " + std::string(key) + ": must be an array of strings";
                 if (!value.is_array())
-                    return "field neverReadyImages: must be an array of strings";
-                next.never_ready_images.clear();
-                for (const auto& image : value.get_array()) {
-                    if (!image.is_string())
-                        return "field neverReadyImages: must be an array of strings";
-                    next.never_ready_images.emplace_back(image.get_string());
+                    return wrong;
+                strings.clear();
+                for (const auto& item : value.get_array()) {
+                    if (!item.is_string())
+                        return wrong;
+                    strings.emplace_back(item.get_string());
                 }
                 continue;
             }

@@ -724,6 +724,10 @@ private:
         if (type != "application/json-patch+json" && type != "application/merge-patch+json" &&
             type != "application/strategic-merge-patch+json" && type != "application/apply-patch+yaml")
             return error_response(errors::unsupported_media_type(type));
+        if (type == "application/apply-patch+yaml" && faults_.settings().refuses_apply_of(rt.kind))
+            return error_response(api_error{403, "Forbidden", "admission webhook \"faults.sim.paaskit.dev\" denied the request: " +
+                                                                  std::string(rt.kind) + " applies are refused (injected fault)",
+                                            target.name, std::string(rt.group), std::string(rt.plural)});
         auto body = parse_body(request, error);
         if (!body) {
             if (type == "application/apply-patch+yaml")
