@@ -3,13 +3,18 @@
 # (every Deployment rolled out and the hold charged), on the simulated cluster with its default
 # delays (pods start after 200 ms and are ready 200 ms later).
 #
-#   bench/subscriptions.sh [SUBSCRIPTIONS] [CUSTOMERS] [CONCURRENCY]   # default 200 50 16
+#   bench/subscriptions.sh [SUBSCRIPTIONS] [CUSTOMERS] [CONCURRENCY] [MODE]   # default 200 50 16 closed
 #
 # Builds the Release server, starts it on a fresh embedded database with enough simulated nodes,
-# gives each customer credit (an administrator's adjustment), sends the subscriptions
-# (n8n, Ghost and WordPress in turn) CONCURRENCY at a time, and reads each one's created_at and
-# ready_at back: p50 and p99 of the time to running, and subscriptions provisioned per second
-# (all of them over the time from the first request to the last one running).
+# gives each customer credit (an administrator's adjustment), and sends the subscriptions
+# (n8n, Ghost and WordPress in turn) from CONCURRENCY clients:
+#   closed  each client subscribes, waits until its app is running (polling its subscription),
+#           then sends the next: CONCURRENCY subscriptions in provisioning at any time;
+#   burst   each client sends its next subscription as soon as the last one is accepted (202):
+#           all of them queue at once, so the time to running is mostly time spent queued.
+# Then it reads each one's created_at and ready_at back: p50 and p99 of the time to running, and
+# subscriptions provisioned per second (all of them over the time from the first request to the
+# last one running). Extra server flags can be given in PAASKIT_SERVER_ARGS.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +22,8 @@ cd "$root"
 subscriptions=${1:-200}
 customers=${2:-50}
 concurrency=${3:-16}
+mode=${4:-closed}
+case "$mode" in closed|burst) ;; *) echo "MODE is closed or burst" >&2; exit 2 ;; esac
 
 scripts/bootstrap --bench
 launcher=()
@@ -34,7 +41,7 @@ log="$work/server.log"
 nodes=$(( subscriptions / 6 + 4 ))
 PAASKIT_ADMIN_PASSWORD="bench administrator password" \
   build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --admin-email admin@bench.test \
-  --scrypt-log2-n 10 --login-attempts 10000 --access-log=false --sim-nodes "$nodes" >"$log" 2>&1 &
+  --scrypt-log2-n 10 --login-attempts 10000 --access-log=false --sim-nodes "$nodes" ${PAASKIT_SERVER_ARGS:-} >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do
@@ -44,14 +51,14 @@ for _ in $(seq 1 300); do
   sleep 0.1 # poll for the listening line
 done
 [ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
-echo "paaskit-server on port $port, $(nproc) cores, $nodes simulated nodes; $subscriptions subscriptions from $customers customers, $concurrency at a time"
+echo "paaskit-server on port $port, $(nproc) cores, $nodes simulated nodes; $subscriptions subscriptions from $customers customers, $concurrency clients ($mode)"
 
-/usr/bin/python3 - "http://127.0.0.1:$port" "$subscriptions" "$customers" "$concurrency" <<'PY'
+/usr/bin/python3 - "http://127.0.0.1:$port" "$subscriptions" "$customers" "$concurrency" "$mode" <<'PY'
 import json, sys, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-api, total, customers, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+api, total, customers, concurrency, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 
 def call(method, path, token=None, body=None, headers=None):
     request = urllib.request.Request(api + path, method=method, data=json.dumps(body).encode() if body is not None else None)
@@ -79,6 +86,12 @@ def subscribe(n):
     status, body = call("POST", "/api/subscriptions", tokens[n % customers], {"service": service, "plan": plan},
                         {"Idempotency-Key": f"bench-{n}"})
     assert status == 202, body
+    if mode == "closed":
+        while True:  # this client's next subscription waits for this one to be running
+            _, shown = call("GET", "/api/subscriptions/" + body["id"], tokens[n % customers])
+            if shown["status"] != "provisioning":
+                break
+            time.sleep(0.02)
     return body["id"]
 
 start = time.time()

@@ -132,7 +132,7 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("kubeconfig", options.kubeconfig,
                "The cluster apps run in: a kubeconfig file, or in-cluster (the pod's service account); empty: a simulated cluster in-process");
     cli.option("kube-context", options.kube_context, "The kubeconfig context to use (empty: its current context)");
-    cli.option("kube-qps", options.kube_qps, "Requests per second to the cluster (0: no client-side limit)").check(CLI::Range(0.0, 100'000.0));
+    cli.option("kube-qps", options.kube_qps, "Requests per second to the cluster (0: no client-side limit; default 200, none for the embedded simulated cluster)").check(CLI::Range(0.0, 100'000.0));
     cli.option("sim-nodes", options.sim_nodes, "Worker nodes of the simulated cluster (without --kubeconfig)").check(CLI::Range(1U, 10'000U));
     cli.option("sim-kubeconfig-out", options.sim_kubeconfig_out,
                "Write the simulated cluster's kubeconfig here, for kubectl (default with the embedded database: <data-dir>/kubeconfig)");

@@ -83,7 +83,9 @@ struct server_options {
     // The cluster and subscriptions.
     std::string kubeconfig;           // a kubeconfig file, or "in-cluster"; empty: the simulated cluster in-process
     std::string kube_context;         // the kubeconfig's context (empty: its current one)
-    double kube_qps = 200;            // client-side rate limit of cluster requests (0: none)
+    /// Client-side rate limit of cluster requests (0: none); unset (negative): 200 for a real
+    /// cluster, none for the embedded simulated cluster, which serves this server alone.
+    double kube_qps = -1;
     unsigned sim_nodes = 3;           // the simulated cluster's worker nodes
     std::string sim_kubeconfig_out;   // where the simulated cluster's kubeconfig is written (embedded default: <data-dir>/kubeconfig)
     unsigned cluster_threads = 32;    // cluster calls at once (each blocks a thread; rollouts are watched)

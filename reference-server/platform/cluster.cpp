@@ -52,7 +52,9 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     if (!rest)
         return core::error(core::errc::invalid_config, "--kubeconfig: " + rest.error().detail());
     c->url_ = rest->server;
-    auto http = kc::transport::create(*rest, {.qps = options.kube_qps, .burst = static_cast<int>(std::max(10.0, options.kube_qps * 2))});
+    constexpr double real_cluster_qps = 200;
+    const double qps = options.kube_qps >= 0 ? options.kube_qps : c->simulator_ ? 0 : real_cluster_qps;
+    auto http = kc::transport::create(*rest, {.qps = qps, .burst = static_cast<int>(std::max(10.0, qps * 2))});
     if (!http)
         return core::error(core::errc::invalid_config, "cluster connection: " + http.error().detail());
     c->http_ = std::move(*http);
