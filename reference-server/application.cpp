@@ -12,6 +12,7 @@
 #include "jobs/service.hpp"
 #include "notifications/service.hpp"
 #include "platform/cluster.hpp"
+#include "pods/service.hpp"
 #include "subscriptions/service.hpp"
 
 #include <paaskit/billing/sim/simulator.hpp>
@@ -180,6 +181,8 @@ int application::run()
     subscription_service subscriptions(std::move(subscription_config), pool, catalog, billing, auth, **cluster, clock_, log_);
     subscriptions.send_mail_with(**mail);
     register_subscription_routes(routes, subscriptions, auth);
+    pod_service pods(subscriptions, **cluster, clock_, log_);
+    register_pod_routes(routes, pods, auth, clock_);
     billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
     if (options_.debug_endpoints)
         register_debug_routes(routes, state, adjustable_);

@@ -40,5 +40,7 @@ class billing_service;
 class subscription_service;
 void register_billing_routes(router& routes, billing_service& billing, auth_service& accounts);
 void register_subscription_routes(router& routes, subscription_service& subscriptions, auth_service& accounts);
+class pod_service;
+void register_pod_routes(router& routes, pod_service& pods, auth_service& accounts, const core::clock& clock);
 
 } // namespace paaskit::server

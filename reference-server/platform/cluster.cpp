@@ -69,12 +69,13 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     for (auto* i : {c->nodes_.get(), c->pods_.get()})
         i->transform(kc::strip_managed_fields);
     auto* raw = c.get();
-    c->pods_->on_add([raw](const boost::json::object& pod) { raw->count(pod, 1); });
+    c->pods_->on_add([raw](const boost::json::object& pod) { raw->index(pod, true); });
     c->pods_->on_update([raw](const boost::json::object& before, const boost::json::object& now) {
-        raw->count(before, -1);
-        raw->count(now, 1);
+        if (k8s::uid_of(before) != k8s::uid_of(now))
+            raw->index(before, false); // another pod under the same name
+        raw->index(now, true);
     });
-    c->pods_->on_delete([raw](const boost::json::object& pod) { raw->count(pod, -1); });
+    c->pods_->on_delete([raw](const boost::json::object& pod) { raw->index(pod, false); });
     c->nodes_->start();
     c->pods_->start();
     if (!c->nodes_->wait_for_sync(std::chrono::seconds(30)) || !c->pods_->wait_for_sync(std::chrono::seconds(30)))
@@ -82,20 +83,55 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     return c;
 }
 
-void cluster_connection::count(const boost::json::object& pod, int sign)
+void cluster_connection::index(const boost::json::object& pod, bool present)
 {
-    const std::lock_guard lock(counts_mutex_);
-    auto& n = counts_[std::string(k8s::namespace_of(pod))];
-    n.pods += sign;
-    if (kc::pod_ready(pod))
-        n.ready += sign;
+    const std::string ns(k8s::namespace_of(pod));
+    const std::string name(k8s::name_of(pod));
+    const std::string uid(k8s::uid_of(pod));
+    // The handler runs after the cache has the change: the cached object is the one to share.
+    auto cached = present ? pods_->get(ns, name) : nullptr;
+    const std::unique_lock lock(index_mutex_);
+    if (cached) {
+        by_namespace_[ns][name] = cached;
+        by_uid_[uid] = std::move(cached);
+        return;
+    }
+    if (auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
+        found->second.erase(name);
+        if (found->second.empty())
+            by_namespace_.erase(found);
+    }
+    by_uid_.erase(uid);
 }
 
 cluster_connection::pod_count cluster_connection::pods_in(const std::string& ns) const
 {
-    const std::lock_guard lock(counts_mutex_);
-    const auto found = counts_.find(ns);
-    return found == counts_.end() ? pod_count{} : found->second;
+    pod_count count;
+    const std::shared_lock lock(index_mutex_);
+    if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
+        for (const auto& [name, pod] : found->second) {
+            ++count.pods;
+            if (kc::pod_ready(*pod))
+                ++count.ready;
+        }
+    return count;
+}
+
+std::vector<kc::informer::object_ptr> cluster_connection::pods_of(std::string_view ns) const
+{
+    std::vector<kc::informer::object_ptr> out;
+    const std::shared_lock lock(index_mutex_);
+    if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
+        for (const auto& [name, pod] : found->second)
+            out.push_back(pod);
+    return out;
+}
+
+kc::informer::object_ptr cluster_connection::pod_by_uid(std::string_view uid) const
+{
+    const std::shared_lock lock(index_mutex_);
+    const auto found = by_uid_.find(std::string(uid));
+    return found != by_uid_.end() ? found->second : nullptr;
 }
 
 } // namespace paaskit::server

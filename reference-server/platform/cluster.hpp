@@ -18,7 +18,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 
 namespace paaskit::server {
 
@@ -47,6 +48,10 @@ public:
         std::int64_t ready = 0;
     };
     pod_count pods_in(const std::string& ns) const;
+    /// The pods of namespace `ns` as last seen, by name.
+    std::vector<k8s::client::informer::object_ptr> pods_of(std::string_view ns) const;
+    /// The pod whose metadata.uid is `uid`, or null.
+    k8s::client::informer::object_ptr pod_by_uid(std::string_view uid) const;
 
     /// Runs a blocking cluster call on the cluster threads; resumes the caller on its own executor.
     template <class F>
@@ -58,7 +63,7 @@ public:
 
 private:
     explicit cluster_connection(unsigned threads) : threads_(threads) {}
-    void count(const boost::json::object& pod, int sign);
+    void index(const boost::json::object& pod, bool present);
 
     std::unique_ptr<k8s::sim::cluster> simulator_;
     std::unique_ptr<k8s::client::transport> http_;
@@ -67,8 +72,10 @@ private:
     std::string url_;
     std::unique_ptr<k8s::client::informer> nodes_;
     std::unique_ptr<k8s::client::informer> pods_;
-    mutable std::mutex counts_mutex_;
-    std::map<std::string, pod_count, std::less<>> counts_; // by namespace
+    // The pods by namespace (then name) and by uid, kept by the pod informer's handlers.
+    mutable std::shared_mutex index_mutex_;
+    std::map<std::string, std::map<std::string, k8s::client::informer::object_ptr, std::less<>>, std::less<>> by_namespace_;
+    std::unordered_map<std::string, k8s::client::informer::object_ptr> by_uid_;
     boost::asio::thread_pool threads_;
 };
 

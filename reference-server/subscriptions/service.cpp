@@ -1091,6 +1091,14 @@ asio::awaitable<core::result<list_page>> subscription_service::list(const subscr
     co_return page;
 }
 
+asio::awaitable<core::result<std::vector<subscription_store::tenant>>> subscription_service::tenants(std::optional<core::uuid> user)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await subscription_store::tenants(**conn, user);
+}
+
 asio::awaitable<core::result<boost::json::object>> subscription_service::stats()
 {
     auto conn = co_await pool_->acquire();

@@ -86,6 +86,9 @@ public:
     /// new resources; a downgrade from the next period. `wrong_state` unless active.
     asio::awaitable<core::result<boost::json::object>> change_plan(core::uuid id, core::uuid owner, std::string plan);
 
+    /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's).
+    asio::awaitable<core::result<std::vector<subscription_store::tenant>>> tenants(std::optional<core::uuid> user);
+
     /// Makes sure the reconciliation job is queued (one for all replicas; it queues itself again).
     asio::awaitable<core::result<void>> schedule_reconciliation();
 

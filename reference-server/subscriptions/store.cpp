@@ -170,6 +170,22 @@ async<std::vector<subscription>> live(pg::connection& c)
     co_return out;
 }
 
+async<std::vector<tenant>> tenants(pg::connection& c, std::optional<core::uuid> user)
+{
+    auto r = co_await c.query("SELECT id, user_id, name, service_slug, status, namespace FROM paaskit_subscriptions "
+                              "WHERE status IN ('provisioning', 'active', 'past_due', 'suspended') AND ($1::uuid IS NULL OR user_id = $1) "
+                              "ORDER BY namespace",
+                              pg::params(user));
+    if (!r)
+        co_return r.error();
+    std::vector<tenant> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i)
+        out.push_back({r->get<core::uuid>(i, 0).value(), r->get<core::uuid>(i, 1).value(), r->get<std::string>(i, 2).value(),
+                       r->get<std::string>(i, 3).value(), r->get<std::string>(i, 4).value(), r->get<std::string>(i, 5).value()});
+    co_return out;
+}
+
 async<void> change_plan(pg::connection& c, const subscription& s, core::time_point now)
 {
     co_return co_await done(co_await c.query(

@@ -70,6 +70,17 @@ async<void> mark_active(pg::connection& c, core::uuid id, core::time_point now);
 async<std::vector<core::uuid>> owed(pg::connection& c, core::uuid user);
 /// Every subscription whose objects belong in the cluster (for reconciliation).
 async<std::vector<subscription>> live(pg::connection& c);
+/// Who owns a namespace in the cluster: what the pods views join the cluster's pods with.
+struct tenant {
+    core::uuid subscription;
+    core::uuid user_id;
+    std::string name;      ///< the subscription's name
+    std::string service;   ///< the service's slug
+    std::string status;
+    std::string namespace_name;
+};
+/// The subscriptions whose objects are in the cluster (`user`: that customer's only), by namespace.
+async<std::vector<tenant>> tenants(pg::connection& c, std::optional<core::uuid> user);
 /// The plan (and the objects rendered for it) from now on.
 async<void> change_plan(pg::connection& c, const subscription& s, core::time_point now);
 /// The plan the next period renews on (none: the same).

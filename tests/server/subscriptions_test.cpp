@@ -19,33 +19,6 @@ using namespace paaskit;
 using namespace paaskit::test;
 namespace json = boost::json;
 
-namespace {
-
-/// The server these tests share, on a database of its own: its jobs (which apply apps to its
-/// simulated cluster) are run by it alone, not by the other tests' servers.
-auth_server& apps_server()
-{
-    // Never dropped: its destructor checks with Catch2, which is gone by the time statics are
-    // destroyed; the test program's throwaway cluster goes with it.
-    static const auto* database = new own_database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1"});
-    return server;
-}
-
-/// The simulated cluster's port, from the server's "cluster" log line.
-unsigned short cluster_port(auth_server& s)
-{
-    const auto line = s.process.wait_for_line([](const json::object& l) { return l.at("msg") == "cluster"; }, std::chrono::seconds(5));
-    REQUIRE(line);
-    const auto url = boost::urls::parse_uri(std::string(line->at("url").as_string()));
-    REQUIRE(url.has_value());
-    return url->port_number();
-}
-
-/// What the cluster has at `path` (an API path), as JSON; 404s too.
-reply cluster_get(auth_server& s, const std::string& path) { return call(cluster_port(s), "GET", path); }
-
-} // namespace
 
 TEST_CASE("subscribing to each built-in service runs it, charged once, with an invoice and a mail")
 {

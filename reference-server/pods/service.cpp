@@ -1,0 +1,292 @@
+#include "pods/service.hpp"
+
+#include "platform/cluster.hpp"
+#include "subscriptions/service.hpp"
+
+#include <paaskit/core/json.hpp>
+#include <paaskit/k8s/pod_status.hpp>
+#include <paaskit/subscriptions/error.hpp>
+
+#include <algorithm>
+
+namespace paaskit::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace kc = k8s::client;
+using subscriptions::errc;
+
+namespace {
+
+using tenant = subscription_store::tenant;
+
+struct row {
+    kc::informer::object_ptr pod;
+    k8s::pod_status status;
+    const tenant* owner;
+};
+
+json::value time_or_null(const std::optional<core::time_point>& t) { return t ? core::time_to_json(*t) : json::value(nullptr); }
+
+json::object pod_json(const row& r, core::time_point now, bool with_owner)
+{
+    const auto& s = r.status;
+    json::object o{{"id", k8s::uid_of(*r.pod)},
+                   {"name", k8s::name_of(*r.pod)},
+                   {"namespace", k8s::namespace_of(*r.pod)},
+                   {"subscription_id", r.owner->subscription.to_string()},
+                   {"subscription_name", r.owner->name},
+                   {"service", r.owner->service},
+                   {"phase", s.phase},
+                   {"status", s.status},
+                   {"ready", s.ready},
+                   {"containers", json::object{{"ready", s.ready_containers}, {"total", s.containers}}},
+                   {"restarts", s.restarts},
+                   {"node", s.node.empty() ? json::value(nullptr) : json::value(s.node)},
+                   {"created_at", time_or_null(s.created)},
+                   {"age_seconds", s.created ? std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - *s.created).count())
+                                             : json::value(nullptr)}};
+    if (with_owner)
+        o["user_id"] = r.owner->user_id.to_string();
+    return o;
+}
+
+/// The pod's Deployment: its ReplicaSet's name without the pod template's hash.
+std::string deployment_of(const json::object& pod)
+{
+    const auto& metadata = k8s::metadata_of(pod);
+    const auto* labels = k8s::member_object(metadata, "labels");
+    const auto hash = labels != nullptr ? k8s::member_string(*labels, "pod-template-hash") : std::string_view();
+    if (const auto* owners = k8s::member_array(metadata, "ownerReferences"))
+        for (const auto& o : *owners) {
+            if (!o.is_object() || k8s::member_string(o.get_object(), "kind") != "ReplicaSet")
+                continue;
+            const auto rs = k8s::member_string(o.get_object(), "name");
+            if (!hash.empty() && rs.size() > hash.size() + 1 && rs.ends_with(hash) && rs[rs.size() - hash.size() - 1] == '-')
+                return std::string(rs.substr(0, rs.size() - hash.size() - 1));
+        }
+    return {};
+}
+
+bool sorted_before(const row& a, const row& b, std::string_view key)
+{
+    const auto name_order = [&] {
+        const auto an = k8s::namespace_of(*a.pod);
+        const auto bn = k8s::namespace_of(*b.pod);
+        return an != bn ? an < bn : k8s::name_of(*a.pod) < k8s::name_of(*b.pod);
+    };
+    if (key == "age") { // youngest first
+        const auto at = a.status.created.value_or(core::time_point{});
+        const auto bt = b.status.created.value_or(core::time_point{});
+        if (at != bt)
+            return at > bt;
+    } else if (key == "restarts") {
+        if (a.status.restarts != b.status.restarts)
+            return a.status.restarts < b.status.restarts;
+    } else if (key == "node") {
+        if (a.status.node != b.status.node)
+            return a.status.node < b.status.node;
+    }
+    return name_order();
+}
+
+} // namespace
+
+struct pod_service::found_pod {
+    kc::informer::object_ptr pod;
+    tenant owner;
+};
+
+bool pod_service::known_sort(std::string_view sort) noexcept
+{
+    if (sort.starts_with('-'))
+        sort.remove_prefix(1);
+    return sort == "name" || sort == "age" || sort == "restarts" || sort == "node";
+}
+
+asio::awaitable<core::result<list_page>> pod_service::list(const pod_query& q)
+{
+    auto owners = co_await subscriptions_.tenants(q.owner ? q.owner : q.customer);
+    if (!owners)
+        co_return owners.error();
+    std::vector<row> rows;
+    for (const auto& t : *owners) {
+        if (!q.service.empty() && t.service != q.service)
+            continue;
+        for (auto& pod : cluster_.pods_of(t.namespace_name)) {
+            auto status = k8s::pod_status_of(*pod);
+            if ((!q.phase.empty() && status.phase != q.phase) || (!q.node.empty() && status.node != q.node))
+                continue;
+            rows.push_back({std::move(pod), std::move(status), &t});
+        }
+    }
+    const bool reverse = q.sort.starts_with('-');
+    const std::string_view key = reverse ? std::string_view(q.sort).substr(1) : std::string_view(q.sort);
+    std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) { return reverse ? sorted_before(b, a, key) : sorted_before(a, b, key); });
+    list_page page;
+    page.total = static_cast<std::int64_t>(rows.size());
+    const auto now = clock_.now();
+    const auto first = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(q.offset));
+    const auto last = std::min<std::size_t>(rows.size(), first + static_cast<std::size_t>(q.limit));
+    for (auto i = first; i < last; ++i)
+        page.items.push_back(pod_json(rows[i], now, !q.owner));
+    co_return page;
+}
+
+asio::awaitable<core::result<json::object>> pod_service::stats()
+{
+    auto owners = co_await subscriptions_.tenants(std::nullopt);
+    if (!owners)
+        co_return owners.error();
+    json::object by_phase;
+    json::object by_status;
+    json::object by_service;
+    json::object by_node;
+    std::int64_t total = 0;
+    std::int64_t not_ready = 0;
+    std::int64_t restarts = 0;
+    const auto bump = [](json::object& counts, std::string_view key) {
+        auto& slot = counts[key.empty() ? std::string_view("(none)") : key];
+        slot = (slot.is_int64() ? slot.get_int64() : 0) + 1;
+    };
+    for (const auto& t : *owners)
+        for (const auto& pod : cluster_.pods_of(t.namespace_name)) {
+            const auto s = k8s::pod_status_of(*pod);
+            ++total;
+            if (!s.ready)
+                ++not_ready;
+            restarts += s.restarts;
+            bump(by_phase, s.phase);
+            bump(by_status, s.status);
+            bump(by_service, t.service);
+            bump(by_node, s.node);
+        }
+    co_return json::object{{"total", total},     {"not_ready", not_ready},   {"restarts", restarts},       {"by_phase", std::move(by_phase)},
+                           {"by_status", std::move(by_status)}, {"by_service", std::move(by_service)}, {"by_node", std::move(by_node)}};
+}
+
+asio::awaitable<core::result<pod_service::found_pod>> pod_service::find(std::string_view id, std::optional<core::uuid> owner)
+{
+    auto pod = cluster_.pod_by_uid(id);
+    if (!pod)
+        co_return core::error(errc::not_found, "no such pod");
+    auto owners = co_await subscriptions_.tenants(owner);
+    if (!owners)
+        co_return owners.error();
+    const auto ns = k8s::namespace_of(*pod);
+    for (auto& t : *owners)
+        if (t.namespace_name == ns)
+            co_return found_pod{std::move(pod), std::move(t)};
+    co_return core::error(errc::not_found, "no such pod"); // another customer's, or nobody's
+}
+
+asio::awaitable<core::result<json::object>> pod_service::show(std::string_view id, std::optional<core::uuid> owner)
+{
+    auto found = co_await find(id, owner);
+    if (!found)
+        co_return found.error();
+    const row r{found->pod, k8s::pod_status_of(*found->pod), &found->owner};
+    auto shown = pod_json(r, clock_.now(), !owner);
+    const auto* status = k8s::member_object(*found->pod, "status");
+    json::array containers;
+    if (const auto* statuses = status != nullptr ? k8s::member_array(*status, "containerStatuses") : nullptr)
+        for (const auto& c : *statuses) {
+            if (!c.is_object())
+                continue;
+            const auto& o = c.get_object();
+            const auto* state = k8s::member_object(o, "state");
+            std::string_view now_state = "unknown";
+            if (state != nullptr && !state->empty())
+                now_state = state->begin()->key();
+            containers.push_back(json::object{{"name", k8s::member_string(o, "name")}, {"image", k8s::member_string(o, "image")},
+                                              {"ready", k8s::member_bool(o, "ready")}, {"restarts", k8s::member_int(o, "restartCount")},
+                                              {"state", now_state}});
+        }
+    shown["containers_detail"] = std::move(containers);
+    shown["deployment"] = deployment_of(*found->pod);
+
+    const std::string ns(k8s::namespace_of(*found->pod));
+    const std::string selector = "involvedObject.uid=" + std::string(id);
+    auto read_events = [this, ns, selector]() { return cluster_.api().list(kc::resources::events, ns, {.field_selector = selector}); };
+    auto events = co_await cluster_.run(std::move(read_events));
+    if (!events)
+        co_return core::error(errc::cluster_failure, "reading the pod's events: " + events.error().detail());
+    std::vector<const json::object*> listed;
+    for (const auto& e : events->items)
+        if (e.is_object())
+            listed.push_back(&e.get_object());
+    const auto last_seen = [](const json::object& e) {
+        auto t = k8s::member_string(e, "lastTimestamp");
+        return t.empty() ? k8s::member_string(e, "eventTime") : t;
+    };
+    std::stable_sort(listed.begin(), listed.end(), [&](const auto* a, const auto* b) { return last_seen(*a) > last_seen(*b); });
+    constexpr std::size_t recent = 20;
+    json::array shown_events;
+    for (std::size_t i = 0; i < listed.size() && i < recent; ++i) {
+        const auto& e = *listed[i];
+        shown_events.push_back(json::object{{"type", k8s::member_string(e, "type")}, {"reason", k8s::member_string(e, "reason")},
+                                            {"message", k8s::member_string(e, "message")}, {"count", k8s::member_int(e, "count", 1)},
+                                            {"last_seen", last_seen(e)}});
+    }
+    shown["events"] = std::move(shown_events);
+    co_return shown;
+}
+
+asio::awaitable<core::result<std::string>> pod_service::logs(std::string_view id, std::optional<core::uuid> owner, kc::log_options options)
+{
+    auto found = co_await find(id, owner);
+    if (!found)
+        co_return found.error();
+    if (!options.container.empty()) {
+        bool known = false;
+        if (const auto* spec = k8s::member_object(*found->pod, "spec"))
+            if (const auto* containers = k8s::member_array(*spec, "containers"))
+                for (const auto& c : *containers)
+                    known = known || (c.is_object() && k8s::member_string(c.get_object(), "name") == options.container);
+        if (!known)
+            co_return core::error(errc::invalid_request, "container: the pod has no container \"" + options.container + "\"");
+    }
+    const std::string ns(k8s::namespace_of(*found->pod));
+    const std::string name(k8s::name_of(*found->pod));
+    auto read = [this, ns, name, options]() { return cluster_.k8s().pods(ns).logs(name, options); };
+    auto text = co_await cluster_.run(std::move(read));
+    if (!text)
+        co_return core::error(text.error().code() == kc::errc::not_found ? errc::not_found : errc::cluster_failure,
+                              "reading the log: " + text.error().detail());
+    co_return std::move(*text);
+}
+
+asio::awaitable<core::result<json::object>> pod_service::restart(std::string_view id, std::optional<core::uuid> owner, std::chrono::seconds timeout)
+{
+    auto found = co_await find(id, owner);
+    if (!found)
+        co_return found.error();
+    if (found->owner.status != "active" && found->owner.status != "past_due")
+        co_return core::error(errc::wrong_state, "the app is " + found->owner.status + ": only a running app restarts");
+    const auto deployment = deployment_of(*found->pod);
+    if (deployment.empty())
+        co_return core::error(errc::wrong_state, "the pod belongs to no Deployment");
+    const std::string ns(k8s::namespace_of(*found->pod));
+    const auto started = clock_.now();
+    auto roll = [this, ns, deployment, timeout]() -> kc::result<kc::rollout_status> {
+        auto deployments = cluster_.k8s().deployments(ns);
+        if (auto restarted = deployments.rollout_restart(deployment); !restarted)
+            return restarted.error();
+        return deployments.wait_for_rollout(deployment, timeout);
+    };
+    auto rolled = co_await cluster_.run(std::move(roll));
+    json::object out{{"deployment", deployment}, {"namespace", ns}, {"restarted_at", core::time_to_json(started)}};
+    if (!rolled) {
+        if (rolled.error().code() != kc::errc::timeout)
+            co_return core::error(errc::cluster_failure, "restarting " + deployment + ": " + rolled.error().detail());
+        out["ready"] = false;
+        out["detail"] = "the new pods were not ready within " + std::to_string(timeout.count()) + " s; the rollout goes on";
+        co_return out;
+    }
+    log_.info("app restarted", {{"namespace", ns}, {"deployment", deployment}});
+    out["ready"] = true;
+    out["ready_at"] = core::time_to_json(clock_.now());
+    co_return out;
+}
+
+} // namespace paaskit::server
