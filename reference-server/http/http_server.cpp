@@ -64,6 +64,7 @@ struct http_server::connection {
     bool timed_out = false; // the sweep cancelled the pending operation
     bool busy = false;      // a request has been read and is being handled or answered
     bool closing = false;   // shutdown asked: finish the current request, then close
+    response_stream* stream = nullptr; // the body being streamed, ended at shutdown
     std::list<connection*>::iterator position;
 };
 
@@ -267,6 +268,10 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
 
         http_response res = co_await pipeline_.run(ctx);
 
+        if (ctx.stream && res.result() == http::status::ok && request.method() != http::verb::head) {
+            co_await stream_response(conn, loop, ctx, res, request.version() == 10 ? 10U : 11U);
+            break; // a streamed body ends with the connection
+        }
         const bool keep_alive = ctx.failure == read_failure::none && request.keep_alive() && !conn->closing;
         serialize_response(res,
                            {.keep_alive = keep_alive,
@@ -305,6 +310,39 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<connection> conn, loop_
     socket.close(ignored);
     loop.connections.erase(conn->position);
     connection_closed();
+}
+
+asio::awaitable<void> http_server::stream_response(std::shared_ptr<connection> conn, loop_state& loop, request_context& ctx,
+                                                   const http_response& res, unsigned version)
+{
+    serialize_response(res, {.keep_alive = false, .request_version = version, .extra_headers = ctx.response_headers, .streamed = true},
+                       conn->wire);
+    conn->expect(phase::write, options_.write_timeout, loop.tick_time, tick_);
+    auto [header_ec, written] = co_await asio::async_write(conn->socket, asio::buffer(conn->wire), use_tuple);
+    conn->no_deadline();
+    if (header_ec)
+        co_return;
+    response_stream out(conn->socket, version != 10,
+                        {.write_started = [&] { conn->expect(phase::write, options_.write_timeout, loop.tick_time, tick_); },
+                         .write_finished = [&] { conn->no_deadline(); }});
+    conn->stream = &out;
+    if (conn->closing)
+        out.client_left(); // shutdown began while the handler ran
+    // Watch the client's end: its closing (or anything it sends now) ends the stream.
+    auto watching = std::make_shared<bool>(true);
+    asio::co_spawn(loop.io, watch_client(conn, watching, &out), asio::detached);
+    co_await ctx.stream(out);
+    co_await out.finish();
+    *watching = false;
+    conn->stream = nullptr;
+}
+
+asio::awaitable<void> http_server::watch_client(std::shared_ptr<connection> conn, std::shared_ptr<bool> watching, response_stream* out)
+{
+    char byte = 0;
+    co_await conn->socket.async_read_some(asio::buffer(&byte, 1), use_tuple);
+    if (*watching)
+        out->client_left(); // still streaming: `out` is alive
 }
 
 void http_server::connection_closed()
@@ -347,6 +385,8 @@ void http_server::shutdown(std::function<void(std::size_t)> on_drained)
             asio::post(loop->io, [&state = *loop] {
                 for (auto* conn : state.connections) {
                     conn->closing = true;
+                    if (conn->stream != nullptr)
+                        conn->stream->client_left(); // a streamed body ends now
                     if (!conn->busy) {
                         boost::system::error_code cancel_ignored;
                         conn->socket.cancel(cancel_ignored); // idle, or still sending its headers: close now

@@ -70,6 +70,11 @@ private:
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<connection> conn, loop_state& loop);
+    /// Sends `res`'s header, then runs the handler's streamer; the connection closes after it.
+    asio::awaitable<void> stream_response(std::shared_ptr<connection> conn, loop_state& loop, request_context& ctx, const http_response& res,
+                                          unsigned version);
+    /// Ends `out` when the client's end closes (or sends anything) while `*watching`.
+    asio::awaitable<void> watch_client(std::shared_ptr<connection> conn, std::shared_ptr<bool> watching, response_stream* out);
     asio::awaitable<void> sweep(loop_state& loop);
     void connection_closed();
     void report_drained(std::size_t abandoned);

@@ -3,6 +3,7 @@
 
 #include "http/http_types.hpp"
 #include "http/loop_context.hpp"
+#include "http/response_stream.hpp"
 
 #include <paaskit/core/log.hpp>
 
@@ -61,6 +62,9 @@ public:
     /// (kept out of the response's field map, which would allocate per field).
     std::string response_headers;
     loop_context& loop; ///< state of the event loop serving this request
+    /// Set by a handler whose 200 response's body is written as it comes (see response_stream):
+    /// the server sends the response's header, then runs this; the connection closes after it.
+    body_streamer stream;
     std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
 
     /// The server's logger with this request's id bound (made on first use).

@@ -46,6 +46,12 @@ void serialize_response(const http_response& res, const response_framing& framin
     // Every response, errors included: browsers must take Content-Type as given (never sniff a
     // JSON or SVG body into HTML).
     out += "X-Content-Type-Options: nosniff\r\n";
+    if (framing.streamed) {
+        if (framing.request_version != 10)
+            out += "Transfer-Encoding: chunked\r\n";
+        out += "Connection: close\r\n\r\n";
+        return;
+    }
     if (!(status < 200 || status == 204)) {
         out += "Content-Length: ";
         append_number(out, bodiless_status ? 0 : res.body().size());

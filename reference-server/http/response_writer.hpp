@@ -15,6 +15,9 @@ struct response_framing {
     bool head_request = false;       ///< HEAD: the GET's Content-Length, no body
     unsigned request_version = 11;   ///< 10 or 11
     std::string_view extra_headers;  ///< preformatted "Name: value\r\n" lines (request id, timing)
+    /// The body follows as a stream (`response_stream`): no Content-Length and no body here;
+    /// chunked on HTTP/1.1, ended by closing on HTTP/1.0.
+    bool streamed = false;
 };
 
 /// Appends the wire form of `res` to `out` (cleared first). Fields the server owns

@@ -13,9 +13,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -60,6 +62,10 @@ public:
         auto on_pool = [work = std::move(work)]() mutable -> boost::asio::awaitable<decltype(work())> { co_return work(); };
         co_return co_await boost::asio::co_spawn(threads_, std::move(on_pool), boost::asio::use_awaitable);
     }
+
+    /// Starts a blocking cluster call on the cluster threads without waiting for it (a stream
+    /// that ends when its own stop flag says so).
+    void start(std::function<void()> work) { boost::asio::post(threads_, std::move(work)); }
 
 private:
     explicit cluster_connection(unsigned threads) : threads_(threads) {}

@@ -4,6 +4,7 @@
 #include "accounts/service.hpp"
 #include "features.hpp"
 #include "http/params.hpp"
+#include "http/response_stream.hpp"
 #include "http/problem.hpp"
 #include "pods/service.hpp"
 
@@ -88,8 +89,6 @@ std::optional<http_response> read_log_options(request_context& ctx, const core::
             return problem_response(ctx, problems::invalid_parameter, "timestamps: true or false");
         options.timestamps = *timestamps == "true";
     }
-    if (auto follow = ctx.query_param("follow"); follow && *follow != "false")
-        return problem_response(ctx, problems::invalid_parameter, "follow: streaming logs is not available yet; read the log again for new lines");
     return std::nullopt;
 }
 
@@ -132,7 +131,24 @@ void register_pod_routes(router& routes, pod_service& pods, auth_service& accoun
             k8s::client::log_options options;
             if (auto problem = read_log_options(ctx, clock, options))
                 co_return std::move(*problem);
+            const auto follow = ctx.query_param("follow").value_or("false");
+            if (follow != "true" && follow != "false")
+                co_return problem_response(ctx, problems::invalid_parameter, "follow: true or false");
             const std::string id(ctx.param("id").value_or(""));
+            if (follow == "true") {
+                auto target = co_await pods.log_target(id, owner_of(who, as_admin), options);
+                if (!target)
+                    co_return error_response(ctx, target.error());
+                // The header now, the lines as the cluster writes them, until the client goes away.
+                ctx.stream = [&pods, target = std::move(*target), options](response_stream& out) -> asio::awaitable<void> {
+                    co_await pods.follow(target.first, target.second, options, out);
+                };
+                http_response res{http::status::ok, ctx.request.version()};
+                res.set(http::field::content_type, "text/plain; charset=utf-8");
+                res.set(http::field::cache_control, "private, no-store");
+                res.set("X-Accel-Buffering", "no"); // a proxy in front passes lines on as they come
+                co_return res;
+            }
             auto text = co_await pods.logs(id, owner_of(who, as_admin), std::move(options));
             if (!text)
                 co_return error_response(ctx, text.error());

@@ -1,5 +1,6 @@
 #include "pods/service.hpp"
 
+#include "http/response_stream.hpp"
 #include "platform/cluster.hpp"
 #include "subscriptions/service.hpp"
 
@@ -7,7 +8,13 @@
 #include <paaskit/k8s/pod_status.hpp>
 #include <paaskit/subscriptions/error.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <algorithm>
+#include <atomic>
 
 namespace paaskit::server {
 
@@ -232,7 +239,8 @@ asio::awaitable<core::result<json::object>> pod_service::show(std::string_view i
     co_return shown;
 }
 
-asio::awaitable<core::result<std::string>> pod_service::logs(std::string_view id, std::optional<core::uuid> owner, kc::log_options options)
+asio::awaitable<core::result<std::pair<std::string, std::string>>> pod_service::log_target(std::string_view id, std::optional<core::uuid> owner,
+                                                                                           const kc::log_options& options)
 {
     auto found = co_await find(id, owner);
     if (!found)
@@ -246,14 +254,65 @@ asio::awaitable<core::result<std::string>> pod_service::logs(std::string_view id
         if (!known)
             co_return core::error(errc::invalid_request, "container: the pod has no container \"" + options.container + "\"");
     }
-    const std::string ns(k8s::namespace_of(*found->pod));
-    const std::string name(k8s::name_of(*found->pod));
-    auto read = [this, ns, name, options]() { return cluster_.k8s().pods(ns).logs(name, options); };
+    co_return std::pair<std::string, std::string>(k8s::namespace_of(*found->pod), k8s::name_of(*found->pod));
+}
+
+asio::awaitable<core::result<std::string>> pod_service::logs(std::string_view id, std::optional<core::uuid> owner, kc::log_options options)
+{
+    auto target = co_await log_target(id, owner, options);
+    if (!target)
+        co_return target.error();
+    auto read = [this, ns = target->first, name = target->second, options]() { return cluster_.k8s().pods(ns).logs(name, options); };
     auto text = co_await cluster_.run(std::move(read));
     if (!text)
         co_return core::error(text.error().code() == kc::errc::not_found ? errc::not_found : errc::cluster_failure,
                               "reading the log: " + text.error().detail());
     co_return std::move(*text);
+}
+
+namespace {
+
+/// Log text from the cluster thread that follows the log to the loop that writes it; a send
+/// blocks that thread while the client is slow (at most `capacity` pieces wait).
+struct log_follower {
+    static constexpr std::size_t capacity = 64;
+    explicit log_follower(const asio::any_io_executor& loop) : pieces(loop, capacity) {}
+    asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)> pieces;
+    std::atomic<bool> stop{false};
+};
+
+} // namespace
+
+asio::awaitable<void> pod_service::follow(std::string ns, std::string name, kc::log_options options, response_stream& out)
+{
+    auto follower = std::make_shared<log_follower>(out.executor());
+    out.on_client_gone([follower] {
+        follower->stop = true;
+        follower->pieces.close(); // a send the cluster thread is blocked in returns
+    });
+    cluster_.start([&cluster = cluster_, follower, ns, name, options, log = log_] {
+        const auto send = [&](boost::system::error_code ec, std::string text) {
+            try {
+                follower->pieces.async_send(ec, std::move(text), asio::use_future).get();
+                return true;
+            } catch (const boost::system::system_error&) {
+                return false; // closed: the client went away
+            }
+        };
+        auto followed = cluster.k8s().pods(ns).follow_logs(
+            name, options, [&](std::string_view text) { return !follower->stop && send({}, std::string(text)) && !follower->stop; },
+            &follower->stop);
+        if (!followed && !follower->stop)
+            log.warn("following a log ended", {{"namespace", ns}, {"pod", name}, {"error", followed.error().detail()}});
+        send(asio::error::eof, {}); // the end, after everything sent before it
+    });
+    for (;;) {
+        auto [ec, text] = co_await follower->pieces.async_receive(asio::as_tuple(asio::use_awaitable));
+        if (ec || !co_await out.write(text))
+            break;
+    }
+    follower->stop = true;
+    follower->pieces.close();
 }
 
 asio::awaitable<core::result<json::object>> pod_service::restart(std::string_view id, std::optional<core::uuid> owner, std::chrono::seconds timeout)

@@ -20,6 +20,7 @@
 namespace paaskit::server {
 
 class cluster_connection;
+class response_stream;
 class subscription_service;
 
 struct pod_query {
@@ -52,6 +53,13 @@ public:
     /// The pod's log as the cluster returns it.
     boost::asio::awaitable<core::result<std::string>> logs(std::string_view id, std::optional<core::uuid> owner,
                                                            k8s::client::log_options options);
+    /// Streams the pod's log into `out` as the cluster writes it (after what `options` selects),
+    /// until the pod goes, the cluster ends the stream or the client goes away. Checks like `logs`
+    /// first: an error before anything is streamed.
+    boost::asio::awaitable<core::result<std::pair<std::string, std::string>>> log_target(std::string_view id, std::optional<core::uuid> owner,
+                                                                                        const k8s::client::log_options& options);
+    boost::asio::awaitable<void> follow(std::string ns, std::string name, k8s::client::log_options options, response_stream& out);
+
     /// Restarts the pod's Deployment (a rollout restart) and waits up to `timeout` for the new pods:
     /// `ready` says whether they were.
     boost::asio::awaitable<core::result<boost::json::object>> restart(std::string_view id, std::optional<core::uuid> owner,

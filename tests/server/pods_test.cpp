@@ -4,6 +4,10 @@
 
 #include "server/subscriptions_support.hpp"
 
+#include "support/http_client.hpp"
+
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <catch2/catch.hpp>
@@ -93,6 +97,33 @@ TEST_CASE("a customer's pods: listed from the informer, shown with events, logs,
     CHECK(call(s.port(), "GET", "/api/pods/" + pod + "/logs?since=yesterday", owner.token).status == 400);
     CHECK(call(s.port(), "GET", "/api/pods?sort=size", owner.token).status == 400);
     CHECK(call(s.port(), "GET", "/api/pods?phase=Sleeping", owner.token).status == 400);
+
+    // Followed: the last line, then new ones as the app writes them (a line a second here), over
+    // one chunked response, until the client goes away; then the server lets go of it.
+    {
+        http_connection follower(s.port());
+        follower.send("GET /api/pods/" + pod + "/logs?follow=true&tail_lines=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                      owner.token + "\r\n\r\n");
+        boost::beast::flat_buffer buffer;
+        boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+        parser.body_limit(boost::none);
+        boost::beast::http::read_header(follower.socket(), buffer, parser);
+        CHECK(parser.get().result_int() == 200);
+        CHECK(parser.get().chunked());
+        const auto ticks = [&] {
+            const auto& body = parser.get().body();
+            std::size_t n = 0;
+            for (auto at = body.find("simulated work"); at != std::string::npos; at = body.find("simulated work", at + 1))
+                ++n;
+            return n;
+        };
+        while (ticks() < 3) // a read that stalls fails the test (the connection's 30 s receive timeout)
+            boost::beast::http::read_some(follower.socket(), buffer, parser);
+        CHECK(ticks() >= 3);
+    } // the client closes
+    REQUIRE(poll_until([&] { return metric_value(http_request_once(s.port(), "GET", "/metrics").body(), "paaskit_http_connections") == 1; },
+                       std::chrono::seconds(10)));
+    CHECK(call(s.port(), "GET", "/api/pods/" + pod + "/logs?follow=maybe", owner.token).status == 400);
 
     // A restart replaces the Deployment's pods: the answer comes once the new ones are ready.
     auto restarted = call(s.port(), "POST", "/api/pods/" + pod + "/restart", owner.token);
