@@ -13,6 +13,7 @@
 #include "notifications/service.hpp"
 #include "platform/cluster.hpp"
 #include "pods/service.hpp"
+#include "workers/service.hpp"
 #include "subscriptions/service.hpp"
 
 #include <paaskit/billing/sim/simulator.hpp>
@@ -183,6 +184,8 @@ int application::run()
     register_subscription_routes(routes, subscriptions, auth);
     pod_service pods(subscriptions, **cluster, clock_, log_);
     register_pod_routes(routes, pods, auth, clock_);
+    worker_service workers(pool, **cluster, subscriptions, clock_, log_, registry);
+    register_worker_routes(routes, workers, auth);
     billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
     if (options_.debug_endpoints)
         register_debug_routes(routes, state, adjustable_);
@@ -232,6 +235,8 @@ int application::run()
         if (auto scheduled = co_await subscriptions.schedule_reconciliation(); !scheduled)
             log_.warn("cannot queue the reconciliation", {{"error", scheduled.error().message()}});
     }, asio::detached);
+    // The nodes into the database: a change shows within a second; heartbeats age every 15 s.
+    asio::co_spawn(loops.main(), workers.keep_in_sync(std::chrono::milliseconds(500), std::chrono::seconds(15)), asio::detached);
     auth.listen_for_account_changes(loops.main().get_executor(), (*database)->conninfo());
     log_.info("listening", {{"address", bound->address().to_string()},
                             {"port", bound->port()},

@@ -42,5 +42,7 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
 void register_subscription_routes(router& routes, subscription_service& subscriptions, auth_service& accounts);
 class pod_service;
 void register_pod_routes(router& routes, pod_service& pods, auth_service& accounts, const core::clock& clock);
+class worker_service;
+void register_worker_routes(router& routes, worker_service& workers, auth_service& accounts);
 
 } // namespace paaskit::server

@@ -1,5 +1,7 @@
 #include "platform/cluster.hpp"
 
+#include <paaskit/k8s/scheduling.hpp>
+
 #include <paaskit/k8s/client/kubeconfig.hpp>
 
 #include <fstream>
@@ -13,6 +15,8 @@ cluster_connection::~cluster_connection()
     threads_.join(); // no call outlives the client it uses
     if (pods_)
         pods_->stop();
+    if (leases_)
+        leases_->stop();
     if (nodes_)
         nodes_->stop();
     if (simulator_)
@@ -66,9 +70,15 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     // What the cluster has, kept current by watches: capacity checks and pod counts read these.
     c->nodes_ = std::make_unique<kc::informer>(*c->api_, kc::resources::nodes, "");
     c->pods_ = std::make_unique<kc::informer>(*c->api_, kc::resources::pods, "");
-    for (auto* i : {c->nodes_.get(), c->pods_.get()})
+    c->leases_ = std::make_unique<kc::informer>(*c->api_, kc::resources::leases, "kube-node-lease");
+    for (auto* i : {c->nodes_.get(), c->pods_.get(), c->leases_.get()})
         i->transform(kc::strip_managed_fields);
     auto* raw = c.get();
+    for (auto* i : {c->nodes_.get(), c->leases_.get()}) {
+        i->on_add([raw](const boost::json::object&) { ++raw->node_changes_; });
+        i->on_update([raw](const boost::json::object&, const boost::json::object&) { ++raw->node_changes_; });
+        i->on_delete([raw](const boost::json::object&) { ++raw->node_changes_; });
+    }
     c->pods_->on_add([raw](const boost::json::object& pod) { raw->index(pod, true); });
     c->pods_->on_update([raw](const boost::json::object& before, const boost::json::object& now) {
         if (k8s::uid_of(before) != k8s::uid_of(now))
@@ -78,6 +88,7 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     c->pods_->on_delete([raw](const boost::json::object& pod) { raw->index(pod, false); });
     c->nodes_->start();
     c->pods_->start();
+    c->leases_->start();
     if (!c->nodes_->wait_for_sync(std::chrono::seconds(30)) || !c->pods_->wait_for_sync(std::chrono::seconds(30)))
         log.warn("the cluster's nodes and pods are not listed yet; capacity checks see what has arrived");
     return c;
@@ -102,6 +113,25 @@ void cluster_connection::index(const boost::json::object& pod, bool present)
             by_namespace_.erase(found);
     }
     by_uid_.erase(uid);
+}
+
+std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(core::time_point now) const
+{
+    auto m = std::make_unique<model>();
+    for (const auto& n : nodes_->list())
+        if (auto spec = k8s::node_spec_of(*n, now))
+            (void)m->engine.add_node(*spec);
+    for (const auto& p : pods_->list()) {
+        const auto* spec = k8s::member_object(*p, "spec");
+        const auto* status = k8s::member_object(*p, "status");
+        const auto phase = status ? k8s::member_string(*status, "phase") : std::string_view();
+        const auto node = spec ? k8s::member_string(*spec, "nodeName") : std::string_view();
+        if (node.empty() || phase == "Succeeded" || phase == "Failed")
+            continue;
+        if (auto placed = m->engine.assign(k8s::workload_of(*p), node))
+            m->pods.emplace(*placed, std::string(k8s::namespace_of(*p)) + "/" + std::string(k8s::name_of(*p)));
+    }
+    return m;
 }
 
 cluster_connection::pod_count cluster_connection::pods_in(const std::string& ns) const

@@ -9,6 +9,7 @@
 #include <paaskit/k8s/client/informer.hpp>
 #include <paaskit/k8s/client/typed.hpp>
 #include <paaskit/k8s/sim/cluster.hpp>
+#include <paaskit/scheduler/engine.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -52,8 +54,20 @@ public:
     pod_count pods_in(const std::string& ns) const;
     /// The pods of namespace `ns` as last seen, by name.
     std::vector<k8s::client::informer::object_ptr> pods_of(std::string_view ns) const;
+    /// The heartbeat Lease of node `name` (in kube-node-lease), or null.
+    k8s::client::informer::object_ptr lease_of(std::string_view name) const { return leases_->get("kube-node-lease", name); }
+    /// Counts every change the informers saw to nodes and their leases: unchanged, nothing to sync.
+    std::uint64_t node_changes() const noexcept { return node_changes_.load(); }
     /// The pod whose metadata.uid is `uid`, or null.
     k8s::client::informer::object_ptr pod_by_uid(std::string_view uid) const;
+
+    /// The scheduler's model of the cluster as last seen: every node, and every pod bound to one
+    /// (finished ones left out), with which pod ("namespace/name") each placement is.
+    struct model {
+        scheduler::engine engine{scheduler::default_profile(), 1};
+        std::unordered_map<std::uint64_t, std::string> pods;
+    };
+    std::unique_ptr<model> scheduler_model(core::time_point now) const;
 
     /// Runs a blocking cluster call on the cluster threads; resumes the caller on its own executor.
     template <class F>
@@ -78,6 +92,8 @@ private:
     std::string url_;
     std::unique_ptr<k8s::client::informer> nodes_;
     std::unique_ptr<k8s::client::informer> pods_;
+    std::unique_ptr<k8s::client::informer> leases_;
+    std::atomic<std::uint64_t> node_changes_{0};
     // The pods by namespace (then name) and by uid, kept by the pod informer's handlers.
     mutable std::shared_mutex index_mutex_;
     std::map<std::string, std::map<std::string, k8s::client::informer::object_ptr, std::less<>>, std::less<>> by_namespace_;

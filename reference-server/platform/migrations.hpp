@@ -332,6 +332,31 @@ ALTER TABLE paaskit_subscriptions ADD COLUMN past_due_since timestamptz, ADD COL
 -- A downgrade waits for the end of the period: the plan the next period renews on.
 ALTER TABLE paaskit_subscriptions ADD COLUMN next_plan_id text;
 )sql"},
+        {15, "workers",
+         R"sql(
+-- The cluster's nodes as the platform last saw them; a node gone from the cluster stays, marked
+-- INACTIVE with removed_at, until it comes back under the same name.
+CREATE TABLE paaskit_workers (
+    id                uuid        PRIMARY KEY,
+    name              text        NOT NULL UNIQUE,
+    status            text        NOT NULL,
+    online            boolean     NOT NULL,
+    last_heartbeat    timestamptz,
+    unschedulable     boolean     NOT NULL,
+    capacity          jsonb       NOT NULL,
+    allocatable       jsonb       NOT NULL,
+    labels            jsonb       NOT NULL,
+    taints            jsonb       NOT NULL,
+    architecture      text        NOT NULL,
+    os                text        NOT NULL,
+    kubelet_version   text        NOT NULL,
+    container_runtime text        NOT NULL,
+    registered_at     timestamptz NOT NULL,
+    updated_at        timestamptz NOT NULL,
+    removed_at        timestamptz
+);
+CREATE INDEX paaskit_workers_status ON paaskit_workers (status, name);
+)sql"},
     };
 }
 

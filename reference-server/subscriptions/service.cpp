@@ -173,18 +173,8 @@ asio::awaitable<core::result<subscription_service::subscribed>> subscription_ser
     // From the informers' view of the cluster: no request to the cluster per subscription.
     auto fit = [&]() -> core::result<std::string> {
         const auto now = clock_.now();
-        scheduler::engine engine(scheduler::default_profile(), 1);
-        for (const auto& n : cluster_.nodes())
-            if (auto spec = k8s::node_spec_of(*n, now))
-                (void)engine.add_node(*spec);
-        for (const auto& p : cluster_.pods()) {
-            const auto* spec = k8s::member_object(*p, "spec");
-            const auto* status = k8s::member_object(*p, "status");
-            const auto phase = status ? k8s::member_string(*status, "phase") : std::string_view();
-            const auto node = spec ? k8s::member_string(*spec, "nodeName") : std::string_view();
-            if (!node.empty() && phase != "Succeeded" && phase != "Failed")
-                (void)engine.assign(k8s::workload_of(*p), node);
-        }
+        auto model = cluster_.scheduler_model(now);
+        auto& engine = model->engine;
         auto placed = engine.place_batch(workloads, now);
         if (!placed)
             return placed.error();
@@ -1089,6 +1079,31 @@ asio::awaitable<core::result<list_page>> subscription_service::list(const subscr
     for (auto& item : page->items)
         add_pods(item.as_object());
     co_return page;
+}
+
+core::result<std::vector<scheduler::workload>> subscription_service::plan_workloads(std::string_view service_slug, std::string_view plan_id) const
+{
+    const auto snapshot = catalog_.snapshot();
+    for (const auto& entry : snapshot->active) {
+        const auto& definition = entry.record->definition;
+        if (definition.slug != service_slug)
+            continue;
+        for (const auto& p : definition.plans) {
+            if (p.id != plan_id)
+                continue;
+            // Rendered for a made-up subscription: only the pods' resources and placement rules matter.
+            const auto probe = core::uuid{};
+            auto rendered = catalog::render_subscription(definition, {probe.to_string(), probe.to_string(), p.id}, settings_.render);
+            if (!rendered)
+                return rendered.error();
+            boost::json::array manifest;
+            for (auto& o : rendered->objects)
+                manifest.push_back(std::move(o));
+            return workloads_of(manifest, rendered->namespace_name);
+        }
+        return core::error(errc::unknown_plan, definition.name + " has no plan \"" + std::string(plan_id.substr(0, 64)) + "\"");
+    }
+    return core::error(errc::unknown_service, "no service \"" + std::string(service_slug.substr(0, 64)) + "\" is offered");
 }
 
 asio::awaitable<core::result<std::vector<subscription_store::tenant>>> subscription_service::tenants(std::optional<core::uuid> user)

@@ -14,6 +14,7 @@
 #include <paaskit/core/log.hpp>
 #include <paaskit/jobs/worker.hpp>
 #include <paaskit/pg/pool.hpp>
+#include <paaskit/scheduler/model.hpp>
 #include <paaskit/subscriptions/lifecycle.hpp>
 
 #include <memory>
@@ -85,6 +86,10 @@ public:
     /// (`paaskit::subscriptions::upgrade_charge`, down to the rupiah) and the app applied with the
     /// new resources; a downgrade from the next period. `wrong_state` unless active.
     asio::awaitable<core::result<boost::json::object>> change_plan(core::uuid id, core::uuid owner, std::string plan);
+
+    /// What one subscription to `plan` of `service` runs, as the scheduler sees it (for capacity
+    /// questions): `unknown_service`, `unknown_plan`.
+    core::result<std::vector<scheduler::workload>> plan_workloads(std::string_view service, std::string_view plan) const;
 
     /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's).
     asio::awaitable<core::result<std::vector<subscription_store::tenant>>> tenants(std::optional<core::uuid> user);

@@ -8,6 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <filesystem>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 namespace paaskit::test {
@@ -73,12 +76,19 @@ inline std::int64_t mails(auth_server& s, const std::string& user, const std::st
 
 /// The server the subscription and pod tests share (one start for all of them), on a database of its own: its jobs (which apply apps to its
 /// simulated cluster) are run by it alone, not by the other tests' servers.
+/// Where the shared server writes its simulated cluster's kubeconfig (for kubectl).
+inline std::string apps_kubeconfig()
+{
+    return (std::filesystem::temp_directory_path() / ("paaskit-apps-kubeconfig-" + std::to_string(::getpid()))).string();
+}
+
 inline auth_server& apps_server()
 {
     // Never dropped: its destructor checks with Catch2, which is gone by the time statics are
     // destroyed; the test program's throwaway cluster goes with it.
     static const auto* database = new own_database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1"});
+    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1", "--sim-kubeconfig-out",
+                               apps_kubeconfig()});
     return server;
 }
 
