@@ -12,6 +12,7 @@
 #include "jobs/service.hpp"
 #include "notifications/service.hpp"
 #include "platform/cluster.hpp"
+#include "orphans/service.hpp"
 #include "pods/service.hpp"
 #include "workers/service.hpp"
 #include "subscriptions/service.hpp"
@@ -186,6 +187,8 @@ int application::run()
     register_pod_routes(routes, pods, auth, clock_);
     worker_service workers(pool, **cluster, subscriptions, clock_, log_, registry);
     register_worker_routes(routes, workers, auth);
+    orphan_service orphans(pool, **cluster, subscriptions, clock_, log_, std::chrono::seconds(options_.orphan_scan_interval_s));
+    register_orphan_routes(routes, orphans, auth);
     billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
     if (options_.debug_endpoints)
         register_debug_routes(routes, state, adjustable_);
@@ -198,6 +201,7 @@ int application::run()
         auth.handle_jobs(*jobs.worker());
         billing.handle_jobs(*jobs.worker());
         subscriptions.handle_jobs(*jobs.worker());
+        orphans.handle_jobs(*jobs.worker());
     }
     // Mail goes on a queue of its own, served only by replicas that have a mail server.
     if ((*mail)->delivers())
@@ -234,6 +238,8 @@ int application::run()
     asio::co_spawn(loops.main(), [&]() -> asio::awaitable<void> {
         if (auto scheduled = co_await subscriptions.schedule_reconciliation(); !scheduled)
             log_.warn("cannot queue the reconciliation", {{"error", scheduled.error().message()}});
+        if (auto scheduled = co_await orphans.schedule_scans(); !scheduled)
+            log_.warn("cannot queue the orphan scans", {{"error", scheduled.error().message()}});
     }, asio::detached);
     // The nodes into the database: a change shows within a second; heartbeats age every 15 s.
     asio::co_spawn(loops.main(), workers.keep_in_sync(std::chrono::milliseconds(500), std::chrono::seconds(15)), asio::detached);

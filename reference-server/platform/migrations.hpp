@@ -357,6 +357,21 @@ CREATE TABLE paaskit_workers (
 );
 CREATE INDEX paaskit_workers_status ON paaskit_workers (status, name);
 )sql"},
+        {16, "orphan_scans",
+         R"sql(
+-- Each list of orphans shown (or found by the periodic scan), under its fingerprint: a cleanup
+-- names the fingerprint and deletes exactly what that list held.
+CREATE TABLE paaskit_orphan_scans (
+    fingerprint text        PRIMARY KEY,
+    orphans     jsonb       NOT NULL,
+    missing     jsonb       NOT NULL,
+    source      text        NOT NULL,
+    found_at    timestamptz NOT NULL,
+    cleaned_at  timestamptz,
+    outcome     jsonb
+);
+CREATE INDEX paaskit_orphan_scans_found ON paaskit_orphan_scans (found_at DESC);
+)sql"},
     };
 }
 

@@ -898,12 +898,8 @@ asio::awaitable<core::result<void>> subscription_service::schedule_reconciliatio
     auto conn = co_await pool_->acquire();
     if (!conn)
         co_return conn.error();
-    jobs::job j;
-    j.kind = std::string(reconcile_job);
-    j.max_attempts = 1000;
-    j.timeout = std::chrono::minutes(10);
-    j.unique_key = std::string(reconcile_job);
-    auto queued = co_await jobs::enqueue(**conn, j, clock_.now());
+    const std::chrono::milliseconds each_run = std::chrono::minutes(10);
+    auto queued = co_await jobs::enqueue_singleton(**conn, reconcile_job, each_run, clock_.now());
     if (!queued)
         co_return queued.error();
     co_return core::result<void>{};

@@ -167,6 +167,24 @@ TEST_CASE("a waiting job is brought forward under its unique key, never back", "
     });
 }
 
+TEST_CASE("a job that keeps itself going is enqueued once, however often replicas ask", "[jobs][queue]")
+{
+    test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {
+        auto c = co_await connect_installed();
+        const auto kind = test::fresh_queue("singleton");
+        const std::chrono::milliseconds each_run = std::chrono::minutes(1);
+        auto first = co_await jobs::enqueue_singleton(c, kind, each_run, t0);
+        CHECK(must(std::move(first)).has_value());
+        auto again = co_await jobs::enqueue_singleton(c, kind, each_run, t0);
+        CHECK_FALSE(must(std::move(again)).has_value());
+        auto stored = co_await c.query("SELECT unique_key, max_attempts FROM paaskit_jobs WHERE kind = $1", pg::params(kind));
+        REQUIRE(stored.has_value());
+        REQUIRE(stored->rows() == 1);
+        CHECK(stored->get<std::string>(0, 0).value() == kind);
+        CHECK(stored->get<std::int32_t>(0, 1).value() == 1000);
+    });
+}
+
 TEST_CASE("concurrent enqueues of one unique key make one job", "[jobs][queue]")
 {
     test::run_coroutine([](boost::asio::io_context&) -> awaitable<void> {

@@ -3,44 +3,19 @@
 // independent client that checks what the cluster really shows.
 
 #include "server/subscriptions_support.hpp"
-#include "support/child_process.hpp"
+#include "server/kubectl_support.hpp"
 
 #include <boost/json/serialize.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 using namespace paaskit;
 using namespace paaskit::test;
 namespace json = boost::json;
 
 namespace {
-
-/// kubectl: the one scripts/bootstrap fetched, else the one on PATH.
-std::string kubectl_binary()
-{
-    const auto fetched = std::filesystem::path(PAASKIT_TESTS_ROOT) / ".." / ".cache" / "tools" / "bin" / "kubectl";
-    if (std::filesystem::exists(fetched))
-        return fetched.string();
-    std::istringstream path(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "");
-    for (std::string dir; std::getline(path, dir, ':');)
-        if (!dir.empty() && std::filesystem::exists(std::filesystem::path(dir) / "kubectl"))
-            return (std::filesystem::path(dir) / "kubectl").string();
-    FAIL("kubectl not found: run scripts/bootstrap");
-    return {};
-}
-
-/// kubectl against the shared server's simulated cluster: its exit status and output.
-std::pair<int, std::string> kubectl(std::vector<std::string> args)
-{
-    args.insert(args.begin(), {kubectl_binary(), "--kubeconfig", apps_kubeconfig()});
-    child_process p(args);
-    const int status = p.wait_exit(std::chrono::seconds(30)).value_or(-1);
-    return {status, p.output()};
-}
 
 reply worker(auth_server& s, const std::string& name) { return call(s.port(), "GET", "/api/admin/workers/" + name, s.admin_token()); }
 

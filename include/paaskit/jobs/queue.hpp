@@ -186,6 +186,20 @@ inline async<std::optional<std::int64_t>> enqueue(pg::connection& c, const job& 
     co_return ids->empty() ? std::optional<std::int64_t>{} : std::optional<std::int64_t>(ids->front());
 }
 
+/// Enqueues the one job of `kind` that keeps itself going (its handler answers `snoozed` after each
+/// run), unless it is queued already: its unique key is the kind, so every replica may call this
+/// at start. `timeout` bounds each run. Its id, or nullopt when it was queued already.
+inline async<std::optional<std::int64_t>> enqueue_singleton(pg::connection& c, std::string_view kind, std::chrono::milliseconds timeout,
+                                                            core::time_point now)
+{
+    job j;
+    j.kind = std::string(kind);
+    j.max_attempts = 1000;
+    j.timeout = timeout;
+    j.unique_key = std::string(kind);
+    co_return co_await enqueue(c, j, now);
+}
+
 /// Brings the waiting job with `unique_key` (available or retryable) forward to `at` when it is
 /// due later: "make sure it runs by then", where `enqueue` found the key taken. Whether one moved.
 inline async<bool> bring_forward(pg::connection& c, std::string_view unique_key, core::time_point at)
