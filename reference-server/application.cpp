@@ -183,7 +183,7 @@ int application::run()
     subscription_service subscriptions(std::move(subscription_config), pool, catalog, billing, auth, **cluster, clock_, log_);
     subscriptions.send_mail_with(**mail);
     register_subscription_routes(routes, subscriptions, auth);
-    pod_service pods(subscriptions, **cluster, clock_, log_);
+    pod_service pods(pool, subscriptions, **cluster, clock_, log_, std::chrono::seconds(options_.pod_health_interval_s));
     register_pod_routes(routes, pods, auth, clock_);
     worker_service workers(pool, **cluster, subscriptions, clock_, log_, registry);
     register_worker_routes(routes, workers, auth);
@@ -202,6 +202,7 @@ int application::run()
         billing.handle_jobs(*jobs.worker());
         subscriptions.handle_jobs(*jobs.worker());
         orphans.handle_jobs(*jobs.worker());
+        pods.handle_jobs(*jobs.worker());
     }
     // Mail goes on a queue of its own, served only by replicas that have a mail server.
     if ((*mail)->delivers())
@@ -240,6 +241,8 @@ int application::run()
             log_.warn("cannot queue the reconciliation", {{"error", scheduled.error().message()}});
         if (auto scheduled = co_await orphans.schedule_scans(); !scheduled)
             log_.warn("cannot queue the orphan scans", {{"error", scheduled.error().message()}});
+        if (auto scheduled = co_await pods.schedule_health_checks(); !scheduled)
+            log_.warn("cannot queue the apps' health checks", {{"error", scheduled.error().message()}});
     }, asio::detached);
     // The nodes into the database: a change shows within a second; heartbeats age every 15 s.
     asio::co_spawn(loops.main(), workers.keep_in_sync(std::chrono::milliseconds(500), std::chrono::seconds(15)), asio::detached);

@@ -150,6 +150,8 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
                "Days a suspended subscription's data is kept before it is terminated").check(CLI::Range(1U, 3650U));
     cli.option("reconcile-interval-s", options.reconcile_interval_s, "Seconds between comparisons of the cluster with what subscriptions want")
         .check(CLI::Range(1U, 86'400U));
+    cli.option("pod-health-interval-s", options.pod_health_interval_s, "Seconds between checks of the apps' pods for crash loops and failures")
+        .check(CLI::Range(1U, 86'400U));
     cli.option("orphan-scan-interval-s", options.orphan_scan_interval_s, "Seconds between searches for objects no subscription owns (recorded, never deleted)")
         .check(CLI::Range(1U, 86'400U));
     cli.flag("access-log", options.access_log, "One JSON log line per request (--access-log=false to turn off)");

@@ -96,6 +96,7 @@ struct server_options {
     unsigned renewal_warning_days = 3;  // a renewal the credit will not cover is announced this many days before
     unsigned grace_days = 3;            // past_due this long, then suspended
     unsigned reconcile_interval_s = 60; // how often the cluster is compared with what subscriptions want
+    unsigned pod_health_interval_s = 30;  // how often the apps' pods are checked for crash loops and failures
     unsigned orphan_scan_interval_s = 600; // how often the cluster is searched for objects no subscription owns
     unsigned suspension_retention_days = 30; // suspended this long, then terminated (the namespace deleted)
 

@@ -372,6 +372,23 @@ CREATE TABLE paaskit_orphan_scans (
 );
 CREATE INDEX paaskit_orphan_scans_found ON paaskit_orphan_scans (found_at DESC);
 )sql"},
+        {17, "pod_incidents",
+         R"sql(
+-- An app's workload crash-looping or failed, from when the health check saw it until it saw it
+-- healthy again: its owner is mailed once per incident.
+CREATE TABLE paaskit_pod_incidents (
+    id              uuid        PRIMARY KEY,
+    incident_key    text        NOT NULL,  -- namespace/workload
+    kind            text        NOT NULL,  -- crash_loop, failed
+    subscription_id uuid        NOT NULL,
+    user_id         uuid        NOT NULL,
+    pod             text        NOT NULL,
+    detail          text        NOT NULL,
+    started_at      timestamptz NOT NULL,
+    resolved_at     timestamptz
+);
+CREATE UNIQUE INDEX paaskit_pod_incidents_open ON paaskit_pod_incidents (incident_key, kind) WHERE resolved_at IS NULL;
+)sql"},
     };
 }
 

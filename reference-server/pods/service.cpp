@@ -6,7 +6,11 @@
 
 #include <paaskit/core/json.hpp>
 #include <paaskit/k8s/pod_status.hpp>
+#include <paaskit/jobs/queue.hpp>
+#include <paaskit/pg/transaction.hpp>
 #include <paaskit/subscriptions/error.hpp>
+
+#include <boost/json/serialize.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -168,8 +172,18 @@ asio::awaitable<core::result<json::object>> pod_service::stats()
             bump(by_service, t.service);
             bump(by_node, s.node);
         }
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    auto open = co_await (*conn)->query("SELECT kind, count(*) FROM paaskit_pod_incidents WHERE resolved_at IS NULL GROUP BY kind ORDER BY kind");
+    if (!open)
+        co_return open.error();
+    json::object incidents{{"crash_loop", 0}, {"failed", 0}};
+    for (int i = 0; i < open->rows(); ++i)
+        incidents[open->get<std::string>(i, 0).value()] = open->get<std::int64_t>(i, 1).value();
     co_return json::object{{"total", total},     {"not_ready", not_ready},   {"restarts", restarts},       {"by_phase", std::move(by_phase)},
-                           {"by_status", std::move(by_status)}, {"by_service", std::move(by_service)}, {"by_node", std::move(by_node)}};
+                           {"by_status", std::move(by_status)}, {"by_service", std::move(by_service)}, {"by_node", std::move(by_node)},
+                           {"open_incidents", std::move(incidents)}};
 }
 
 asio::awaitable<core::result<pod_service::found_pod>> pod_service::find(std::string_view id, std::optional<core::uuid> owner)
@@ -346,6 +360,89 @@ asio::awaitable<core::result<json::object>> pod_service::restart(std::string_vie
     out["ready"] = true;
     out["ready_at"] = core::time_to_json(clock_.now());
     co_return out;
+}
+
+asio::awaitable<core::result<void>> pod_service::schedule_health_checks()
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const std::chrono::milliseconds each_run = std::chrono::minutes(5);
+    auto queued = co_await jobs::enqueue_singleton(**conn, health_job, each_run, clock_.now());
+    if (!queued)
+        co_return queued.error();
+    co_return core::result<void>{};
+}
+
+void pod_service::handle_jobs(jobs::worker& worker)
+{
+    worker.handle(std::string(health_job), [this](const jobs::leased_job& job) { return check_health(job); });
+}
+
+asio::awaitable<core::result<jobs::outcome>> pod_service::check_health(const jobs::leased_job&)
+{
+    auto owners = co_await subscriptions_.tenants(std::nullopt);
+    if (!owners)
+        co_return owners.error();
+    struct incident {
+        std::string key; ///< namespace/workload
+        std::string kind;
+        const tenant* owner;
+        std::string pod;
+        std::int64_t restarts;
+        std::string reason;
+    };
+    std::vector<incident> now_unhealthy;
+    for (const auto& t : *owners) {
+        if (t.status != "active" && t.status != "past_due")
+            continue; // provisioning has its own deadline; suspended apps run nothing
+        for (const auto& pod : cluster_.pods_of(t.namespace_name)) {
+            const auto s = k8s::pod_status_of(*pod);
+            const bool looping = s.status == "CrashLoopBackOff";
+            if (!looping && s.phase != "Failed")
+                continue;
+            const auto workload = deployment_of(*pod);
+            now_unhealthy.push_back({t.namespace_name + "/" + (workload.empty() ? std::string(k8s::name_of(*pod)) : workload),
+                                     looping ? "crash_loop" : "failed", &t, std::string(k8s::name_of(*pod)), s.restarts, s.status});
+        }
+    }
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    const auto now = clock_.now();
+    std::size_t opened = 0;
+    const auto record = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        opened = 0;
+        json::array open_keys;
+        for (const auto& i : now_unhealthy) {
+            open_keys.push_back(json::string(i.key + "|" + i.kind));
+            auto inserted = co_await c.query(
+                "INSERT INTO paaskit_pod_incidents (id, incident_key, kind, subscription_id, user_id, pod, detail, started_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (incident_key, kind) WHERE resolved_at IS NULL DO NOTHING",
+                pg::params(ids_.next(), i.key, i.kind, i.owner->subscription, i.owner->user_id, i.pod, i.reason, now));
+            if (!inserted)
+                co_return inserted.error();
+            if (inserted->affected_rows() == 0)
+                continue; // the same incident, already mailed
+            ++opened;
+            const json::object details{{"service", i.owner->name}, {"pod", i.pod}, {"restarts", i.restarts}, {"reason", i.reason},
+                                       {"since", core::format_rfc3339(now, core::fraction_digits::seconds)}};
+            const std::string_view mail_kind = i.kind == "crash_loop" ? "crash_loop" : "pod_failed";
+            if (auto mailed = co_await subscriptions_.mail(c, i.owner->user_id, mail_kind, details); !mailed)
+                co_return mailed.error();
+        }
+        auto resolved = co_await c.query("UPDATE paaskit_pod_incidents SET resolved_at = $1 WHERE resolved_at IS NULL AND "
+                                         "NOT ((incident_key || '|' || kind) = ANY (SELECT jsonb_array_elements_text($2::jsonb)))",
+                                         pg::params(now, json::serialize(open_keys)));
+        if (!resolved)
+            co_return resolved.error();
+        co_return core::result<void>{};
+    };
+    if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, record); !done)
+        co_return done.error();
+    if (opened > 0)
+        log_.warn("app incidents opened", {{"incidents", opened}});
+    co_return jobs::outcome(jobs::snoozed{health_every_});
 }
 
 } // namespace paaskit::server

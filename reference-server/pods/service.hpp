@@ -8,7 +8,9 @@
 
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/log.hpp>
+#include <paaskit/jobs/worker.hpp>
 #include <paaskit/k8s/client/operations.hpp>
+#include <paaskit/pg/pool.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -36,16 +38,26 @@ struct pod_query {
 
 class pod_service {
 public:
-    pod_service(subscription_service& subscriptions, cluster_connection& cluster, const core::clock& clock, core::logger log)
-        : subscriptions_(subscriptions), cluster_(cluster), clock_(clock), log_(std::move(log))
+    pod_service(std::shared_ptr<pg::pool> pool, subscription_service& subscriptions, cluster_connection& cluster, const core::clock& clock,
+                core::logger log, std::chrono::seconds health_every)
+        : pool_(std::move(pool)), subscriptions_(subscriptions), cluster_(cluster), clock_(clock), log_(std::move(log)),
+          health_every_(health_every), ids_(clock)
     {
     }
+
+    /// Every `health_every`: the running apps' workloads crash-looping or failed become incidents,
+    /// each mailed to its owner once (`crash_loop`, `pod_failed`) and resolved when healthy again.
+    static constexpr std::string_view health_job = "paaskit.pods.health";
+    void handle_jobs(jobs::worker& worker);
+    /// Makes sure the health check is queued (one for all replicas; it queues itself again).
+    boost::asio::awaitable<core::result<void>> schedule_health_checks();
 
     /// Whether `sort` names an order `list` knows.
     static bool known_sort(std::string_view sort) noexcept;
 
     boost::asio::awaitable<core::result<list_page>> list(const pod_query& q);
-    /// Counts by phase, by status, by service and by node, and the pods not ready.
+    /// Counts by phase, by status, by service and by node, the pods not ready, and the open
+    /// incidents (crash loops, failures) by kind.
     boost::asio::awaitable<core::result<boost::json::object>> stats();
     /// One pod (`owner`: only that customer's; else `subscriptions::errc::not_found`) with its
     /// containers and its recent events.
@@ -68,11 +80,15 @@ public:
 private:
     struct found_pod;
     boost::asio::awaitable<core::result<found_pod>> find(std::string_view id, std::optional<core::uuid> owner);
+    boost::asio::awaitable<core::result<jobs::outcome>> check_health(const jobs::leased_job& job);
 
+    std::shared_ptr<pg::pool> pool_;
     subscription_service& subscriptions_;
     cluster_connection& cluster_;
     const core::clock& clock_;
     core::logger log_;
+    std::chrono::seconds health_every_;
+    core::uuid_v7_generator ids_;
 };
 
 } // namespace paaskit::server

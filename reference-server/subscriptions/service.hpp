@@ -91,6 +91,9 @@ public:
     /// questions): `unknown_service`, `unknown_plan`.
     core::result<std::vector<scheduler::workload>> plan_workloads(std::string_view service, std::string_view plan) const;
 
+    /// Mails customer `user` (in the caller's transaction) mail `kind` with `details` and their name.
+    asio::awaitable<core::result<void>> mail(pg::connection& c, core::uuid user, std::string_view kind, const boost::json::object& details);
+
     /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's).
     asio::awaitable<core::result<std::vector<subscription_store::tenant>>> tenants(std::optional<core::uuid> user);
 
@@ -128,7 +131,6 @@ private:
     asio::awaitable<core::result<jobs::outcome>> renew(const jobs::leased_job& job);
     /// Removes the namespace (and so everything in it) and waits until it is gone; an error to retry.
     asio::awaitable<core::result<bool>> remove_namespace(const std::string& namespace_name);
-    asio::awaitable<core::result<void>> mail(pg::connection& c, core::uuid user, std::string_view kind, const boost::json::object& details);
     asio::awaitable<core::result<void>> event(pg::connection& c, core::uuid subscription, std::string_view kind, const boost::json::object& detail);
     /// One job of `kind` per subscription (and per `occasion`, when given) waits at a time.
     asio::awaitable<core::result<void>> enqueue(pg::connection& c, std::string_view kind, core::uuid subscription, core::time_point at,

@@ -198,3 +198,48 @@ TEST_CASE("administrators' pods: every customer's, filtered, sorted, paged, coun
     CHECK(str(shown.body, "subscription_id") == subscription);
     CHECK(call(s.port(), "GET", "/api/admin/pods/" + std::string(36, '0'), admin).status == 404);
 }
+
+TEST_CASE("an app that crash-loops mails its owner once per incident, shows in the statistics, and the incident ends when it recovers")
+{
+    auto& s = apps_server();
+    const auto admin = s.admin_token();
+    const auto [c, subscription] = running_wordpress(s, "crashing");
+    const auto pods = ready_pods(s, c.token, "/api/pods");
+    std::string web;
+    for (const auto& id : pods)
+        if (str(call(s.port(), "GET", "/api/pods/" + id, c.token).body, "deployment") == "wordpress")
+            web = id;
+    REQUIRE_FALSE(web.empty());
+    const auto open_crash_loops = [&] { return call(s.port(), "GET", "/api/admin/pods/stats", admin).body.at("open_incidents").at("crash_loop").as_int64(); };
+    const auto before = open_crash_loops();
+
+    // The app's new pods crash again and again after a restart.
+    const auto faults = [&](json::object settings) { REQUIRE(call(cluster_port(s), "PUT", "/sim/faults", "", settings).status == 200); };
+    faults({{"crashLoopImages", json::array{"wordpress"}}});
+    auto restarted = call(s.port(), "POST", "/api/pods/" + web + "/restart?timeout_seconds=1", c.token);
+    CHECK(restarted.status == 202);
+    CHECK_FALSE(restarted.body.at("ready").as_bool());
+    REQUIRE(poll_until([&] { return mails(s, c.id, "crash_loop") == 1; }, std::chrono::seconds(30)));
+    std::int64_t restarts = 0;
+    const auto looping_restarts = [&] {
+        const auto listed = call(s.port(), "GET", "/api/pods", c.token); // named: the loop reads into it
+        for (const auto& p : listed.body.at("items").as_array())
+            if (str(p, "status") == "CrashLoopBackOff")
+                return p.at("restarts").as_int64();
+        return std::int64_t{0};
+    };
+    restarts = looping_restarts();
+    CHECK(restarts >= 1);
+    CHECK(open_crash_loops() == before + 1);
+    CHECK(call(s.port(), "GET", "/api/admin/pods/stats", admin).body.at("by_status").at("CrashLoopBackOff").as_int64() >= 1);
+    // It keeps crashing for several more health checks (one a second): still one mail.
+    REQUIRE(poll_until([&] { return looping_restarts() >= restarts + 10; }, std::chrono::seconds(30)));
+    CHECK(mails(s, c.id, "crash_loop") == 1);
+
+    // Fixed: the pods become ready, the incident ends.
+    faults({{"crashLoopImages", json::array{}}});
+    REQUIRE(poll_until([&] { return open_crash_loops() == before; }, std::chrono::seconds(30)));
+    ready_pods(s, c.token, "/api/pods");
+    CHECK(mails(s, c.id, "crash_loop") == 1);
+    books_balance(s);
+}

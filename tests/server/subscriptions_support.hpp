@@ -87,7 +87,8 @@ inline auth_server& apps_server()
     // Never dropped: its destructor checks with Catch2, which is gone by the time statics are
     // destroyed; the test program's throwaway cluster goes with it.
     static const auto* database = new own_database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1", "--orphan-scan-interval-s", "1", "--sim-kubeconfig-out",
+    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1", "--orphan-scan-interval-s", "1", "--pod-health-interval-s", "1",
+                               "--sim-kubeconfig-out",
                                apps_kubeconfig()});
     return server;
 }

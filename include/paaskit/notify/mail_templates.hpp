@@ -51,6 +51,7 @@ inline constexpr mail_kind mail_kinds[] = {
     {"resumed", true, "an app is running again"},
     {"terminated", true, "an app was cancelled and its resources removed"},
     {"crash_loop", true, "an app keeps failing (once per incident)"},
+    {"pod_failed", true, "a part of an app stopped with a failure (once per incident)"},
 };
 
 inline const mail_kind* find_mail_kind(std::string_view name) noexcept

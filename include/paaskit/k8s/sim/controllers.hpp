@@ -729,18 +729,58 @@ private:
             return;
         if (faults_ != nullptr)
             if (const auto* containers = member_array(pod->object.at("spec").as_object(), "containers"))
-                for (const auto& c : *containers)
-                    if (c.is_object() && faults_->never_ready(member_string(c.get_object(), "image")))
+                for (const auto& c : *containers) {
+                    if (!c.is_object())
+                        continue;
+                    if (faults_->crash_loops(member_string(c.get_object(), "image"))) {
+                        crash(*pod); // a fault: it crashes again instead of becoming ready
+                        return;
+                    }
+                    if (faults_->never_ready(member_string(c.get_object(), "image")))
                         return; // a fault: its readiness probe never passes
+                }
         boost::json::object next = pod->object;
         auto& status = ensure_object(next, "status");
         if (member_string(status, "phase") != "Running")
             return;
-        status["conditions"] = pod_conditions(format_time(api_.clock().now()), true);
+        const std::string now = format_time(api_.clock().now());
+        status["conditions"] = pod_conditions(now, true);
         if (auto* statuses = status.if_contains("containerStatuses"); statuses != nullptr && statuses->is_array())
-            for (auto& cs : statuses->get_array())
-                cs.as_object()["ready"] = true;
+            for (auto& cs : statuses->get_array()) {
+                auto& c = cs.as_object();
+                c["ready"] = true;
+                if (const auto* state = member_object(c, "state"); state == nullptr || member_object(*state, "running") == nullptr) {
+                    c["started"] = true; // restarted after a crash: running again
+                    c["state"] = boost::json::object{{"running", boost::json::object{{"startedAt", now}}}};
+                }
+            }
         api_.controller_write(resources::pods, *pod, std::move(next), "kubelet", "status");
+    }
+
+    /// The pod's containers exited with an error and wait to be restarted: the restart count
+    /// grows, and the pod update brings the next attempt (and the next crash).
+    void crash(const stored_object& pod)
+    {
+        boost::json::object next = pod.object;
+        auto& status = ensure_object(next, "status");
+        if (member_string(status, "phase") != "Running")
+            return;
+        const std::string now = format_time(api_.clock().now());
+        if (auto* statuses = status.if_contains("containerStatuses"); statuses != nullptr && statuses->is_array())
+            for (auto& cs : statuses->get_array()) {
+                auto& c = cs.as_object();
+                c["ready"] = false;
+                c["started"] = false;
+                c["restartCount"] = member_int(c, "restartCount") + 1;
+                c["lastState"] = boost::json::object{
+                    {"terminated", boost::json::object{{"exitCode", 1}, {"reason", "Error"}, {"startedAt", now}, {"finishedAt", now}}}};
+                c["state"] = boost::json::object{
+                    {"waiting", boost::json::object{{"reason", "CrashLoopBackOff"}, {"message", "back-off restarting failed container"}}}};
+            }
+        status["conditions"] = pod_conditions(now, false);
+        auto written = api_.controller_write(resources::pods, pod, std::move(next), "kubelet", "status");
+        if (written)
+            record_event(*written, resources::pods, "Warning", "BackOff", "Back-off restarting failed container", "kubelet");
     }
 
     static boost::json::array pod_conditions(const std::string& now, bool ready)

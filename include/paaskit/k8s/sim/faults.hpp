@@ -26,13 +26,19 @@ struct fault_settings {
     /// Pods with a container whose image contains one of these never become ready (they run, and
     /// their readiness probe keeps failing): a rollout that never completes.
     std::vector<std::string> never_ready_images{};
+    /// Pods with a container whose image contains one of these crash after they start, again and
+    /// again: restartCount grows, the container waits in CrashLoopBackOff, the pod is never ready.
+    std::vector<std::string> crash_loop_images{};
     /// Server-side applies of these kinds ("Deployment") are denied, as a validating admission
     /// webhook denies them: 403 Forbidden, nothing stored.
     std::vector<std::string> refuse_apply_kinds{};
 
-    bool never_ready(std::string_view image) const
+    bool never_ready(std::string_view image) const { return matches(never_ready_images, image); }
+    bool crash_loops(std::string_view image) const { return matches(crash_loop_images, image); }
+
+    static bool matches(const std::vector<std::string>& parts, std::string_view image)
     {
-        for (const auto& part : never_ready_images)
+        for (const auto& part : parts)
             if (!part.empty() && image.find(part) != std::string_view::npos)
                 return true;
         return false;
@@ -52,6 +58,7 @@ struct fault_settings {
                 {"errorRate", error_rate}, {"watchDropRate", watch_drop_rate}, {"throttleNext", throttle_next},
                 {"errorNext", error_next}, {"dropWatchesNext", drop_watches_next},
                 {"neverReadyImages", boost::json::value_from(never_ready_images)},
+                {"crashLoopImages", boost::json::value_from(crash_loop_images)},
                 {"refuseApplyKinds", boost::json::value_from(refuse_apply_kinds)}};
     }
 
@@ -60,8 +67,10 @@ struct fault_settings {
     {
         fault_settings next = *this;
         for (const auto& [key, value] : json) {
-            if (key == "neverReadyImages" || key == "refuseApplyKinds") {
-                auto& strings = key == "neverReadyImages" ? next.never_ready_images : next.refuse_apply_kinds;
+            if (key == "neverReadyImages" || key == "crashLoopImages" || key == "refuseApplyKinds") {
+                auto& strings = key == "neverReadyImages" ? next.never_ready_images
+                                : key == "crashLoopImages" ? next.crash_loop_images
+                                                           : next.refuse_apply_kinds;
                 const std::string wrong = "field " + std::string(key) + ": must be an array of strings";
                 if (!value.is_array())
                     return wrong;

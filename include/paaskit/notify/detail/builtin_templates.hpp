@@ -218,6 +218,17 @@ Its logs are in your dashboard: {{platform.url}}
 <p><strong>{{service}}</strong> keeps failing: it restarted {{restarts}} times since {{since}}.</p>
 <p>Its logs are in <a href="{{platform.url}}">your dashboard</a>.</p>
 {{/content}}{{/layout}})"},
+
+    {"pod_failed", "{{service}} stopped with a failure",
+     R"(Hello {{name}},
+
+{{service}} stopped with a failure: {{pod}} ended as {{reason}} at {{since}}.
+Its logs are in your dashboard: {{platform.url}}
+)",
+     R"({{<layout}}{{$content}}<p>Hello {{name}},</p>
+<p><strong>{{service}}</strong> stopped with a failure: {{pod}} ended as {{reason}} at {{since}}.</p>
+<p>Its logs are in <a href="{{platform.url}}">your dashboard</a>.</p>
+{{/content}}{{/layout}})"},
 };
 
 } // namespace paaskit::notify::detail
