@@ -189,6 +189,7 @@ int application::run()
     register_worker_routes(routes, workers, auth);
     orphan_service orphans(pool, **cluster, subscriptions, clock_, log_, std::chrono::seconds(options_.orphan_scan_interval_s));
     register_orphan_routes(routes, orphans, auth);
+    register_cluster_routes(routes, **cluster, subscriptions, auth);
     billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
     if (options_.debug_endpoints)
         register_debug_routes(routes, state, adjustable_);

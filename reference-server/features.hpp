@@ -44,6 +44,8 @@ class pod_service;
 void register_pod_routes(router& routes, pod_service& pods, auth_service& accounts, const core::clock& clock);
 class worker_service;
 void register_worker_routes(router& routes, worker_service& workers, auth_service& accounts);
+class cluster_connection;
+void register_cluster_routes(router& routes, cluster_connection& cluster, subscription_service& subscriptions, auth_service& accounts);
 class orphan_service;
 void register_orphan_routes(router& routes, orphan_service& orphans, auth_service& accounts);
 

@@ -134,6 +134,15 @@ std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(c
     return m;
 }
 
+boost::json::object cluster_connection::informers() const
+{
+    boost::json::object out;
+    const std::pair<const char*, const kc::informer*> all[] = {{"nodes", nodes_.get()}, {"pods", pods_.get()}, {"leases", leases_.get()}};
+    for (const auto& [name, i] : all)
+        out[name] = boost::json::object{{"synced", i->synced()}, {"objects", i->size()}};
+    return out;
+}
+
 cluster_connection::pod_count cluster_connection::pods_in(const std::string& ns) const
 {
     pod_count count;

@@ -54,6 +54,9 @@ public:
     pod_count pods_in(const std::string& ns) const;
     /// The pods of namespace `ns` as last seen, by name.
     std::vector<k8s::client::informer::object_ptr> pods_of(std::string_view ns) const;
+    /// How the informers stand: for nodes, pods and leases, whether listed yet and how many held.
+    boost::json::object informers() const;
+
     /// The heartbeat Lease of node `name` (in kube-node-lease), or null.
     k8s::client::informer::object_ptr lease_of(std::string_view name) const { return leases_->get("kube-node-lease", name); }
     /// Counts every change the informers saw to nodes and their leases: unchanged, nothing to sync.

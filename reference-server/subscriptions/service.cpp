@@ -1102,6 +1102,14 @@ core::result<std::vector<scheduler::workload>> subscription_service::plan_worklo
     return core::error(errc::unknown_service, "no service \"" + std::string(service_slug.substr(0, 64)) + "\" is offered");
 }
 
+asio::awaitable<core::result<boost::json::array>> subscription_service::recent_drift(std::int64_t limit)
+{
+    auto conn = co_await pool_->acquire();
+    if (!conn)
+        co_return conn.error();
+    co_return co_await subscription_store::recent_events(**conn, "drift_repaired", limit);
+}
+
 asio::awaitable<core::result<std::vector<subscription_store::tenant>>> subscription_service::tenants(std::optional<core::uuid> user)
 {
     auto conn = co_await pool_->acquire();

@@ -94,6 +94,9 @@ public:
     /// Mails customer `user` (in the caller's transaction) mail `kind` with `details` and their name.
     asio::awaitable<core::result<void>> mail(pg::connection& c, core::uuid user, std::string_view kind, const boost::json::object& details);
 
+    /// The reconciler's latest repairs of drift (newest first).
+    asio::awaitable<core::result<boost::json::array>> recent_drift(std::int64_t limit);
+
     /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's).
     asio::awaitable<core::result<std::vector<subscription_store::tenant>>> tenants(std::optional<core::uuid> user);
 

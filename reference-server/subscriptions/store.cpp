@@ -221,6 +221,25 @@ async<void> add_event(pg::connection& c, core::uuid id, core::uuid subscription,
         pg::params(id, subscription, std::string(kind), boost::json::serialize(detail), now)));
 }
 
+namespace {
+
+boost::json::array read_events(const pg::query_result& r)
+{
+    boost::json::array out;
+    for (int i = 0; i < r.rows(); ++i) {
+        auto detail = core::parse_json(r.get<std::string>(i, 1).value());
+        boost::json::object e{{"kind", r.get<std::string>(i, 0).value()},
+                              {"detail", detail ? *detail : boost::json::value(boost::json::object{})},
+                              {"at", core::time_to_json(r.get<core::time_point>(i, 2).value())}};
+        if (r.columns() > 3)
+            e["subscription_id"] = r.get<core::uuid>(i, 3).value().to_string();
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+} // namespace
+
 async<boost::json::array> events(pg::connection& c, core::uuid subscription)
 {
     auto r = co_await c.query("SELECT kind, detail, created_at FROM paaskit_subscription_events WHERE subscription_id = $1 "
@@ -228,14 +247,17 @@ async<boost::json::array> events(pg::connection& c, core::uuid subscription)
                               pg::params(subscription));
     if (!r)
         co_return r.error();
-    boost::json::array out;
-    for (int i = 0; i < r->rows(); ++i) {
-        auto detail = core::parse_json(r->get<std::string>(i, 1).value());
-        out.push_back({{"kind", r->get<std::string>(i, 0).value()},
-                       {"detail", detail ? *detail : boost::json::value(boost::json::object{})},
-                       {"at", core::time_to_json(r->get<core::time_point>(i, 2).value())}});
-    }
-    co_return out;
+    co_return read_events(*r);
+}
+
+async<boost::json::array> recent_events(pg::connection& c, std::string_view kind, std::int64_t limit)
+{
+    auto r = co_await c.query("SELECT kind, detail, created_at, subscription_id FROM paaskit_subscription_events WHERE kind = $1 "
+                              "ORDER BY created_at DESC, id DESC LIMIT $2",
+                              pg::params(std::string(kind), limit));
+    if (!r)
+        co_return r.error();
+    co_return read_events(*r);
 }
 
 async<list_page> list(pg::connection& c, const query& q)

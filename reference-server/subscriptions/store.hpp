@@ -91,6 +91,8 @@ async<void> end(pg::connection& c, core::uuid id, std::string_view status, std::
 async<void> add_event(pg::connection& c, core::uuid id, core::uuid subscription, std::string_view kind, const boost::json::object& detail,
                       core::time_point now);
 async<boost::json::array> events(pg::connection& c, core::uuid subscription);
+/// Every subscription's latest `limit` events of `kind`, newest first, with their subscription_id.
+async<boost::json::array> recent_events(pg::connection& c, std::string_view kind, std::int64_t limit);
 
 struct query {
     std::optional<core::uuid> user_id{}; ///< none: every customer (administrators)

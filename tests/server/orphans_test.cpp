@@ -111,3 +111,57 @@ TEST_CASE("orphans: kubectl's managed-by objects with no subscription are listed
     CHECK(call(s.port(), "POST", "/api/admin/orphans/cleanup", c.token, json::object{{"fingerprint", fingerprint}}).status == 403);
     books_balance(s);
 }
+
+TEST_CASE("the cluster view: connection and version, managed namespaces against the database, Deployments' states, drift repaired")
+{
+    auto& s = apps_server();
+    const auto admin = s.admin_token();
+    auto c = customer_with_credit(s, 4'900'000, "cluster-view");
+    auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    const auto ns = str(made.body, "namespace");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+
+    // Drift: a Deployment deleted behind the platform's back is applied again, and recorded.
+    REQUIRE(kubectl({"delete", "deployment", "wordpress", "-n", ns}).first == 0);
+    json::value view;
+    REQUIRE(poll_until([&] {
+        auto shown = call(s.port(), "GET", "/api/admin/cluster", admin);
+        view = shown.body;
+        for (const auto& d : shown.body.at("drift").as_array())
+            if (str(d, "subscription_id") == id)
+                return true;
+        return false;
+    }, std::chrono::seconds(30)));
+    REQUIRE(kubectl({"get", "deployment", "wordpress", "-n", ns}).first == 0);
+
+    const auto& connection = view.at("connection");
+    CHECK(str(connection, "mode") == "simulated");
+    CHECK(connection.at("version").at("gitVersion").is_string());
+    CHECK(connection.at("informers").at("pods").at("synced").as_bool());
+    CHECK(connection.at("informers").at("nodes").at("objects").as_int64() >= 8);
+    bool found = false;
+    for (const auto& n : view.at("namespaces").as_array()) {
+        if (str(n, "namespace") != ns)
+            continue;
+        found = true;
+        CHECK(n.at("in_cluster").as_bool());
+        CHECK(str(n, "subscription_id") == id);
+        CHECK(str(n, "subscription_status") == "active");
+        CHECK(n.at("deployments").as_array().size() >= 1);
+    }
+    CHECK(found);
+    REQUIRE(poll_until([&] {
+        const auto now = call(s.port(), "GET", "/api/admin/cluster", admin); // named: the loop reads into it
+        for (const auto& n : now.body.at("namespaces").as_array())
+            if (str(n, "namespace") == ns)
+                for (const auto& d : n.at("deployments").as_array())
+                    if (str(d, "name") == "wordpress")
+                        return str(d, "state") == "available";
+        return false;
+    }, std::chrono::seconds(30)));
+
+    CHECK(call(s.port(), "GET", "/api/admin/cluster").status == 401);
+    CHECK(call(s.port(), "GET", "/api/admin/cluster", c.token).status == 403);
+}
