@@ -115,7 +115,7 @@ void cluster_connection::index(const boost::json::object& pod, bool present)
     by_uid_.erase(uid);
 }
 
-std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(core::time_point now) const
+std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(core::time_point now, bool name_pods) const
 {
     auto m = std::make_unique<model>();
     for (const auto& n : nodes_->list())
@@ -128,7 +128,7 @@ std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(c
         const auto node = spec ? k8s::member_string(*spec, "nodeName") : std::string_view();
         if (node.empty() || phase == "Succeeded" || phase == "Failed")
             continue;
-        if (auto placed = m->engine.assign(k8s::workload_of(*p), node))
+        if (auto placed = m->engine.assign(k8s::workload_of(*p), node); placed && name_pods)
             m->pods.emplace(*placed, std::string(k8s::namespace_of(*p)) + "/" + std::string(k8s::name_of(*p)));
     }
     return m;

@@ -65,12 +65,13 @@ public:
     k8s::client::informer::object_ptr pod_by_uid(std::string_view uid) const;
 
     /// The scheduler's model of the cluster as last seen: every node, and every pod bound to one
-    /// (finished ones left out), with which pod ("namespace/name") each placement is.
+    /// (finished ones left out); with `name_pods`, also which pod ("namespace/name") each
+    /// placement is (drain plans need it; capacity checks do not).
     struct model {
         scheduler::engine engine{scheduler::default_profile(), 1};
         std::unordered_map<std::uint64_t, std::string> pods;
     };
-    std::unique_ptr<model> scheduler_model(core::time_point now) const;
+    std::unique_ptr<model> scheduler_model(core::time_point now, bool name_pods = false) const;
 
     /// Runs a blocking cluster call on the cluster threads; resumes the caller on its own executor.
     template <class F>

@@ -21,11 +21,6 @@ using subscriptions::errc;
 
 namespace {
 
-json::object resources_json(std::int64_t cpu, std::int64_t memory, std::int64_t pods)
-{
-    return {{"cpu_millicores", cpu}, {"memory_bytes", memory}, {"pods", pods}};
-}
-
 /// Kubernetes' own label namespaces: set by the kubelet and the control plane, not by hand.
 bool reserved_label(std::string_view key)
 {
@@ -181,7 +176,7 @@ asio::awaitable<core::result<json::object>> worker_service::show(std::string_vie
     const std::string name(shown.at("name").as_string());
     auto model = cluster_.scheduler_model(clock_.now());
     if (auto requested = model->engine.requested(name))
-        shown["requested"] = resources_json(requested->cpu_millis, requested->memory_bytes, requested->pods);
+        shown["requested"] = worker_store::resources_json(requested->cpu_millis, requested->memory_bytes, requested->pods);
     shown["running"] = room_of(name);
     co_return shown;
 }
@@ -206,10 +201,10 @@ asio::awaitable<core::result<json::object>> worker_service::stats()
             {"name", w.name},
             {"status", k8s::to_string(w.state)},
             {"online", w.online},
-            {"capacity", resources_json(w.capacity.cpu_milli, w.capacity.memory_bytes, w.capacity.pods)},
-            {"allocatable", resources_json(w.allocatable.cpu_milli, w.allocatable.memory_bytes, w.allocatable.pods)},
-            {"requested", resources_json(used.cpu_millis, used.memory_bytes, used.pods)},
-            {"free", resources_json(w.allocatable.cpu_milli - used.cpu_millis, w.allocatable.memory_bytes - used.memory_bytes,
+            {"capacity", worker_store::resources_json(w.capacity.cpu_milli, w.capacity.memory_bytes, w.capacity.pods)},
+            {"allocatable", worker_store::resources_json(w.allocatable.cpu_milli, w.allocatable.memory_bytes, w.allocatable.pods)},
+            {"requested", worker_store::resources_json(used.cpu_millis, used.memory_bytes, used.pods)},
+            {"free", worker_store::resources_json(w.allocatable.cpu_milli - used.cpu_millis, w.allocatable.memory_bytes - used.memory_bytes,
                                     w.allocatable.pods - used.pods)}});
     }
     auto conn = co_await pool_->acquire();
@@ -220,10 +215,18 @@ asio::awaitable<core::result<json::object>> worker_service::stats()
         co_return counted.error();
     json::object out = std::move(*counted);
     out["nodes"] = std::move(nodes);
-    out["cluster"] = json::object{{"allocatable", resources_json(cpu, memory, pod_room)},
-                                  {"requested", resources_json(cpu_used, memory_used, pods_used)},
-                                  {"free", resources_json(cpu - cpu_used, memory - memory_used, pod_room - pods_used)}};
+    out["cluster"] = json::object{{"allocatable", worker_store::resources_json(cpu, memory, pod_room)},
+                                  {"requested", worker_store::resources_json(cpu_used, memory_used, pods_used)},
+                                  {"free", worker_store::resources_json(cpu - cpu_used, memory - memory_used, pod_room - pods_used)}};
     co_return out;
+}
+
+/// A merge patch of the node with `body`, made on a cluster thread.
+worker_service::node_patch worker_service::merge_patch(json::object body)
+{
+    return [this, body = std::move(body)](const std::string& node) {
+        return cluster_.api().patch(kc::resources::nodes, "", node, kc::patch_type::merge, body);
+    };
 }
 
 asio::awaitable<core::result<json::object>> worker_service::change_node(std::string_view id_or_name, node_patch patch, boost::json::value change,
@@ -276,10 +279,7 @@ asio::awaitable<core::result<json::object>> worker_service::set_labels(std::stri
         if (!value.is_string() && !value.is_null())
             co_return core::error(errc::invalid_request, "label " + std::string(key) + ": a string, or null to remove it");
     }
-    json::object body{{"metadata", json::object{{"labels", changes}}}};
-    node_patch patch = [this, body = std::move(body)](const std::string& node) {
-        return cluster_.api().patch(kc::resources::nodes, "", node, kc::patch_type::merge, body);
-    };
+    node_patch patch = merge_patch(json::object{{"metadata", json::object{{"labels", changes}}}});
     json::value change = json::object{{"labels", std::move(changes)}};
     co_return co_await change_node(id_or_name, std::move(patch), std::move(change), std::move(entry));
 }
@@ -297,10 +297,7 @@ asio::awaitable<core::result<json::object>> worker_service::set_taints(std::stri
         if (k8s::member_string(o, "key").empty() || (effect != "NoSchedule" && effect != "PreferNoSchedule" && effect != "NoExecute"))
             co_return core::error(errc::invalid_request, "taints: a key, and an effect of NoSchedule, PreferNoSchedule or NoExecute");
     }
-    json::object body{{"spec", json::object{{"taints", taints.empty() ? json::value(nullptr) : json::value(taints)}}}};
-    node_patch patch = [this, body = std::move(body)](const std::string& node) {
-        return cluster_.api().patch(kc::resources::nodes, "", node, kc::patch_type::merge, body);
-    };
+    node_patch patch = merge_patch(json::object{{"spec", json::object{{"taints", taints.empty() ? json::value(nullptr) : json::value(taints)}}}});
     json::value change = json::object{{"taints", std::move(taints)}};
     co_return co_await change_node(id_or_name, std::move(patch), std::move(change), std::move(entry));
 }
@@ -316,7 +313,7 @@ asio::awaitable<core::result<json::object>> worker_service::drain(std::string_vi
         if (auto running = drains_->by_node.find(*name); running != drains_->by_node.end() && running->second.state == "running")
             co_return core::error(errc::wrong_state, "node " + *name + " is being drained");
     }
-    auto model = cluster_.scheduler_model(now);
+    auto model = cluster_.scheduler_model(now, true);
     auto moves = model->engine.plan_drain(*name, now);
     if (!moves)
         co_return core::error(errc::not_found, "node " + *name + " is not in the cluster now: " + moves.error().message());

@@ -72,6 +72,7 @@ private:
     boost::json::object room_of(std::string_view node) const;
     /// Patches the node in the cluster (on a cluster thread), then records it with the audit entry.
     using node_patch = std::function<k8s::client::result<boost::json::object>(const std::string& node)>;
+    node_patch merge_patch(boost::json::object body);
     boost::asio::awaitable<core::result<boost::json::object>> change_node(std::string_view id_or_name, node_patch patch, boost::json::value change,
                                                                           audit::entry entry);
 

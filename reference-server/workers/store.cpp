@@ -44,12 +44,14 @@ boost::json::object read(const pg::query_result& r, int i)
             {"removed_at", time_or_null(16)}};
 }
 
-std::string resources_json(const k8s::node_resources& r)
-{
-    return boost::json::serialize(boost::json::object{{"cpu_millicores", r.cpu_milli}, {"memory_bytes", r.memory_bytes}, {"pods", r.pods}});
-}
+std::string resources_text(const k8s::node_resources& r) { return boost::json::serialize(resources_json(r.cpu_milli, r.memory_bytes, r.pods)); }
 
 } // namespace
+
+boost::json::object resources_json(std::int64_t cpu_millicores, std::int64_t memory_bytes, std::int64_t pods)
+{
+    return {{"cpu_millicores", cpu_millicores}, {"memory_bytes", memory_bytes}, {"pods", pods}};
+}
 
 async<bool> upsert(pg::connection& c, const k8s::worker& w, core::uuid new_id, core::time_point now)
 {
@@ -69,7 +71,7 @@ async<bool> upsert(pg::connection& c, const k8s::worker& w, core::uuid new_id, c
         "EXCLUDED.labels, EXCLUDED.taints, EXCLUDED.kubelet_version, EXCLUDED.container_runtime, true) "
         "RETURNING (xmax = 0)",
         pg::params(new_id, w.name, std::string(k8s::to_string(w.state)), w.online, w.last_heartbeat, w.unschedulable,
-                   resources_json(w.capacity), resources_json(w.allocatable), boost::json::serialize(w.labels),
+                   resources_text(w.capacity), resources_text(w.allocatable), boost::json::serialize(w.labels),
                    boost::json::serialize(w.taints), w.architecture, w.os, w.kubelet_version, w.container_runtime, now));
     if (!r)
         co_return r.error();

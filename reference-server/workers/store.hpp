@@ -19,6 +19,9 @@ namespace paaskit::server::worker_store {
 template <class T>
 using async = boost::asio::awaitable<core::result<T>>;
 
+/// CPU in millicores, memory in bytes and pods, as the workers' JSON shows resources.
+boost::json::object resources_json(std::int64_t cpu_millicores, std::int64_t memory_bytes, std::int64_t pods);
+
 /// Records `w` (registering it with `new_id` when its name is new; a node that comes back is no
 /// longer removed). True when it was new.
 async<bool> upsert(pg::connection& c, const k8s::worker& w, core::uuid new_id, core::time_point now);
