@@ -248,6 +248,7 @@ int application::run()
     // The nodes into the database: a change shows within a second; heartbeats age every 15 s.
     asio::co_spawn(loops.main(), workers.keep_in_sync(std::chrono::milliseconds(500), std::chrono::seconds(15)), asio::detached);
     auth.listen_for_account_changes(loops.main().get_executor(), (*database)->conninfo());
+    subscriptions.listen_for_changes(loops.main().get_executor(), (*database)->conninfo());
     log_.info("listening", {{"address", bound->address().to_string()},
                             {"port", bound->port()},
                             {"threads", options_.threads}});

@@ -96,15 +96,21 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
 
 void cluster_connection::index(const boost::json::object& pod, bool present)
 {
-    const std::string ns(k8s::namespace_of(pod));
-    const std::string name(k8s::name_of(pod));
-    const std::string uid(k8s::uid_of(pod));
+    std::string ns(k8s::namespace_of(pod));
+    std::string name(k8s::name_of(pod));
+    std::string uid(k8s::uid_of(pod));
     // The handler runs after the cache has the change: the cached object is the one to share.
     auto cached = present ? pods_->get(ns, name) : nullptr;
-    const std::unique_lock lock(index_mutex_);
+    pod_ptr entry;
     if (cached) {
-        by_namespace_[ns][name] = cached;
-        by_uid_[uid] = std::move(cached);
+        auto status = k8s::pod_status_of(*cached);
+        entry = std::make_shared<const indexed_pod>(indexed_pod{std::move(cached), ns, name, uid, std::move(status)});
+    }
+    const std::unique_lock lock(index_mutex_);
+    ++pod_changes_;
+    if (entry) {
+        by_namespace_[ns][name] = entry;
+        by_uid_[uid] = std::move(entry);
         return;
     }
     if (auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
@@ -113,6 +119,24 @@ void cluster_connection::index(const boost::json::object& pod, bool present)
             by_namespace_.erase(found);
     }
     by_uid_.erase(uid);
+}
+
+std::shared_ptr<const cluster_connection::pod_table> cluster_connection::pods_table() const
+{
+    const std::lock_guard building(table_mutex_);
+    if (table_ && table_->version == pod_changes_.load())
+        return table_;
+    auto table = std::make_shared<pod_table>();
+    {
+        const std::shared_lock lock(index_mutex_);
+        table->version = pod_changes_.load(); // changes count under the index's lock: this is what the table holds
+        table->pods.reserve(by_uid_.size());
+        for (const auto& [ns, pods] : by_namespace_)
+            for (const auto& [name, pod] : pods)
+                table->pods.push_back(pod);
+    }
+    table_ = std::move(table);
+    return table_;
 }
 
 std::unique_ptr<cluster_connection::model> cluster_connection::scheduler_model(core::time_point now, bool name_pods) const
@@ -150,15 +174,15 @@ cluster_connection::pod_count cluster_connection::pods_in(const std::string& ns)
     if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
         for (const auto& [name, pod] : found->second) {
             ++count.pods;
-            if (kc::pod_ready(*pod))
+            if (pod->status.ready)
                 ++count.ready;
         }
     return count;
 }
 
-std::vector<kc::informer::object_ptr> cluster_connection::pods_of(std::string_view ns) const
+std::vector<cluster_connection::pod_ptr> cluster_connection::pods_of(std::string_view ns) const
 {
-    std::vector<kc::informer::object_ptr> out;
+    std::vector<pod_ptr> out;
     const std::shared_lock lock(index_mutex_);
     if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
         for (const auto& [name, pod] : found->second)
@@ -166,7 +190,7 @@ std::vector<kc::informer::object_ptr> cluster_connection::pods_of(std::string_vi
     return out;
 }
 
-kc::informer::object_ptr cluster_connection::pod_by_uid(std::string_view uid) const
+cluster_connection::pod_ptr cluster_connection::pod_by_uid(std::string_view uid) const
 {
     const std::shared_lock lock(index_mutex_);
     const auto found = by_uid_.find(std::string(uid));

@@ -7,6 +7,7 @@
 
 #include <paaskit/core/log.hpp>
 #include <paaskit/k8s/client/informer.hpp>
+#include <paaskit/k8s/pod_status.hpp>
 #include <paaskit/k8s/client/typed.hpp>
 #include <paaskit/k8s/sim/cluster.hpp>
 #include <paaskit/scheduler/engine.hpp>
@@ -22,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -52,8 +54,29 @@ public:
         std::int64_t ready = 0;
     };
     pod_count pods_in(const std::string& ns) const;
+
+    /// A pod as last seen, with what the views show of it worked out once per change rather than
+    /// on every read.
+    struct indexed_pod {
+        k8s::client::informer::object_ptr object;
+        std::string namespace_name;
+        std::string name;
+        std::string uid;
+        k8s::pod_status status;
+    };
+    using pod_ptr = std::shared_ptr<const indexed_pod>;
     /// The pods of namespace `ns` as last seen, by name.
-    std::vector<k8s::client::informer::object_ptr> pods_of(std::string_view ns) const;
+    std::vector<pod_ptr> pods_of(std::string_view ns) const;
+    /// The pod whose metadata.uid is `uid`, or null.
+    pod_ptr pod_by_uid(std::string_view uid) const;
+    /// Every pod as last seen, by namespace then name: one immutable table that readers share
+    /// until a pod changes (then the next reader builds the next one).
+    struct pod_table {
+        std::uint64_t version = 0; ///< counts the pod changes the table includes
+        std::vector<pod_ptr> pods;
+    };
+    std::shared_ptr<const pod_table> pods_table() const;
+
     /// How the informers stand: for nodes, pods and leases, whether listed yet and how many held.
     boost::json::object informers() const;
 
@@ -61,9 +84,6 @@ public:
     k8s::client::informer::object_ptr lease_of(std::string_view name) const { return leases_->get("kube-node-lease", name); }
     /// Counts every change the informers saw to nodes and their leases: unchanged, nothing to sync.
     std::uint64_t node_changes() const noexcept { return node_changes_.load(); }
-    /// The pod whose metadata.uid is `uid`, or null.
-    k8s::client::informer::object_ptr pod_by_uid(std::string_view uid) const;
-
     /// The scheduler's model of the cluster as last seen: every node, and every pod bound to one
     /// (finished ones left out); with `name_pods`, also which pod ("namespace/name") each
     /// placement is (drain plans need it; capacity checks do not).
@@ -100,8 +120,11 @@ private:
     std::atomic<std::uint64_t> node_changes_{0};
     // The pods by namespace (then name) and by uid, kept by the pod informer's handlers.
     mutable std::shared_mutex index_mutex_;
-    std::map<std::string, std::map<std::string, k8s::client::informer::object_ptr, std::less<>>, std::less<>> by_namespace_;
-    std::unordered_map<std::string, k8s::client::informer::object_ptr> by_uid_;
+    std::map<std::string, std::map<std::string, pod_ptr, std::less<>>, std::less<>> by_namespace_;
+    std::unordered_map<std::string, pod_ptr> by_uid_;
+    std::atomic<std::uint64_t> pod_changes_{0};
+    mutable std::mutex table_mutex_;
+    mutable std::shared_ptr<const pod_table> table_;
     boost::asio::thread_pool threads_;
 };
 

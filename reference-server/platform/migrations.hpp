@@ -389,6 +389,20 @@ CREATE TABLE paaskit_pod_incidents (
 );
 CREATE UNIQUE INDEX paaskit_pod_incidents_open ON paaskit_pod_incidents (incident_key, kind) WHERE resolved_at IS NULL;
 )sql"},
+        {18, "subscription_change_notifications",
+         R"sql(
+-- Replicas keep who owns each namespace in memory for the pods views; a NOTIFY on
+-- paaskit_subscriptions after a statement that adds, removes, renames or moves a subscription
+-- between states tells every replica to read it again.
+CREATE FUNCTION paaskit_notify_subscription_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('paaskit_subscriptions', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER paaskit_subscriptions_changed
+    AFTER INSERT OR DELETE OR UPDATE OF status, name, namespace, user_id, service_slug ON paaskit_subscriptions
+    FOR EACH STATEMENT EXECUTE FUNCTION paaskit_notify_subscription_change();
+)sql"},
     };
 }
 

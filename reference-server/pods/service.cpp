@@ -30,10 +30,10 @@ using subscriptions::errc;
 namespace {
 
 using tenant = subscription_store::tenant;
+using indexed_pod = cluster_connection::indexed_pod;
 
 struct row {
-    kc::informer::object_ptr pod;
-    k8s::pod_status status;
+    const indexed_pod* pod;
     const tenant* owner;
 };
 
@@ -41,10 +41,10 @@ json::value time_or_null(const std::optional<core::time_point>& t) { return t ? 
 
 json::object pod_json(const row& r, core::time_point now, bool with_owner)
 {
-    const auto& s = r.status;
-    json::object o{{"id", k8s::uid_of(*r.pod)},
-                   {"name", k8s::name_of(*r.pod)},
-                   {"namespace", k8s::namespace_of(*r.pod)},
+    const auto& s = r.pod->status;
+    json::object o{{"id", r.pod->uid},
+                   {"name", r.pod->name},
+                   {"namespace", r.pod->namespace_name},
                    {"subscription_id", r.owner->subscription.to_string()},
                    {"subscription_name", r.owner->name},
                    {"service", r.owner->service},
@@ -81,31 +81,38 @@ std::string deployment_of(const json::object& pod)
 
 bool sorted_before(const row& a, const row& b, std::string_view key)
 {
-    const auto name_order = [&] {
-        const auto an = k8s::namespace_of(*a.pod);
-        const auto bn = k8s::namespace_of(*b.pod);
-        return an != bn ? an < bn : k8s::name_of(*a.pod) < k8s::name_of(*b.pod);
-    };
+    const auto& as = a.pod->status;
+    const auto& bs = b.pod->status;
     if (key == "age") { // youngest first
-        const auto at = a.status.created.value_or(core::time_point{});
-        const auto bt = b.status.created.value_or(core::time_point{});
+        const auto at = as.created.value_or(core::time_point{});
+        const auto bt = bs.created.value_or(core::time_point{});
         if (at != bt)
             return at > bt;
     } else if (key == "restarts") {
-        if (a.status.restarts != b.status.restarts)
-            return a.status.restarts < b.status.restarts;
+        if (as.restarts != bs.restarts)
+            return as.restarts < bs.restarts;
     } else if (key == "node") {
-        if (a.status.node != b.status.node)
-            return a.status.node < b.status.node;
+        if (as.node != bs.node)
+            return as.node < bs.node;
     }
-    return name_order();
+    const auto& an = a.pod->namespace_name;
+    const auto& bn = b.pod->namespace_name;
+    return an != bn ? an < bn : a.pod->name < b.pod->name;
 }
 
 } // namespace
 
 struct pod_service::found_pod {
-    kc::informer::object_ptr pod;
+    cluster_connection::pod_ptr pod;
     tenant owner;
+};
+
+/// The managed pods (those in a live subscription's namespace) with their owners, by namespace
+/// then name: built once per pod table and directory, shared by the requests in between.
+struct pod_service::managed_pods {
+    std::shared_ptr<const cluster_connection::pod_table> table;
+    tenant_directory::snapshot_ptr owners;
+    std::vector<row> rows;
 };
 
 bool pod_service::known_sort(std::string_view sort) noexcept
@@ -115,40 +122,89 @@ bool pod_service::known_sort(std::string_view sort) noexcept
     return sort == "name" || sort == "age" || sort == "restarts" || sort == "node";
 }
 
-asio::awaitable<core::result<list_page>> pod_service::list(const pod_query& q)
+asio::awaitable<core::result<std::shared_ptr<const pod_service::managed_pods>>> pod_service::managed()
 {
-    auto owners = co_await subscriptions_.tenants(q.owner ? q.owner : q.customer);
+    auto owners = co_await subscriptions_.tenant_snapshot();
     if (!owners)
         co_return owners.error();
-    std::vector<row> rows;
-    for (const auto& t : *owners) {
-        if (!q.service.empty() && t.service != q.service)
-            continue;
-        for (auto& pod : cluster_.pods_of(t.namespace_name)) {
-            auto status = k8s::pod_status_of(*pod);
-            if ((!q.phase.empty() && status.phase != q.phase) || (!q.node.empty() && status.node != q.node))
-                continue;
-            rows.push_back({std::move(pod), std::move(status), &t});
-        }
+    auto table = cluster_.pods_table();
+    {
+        const std::lock_guard lock(managed_mutex_);
+        if (managed_ && managed_->table == table && managed_->owners == *owners)
+            co_return managed_;
     }
-    const bool reverse = q.sort.starts_with('-');
-    const std::string_view key = reverse ? std::string_view(q.sort).substr(1) : std::string_view(q.sort);
-    std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) { return reverse ? sorted_before(b, a, key) : sorted_before(a, b, key); });
+    auto view = std::make_shared<managed_pods>();
+    view->table = std::move(table);
+    view->owners = std::move(*owners);
+    const tenant* owner = nullptr;
+    const std::string* looked_up = nullptr;
+    for (const auto& pod : view->table->pods) {
+        if (looked_up == nullptr || pod->namespace_name != *looked_up) { // pods come namespace by namespace
+            looked_up = &pod->namespace_name;
+            owner = view->owners->owner_of(*looked_up);
+        }
+        if (owner != nullptr)
+            view->rows.push_back({pod.get(), owner});
+    }
+    const std::lock_guard lock(managed_mutex_);
+    managed_ = view; // the newest wins: both were built from what was current when asked
+    co_return view;
+}
+
+asio::awaitable<core::result<list_page>> pod_service::list(const pod_query& q)
+{
+    auto view = co_await managed();
+    if (!view)
+        co_return view.error();
+    const auto& all = (*view)->rows;
+    const auto matches = [&](const row& r) {
+        return (q.service.empty() || r.owner->service == q.service) && (q.phase.empty() || r.pod->status.phase == q.phase) &&
+               (q.node.empty() || r.pod->status.node == q.node);
+    };
+    const auto who = q.owner ? q.owner : q.customer;
+    const bool filtered = who || !q.service.empty() || !q.phase.empty() || !q.node.empty();
+    std::vector<row> selected;
+    if (who) { // a customer's few namespaces, each a contiguous run of the rows
+        for (const auto* t : (*view)->owners->of(*who)) {
+            const auto first = std::lower_bound(all.begin(), all.end(), t->namespace_name,
+                                                [](const row& r, const std::string& ns) { return r.pod->namespace_name < ns; });
+            for (auto i = first; i != all.end() && i->owner == t; ++i)
+                if (matches(*i))
+                    selected.push_back(*i);
+        }
+    } else if (filtered) {
+        std::copy_if(all.begin(), all.end(), std::back_inserter(selected), matches);
+    }
+    const auto& rows = filtered ? selected : all;
+
     list_page page;
     page.total = static_cast<std::int64_t>(rows.size());
-    const auto now = clock_.now();
     const auto first = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(q.offset));
     const auto last = std::min<std::size_t>(rows.size(), first + static_cast<std::size_t>(q.limit));
+    const auto now = clock_.now();
+    const bool reverse = q.sort.starts_with('-');
+    const std::string_view key = reverse ? std::string_view(q.sort).substr(1) : std::string_view(q.sort);
+    if (key == "name" && !reverse) { // the rows' own order
+        for (auto i = first; i < last; ++i)
+            page.items.push_back(pod_json(rows[i], now, !q.owner));
+        co_return page;
+    }
+    // Only the requested page needs its place found: the rows before it are ordered just enough.
+    std::vector<row> ordered(rows.begin(), rows.end());
+    const auto before = [&](const row& a, const row& b) { return reverse ? sorted_before(b, a, key) : sorted_before(a, b, key); };
+    std::nth_element(ordered.begin(), ordered.begin() + static_cast<std::ptrdiff_t>(first), ordered.end(), before);
+    std::partial_sort(ordered.begin() + static_cast<std::ptrdiff_t>(first), ordered.begin() + static_cast<std::ptrdiff_t>(last), ordered.end(),
+                      before);
     for (auto i = first; i < last; ++i)
-        page.items.push_back(pod_json(rows[i], now, !q.owner));
+        page.items.push_back(pod_json(ordered[i], now, !q.owner));
     co_return page;
 }
 
 asio::awaitable<core::result<json::object>> pod_service::stats()
 {
-    auto owners = co_await subscriptions_.tenants(std::nullopt);
-    if (!owners)
-        co_return owners.error();
+    auto view = co_await managed();
+    if (!view)
+        co_return view.error();
     json::object by_phase;
     json::object by_status;
     json::object by_service;
@@ -160,18 +216,17 @@ asio::awaitable<core::result<json::object>> pod_service::stats()
         auto& slot = counts[key.empty() ? std::string_view("(none)") : key];
         slot = (slot.is_int64() ? slot.get_int64() : 0) + 1;
     };
-    for (const auto& t : *owners)
-        for (const auto& pod : cluster_.pods_of(t.namespace_name)) {
-            const auto s = k8s::pod_status_of(*pod);
-            ++total;
-            if (!s.ready)
-                ++not_ready;
-            restarts += s.restarts;
-            bump(by_phase, s.phase);
-            bump(by_status, s.status);
-            bump(by_service, t.service);
-            bump(by_node, s.node);
-        }
+    for (const auto& r : (*view)->rows) {
+        const auto& s = r.pod->status;
+        ++total;
+        if (!s.ready)
+            ++not_ready;
+        restarts += s.restarts;
+        bump(by_phase, s.phase);
+        bump(by_status, s.status);
+        bump(by_service, r.owner->service);
+        bump(by_node, s.node);
+    }
     auto conn = co_await pool_->acquire();
     if (!conn)
         co_return conn.error();
@@ -186,18 +241,26 @@ asio::awaitable<core::result<json::object>> pod_service::stats()
                            {"open_incidents", std::move(incidents)}};
 }
 
-asio::awaitable<core::result<pod_service::found_pod>> pod_service::find(std::string_view id, std::optional<core::uuid> owner)
+asio::awaitable<core::result<pod_service::found_pod>> pod_service::find(std::string_view id, std::optional<core::uuid> owner, bool fresh)
 {
     auto pod = cluster_.pod_by_uid(id);
     if (!pod)
         co_return core::error(errc::not_found, "no such pod");
-    auto owners = co_await subscriptions_.tenants(owner);
-    if (!owners)
-        co_return owners.error();
-    const auto ns = k8s::namespace_of(*pod);
-    for (auto& t : *owners)
-        if (t.namespace_name == ns)
-            co_return found_pod{std::move(pod), std::move(t)};
+    const auto mine = [&](const tenant& t) { return t.namespace_name == pod->namespace_name && (!owner || t.user_id == *owner); };
+    if (fresh) { // the owner's state as committed now
+        auto owners = co_await subscriptions_.tenants(owner);
+        if (!owners)
+            co_return owners.error();
+        for (auto& t : *owners)
+            if (mine(t))
+                co_return found_pod{std::move(pod), std::move(t)};
+    } else {
+        auto owners = co_await subscriptions_.tenant_snapshot();
+        if (!owners)
+            co_return owners.error();
+        if (const auto* t = (*owners)->owner_of(pod->namespace_name); t != nullptr && mine(*t))
+            co_return found_pod{std::move(pod), *t};
+    }
     co_return core::error(errc::not_found, "no such pod"); // another customer's, or nobody's
 }
 
@@ -206,9 +269,9 @@ asio::awaitable<core::result<json::object>> pod_service::show(std::string_view i
     auto found = co_await find(id, owner);
     if (!found)
         co_return found.error();
-    const row r{found->pod, k8s::pod_status_of(*found->pod), &found->owner};
-    auto shown = pod_json(r, clock_.now(), !owner);
-    const auto* status = k8s::member_object(*found->pod, "status");
+    const auto& object = *found->pod->object;
+    auto shown = pod_json(row{found->pod.get(), &found->owner}, clock_.now(), !owner);
+    const auto* status = k8s::member_object(object, "status");
     json::array containers;
     if (const auto* statuses = status != nullptr ? k8s::member_array(*status, "containerStatuses") : nullptr)
         for (const auto& c : *statuses) {
@@ -224,9 +287,9 @@ asio::awaitable<core::result<json::object>> pod_service::show(std::string_view i
                                               {"state", now_state}});
         }
     shown["containers_detail"] = std::move(containers);
-    shown["deployment"] = deployment_of(*found->pod);
+    shown["deployment"] = deployment_of(object);
 
-    const std::string ns(k8s::namespace_of(*found->pod));
+    const std::string ns(found->pod->namespace_name);
     const std::string selector = "involvedObject.uid=" + std::string(id);
     auto read_events = [this, ns, selector]() { return cluster_.api().list(kc::resources::events, ns, {.field_selector = selector}); };
     auto events = co_await cluster_.run(std::move(read_events));
@@ -261,14 +324,14 @@ asio::awaitable<core::result<std::pair<std::string, std::string>>> pod_service::
         co_return found.error();
     if (!options.container.empty()) {
         bool known = false;
-        if (const auto* spec = k8s::member_object(*found->pod, "spec"))
+        if (const auto* spec = k8s::member_object(*found->pod->object, "spec"))
             if (const auto* containers = k8s::member_array(*spec, "containers"))
                 for (const auto& c : *containers)
                     known = known || (c.is_object() && k8s::member_string(c.get_object(), "name") == options.container);
         if (!known)
             co_return core::error(errc::invalid_request, "container: the pod has no container \"" + options.container + "\"");
     }
-    co_return std::pair<std::string, std::string>(k8s::namespace_of(*found->pod), k8s::name_of(*found->pod));
+    co_return std::pair<std::string, std::string>(found->pod->namespace_name, found->pod->name);
 }
 
 asio::awaitable<core::result<std::string>> pod_service::logs(std::string_view id, std::optional<core::uuid> owner, kc::log_options options)
@@ -331,15 +394,15 @@ asio::awaitable<void> pod_service::follow(std::string ns, std::string name, kc::
 
 asio::awaitable<core::result<json::object>> pod_service::restart(std::string_view id, std::optional<core::uuid> owner, std::chrono::seconds timeout)
 {
-    auto found = co_await find(id, owner);
+    auto found = co_await find(id, owner, true);
     if (!found)
         co_return found.error();
     if (found->owner.status != "active" && found->owner.status != "past_due")
         co_return core::error(errc::wrong_state, "the app is " + found->owner.status + ": only a running app restarts");
-    const auto deployment = deployment_of(*found->pod);
+    const auto deployment = deployment_of(*found->pod->object);
     if (deployment.empty())
         co_return core::error(errc::wrong_state, "the pod belongs to no Deployment");
-    const std::string ns(k8s::namespace_of(*found->pod));
+    const std::string ns(found->pod->namespace_name);
     const auto started = clock_.now();
     auto roll = [this, ns, deployment, timeout]() -> kc::result<kc::rollout_status> {
         auto deployments = cluster_.k8s().deployments(ns);
@@ -397,13 +460,13 @@ asio::awaitable<core::result<jobs::outcome>> pod_service::check_health(const job
         if (t.status != "active" && t.status != "past_due")
             continue; // provisioning has its own deadline; suspended apps run nothing
         for (const auto& pod : cluster_.pods_of(t.namespace_name)) {
-            const auto s = k8s::pod_status_of(*pod);
+            const auto& s = pod->status;
             const bool looping = s.status == "CrashLoopBackOff";
             if (!looping && s.phase != "Failed")
                 continue;
-            const auto workload = deployment_of(*pod);
-            now_unhealthy.push_back({t.namespace_name + "/" + (workload.empty() ? std::string(k8s::name_of(*pod)) : workload),
-                                     looping ? "crash_loop" : "failed", &t, std::string(k8s::name_of(*pod)), s.restarts, s.status});
+            const auto workload = deployment_of(*pod->object);
+            now_unhealthy.push_back({t.namespace_name + "/" + (workload.empty() ? pod->name : workload), looping ? "crash_loop" : "failed", &t,
+                                     pod->name, s.restarts, s.status});
         }
     }
     auto conn = co_await pool_->acquire();

@@ -16,6 +16,8 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -79,7 +81,11 @@ public:
 
 private:
     struct found_pod;
-    boost::asio::awaitable<core::result<found_pod>> find(std::string_view id, std::optional<core::uuid> owner);
+    /// The pod `id` if `owner` (none: anyone) owns it; `fresh`: its subscription as the database
+    /// has it now, not as the directory remembers it.
+    boost::asio::awaitable<core::result<found_pod>> find(std::string_view id, std::optional<core::uuid> owner, bool fresh = false);
+    struct managed_pods;
+    boost::asio::awaitable<core::result<std::shared_ptr<const managed_pods>>> managed();
     boost::asio::awaitable<core::result<jobs::outcome>> check_health(const jobs::leased_job& job);
 
     std::shared_ptr<pg::pool> pool_;
@@ -89,6 +95,8 @@ private:
     core::logger log_;
     std::chrono::seconds health_every_;
     core::uuid_v7_generator ids_;
+    std::mutex managed_mutex_;
+    std::shared_ptr<const managed_pods> managed_;
 };
 
 } // namespace paaskit::server

@@ -8,6 +8,7 @@
 #include "audit/log.hpp"
 #include "platform/paged_list.hpp"
 #include "subscriptions/store.hpp"
+#include "subscriptions/tenant_directory.hpp"
 
 #include <paaskit/catalog/render.hpp>
 #include <paaskit/core/clock.hpp>
@@ -97,8 +98,13 @@ public:
     /// The reconciler's latest repairs of drift (newest first).
     asio::awaitable<core::result<boost::json::array>> recent_drift(std::int64_t limit);
 
-    /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's).
+    /// The namespaces subscriptions own in the cluster, with their owners (`user`: one customer's),
+    /// read from the database now.
     asio::awaitable<core::result<std::vector<subscription_store::tenant>>> tenants(std::optional<core::uuid> user);
+    /// The same, remembered between changes (see tenant_directory): for views served per request.
+    asio::awaitable<core::result<tenant_directory::snapshot_ptr>> tenant_snapshot() { return directory_.current(); }
+    /// Keeps the remembered directory current from the database's change notifications.
+    void listen_for_changes(asio::any_io_executor executor, std::string conninfo) { directory_.listen(std::move(executor), std::move(conninfo)); }
 
     /// Makes sure the reconciliation job is queued (one for all replicas; it queues itself again).
     asio::awaitable<core::result<void>> schedule_reconciliation();
@@ -141,6 +147,7 @@ private:
 
     subscription_settings settings_;
     std::shared_ptr<pg::pool> pool_;
+    tenant_directory directory_{pool_};
     service_catalog& catalog_;
     billing_service& billing_;
     auth_service& accounts_;

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 using namespace paaskit;
@@ -149,6 +150,43 @@ TEST_CASE("a customer's pods: listed from the informer, shown with events, logs,
     CHECK(call(s.port(), "GET", "/api/admin/pods/stats", owner.token).status == 403);
     CHECK(call(s.port(), "GET", "/api/admin/pods/" + current, owner.token).status == 403);
     CHECK(call(s.port(), "GET", "/api/admin/pods").status == 401);
+    books_balance(s);
+}
+
+TEST_CASE("the pods views follow subscriptions as they change on any replica: new, renamed in the database, cancelled")
+{
+    auto& s = apps_server();
+    auto c = customer_with_credit(s, 4'900'000, "pods-directory");
+    // Read once with nothing to show: the server now remembers who owns which namespace.
+    auto none = call(s.port(), "GET", "/api/pods", c.token);
+    REQUIRE(none.status == 200);
+    CHECK(none.body.at("total").as_int64() == 0);
+
+    auto made = subscribe(s, c.token, {{"service", "wordpress"}, {"plan", "personal"}});
+    REQUIRE(made.status == 202);
+    const auto id = str(made.body, "id");
+    REQUIRE(poll_until([&] { return status_of(s, c.token, id) == "active"; }, std::chrono::seconds(60)));
+    const auto pods = ready_pods(s, c.token, "/api/pods");
+
+    // Another replica's change reaches this one through the database's notification alone.
+    run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
+        auto db = co_await pg::connection::connect(io.get_executor(), apps_database().conninfo());
+        REQUIRE(db.has_value());
+        auto renamed = co_await db->query("UPDATE paaskit_subscriptions SET name = 'renamed elsewhere' WHERE id = $1::uuid", pg::params(id));
+        REQUIRE(renamed.has_value());
+        CHECK(renamed->affected_rows() == 1);
+    });
+    REQUIRE(poll_until([&] {
+        auto listed = call(s.port(), "GET", "/api/pods", c.token);
+        const auto& items = listed.body.at("items").as_array();
+        return !items.empty() && std::all_of(items.begin(), items.end(), [](const json::value& p) { return str(p, "subscription_name") == "renamed elsewhere"; });
+    }, std::chrono::seconds(5)));
+
+    // Cancelled: its pods leave the views even before the namespace is gone from the cluster.
+    REQUIRE(call(s.port(), "POST", "/api/subscriptions/" + id + "/cancel", c.token, json::object{{"when", "now"}}).status == 200);
+    REQUIRE(poll_until([&] { return call(s.port(), "GET", "/api/pods", c.token).body.at("total").as_int64() == 0; }, std::chrono::seconds(5)));
+    for (const auto& pod : pods)
+        CHECK(call(s.port(), "GET", "/api/pods/" + pod, c.token).status == 404);
     books_balance(s);
 }
 

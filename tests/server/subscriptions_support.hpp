@@ -82,12 +82,17 @@ inline std::string apps_kubeconfig()
     return (std::filesystem::temp_directory_path() / ("paaskit-apps-kubeconfig-" + std::to_string(::getpid()))).string();
 }
 
+/// The database of apps_server(). Never dropped: its destructor checks with Catch2, which is gone
+/// by the time statics are destroyed; the test program's throwaway cluster goes with it.
+inline const own_database& apps_database()
+{
+    static const auto* database = new own_database("paaskit_subscriptions");
+    return *database;
+}
+
 inline auth_server& apps_server()
 {
-    // Never dropped: its destructor checks with Catch2, which is gone by the time statics are
-    // destroyed; the test program's throwaway cluster goes with it.
-    static const auto* database = new own_database("paaskit_subscriptions");
-    static auth_server server({"--database-url", database->conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1", "--orphan-scan-interval-s", "1", "--pod-health-interval-s", "1",
+    static auth_server server({"--database-url", apps_database().conninfo(), "--sim-nodes", "8", "--reconcile-interval-s", "1", "--orphan-scan-interval-s", "1", "--pod-health-interval-s", "1",
                                "--sim-kubeconfig-out",
                                apps_kubeconfig()});
     return server;
