@@ -16,30 +16,16 @@ cd "$root"
 topups=${1:-5000}
 connections=${2:-64}
 
-scripts/bootstrap --bench
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-fi
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
-  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
-cmake --build build/release --target paaskit-server >/dev/null
+# shellcheck source=bench/server-lib.sh
+source bench/server-lib.sh
+build_release_server
 
 work=$(mktemp -d)
 chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
 log="$work/server.log"
-build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --scrypt-log2-n 10 \
-  --login-attempts 10000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false >"$log" 2>&1 &
-server=$!
+start_server "$log" --data-dir "$work/var" --scrypt-log2-n 10 \
+  --login-attempts 10000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false || exit 1
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1 # poll for the listening line
-done
-[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
 api="http://127.0.0.1:$port"
 token_of() { sed 's/.*"access_token":"\([^"]*\)".*/\1/'; }
 
@@ -69,7 +55,6 @@ for t in json.load(sys.stdin)["transactions"]:
     print(json.dumps({k: t[k] for k in keep if k in t}, separators=(",", ":")))' >"$work/notifications"
 echo "paaskit-server on port $port, $(nproc) cores; $(wc -l <"$work/notifications") notifications, wrk -t2 -c$connections"
 
-server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 ticks_before=$(server_ticks)
 wrk -t2 -c"$connections" -d"$(( topups / 400 + 10 ))s" -s bench/notifications.lua "$api" -- "$work/notifications" 2 >"$work/wrk.out"
 ticks_after=$(server_ticks)

@@ -18,31 +18,16 @@ shift || true
 wrk_args=("$@")
 [ ${#wrk_args[@]} -gt 0 ] || wrk_args=(-t2 -c64 -d10s)
 
-scripts/bootstrap --bench
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-fi
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
-  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
-cmake --build build/release --target paaskit-server >/dev/null
+# shellcheck source=bench/server-lib.sh
+source bench/server-lib.sh
+build_release_server
 
 log=$(mktemp)
-build/release/reference-server/paaskit-server --listen 127.0.0.1:0 ${PAASKIT_LOAD_SERVER_ARGS:-} >"$log" 2>&1 &
-server=$!
+start_server "$log" ${PAASKIT_LOAD_SERVER_ARGS:-} || exit 1
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1 # poll for the listening line
-done
-[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
 
-# CPU time the server used (user + system, clock ticks), to report CPU per request: on a shared
-# machine it varies far less than requests/s does.
-server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+# The server's CPU time (server_ticks) gives CPU per request: on a shared machine it varies far
+# less than requests/s does.
 
 # Authenticated paths: register a throwaway user and send its access token with every request.
 case "$path" in

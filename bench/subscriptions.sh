@@ -25,32 +25,18 @@ concurrency=${3:-16}
 mode=${4:-closed}
 case "$mode" in closed|burst) ;; *) echo "MODE is closed or burst" >&2; exit 2 ;; esac
 
-scripts/bootstrap --bench
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-fi
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPAASKIT_BUILD_TESTS=OFF \
-  -DPAASKIT_BUILD_BENCH=OFF -DPAASKIT_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
-cmake --build build/release --target paaskit-server >/dev/null
+# shellcheck source=bench/server-lib.sh
+source bench/server-lib.sh
+build_release_server
 
 work=$(mktemp -d)
 chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
 log="$work/server.log"
 nodes=$(( subscriptions / 6 + 4 ))
 PAASKIT_ADMIN_PASSWORD="bench administrator password" \
-  build/release/reference-server/paaskit-server --listen 127.0.0.1:0 --data-dir "$work/var" --admin-email admin@bench.test \
-  --scrypt-log2-n 10 --login-attempts 10000 --access-log=false --sim-nodes "$nodes" ${PAASKIT_SERVER_ARGS:-} >"$log" 2>&1 &
-server=$!
+  start_server "$log" --data-dir "$work/var" --admin-email admin@bench.test \
+  --scrypt-log2-n 10 --login-attempts 10000 --access-log=false --sim-nodes "$nodes" ${PAASKIT_SERVER_ARGS:-} || exit 1
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1 # poll for the listening line
-done
-[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
 echo "paaskit-server on port $port, $(nproc) cores, $nodes simulated nodes; $subscriptions subscriptions from $customers customers, $concurrency clients ($mode)"
 
 /usr/bin/python3 - "http://127.0.0.1:$port" "$subscriptions" "$customers" "$concurrency" "$mode" <<'PY'

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <paaskit/k8s/quantity.hpp>
+
 #include <charconv>
 #include <thread>
 
@@ -134,6 +136,12 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("kube-context", options.kube_context, "The kubeconfig context to use (empty: its current context)");
     cli.option("kube-qps", options.kube_qps, "Requests per second to the cluster (0: no client-side limit; default 200, none for the embedded simulated cluster)").check(CLI::Range(0.0, 100'000.0));
     cli.option("sim-nodes", options.sim_nodes, "Worker nodes of the simulated cluster (without --kubeconfig)").check(CLI::Range(1U, 10'000U));
+    const CLI::Validator quantity(
+        [](std::string& text) { return paaskit::k8s::quantity::parse(text) ? std::string() : "not a Kubernetes quantity: " + text; },
+        "QUANTITY");
+    cli.option("sim-node-cpu", options.sim_node_cpu, "Allocatable CPU of each simulated node (a quantity: 4, 3500m)").check(quantity);
+    cli.option("sim-node-memory", options.sim_node_memory, "Allocatable memory of each simulated node (a quantity: 8Gi)").check(quantity);
+    cli.option("sim-node-pods", options.sim_node_pods, "Pod slots of each simulated node").check(CLI::Range(1U, 10'000U));
     cli.option("sim-kubeconfig-out", options.sim_kubeconfig_out,
                "Write the simulated cluster's kubeconfig here, for kubectl (default with the embedded database: <data-dir>/kubeconfig)");
     cli.option("cluster-threads", options.cluster_threads, "Cluster calls at once per replica").check(CLI::Range(1U, 1024U));

@@ -87,6 +87,9 @@ struct server_options {
     /// cluster, none for the embedded simulated cluster, which serves this server alone.
     double kube_qps = -1;
     unsigned sim_nodes = 3;           // the simulated cluster's worker nodes
+    std::string sim_node_cpu = "4";      // each simulated node's allocatable CPU (a quantity)
+    std::string sim_node_memory = "8Gi"; // and memory
+    unsigned sim_node_pods = 110;        // and pod slots
     std::string sim_kubeconfig_out;   // where the simulated cluster's kubeconfig is written (embedded default: <data-dir>/kubeconfig)
     unsigned cluster_threads = 32;    // cluster calls at once (each blocks a thread; rollouts are watched)
     std::string apps_domain = "{{service}}-{{subscription_short}}.apps.localhost"; // each app's host (Mustache)

@@ -331,14 +331,18 @@ void register_billing_routes(router& routes, billing_service& billing, auth_serv
         const auto user = core::uuid::parse(*user_text);
         if (!user)
             co_return problem_response(ctx, problems::validation_failed, "\"user_id\": a UUID");
-        auto conn = co_await billing.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto target = co_await accounts.find_user(**conn, *user);
-        if (!target)
-            co_return error_response(ctx, target.error());
-        if (!*target)
-            co_return problem_response(ctx, problems::validation_failed, "no such user");
+        {
+            // Given back before the adjustment takes its own: holding one while waiting for
+            // another starves the pool once as many adjustments arrive at once as it has.
+            auto conn = co_await billing.database().acquire();
+            if (!conn)
+                co_return error_response(ctx, conn.error());
+            auto target = co_await accounts.find_user(**conn, *user);
+            if (!target)
+                co_return error_response(ctx, target.error());
+            if (!*target)
+                co_return problem_response(ctx, problems::validation_failed, "no such user");
+        }
         auto entry = audit::admin_entry(ctx, who.user.id, who.user.role, who.token_id(), "billing.adjust", "billing_transaction", "",
                                         nullptr, nullptr);
         const auto signed_amount = amount->as_int64();

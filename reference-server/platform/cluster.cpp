@@ -31,6 +31,9 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
     if (options.kubeconfig.empty()) {
         k8s::sim::cluster_settings settings;
         settings.controllers.nodes = options.sim_nodes;
+        settings.controllers.node.cpu = options.sim_node_cpu;
+        settings.controllers.node.memory = options.sim_node_memory;
+        settings.controllers.node.pods = options.sim_node_pods;
         c->simulator_ = std::make_unique<k8s::sim::cluster>(std::move(settings));
         if (auto started = c->simulator_->start(); !started)
             return core::error(core::errc::invalid_config, "cannot start the simulated cluster: " + started.error().message());

@@ -316,6 +316,35 @@ TEST_CASE("administrators adjust credit: audited, once per key, never below zero
     books_balance(s);
 }
 
+TEST_CASE("more adjustments at once than the server has database connections: every one made, none waits for a connection")
+{
+    auto& s = shared_server(); // 8 connections
+    constexpr int at_once = 24;
+    std::vector<std::pair<std::string, std::string>> customers; // token, id
+    for (int i = 0; i < at_once; ++i) {
+        const auto signed_in = s.register_user(unique_email("adjusted-at-once"));
+        customers.emplace_back(str(signed_in, "access_token"), str(signed_in.at("user"), "id"));
+    }
+    const auto admin = s.admin_token();
+    std::vector<unsigned> statuses(at_once, 0);
+    std::vector<std::thread> admins;
+    for (int i = 0; i < at_once; ++i)
+        admins.emplace_back([&, i] {
+            const auto& id = customers[static_cast<std::size_t>(i)].second;
+            statuses[static_cast<std::size_t>(i)] =
+                call(s.port(), "POST", "/api/admin/billing/adjustments", admin,
+                     json::object{{"user_id", id}, {"amount", 1'000'000}, {"reason", "at once"}, {"idempotency_key", "at-once-" + id}})
+                    .status;
+        });
+    for (auto& a : admins)
+        a.join();
+    for (int i = 0; i < at_once; ++i) {
+        CHECK(statuses[static_cast<std::size_t>(i)] == 201U); // a 503 here: the pool was starved
+        CHECK(available(s.port(), customers[static_cast<std::size_t>(i)].first) == 1'000'000);
+    }
+    books_balance(s);
+}
+
 TEST_CASE("Midtrans silent or its Status API down: nothing is credited until it answers, then exactly once")
 {
     // A database of its own: the check jobs must be run by this replica, which knows this

@@ -112,7 +112,12 @@ inline std::string format_rfc3339(time_point t, fraction_digits digits = fractio
 /// represent it.
 inline result<time_point> parse_rfc3339(std::string_view text)
 {
-    const auto fail = [&] { return error(errc::invalid_timestamp, "\"" + std::string(text.substr(0, 64)) + "\""); };
+    const auto fail = [&] {
+        // Appended, not `"\"" + std::string(...)`: GCC 12 warns falsely (-Wrestrict) on that at -O3.
+        std::string quoted(1, '"');
+        quoted.append(text.substr(0, 64)).push_back('"');
+        return error(errc::invalid_timestamp, std::move(quoted));
+    };
     auto number = [&](std::size_t pos, std::size_t width, unsigned& out) {
         if (pos + width > text.size())
             return false;
