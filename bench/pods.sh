@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The pods views under load with a full cluster: GET /api/admin/pods?per_page=50 (an
-# administrator's first page of every customer's pods) and GET /api/pods (one customer's).
+# administrator's first page of every customer's pods), the same filtered by phase and ordered by
+# age (a third page), and GET /api/pods (one customer's).
 #
 #   bench/pods.sh [SUBSCRIPTIONS] [CUSTOMERS] [wrk options...]   # default 5000 1000 -t2 -c64 -d10s
 #
@@ -99,4 +100,5 @@ load() { # path token-file
   echo "result: path=$1 requests_per_second=$rps p99=$p99 server_cpu_us_per_request=$cpu_us non_2xx=${non2xx:-0}"
 }
 load "/api/admin/pods?per_page=50" "$work/admin.token"
+load "/api/admin/pods?per_page=50&phase=Running&sort=-age&page=3" "$work/admin.token" # filtered and ordered per request
 load "/api/pods" "$work/customer.token"
