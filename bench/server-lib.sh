@@ -19,7 +19,7 @@ build_release_server() {
 start_server() {
   local log=$1
   shift
-  build/release/reference-server/paaskit-server --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  ${PAASKIT_SERVER_BINARY:-build/release/reference-server/paaskit-server} --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
   server=$!
   port=
   for _ in $(seq 1 600); do

@@ -59,13 +59,16 @@ asio::awaitable<core::result<void>> record(auth_service& service, pg::connection
 // What one change of status, role or existence does, for the single and the bulk endpoints.
 enum class user_action { activate, deactivate, remove };
 
-asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::connection& conn, core::uuid id, user_action action,
-                                                 const request_context& ctx, const principal& who)
+asio::awaitable<core::result<bool>> apply_action(auth_service& service, core::uuid id, user_action action, const request_context& ctx,
+                                                 const principal& who)
 {
     const auto now = service.clock().now();
     const auto forget = service.forget_sessions_on_exit(id);
+    auto conn = co_await service.database().acquire();
+    if (!conn)
+        co_return conn.error();
     // The change and its audit entry commit together.
-    auto applied = co_await pg::transact(conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<bool>> {
+    auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, [&](pg::connection& c) -> asio::awaitable<core::result<bool>> {
         auto before = co_await store::find_user(c, id);
         if (!before)
             co_return before.error();
@@ -92,6 +95,7 @@ asio::awaitable<core::result<bool>> apply_action(auth_service& service, pg::conn
             co_return logged.error();
         co_return true;
     });
+    conn->give_back(); // the revocation takes a connection of its own
     if (!applied || !*applied)
         co_return applied;
     if (action != user_action::activate) {
@@ -292,6 +296,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 co_return logged.error();
             co_return changed;
         });
+        conn->give_back(); // the revocation takes a connection of its own
         if (!updated)
             co_return taken_or_error(ctx, updated.error());
         if (!*updated)
@@ -307,10 +312,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return no_such_user(ctx);
         if (*id == who.user.id)
             co_return problem_response(ctx, problems::conflict, "administrators cannot delete their own account");
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto done = co_await apply_action(service, **conn, *id, user_action::remove, ctx, who);
+        auto done = co_await apply_action(service, *id, user_action::remove, ctx, who);
         if (!done)
             co_return taken_or_error(ctx, done.error());
         if (!*done)
@@ -371,15 +373,15 @@ void register_admin_user_routes(router& routes, auth_service& service)
             co_return error_response(ctx, status.error());
         if (*id == who.user.id && *status != who.user.status)
             co_return problem_response(ctx, problems::conflict, "administrators cannot deactivate their own account here");
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
-        auto done = co_await apply_action(service, **conn, *id,
-                                          *status == store::user_status::active ? user_action::activate : user_action::deactivate, ctx, who);
+        auto done = co_await apply_action(service, *id, *status == store::user_status::active ? user_action::activate : user_action::deactivate,
+                                          ctx, who);
         if (!done)
             co_return taken_or_error(ctx, done.error());
         if (!*done)
             co_return no_such_user(ctx);
+        auto conn = co_await service.database().acquire();
+        if (!conn)
+            co_return error_response(ctx, conn.error());
         auto found = co_await store::find_user(**conn, *id);
         if (!found || !*found)
             co_return found ? no_such_user(ctx) : error_response(ctx, found.error());
@@ -405,9 +407,6 @@ void register_admin_user_routes(router& routes, auth_service& service)
         const auto* ids = body->if_contains("ids");
         if (!ids || !ids->is_array() || ids->get_array().empty() || ids->get_array().size() > 1000)
             co_return problem_response(ctx, problems::validation_failed, "\"ids\": an array of 1 to 1000 user ids");
-        auto conn = co_await service.database().acquire();
-        if (!conn)
-            co_return error_response(ctx, conn.error());
         boost::json::array results;
         std::int64_t succeeded = 0;
         for (const auto& item : ids->get_array()) {
@@ -420,7 +419,7 @@ void register_admin_user_routes(router& routes, auth_service& service)
                 result["result"] = "forbidden";
                 result["detail"] = "administrators cannot deactivate or delete their own account";
             } else {
-                auto done = co_await apply_action(service, **conn, *id, action, ctx, who);
+                auto done = co_await apply_action(service, *id, action, ctx, who);
                 if (!done && store::is_last_administrator_error(done.error())) {
                     result["result"] = "conflict";
                     result["detail"] = "at least one active administrator must remain";

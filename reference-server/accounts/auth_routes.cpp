@@ -121,6 +121,7 @@ void register_auth_routes(router& routes, auth_service& service)
         const auto now = service.clock().now();
         if (auto recorded = co_await store::record_login(**conn, account.id, now, upgraded); !recorded)
             co_return error_response(ctx, recorded.error());
+        conn->give_back(); // the session's refresh token takes a connection of its own
         account.last_login_at = now;
         service.limits_by_account().reset(account_key);
         auto tokens = co_await service.start_session(account);
@@ -147,6 +148,7 @@ void register_auth_routes(router& routes, auth_service& service)
         if (!conn)
             co_return error_response(ctx, conn.error());
         auto u = co_await store::find_user(**conn, rotated->user_id);
+        conn->give_back(); // a revocation takes a connection of its own
         if (!u)
             co_return error_response(ctx, u.error());
         if (!*u || (*u)->status != store::user_status::active) {
@@ -296,6 +298,7 @@ void register_auth_routes(router& routes, auth_service& service)
         const auto forget = service.forget_sessions_on_exit(who.user.id);
         if (auto stored = co_await service.store_new_password(**conn, who.user, *hash, ctx.client_address); !stored)
             co_return error_response(ctx, stored.error());
+        conn->give_back(); // the revocation takes a connection of its own
         auto revoked = co_await service.refresh_tokens().revoke_user(who.user.id, who.session,
                                                                      auth::revocation_reason::password_changed, now);
         if (!revoked)
@@ -372,6 +375,7 @@ void register_auth_routes(router& routes, auth_service& service)
         });
         if (!stored)
             co_return error_response(ctx, stored.error());
+        conn->give_back(); // the revocation takes a connection of its own
         if (!consumed)
             co_return invalid_link(ctx);
         auto revoked = co_await service.refresh_tokens().revoke_user(user.id, std::nullopt, auth::revocation_reason::password_changed, now);
@@ -545,6 +549,7 @@ void register_auth_routes(router& routes, auth_service& service)
                 co_return problem_response(ctx, problems::conflict, "the last active administrator cannot deactivate their account");
             co_return error_response(ctx, changed.error());
         }
+        conn->give_back(); // the revocation takes a connection of its own
         if (auto revoked = co_await service.refresh_tokens().revoke_user(who.user.id, std::nullopt,
                                                                          auth::revocation_reason::account_deactivated, now);
             !revoked)

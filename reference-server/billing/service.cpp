@@ -146,6 +146,7 @@ asio::awaitable<core::result<boost::json::object>> billing_service::cancel_topup
         co_return core::error(billing::errc::not_found, "no such top-up");
     if ((*found)->status != "pending")
         co_return core::error(billing::errc::conflict, "only a pending top-up can be cancelled; this one is " + (*found)->status);
+    conn->give_back(); // not held across the gateway's call, and applying its answer takes one of its own
     auto call = [this, order = (*found)->order_id]() { return gateway_.cancel(order); };
     auto cancelled = co_await on_gateway(std::move(call));
     // Not found: no payment method was chosen, so nothing can be paid at Midtrans any more once
@@ -162,7 +163,10 @@ asio::awaitable<core::result<boost::json::object>> billing_service::cancel_topup
     auto applied = co_await apply_report(report);
     if (!applied)
         co_return applied.error();
-    auto shown = co_await billing_store::find(**conn, id, customer);
+    auto again = co_await pool_->acquire();
+    if (!again)
+        co_return again.error();
+    auto shown = co_await billing_store::find(**again, id, customer);
     if (!shown)
         co_return shown.error();
     co_return std::move(**shown);

@@ -84,8 +84,7 @@ asio::awaitable<void> job_runner::measure()
         for (const auto& w : extra_workers_)
             running += w->in_flight();
         metrics_.running.set(static_cast<double>(running));
-        auto conn = co_await pool_->acquire();
-        if (conn) {
+        if (auto conn = co_await pool_->acquire()) { // given back before the wait, not held through it
             auto counts = co_await jobs_store::job_counts(**conn);
             if (counts)
                 metrics_.set_counts(*counts);

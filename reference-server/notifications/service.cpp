@@ -222,6 +222,7 @@ asio::awaitable<core::result<boost::json::array>> notification_service::set_pref
         std::sort(disabled->begin(), disabled->end());
         co_return co_await notifications_store::set_disabled_kinds(c, user, *disabled, clock_.now());
     });
+    conn->give_back(); // reading them back takes a connection of its own
     if (!stored)
         co_return stored.error();
     co_return co_await preferences(user);

@@ -890,6 +890,7 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::change_
     };
     if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
         co_return done.error();
+    conn->give_back(); // showing it takes a connection of its own
     co_return co_await show(id, owner, false);
 }
 
@@ -1030,6 +1031,7 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::set_sta
     };
     if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
         co_return done.error();
+    conn->give_back(); // showing it takes a connection of its own
     co_return co_await show(id, std::nullopt, false);
 }
 
@@ -1165,6 +1167,7 @@ asio::awaitable<core::result<boost::json::object>> subscription_service::cancel(
     };
     if (auto done = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !done)
         co_return done.error();
+    conn->give_back(); // showing it takes a connection of its own
     co_return co_await show(id, owner, false);
 }
 

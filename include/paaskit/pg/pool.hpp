@@ -45,6 +45,11 @@ public:
     connection& operator*() noexcept { return *conn_; }
     connection* operator->() noexcept { return &*conn_; }
 
+    /// Returns the connection to the pool now rather than at destruction; the loan is empty
+    /// afterwards. Call it before anything that takes a connection of its own: a coroutine that
+    /// holds one while it waits for another starves the pool once as many run at once as it has.
+    void give_back() noexcept;
+
 private:
     friend class pool;
     pooled_connection(std::shared_ptr<pool> owner, connection conn) : pool_(std::move(owner)), conn_(std::move(conn)) {}
@@ -246,10 +251,13 @@ private:
     bool closed_ = false;
 };
 
-inline pooled_connection::~pooled_connection()
+inline void pooled_connection::give_back() noexcept
 {
     if (pool_ && conn_)
-        pool_->give_back(std::move(*conn_));
+        std::exchange(pool_, nullptr)->give_back(std::move(*conn_));
+    conn_.reset();
 }
+
+inline pooled_connection::~pooled_connection() { give_back(); }
 
 } // namespace paaskit::pg
