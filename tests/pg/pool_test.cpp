@@ -108,6 +108,28 @@ TEST_CASE("acquire times out when every connection stays busy, then recovers")
     });
 }
 
+TEST_CASE("a loan given back early serves the next acquire at once, and is not returned twice")
+{
+    test::run_coroutine([](io_context& io) -> awaitable<void> {
+        auto db = pg::pool::create(io.get_executor(), {.conninfo = test::shared_cluster().conninfo(),
+                                                       .size = 1,
+                                                       .acquire_timeout = std::chrono::milliseconds(200)});
+        auto first = co_await db->acquire();
+        REQUIRE(first.has_value());
+        CHECK((co_await (*first)->query("SELECT 1")).has_value());
+        first->give_back();
+        first->give_back(); // a second call does nothing
+        {
+            auto second = co_await db->acquire(); // the one connection, while `first` still exists
+            REQUIRE(second.has_value());
+            auto third = co_await db->acquire(); // `first` gave nothing back a second time
+            CHECK(third.has_error());
+        }
+        auto again = co_await db->acquire(); // the one connection came back once
+        CHECK(again.has_value());
+    });
+}
+
 TEST_CASE("a waiter gets the connection as soon as it is returned, first come first served")
 {
     test::run_coroutine([](io_context& io) -> awaitable<void> {
