@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <set>
+#include <stdexcept>
 
 using namespace paaskit;
 using boost::asio::awaitable;
@@ -148,6 +149,34 @@ TEST_CASE("a failing attempt is retried; an attempt past its timeout is cancelle
         CHECK(slow_saw_cancellation);
         auto completed = co_await f.count("completed");
         CHECK(completed == 2);
+    });
+}
+
+TEST_CASE("a handler that throws fails its attempt with the exception's message, and is retried", "[jobs][worker]")
+{
+    test::run_coroutine([](boost::asio::io_context& io) -> awaitable<void> {
+        co_await installed();
+        worker_fixture f(io);
+        auto w = f.make();
+        int calls = 0;
+        const jobs::backoff_policy quick{.base = 1ms, .factor = 1.0, .max = 1ms, .jitter = 0};
+        w->handle("throws", [&](const jobs::leased_job& j) -> awaitable<core::result<jobs::outcome>> {
+            ++calls;
+            if (j.attempt == 1)
+                throw std::runtime_error("the disk is full");
+            co_return jobs::outcome(jobs::completed{});
+        }, quick);
+        co_await f.enqueue("throws", 1);
+        w->start();
+        const bool done = co_await f.until([&] { return calls >= 2 && w->in_flight() == 0; });
+        CHECK(done);
+        co_await w->stop(5s);
+        CHECK(co_await f.count("completed") == 1);
+        auto conn = co_await f.pool->acquire();
+        REQUIRE(conn.has_value());
+        auto r = co_await (*conn)->query("SELECT errors->0->>'error' FROM paaskit_jobs WHERE queue = $1", pg::params(f.queue));
+        REQUIRE(r.has_value());
+        CHECK(r->get<std::string>(0, 0).value().ends_with("the handler threw: the disk is full"));
     });
 }
 

@@ -272,12 +272,17 @@ private:
         if (found != handlers_.end()) {
             backoff = found->second.backoff;
             asio::steady_timer timeout(executor_, j.timeout);
+            // A handler's exception ends its attempt as a failure here: let through, it left the
+            // race below waiting until the worker stopped.
             auto attempt = [&]() -> asio::awaitable<core::result<outcome>> {
+                std::exception_ptr thrown;
                 try {
                     co_return co_await found->second.run(j);
-                } catch (const boost::system::system_error& e) {
-                    co_return core::error(core::errc::invalid_argument, std::string("cancelled: ") + e.what());
+                } catch (...) {
+                    thrown = std::current_exception();
                 }
+                log_.error("a job's handler threw", {{"job", j.id}, {"kind", j.kind}, {"error", describe(thrown)}});
+                co_return core::error(core::errc::invalid_argument, describe(thrown));
             };
             // The first to finish wins and cancels the others: the handler, its timeout, or the
             // lease keeper (which finishes only when the attempt lost the job).
@@ -288,7 +293,7 @@ private:
             auto raced = co_await asio::co_spawn(executor_, race, std::move(token));
             auto& [spawn_error, which] = raced;
             if (spawn_error) {
-                result = core::error(core::errc::invalid_argument, "the worker stopped");
+                result = core::error(core::errc::invalid_argument, describe(spawn_error));
             } else if (which.index() == 0) {
                 result = std::get<0>(std::move(which));
             } else if (which.index() == 1) {
@@ -314,6 +319,20 @@ private:
             report(j, end, timed_out, ran);
         }
         finish(1);
+    }
+
+    /// What ended an attempt by exception: the handler's own, or the worker stopping it.
+    static std::string describe(const std::exception_ptr& thrown)
+    {
+        try {
+            std::rethrow_exception(thrown);
+        } catch (const boost::system::system_error& e) {
+            return e.code() == asio::error::operation_aborted ? std::string("cancelled: ") + e.what() : std::string("the handler threw: ") + e.what();
+        } catch (const std::exception& e) {
+            return std::string("the handler threw: ") + e.what();
+        } catch (...) {
+            return "the handler threw a non-standard exception";
+        }
     }
 
     void report(const leased_job& j, attempt_end end, bool timed_out, std::chrono::nanoseconds ran) const
