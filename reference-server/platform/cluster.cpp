@@ -99,9 +99,9 @@ core::result<std::unique_ptr<cluster_connection>> cluster_connection::open(const
 
 void cluster_connection::index(const boost::json::object& pod, bool present)
 {
-    std::string ns(k8s::namespace_of(pod));
-    std::string name(k8s::name_of(pod));
-    std::string uid(k8s::uid_of(pod));
+    const std::string ns(k8s::namespace_of(pod));
+    const std::string name(k8s::name_of(pod));
+    const std::string uid(k8s::uid_of(pod));
     // The handler runs after the cache has the change: the cached object is the one to share.
     auto cached = present ? pods_->get(ns, name) : nullptr;
     pod_ptr entry;
