@@ -163,6 +163,7 @@ int application::run()
                             billing::credit_ledger(ledger::pg_engine::create(clock_, {.schema = std::string(store::credit_ledger_schema)}).value()),
                             auth, clock_, log_);
     billing.send_mail_with(**mail);
+    billing.count_batches_in(registry);
     register_billing_routes(routes, billing, auth);
 
     // The cluster apps run in: a kubeconfig's, or the simulated one in-process.
@@ -190,7 +191,8 @@ int application::run()
     orphan_service orphans(pool, **cluster, subscriptions, clock_, log_, std::chrono::seconds(options_.orphan_scan_interval_s));
     register_orphan_routes(routes, orphans, auth);
     register_cluster_routes(routes, **cluster, subscriptions, auth);
-    billing.on_credit([&subscriptions](pg::connection& c, core::uuid customer) { return subscriptions.credit_arrived(c, customer); });
+    billing.on_credit(
+        [&subscriptions](pg::connection& c, std::span<const core::uuid> customers) { return subscriptions.credit_arrived(c, customers); });
     if (options_.debug_endpoints)
         register_debug_routes(routes, state, adjustable_);
     job_runner jobs(loops.main().get_executor(), pool,

@@ -104,6 +104,11 @@ public:
     {
         co_return co_await store::find_user(c, id);
     }
+    /// Those of `ids` that are not deleted (many invoices' buyers at once), in no particular order.
+    asio::awaitable<core::result<std::vector<store::user>>> find_users(pg::connection& c, std::span<const core::uuid> ids)
+    {
+        co_return co_await store::find_users(c, ids);
+    }
 
     /// Queues the "password changed" mail on `c`, in the caller's transaction.
     asio::awaitable<core::result<void>> queue_password_changed(pg::connection& c, const store::user& u, core::time_point at,

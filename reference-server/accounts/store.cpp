@@ -1,8 +1,8 @@
 #include "accounts/store.hpp"
 
 #include <paaskit/auth/api_tokens.hpp>
-
 #include <paaskit/core/json.hpp>
+#include <paaskit/pg/binary_array.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -173,6 +173,22 @@ async<std::int64_t> fill_email_identities(connection& c, const core::logger& log
 async<std::optional<user>> find_user(connection& c, core::uuid id)
 {
     co_return co_await one_user(c, sql("SELECT ", " FROM paaskit_users WHERE id = $1 AND deleted_at IS NULL"), pg::params(id));
+}
+
+async<std::vector<user>> find_users(connection& c, std::span<const core::uuid> ids)
+{
+    pg::binary_array wanted(pg::binary_array::uuid, ids.size());
+    for (const auto& id : ids)
+        wanted.push(id);
+    pg::params args;
+    std::move(wanted).add_to(args);
+    auto r = co_await c.execute(sql("SELECT ", " FROM paaskit_users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL"), args);
+    if (!r)
+        co_return r.error();
+    std::vector<user> found;
+    for (int i = 0; i < r->rows(); ++i)
+        found.push_back(read_user(*r, i));
+    co_return found;
 }
 
 async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view canonical_email)

@@ -76,6 +76,8 @@ async<bool> find_look_alike(connection& c, const auth::email_identity& identity,
 async<std::int64_t> fill_email_identities(connection& c, const core::logger& log);
 /// A user that is not deleted, by id or by e-mail (ignoring case); nullopt when there is none.
 async<std::optional<user>> find_user(connection& c, core::uuid id);
+/// The users among `ids` that are not deleted, in no particular order.
+async<std::vector<user>> find_users(connection& c, std::span<const core::uuid> ids);
 /// By the canonical form of the address (`auth::email_identity::canonical`).
 async<std::optional<user_credentials>> find_credentials_by_email(connection& c, std::string_view canonical_email);
 async<std::optional<user_credentials>> find_credentials(connection& c, core::uuid id);

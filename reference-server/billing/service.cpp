@@ -9,8 +9,14 @@
 #include <paaskit/pg/error.hpp>
 #include <paaskit/pg/transaction.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <numeric>
 
 namespace paaskit::server {
 
@@ -177,7 +183,10 @@ asio::awaitable<core::result<billing_service::notification_outcome>> billing_ser
     auto claimed = mt::parse_notification(body, settings_.gateway.server_key);
     if (!claimed)
         co_return claimed.error();
-    {
+    // Never the body alone: what the Status API says now is what counts.
+    auto call = [this, order = claimed->order_id]() { return gateway_.status(order); };
+    auto confirmed = co_await on_gateway(std::move(call));
+    if (!confirmed) {
         auto conn = co_await pool_->acquire();
         if (!conn)
             co_return conn.error();
@@ -186,32 +195,127 @@ asio::awaitable<core::result<billing_service::notification_outcome>> billing_ser
             co_return known.error();
         if (!*known)
             co_return core::error(billing::errc::not_found, "no top-up has this order id");
-    }
-    // Never the body alone: what the Status API says now is what counts.
-    auto call = [this, order = claimed->order_id]() { return gateway_.status(order); };
-    auto confirmed = co_await on_gateway(std::move(call));
-    if (!confirmed) {
         log_.warn("the Status API did not confirm a notification; a job will ask again",
                   {{"order_id", claimed->order_id}, {"error", confirmed.error().message()}});
-        auto conn = co_await pool_->acquire();
-        if (!conn)
-            co_return conn.error();
         if (auto queued = co_await enqueue_check(**conn, claimed->order_id, "confirm", clock_.now()); !queued)
             co_return queued.error();
         co_return notification_outcome::queued;
     }
-    auto applied = co_await apply_report(*confirmed);
+    auto applied = co_await apply_confirmed(std::move(*confirmed));
     if (!applied)
         co_return applied.error();
     co_return notification_outcome::applied;
 }
+
+asio::awaitable<core::result<billing::topup_state>> billing_service::apply_confirmed(mt::status_report report)
+{
+    const auto executor = co_await asio::this_coro::executor;
+    auto done = std::make_shared<outcome_channel>(executor, 1);
+    bool start = false;
+    {
+        const std::lock_guard lock(confirmed_mutex_);
+        confirmed_.push_back({std::move(report), done});
+        start = !std::exchange(draining_, true);
+    }
+    if (start)
+        asio::co_spawn(executor, drain_confirmed(), asio::detached);
+    auto [failed, outcome] = co_await done->async_receive(asio::as_tuple(asio::use_awaitable));
+    if (failed)
+        co_return core::error(pg::errc::pool_closed, "the server is stopping");
+    co_return std::move(outcome);
+}
+
+asio::awaitable<void> billing_service::drain_confirmed()
+{
+    // One batch at a time: they would take turns on the invoice counter's row anyway, and while
+    // one commits the next gathers (group commit).
+    for (;;) {
+        std::vector<waiting_report> batch;
+        {
+            const std::lock_guard lock(confirmed_mutex_);
+            if (confirmed_.empty()) {
+                draining_ = false;
+                co_return;
+            }
+            const auto n = std::min(confirmed_.size(), max_batch);
+            batch.assign(std::make_move_iterator(confirmed_.begin()), std::make_move_iterator(confirmed_.begin() + static_cast<std::ptrdiff_t>(n)));
+            confirmed_.erase(confirmed_.begin(), confirmed_.begin() + static_cast<std::ptrdiff_t>(n));
+        }
+        if (batch_sizes_ != nullptr)
+            batch_sizes_->observe(static_cast<double>(batch.size()));
+        std::vector<mt::status_report> reports;
+        for (auto& w : batch)
+            reports.push_back(std::move(w.report));
+        std::vector<core::result<billing::topup_state>> outcomes;
+        try {
+            outcomes = co_await apply_reports(reports);
+        } catch (const std::exception& e) {
+            // A broken invariant: said to every caller of the batch rather than leaving them waiting.
+            log_.error("applying a batch of Midtrans reports threw", {{"error", e.what()}});
+            outcomes.assign(batch.size(), core::result<billing::topup_state>(core::error(billing::errc::ledger_failure, e.what())));
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            batch[i].done->try_send(boost::system::error_code{}, std::move(outcomes[i]));
+    }
+}
+
+namespace {
+
+/// What one report does to its top-up, before any money moves: the step, the state it leads to,
+/// and the top-up's new fields (a take-back's amounts are filled in once the ledger has answered).
+struct report_plan {
+    billing::topup_step step;
+    billing::topup_state result = billing::topup_state::pending;
+    billing_store::topup_change change{};
+};
+
+report_plan plan_report(const billing_store::topup& t, const mt::status_report& report)
+{
+    const auto current = billing::parse_topup_state(t.status).value_or(billing::topup_state::pending);
+    report_plan plan{.step = billing::advance(current, billing::state_of(report.status, report.fraud))};
+    plan.change = {.status = t.status,
+                   .midtrans_status = std::string(mt::to_string(report.status)),
+                   .fraud_status = std::string(mt::to_string(report.fraud)),
+                   .payment_type = report.payment_type,
+                   .midtrans_transaction_id = report.transaction_id,
+                   .credited_amount = t.credited_amount,
+                   .reversed_amount = t.reversed_amount};
+    // Paid, but not what was asked: nobody is credited until an administrator looks.
+    if (plan.step.credit && (report.amount != t.amount || report.currency != "IDR")) {
+        plan.step = {billing::topup_state::review, true};
+        plan.change.review_reason =
+            "Midtrans reported " + report.gross_amount + " " + report.currency + " for a top-up of " + billing::format_idr(t.amount);
+    }
+    if (plan.step.credit) {
+        plan.change.credited_amount = t.amount;
+        plan.change.ledger_transfer = billing::transfer_id("topup", t.order_id).to_uuid();
+        plan.change.paid_now = true;
+    }
+    plan.result = plan.step.moved ? plan.step.to : current;
+    plan.change.status = std::string(billing::to_string(plan.result));
+    return plan;
+}
+
+/// `later` after `earlier` on the same top-up, as two updates in a row would leave it.
+billing_store::topup_change fold(const billing_store::topup_change& earlier, billing_store::topup_change later)
+{
+    if (later.midtrans_transaction_id.empty())
+        later.midtrans_transaction_id = earlier.midtrans_transaction_id;
+    if (!later.review_reason)
+        later.review_reason = earlier.review_reason;
+    if (!later.ledger_transfer)
+        later.ledger_transfer = earlier.ledger_transfer;
+    later.paid_now = later.paid_now || earlier.paid_now;
+    return later;
+}
+
+} // namespace
 
 asio::awaitable<core::result<billing::topup_state>> billing_service::apply_report(const mt::status_report& report, const audit::entry* also)
 {
     auto conn = co_await pool_->acquire();
     if (!conn)
         co_return conn.error();
-    const auto observed = billing::state_of(report.status, report.fraud);
     billing::topup_state result = billing::topup_state::pending;
     const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
         auto found = co_await billing_store::find_topup_by_order(c, report.order_id, true);
@@ -220,28 +324,10 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
         if (!*found)
             co_return core::error(billing::errc::not_found, "no top-up has this order id");
         const auto& t = **found;
-        const auto current = billing::parse_topup_state(t.status).value_or(billing::topup_state::pending);
         const auto now = clock_.now();
-        billing_store::topup_change change{.status = t.status,
-                                           .midtrans_status = std::string(mt::to_string(report.status)),
-                                           .fraud_status = std::string(mt::to_string(report.fraud)),
-                                           .payment_type = report.payment_type,
-                                           .midtrans_transaction_id = report.transaction_id,
-                                           .credited_amount = t.credited_amount,
-                                           .reversed_amount = t.reversed_amount};
-        auto step = billing::advance(current, observed);
-        // Paid, but not what was asked: nobody is credited until an administrator looks.
-        if (step.credit && (report.amount != t.amount || report.currency != "IDR")) {
-            step = {billing::topup_state::review, true};
-            change.review_reason = "Midtrans reported " + report.gross_amount + " " + report.currency + " for a top-up of " +
-                                   billing::format_idr(t.amount);
-        }
-        if (step.credit) {
-            // The transfer itself comes last (below): its id is known now.
-            change.credited_amount = t.amount;
-            change.ledger_transfer = billing::transfer_id("topup", t.order_id).to_uuid();
-            change.paid_now = true;
-        }
+        auto plan = plan_report(t, report);
+        auto& change = plan.change;
+        const auto& step = plan.step;
         if (step.take_back) {
             // As much as is left goes back; what was spent already is noted for an administrator.
             const billing::movement back{t.user_id, t.credited_amount, t.order_id, ledger::uint128::from_uuid(t.id)};
@@ -260,8 +346,7 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
             if (auto settled = co_await billing_store::settle_movement(c, row.id, "posted", reversed->id.to_uuid(), now); !settled)
                 co_return settled.error();
         }
-        result = step.moved ? step.to : current;
-        change.status = std::string(billing::to_string(result));
+        result = plan.result;
         if (auto updated = co_await billing_store::update_topup(c, t.id, change, now); !updated)
             co_return updated.error();
         if (also != nullptr) {
@@ -286,15 +371,120 @@ asio::awaitable<core::result<billing::topup_state>> billing_service::apply_repor
             auto finalised = co_await finalise_invoice(c, t, now);
             if (!finalised)
                 co_return finalised.error();
-            if (credit_hook_)
-                if (auto told = co_await credit_hook_(c, t.user_id); !told)
+            if (credit_hook_) {
+                const std::span<const core::uuid> credited(&t.user_id, 1);
+                if (auto told = co_await credit_hook_(c, credited); !told)
                     co_return told.error();
+            }
         }
         co_return core::result<void>{};
     };
     if (auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply); !applied)
         co_return applied.error();
     co_return result;
+}
+
+asio::awaitable<std::vector<core::result<billing::topup_state>>> billing_service::apply_reports(std::span<const mt::status_report> reports)
+{
+    using outcome = core::result<billing::topup_state>;
+    std::vector<outcome> outcomes;
+    std::vector<std::size_t> alone; // reports applied one by one after the batch, in order
+    const auto now = clock_.now();
+    // Each top-up's state as the batch's reports move it, in order.
+    struct working {
+        billing_store::topup t;
+        billing_store::topup_change change{};
+        bool changed = false;
+        bool credit = false;
+        bool alone = false;
+        std::string failure{}; ///< Midtrans's word, when this batch failed it
+    };
+    const auto apply = [&](pg::connection& c) -> asio::awaitable<core::result<void>> {
+        outcomes.assign(reports.size(), outcome(core::error(billing::errc::not_found, "no top-up has this order id")));
+        alone.clear();
+        std::vector<std::string> order_ids;
+        for (const auto& r : reports)
+            if (std::find(order_ids.begin(), order_ids.end(), r.order_id) == order_ids.end())
+                order_ids.push_back(r.order_id);
+        auto locked = co_await billing_store::lock_topups_by_order(c, order_ids);
+        if (!locked)
+            co_return locked.error();
+        std::vector<working> topups;
+        for (auto& t : *locked)
+            topups.push_back({.t = std::move(t)});
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            const auto w = std::find_if(topups.begin(), topups.end(), [&](const working& x) { return x.t.order_id == reports[i].order_id; });
+            if (w == topups.end())
+                continue;
+            auto plan = plan_report(w->t, reports[i]);
+            // A take-back moves money this batch does not: it and what follows on its top-up go alone.
+            if (w->alone || plan.step.take_back) {
+                w->alone = true;
+                alone.push_back(i);
+                continue;
+            }
+            w->change = w->changed ? fold(w->change, std::move(plan.change)) : std::move(plan.change);
+            w->changed = true;
+            w->t.status = w->change.status;
+            w->t.credited_amount = w->change.credited_amount;
+            w->credit = w->credit || plan.step.credit;
+            if (plan.step.moved && plan.result == billing::topup_state::failed)
+                w->failure = mt::to_string(reports[i].status);
+            outcomes[i] = plan.result;
+        }
+        std::vector<std::pair<core::uuid, billing_store::topup_change>> changes;
+        std::vector<billing::movement> credits;
+        std::vector<invoice_request> invoices;
+        std::vector<core::uuid> customers;
+        for (const auto& w : topups) {
+            if (!w.changed)
+                continue;
+            changes.emplace_back(w.t.id, w.change);
+            if (!w.credit)
+                continue;
+            credits.push_back({w.t.user_id, w.t.amount, w.t.order_id, ledger::uint128::from_uuid(w.t.id)});
+            invoices.push_back(topup_invoice(w.t));
+            customers.push_back(w.t.user_id);
+        }
+        if (auto updated = co_await billing_store::update_topups(c, changes, now); !updated)
+            co_return updated.error();
+        for (const auto& w : topups)
+            if (!w.failure.empty())
+                if (auto mailed = co_await mail_about(c, w.t, billing::topup_state::failed, w.failure, nullptr); !mailed)
+                    co_return mailed.error();
+        // As in apply_report: the credits, then the invoices' numbers, last.
+        auto posted = co_await ledger_.credit_topups(c, credits);
+        if (!posted)
+            co_return posted.error();
+        for (const auto& one : *posted)
+            if (!one)
+                co_return one.error(); // the batch is tried again one by one: the refusal stays with its own
+        if (auto issued = co_await issue_invoices(c, invoices, now, true); !issued)
+            co_return issued.error();
+        if (credit_hook_ && !customers.empty())
+            if (auto told = co_await credit_hook_(c, customers); !told)
+                co_return told.error();
+        co_return core::result<void>{};
+    };
+    {
+        auto conn = co_await pool_->acquire();
+        if (!conn) {
+            outcomes.assign(reports.size(), outcome(conn.error()));
+            co_return outcomes;
+        }
+        auto applied = co_await pg::transact(**conn, pg::isolation::read_committed, apply);
+        if (!applied) {
+            // Nothing of the batch happened: each report is applied alone, so a report that cannot
+            // be applied fails by itself and the others go through.
+            log_.warn("a batch of Midtrans reports failed; applying them one by one",
+                      {{"reports", static_cast<std::int64_t>(reports.size())}, {"error", applied.error().message()}});
+            alone.resize(reports.size());
+            std::iota(alone.begin(), alone.end(), std::size_t{0});
+        }
+    }
+    for (const auto i : alone)
+        outcomes[i] = co_await apply_report(reports[i]);
+    co_return outcomes;
 }
 
 namespace {
@@ -329,61 +519,92 @@ billing::invoice_party party_of(const boost::json::value& v)
 
 } // namespace
 
+billing_service::invoice_request billing_service::topup_invoice(const billing_store::topup& t)
+{
+    return {.customer = t.user_id, .transaction = t.id, .line = "Platform credit (top-up " + t.order_id + ")", .amount = t.amount,
+            .reference = t.order_id};
+}
+
 asio::awaitable<core::result<billing_store::invoice_row>> billing_service::finalise_invoice(pg::connection& c, const billing_store::topup& t,
                                                                                             core::time_point now)
 {
-    co_return co_await issue_invoice(c, t.user_id, t.id, "Platform credit (top-up " + t.order_id + ")", t.amount, t.order_id, now, true);
+    const auto request = topup_invoice(t);
+    co_return co_await issue_invoice(c, request, now, true);
 }
 
-asio::awaitable<core::result<billing_store::invoice_row>> billing_service::issue_invoice(pg::connection& c, core::uuid customer,
-                                                                                         core::uuid transaction, const std::string& line,
-                                                                                         std::int64_t amount, const std::string& reference,
+asio::awaitable<core::result<billing_store::invoice_row>> billing_service::issue_invoice(pg::connection& c, const invoice_request& what,
                                                                                          core::time_point now, bool receipt)
 {
-    auto found = co_await accounts_.find_user(c, customer);
-    if (!found)
-        co_return found.error();
-    billing::invoice_party buyer;
-    if (*found) {
-        buyer.name = (*found)->name.empty() ? (*found)->email : (*found)->name;
-        buyer.email = (*found)->email;
-    }
-    billing::invoice inv{.number = "", .issued_at = now, .seller = settings_.seller, .buyer = buyer,
-                         .lines = {{.description = line, .quantity = 1, .unit_price = amount}},
-                         .tax_rate_basis_points = settings_.tax_rate_basis_points, .reference = reference};
-    auto sums = billing::totals(inv);
-    if (!sums)
-        co_return sums.error();
+    const invoice_request one[] = {what};
+    auto issued = co_await issue_invoices(c, one, now, receipt);
+    if (!issued)
+        co_return issued.error();
+    co_return std::move(issued->front());
+}
+
+asio::awaitable<core::result<std::vector<billing_store::invoice_row>>> billing_service::issue_invoices(pg::connection& c,
+                                                                                                     std::span<const invoice_request> what,
+                                                                                                     core::time_point now, bool receipt)
+{
+    std::vector<billing_store::invoice_row> rows;
+    if (what.empty())
+        co_return rows;
+    std::vector<core::uuid> customers;
+    for (const auto& w : what)
+        customers.push_back(w.customer);
+    auto buyers = co_await accounts_.find_users(c, customers);
+    if (!buyers)
+        co_return buyers.error();
     const int year = static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now)).year());
-    boost::json::array lines;
-    for (const auto& l : inv.lines)
-        lines.push_back({{"description", l.description}, {"quantity", l.quantity}, {"unit_price", l.unit_price},
-                         {"amount", l.quantity * l.unit_price}});
-    billing_store::invoice_row row;
-    row.id = ids_.next();
-    row.year = year;
-    row.user_id = customer;
-    row.transaction_id = transaction;
-    row.document = {{"seller", party_json(inv.seller)}, {"buyer", party_json(inv.buyer)}, {"lines", std::move(lines)},
-                    {"tax_rate_basis_points", inv.tax_rate_basis_points}, {"reference", inv.reference}};
-    row.subtotal = sums->subtotal;
-    row.tax = sums->tax;
-    row.total = sums->total;
-    row.issued_at = now;
-    if (receipt) {
-        jobs::job mail;
-        mail.kind = std::string(receipt_job);
-        mail.args = {{"invoice_id", row.id.to_string()}};
-        mail.unique_key = "receipt:" + row.id.to_string();
-        if (auto queued = co_await jobs::enqueue(c, mail, now); !queued)
-            co_return queued.error();
+    std::vector<jobs::job> receipts;
+    for (const auto& w : what) {
+        billing::invoice_party buyer;
+        if (const auto found = std::find_if(buyers->begin(), buyers->end(), [&](const store::user& u) { return u.id == w.customer; });
+            found != buyers->end()) {
+            buyer.name = found->name.empty() ? found->email : found->name;
+            buyer.email = found->email;
+        }
+        billing::invoice inv{.number = "", .issued_at = now, .seller = settings_.seller, .buyer = buyer,
+                             .lines = {{.description = w.line, .quantity = 1, .unit_price = w.amount}},
+                             .tax_rate_basis_points = settings_.tax_rate_basis_points, .reference = w.reference};
+        auto sums = billing::totals(inv);
+        if (!sums)
+            co_return sums.error();
+        boost::json::array lines;
+        for (const auto& l : inv.lines)
+            lines.push_back({{"description", l.description}, {"quantity", l.quantity}, {"unit_price", l.unit_price},
+                             {"amount", l.quantity * l.unit_price}});
+        billing_store::invoice_row row;
+        row.id = ids_.next();
+        row.year = year;
+        row.user_id = w.customer;
+        row.transaction_id = w.transaction;
+        row.document = {{"seller", party_json(inv.seller)}, {"buyer", party_json(inv.buyer)}, {"lines", std::move(lines)},
+                        {"tax_rate_basis_points", inv.tax_rate_basis_points}, {"reference", inv.reference}};
+        row.subtotal = sums->subtotal;
+        row.tax = sums->tax;
+        row.total = sums->total;
+        row.issued_at = now;
+        if (receipt) {
+            jobs::job mail;
+            mail.kind = std::string(receipt_job);
+            mail.args = {{"invoice_id", row.id.to_string()}};
+            mail.unique_key = "receipt:" + row.id.to_string();
+            receipts.push_back(std::move(mail));
+        }
+        rows.push_back(std::move(row));
     }
-    auto numbered = co_await billing_store::insert_numbered_invoice(c, row);
+    // The receipts first: the numbers come last, as the year's counter row stays locked until commit.
+    if (auto queued = co_await jobs::enqueue_batch(c, receipts, now); !queued)
+        co_return queued.error();
+    auto numbered = co_await billing_store::insert_numbered_invoices(c, rows);
     if (!numbered)
         co_return numbered.error();
-    row.number = numbered->first;
-    row.sequence = numbered->second;
-    co_return row;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        rows[i].number = (*numbered)[i].first;
+        rows[i].sequence = (*numbered)[i].second;
+    }
+    co_return rows;
 }
 
 core::result<std::string> billing_service::invoice_pdf(const billing_store::invoice_row& row) const
@@ -613,9 +834,11 @@ asio::awaitable<core::result<boost::json::object>> billing_service::adjust(core:
             co_return moved.error();
         if (auto settled = co_await billing_store::settle_movement(c, id, "posted", moved->id.to_uuid(), now); !settled)
             co_return settled.error();
-        if (amount > 0 && credit_hook_)
-            if (auto told = co_await credit_hook_(c, customer); !told)
+        if (amount > 0 && credit_hook_) {
+            const std::span<const core::uuid> credited(&customer, 1);
+            if (auto told = co_await credit_hook_(c, credited); !told)
                 co_return told.error();
+        }
         entry.target_id = id.to_string();
         entry.after = {{"user_id", customer.to_string()}, {"amount", amount}, {"reason", reason}, {"ledger_transfer_id", moved->id.to_uuid().to_string()}};
         co_return co_await audit::append(c, entry, ids_.next(), now);
@@ -699,7 +922,9 @@ asio::awaitable<core::result<billing_store::invoice_row>> billing_service::captu
     }
     if (auto settled = co_await billing_store::settle_movement(c, (*earlier)->first, "captured", captured->id.to_uuid(), now); !settled)
         co_return settled.error();
-    co_return co_await issue_invoice(c, what.customer, (*earlier)->first, what.description, captured->amount, what.key, now, false);
+    const invoice_request request{.customer = what.customer, .transaction = (*earlier)->first, .line = what.description, .amount = captured->amount,
+                                   .reference = what.key};
+    co_return co_await issue_invoice(c, request, now, false);
 }
 
 asio::awaitable<core::result<void>> billing_service::release_credit(pg::connection& c, std::string_view key)
@@ -742,7 +967,9 @@ asio::awaitable<core::result<billing_store::invoice_row>> billing_service::charg
         co_return inserted.error();
     if (auto settled = co_await billing_store::settle_movement(c, row.id, "posted", charged->id.to_uuid(), now); !settled)
         co_return settled.error();
-    co_return co_await issue_invoice(c, what.customer, row.id, what.description, what.amount, what.key, now, false);
+    const invoice_request request{.customer = what.customer, .transaction = row.id, .line = what.description, .amount = what.amount,
+                                   .reference = what.key};
+    co_return co_await issue_invoice(c, request, now, false);
 }
 
 asio::awaitable<core::result<void>> billing_service::refund_credit(pg::connection& c, const charge_details& what)

@@ -15,12 +15,17 @@
 #include <paaskit/core/clock.hpp>
 #include <paaskit/core/log.hpp>
 #include <paaskit/jobs/worker.hpp>
+#include <paaskit/metrics/registry.hpp>
 #include <paaskit/pg/pool.hpp>
 
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
 
 namespace paaskit::server {
 
@@ -52,13 +57,22 @@ public:
     static constexpr std::string_view receipt_job = "paaskit.billing.receipt"; ///< the receipt with the invoice's PDF
     static constexpr std::string_view webhook_path = "/api/billing/midtrans/notification";
 
-    /// Run in the transaction that gives a customer credit (a paid top-up, an administrator's
+    /// Run in the transaction that gives customers credit (paid top-ups, an administrator's
     /// credit), so other features can react in it: subscriptions waiting for credit.
-    using credit_hook = std::function<asio::awaitable<core::result<void>>(pg::connection&, core::uuid customer)>;
+    using credit_hook = std::function<asio::awaitable<core::result<void>>(pg::connection&, std::span<const core::uuid> customers)>;
     void on_credit(credit_hook hook) { credit_hook_ = std::move(hook); }
 
     /// Receipts and failure notes go through `mail` (none are written without it).
     void send_mail_with(notification_service& mail) noexcept { mail_ = &mail; }
+    /// Counts the confirmed reports' batches in `registry`: `paaskit_billing_report_batch_size`
+    /// (reports applied per transaction).
+    void count_batches_in(metrics::registry& registry)
+    {
+        batch_sizes_ = &registry.histograms("paaskit_billing_report_batch_size",
+                                            "Confirmed Midtrans reports applied together in one transaction, per batch.", {},
+                                            {1, 2, 4, 8, 16, 32, 64, 128, 256})
+                            .with({});
+    }
     /// Registers the top-up check on this replica's workers.
     void handle_jobs(jobs::worker& worker);
 
@@ -85,6 +99,16 @@ public:
     /// (`not_found`), confirms with the Status API and applies what it says; when the Status API
     /// cannot answer, a job confirms it later (`queued`).
     asio::awaitable<core::result<notification_outcome>> handle_notification(std::string body);
+
+    /// Applies a report the Status API confirmed: reports that arrive together are applied in one
+    /// transaction (`apply_reports`), the next batch gathering while one commits.
+    asio::awaitable<core::result<billing::topup_state>> apply_confirmed(billing::midtrans::status_report report);
+
+    /// Applies many reports in one transaction, each as `apply_report` would (several reports of
+    /// one top-up in their order); one outcome per report, in order. A report that takes credit
+    /// back, and every report of a batch that failed as a whole, is applied alone afterwards, so
+    /// one report that cannot be applied never fails the others.
+    asio::awaitable<std::vector<core::result<billing::topup_state>>> apply_reports(std::span<const billing::midtrans::status_report> reports);
 
     /// Applies Midtrans's report to its top-up, in one transaction with the money it moves.
     /// `also`, when given, is appended to the audit log in the same transaction (an administrator's refund).
@@ -137,10 +161,23 @@ private:
     /// Numbers and stores the invoice of a credited top-up, in the caller's transaction.
     asio::awaitable<core::result<billing_store::invoice_row>> finalise_invoice(pg::connection& c, const billing_store::topup& t,
                                                                                core::time_point now);
-    /// Numbers and stores an invoice of one line for `transaction`; with `receipt`, a job mails it.
-    asio::awaitable<core::result<billing_store::invoice_row>> issue_invoice(pg::connection& c, core::uuid customer, core::uuid transaction,
-                                                                            const std::string& line, std::int64_t amount,
-                                                                            const std::string& reference, core::time_point now, bool receipt);
+    /// An invoice of one line for a history row.
+    struct invoice_request {
+        core::uuid customer;
+        core::uuid transaction;
+        std::string line;
+        std::int64_t amount = 0;
+        std::string reference;
+    };
+    static invoice_request topup_invoice(const billing_store::topup& t);
+    /// Numbers and stores an invoice, in the caller's transaction; with `receipt`, a job mails it.
+    asio::awaitable<core::result<billing_store::invoice_row>> issue_invoice(pg::connection& c, const invoice_request& what, core::time_point now,
+                                                                            bool receipt);
+    /// Many invoices of one moment in three statements (their buyers, their receipts, their
+    /// numbers), numbered in order.
+    asio::awaitable<core::result<std::vector<billing_store::invoice_row>>> issue_invoices(pg::connection& c, std::span<const invoice_request> what,
+                                                                                          core::time_point now, bool receipt);
+    asio::awaitable<void> drain_confirmed();
 
     billing_settings settings_;
     std::shared_ptr<pg::pool> pool_;
@@ -153,6 +190,18 @@ private:
     asio::thread_pool gateway_threads_;
     notification_service* mail_ = nullptr;
     credit_hook credit_hook_;
+
+    // Confirmed reports waiting for the next batch, each with the channel its caller waits on.
+    using outcome_channel = asio::experimental::concurrent_channel<void(boost::system::error_code, core::result<billing::topup_state>)>;
+    struct waiting_report {
+        billing::midtrans::status_report report;
+        std::shared_ptr<outcome_channel> done;
+    };
+    static constexpr std::size_t max_batch = 256;
+    std::mutex confirmed_mutex_;
+    std::vector<waiting_report> confirmed_;
+    bool draining_ = false; ///< a batch is being applied (under confirmed_mutex_)
+    metrics::histogram* batch_sizes_ = nullptr;
 };
 
 } // namespace paaskit::server

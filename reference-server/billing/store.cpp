@@ -1,6 +1,10 @@
 #include "billing/store.hpp"
 
 #include <paaskit/core/json.hpp>
+#include <paaskit/pg/binary_array.hpp>
+
+#include <algorithm>
+#include <stdexcept>
 
 namespace paaskit::server::billing_store {
 
@@ -52,20 +56,25 @@ boost::json::object row_json(const pg::query_result& r, int i)
     return o;
 }
 
-std::optional<topup> read_topup(const pg::query_result& r)
+topup read_topup(const pg::query_result& r, int i)
+{
+    topup t{r.get<core::uuid>(i, 0).value(), r.get<core::uuid>(i, 1).value()};
+    t.status = r.get<std::string>(i, 2).value();
+    t.amount = r.get<std::int64_t>(i, 3).value();
+    t.order_id = r.get<std::string>(i, 4).value();
+    t.redirect_url = r.get<std::optional<std::string>>(i, 5).value().value_or("");
+    t.credited_amount = r.get<std::int64_t>(i, 6).value();
+    t.reversed_amount = r.get<std::int64_t>(i, 7).value();
+    t.created_at = r.get<core::time_point>(i, 8).value();
+    t.expires_at = r.get<core::time_point>(i, 9).value();
+    return t;
+}
+
+std::optional<topup> first_topup(const pg::query_result& r)
 {
     if (r.rows() == 0)
         return std::nullopt;
-    topup t{r.get<core::uuid>(0, 0).value(), r.get<core::uuid>(0, 1).value()};
-    t.status = r.get<std::string>(0, 2).value();
-    t.amount = r.get<std::int64_t>(0, 3).value();
-    t.order_id = r.get<std::string>(0, 4).value();
-    t.redirect_url = r.get<std::optional<std::string>>(0, 5).value().value_or("");
-    t.credited_amount = r.get<std::int64_t>(0, 6).value();
-    t.reversed_amount = r.get<std::int64_t>(0, 7).value();
-    t.created_at = r.get<core::time_point>(0, 8).value();
-    t.expires_at = r.get<core::time_point>(0, 9).value();
-    return t;
+    return read_topup(r, 0);
 }
 
 constexpr std::string_view topup_select =
@@ -129,7 +138,25 @@ async<std::optional<topup>> find_topup_by_order(pg::connection& c, std::string_v
     auto r = co_await c.query(sql, pg::params(std::string(order_id)));
     if (!r)
         co_return r.error();
-    co_return read_topup(*r);
+    co_return first_topup(*r);
+}
+
+async<std::vector<topup>> lock_topups_by_order(pg::connection& c, std::span<const std::string> order_ids)
+{
+    pg::binary_array orders(pg::binary_array::text, order_ids.size());
+    for (const auto& order : order_ids)
+        orders.push(order);
+    pg::params args;
+    std::move(orders).add_to(args);
+    // Locked in one order (the rows' ids), whoever else locks several: no deadlock between batches.
+    auto r = co_await c.execute(std::string(topup_select) + "WHERE p.order_id = ANY($1::text[]) ORDER BY p.transaction_id FOR UPDATE OF t, p",
+                                args);
+    if (!r)
+        co_return r.error();
+    std::vector<topup> found;
+    for (int i = 0; i < r->rows(); ++i)
+        found.push_back(read_topup(*r, i));
+    co_return found;
 }
 
 async<std::optional<topup>> find_topup(pg::connection& c, core::uuid id, bool lock)
@@ -138,7 +165,7 @@ async<std::optional<topup>> find_topup(pg::connection& c, core::uuid id, bool lo
     auto r = co_await c.query(sql, pg::params(id));
     if (!r)
         co_return r.error();
-    co_return read_topup(*r);
+    co_return first_topup(*r);
 }
 
 async<std::int64_t> count_pending_topups(pg::connection& c, core::uuid user)
@@ -152,17 +179,51 @@ async<std::int64_t> count_pending_topups(pg::connection& c, core::uuid user)
 
 async<void> update_topup(pg::connection& c, core::uuid id, const topup_change& change, core::time_point now)
 {
-    auto moved = co_await c.query("UPDATE paaskit_billing_transactions SET status = $2, updated_at = $3, "
-                                  "ledger_transfer_id = coalesce($4, ledger_transfer_id) WHERE id = $1",
-                                  pg::params(id, change.status, now, change.ledger_transfer));
-    if (!moved)
-        co_return moved.error();
-    auto r = co_await c.query(
-        "UPDATE paaskit_billing_topups SET midtrans_status = $2, fraud_status = nullif($3, ''), payment_type = nullif($4, ''), "
-        "midtrans_transaction_id = coalesce(nullif($5, ''), midtrans_transaction_id), credited_amount = $6, reversed_amount = $7, "
-        "review_reason = coalesce($8, review_reason), paid_at = CASE WHEN $9 THEN $10 ELSE paid_at END WHERE transaction_id = $1",
-        pg::params(id, change.midtrans_status, change.fraud_status, change.payment_type, change.midtrans_transaction_id,
-                   change.credited_amount, change.reversed_amount, change.review_reason, change.paid_now, now));
+    const std::pair<core::uuid, topup_change> one[] = {{id, change}};
+    co_return co_await update_topups(c, one, now);
+}
+
+async<void> update_topups(pg::connection& c, std::span<const std::pair<core::uuid, topup_change>> changes, core::time_point now)
+{
+    if (changes.empty())
+        co_return core::result<void>{};
+    using pg::binary_array;
+    const auto n = changes.size();
+    binary_array ids(binary_array::uuid, n), statuses(binary_array::text, n), transfers(binary_array::uuid, n),
+        midtrans_statuses(binary_array::text, n), frauds(binary_array::text, n), payment_types(binary_array::text, n),
+        midtrans_ids(binary_array::text, n), credited(binary_array::int8, n), reversed(binary_array::int8, n),
+        reasons(binary_array::text, n), paid_now(binary_array::int4, n);
+    for (const auto& [id, change] : changes) {
+        ids.push(id);
+        statuses.push(change.status);
+        change.ledger_transfer ? (void)transfers.push(*change.ledger_transfer) : (void)transfers.push_null();
+        midtrans_statuses.push(change.midtrans_status);
+        frauds.push(change.fraud_status);
+        payment_types.push(change.payment_type);
+        midtrans_ids.push(change.midtrans_transaction_id);
+        credited.push(change.credited_amount);
+        reversed.push(change.reversed_amount);
+        change.review_reason ? (void)reasons.push(*change.review_reason) : (void)reasons.push_null();
+        paid_now.push(change.paid_now ? 1 : 0);
+    }
+    pg::params args;
+    for (auto* column : {&ids, &statuses, &transfers, &midtrans_statuses, &frauds, &payment_types, &midtrans_ids, &credited, &reversed, &reasons,
+                         &paid_now})
+        std::move(*column).add_to(args);
+    args.add(now);
+    // One statement for both tables; each top-up appears once.
+    auto r = co_await c.execute(
+        "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
+        "$9::bigint[], $10::text[], $11::integer[]) AS u(id, status, transfer, midtrans_status, fraud_status, payment_type, "
+        "midtrans_transaction_id, credited_amount, reversed_amount, review_reason, paid_now)), "
+        "moved AS (UPDATE paaskit_billing_transactions t SET status = u.status, updated_at = $12, "
+        "ledger_transfer_id = coalesce(u.transfer, t.ledger_transfer_id) FROM u WHERE t.id = u.id) "
+        "UPDATE paaskit_billing_topups p SET midtrans_status = u.midtrans_status, fraud_status = nullif(u.fraud_status, ''), "
+        "payment_type = nullif(u.payment_type, ''), midtrans_transaction_id = coalesce(nullif(u.midtrans_transaction_id, ''), "
+        "p.midtrans_transaction_id), credited_amount = u.credited_amount, reversed_amount = u.reversed_amount, "
+        "review_reason = coalesce(u.review_reason, p.review_reason), paid_at = CASE WHEN u.paid_now <> 0 THEN $12 ELSE p.paid_at END "
+        "FROM u WHERE p.transaction_id = u.id",
+        args);
     if (!r)
         co_return r.error();
     co_return core::result<void>{};
@@ -226,17 +287,61 @@ invoice_row read_invoice(const pg::query_result& r, int i)
 
 async<std::pair<std::string, std::int64_t>> insert_numbered_invoice(pg::connection& c, const invoice_row& row)
 {
-    auto r = co_await c.query(
-        "WITH next AS (INSERT INTO paaskit_billing_invoice_counters (year, last_number) VALUES ($3, 1) ON CONFLICT (year) "
-        "DO UPDATE SET last_number = paaskit_billing_invoice_counters.last_number + 1 RETURNING last_number) "
+    const invoice_row one[] = {row};
+    auto numbered = co_await insert_numbered_invoices(c, one);
+    if (!numbered)
+        co_return numbered.error();
+    co_return std::move(numbered->front());
+}
+
+async<std::vector<std::pair<std::string, std::int64_t>>> insert_numbered_invoices(pg::connection& c, std::span<const invoice_row> rows)
+{
+    using numbers = std::vector<std::pair<std::string, std::int64_t>>;
+    if (rows.empty())
+        co_return numbers{};
+    const auto year = rows.front().year;
+    if (std::any_of(rows.begin(), rows.end(), [&](const invoice_row& row) { return row.year != year; }))
+        throw std::invalid_argument("insert_numbered_invoices: the invoices of one call belong to one year");
+    using pg::binary_array;
+    const auto n = rows.size();
+    binary_array ids(binary_array::uuid, n), users(binary_array::uuid, n), transactions(binary_array::uuid, n), documents(binary_array::jsonb, n),
+        subtotals(binary_array::int8, n), taxes(binary_array::int8, n), totals(binary_array::int8, n), issued(binary_array::timestamptz, n);
+    for (const auto& row : rows) {
+        ids.push(row.id);
+        users.push(row.user_id);
+        row.transaction_id ? (void)transactions.push(*row.transaction_id) : (void)transactions.push_null();
+        documents.push(boost::json::serialize(row.document));
+        subtotals.push(row.subtotal);
+        taxes.push(row.tax);
+        totals.push(row.total);
+        issued.push(row.issued_at);
+    }
+    pg::params args;
+    args.add(static_cast<std::int32_t>(year));
+    args.add(static_cast<std::int64_t>(n));
+    for (auto* column : {&ids, &users, &transactions, &documents, &subtotals, &taxes, &totals, &issued})
+        std::move(*column).add_to(args);
+    // The year's counter moves by the batch's size once; the rows take its numbers in order.
+    auto r = co_await c.execute(
+        "WITH next AS (INSERT INTO paaskit_billing_invoice_counters (year, last_number) VALUES ($1, $2) ON CONFLICT (year) "
+        "DO UPDATE SET last_number = paaskit_billing_invoice_counters.last_number + $2 RETURNING last_number) "
         "INSERT INTO paaskit_billing_invoices (id, number, year, sequence, user_id, transaction_id, document, subtotal, tax, total, issued_at) "
-        "SELECT $1, 'INV-' || lpad($3::text, 4, '0') || '-' || lpad(next.last_number::text, greatest(6, length(next.last_number::text)), '0'), "
-        "$3, next.last_number, $2, $4, $5, $6, $7, $8, $9 FROM next RETURNING number, sequence",
-        pg::params(row.id, row.user_id, static_cast<std::int32_t>(row.year), row.transaction_id, boost::json::value(row.document), row.subtotal,
-                   row.tax, row.total, row.issued_at));
+        "SELECT r.id, 'INV-' || lpad($1::text, 4, '0') || '-' || lpad(s.sequence::text, greatest(6, length(s.sequence::text)), '0'), "
+        "$1, s.sequence, r.user_id, r.transaction_id, r.document, r.subtotal, r.tax, r.total, r.issued_at "
+        "FROM next, unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::timestamptz[]) "
+        "WITH ORDINALITY AS r(id, user_id, transaction_id, document, subtotal, tax, total, issued_at, n), "
+        "LATERAL (SELECT next.last_number - $2 + r.n AS sequence) s RETURNING id, number, sequence",
+        args);
     if (!r)
         co_return r.error();
-    co_return std::pair<std::string, std::int64_t>{r->get<std::string>(0, 0).value(), r->get<std::int64_t>(0, 1).value()};
+    numbers out(n);
+    for (int i = 0; i < r->rows(); ++i) {
+        const auto id = r->get<core::uuid>(i, 0).value();
+        for (std::size_t k = 0; k < n; ++k)
+            if (rows[k].id == id)
+                out[k] = {r->get<std::string>(i, 1).value(), r->get<std::int64_t>(i, 2).value()};
+    }
+    co_return out;
 }
 
 boost::json::object to_json(const invoice_row& row)

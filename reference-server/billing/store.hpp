@@ -11,7 +11,10 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace paaskit::server::billing_store {
 
@@ -57,6 +60,9 @@ async<void> set_payment_link(pg::connection& c, core::uuid transaction, std::str
 /// The top-up, locked for the change that follows (FOR UPDATE) when `lock`.
 async<std::optional<topup>> find_topup_by_order(pg::connection& c, std::string_view order_id, bool lock);
 async<std::optional<topup>> find_topup(pg::connection& c, core::uuid id, bool lock);
+/// The top-ups with these order ids, locked for the change that follows (FOR UPDATE, in one
+/// order whoever asks); unknown order ids are left out.
+async<std::vector<topup>> lock_topups_by_order(pg::connection& c, std::span<const std::string> order_ids);
 async<std::int64_t> count_pending_topups(pg::connection& c, core::uuid user);
 
 /// What Midtrans last said, and where the top-up stands now.
@@ -73,6 +79,8 @@ struct topup_change {
     bool paid_now = false;
 };
 async<void> update_topup(pg::connection& c, core::uuid id, const topup_change& change, core::time_point now);
+/// Many top-ups' changes in one statement (each top-up at most once).
+async<void> update_topups(pg::connection& c, std::span<const std::pair<core::uuid, topup_change>> changes, core::time_point now);
 
 struct query {
     std::optional<core::uuid> user_id{}; ///< none: every customer (administrators)
@@ -102,6 +110,9 @@ struct invoice_row {
 /// (the counter row stays locked until commit: numbers run without gaps; see migration 11).
 /// Returns the number and the sequence.
 async<std::pair<std::string, std::int64_t>> insert_numbered_invoice(pg::connection& c, const invoice_row& row);
+/// Inserts `rows` (all of one year) with the year's next numbers, in their order, in one statement
+/// that moves the counter once. Returns each one's number and sequence, in the same order.
+async<std::vector<std::pair<std::string, std::int64_t>>> insert_numbered_invoices(pg::connection& c, std::span<const invoice_row> rows);
 /// Newest first; `user` limits the list to that customer's.
 async<list_page> list_invoices(pg::connection& c, std::optional<core::uuid> user, std::int64_t offset, std::int64_t limit);
 async<std::optional<invoice_row>> find_invoice(pg::connection& c, core::uuid id, std::optional<core::uuid> user);

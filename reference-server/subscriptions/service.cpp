@@ -669,14 +669,20 @@ asio::awaitable<core::result<jobs::outcome>> subscription_service::remind(const 
     co_return jobs::outcome(jobs::completed{});
 }
 
-asio::awaitable<core::result<void>> subscription_service::credit_arrived(pg::connection& c, core::uuid customer)
+asio::awaitable<core::result<void>> subscription_service::credit_arrived(pg::connection& c, std::span<const core::uuid> customers)
 {
-    jobs::job j;
-    j.kind = std::string(settle_job);
-    j.args = {{"user_id", customer.to_string()}};
-    j.max_attempts = 50;
-    j.unique_key = std::string(settle_job) + ":" + customer.to_string();
-    auto queued = co_await jobs::enqueue(c, j, clock_.now());
+    std::vector<jobs::job> settles;
+    for (const auto& customer : customers) {
+        jobs::job j;
+        j.kind = std::string(settle_job);
+        j.args = {{"user_id", customer.to_string()}};
+        j.max_attempts = 50;
+        j.unique_key = std::string(settle_job) + ":" + customer.to_string();
+        // One job per customer (a batch may credit one several times).
+        if (std::none_of(settles.begin(), settles.end(), [&](const jobs::job& s) { return s.unique_key == j.unique_key; }))
+            settles.push_back(std::move(j));
+    }
+    auto queued = co_await jobs::enqueue_batch(c, settles, clock_.now());
     if (!queued)
         co_return queued.error();
     co_return core::result<void>{};

@@ -19,6 +19,7 @@
 #include <paaskit/subscriptions/lifecycle.hpp>
 
 #include <memory>
+#include <span>
 
 namespace paaskit::server {
 
@@ -109,9 +110,10 @@ public:
     /// Makes sure the reconciliation job is queued (one for all replicas; it queues itself again).
     asio::awaitable<core::result<void>> schedule_reconciliation();
 
-    /// New credit for `customer`, in the transaction that gives it: what waits for credit
-    /// (past_due and suspended subscriptions) is charged and resumed by a job after commit.
-    asio::awaitable<core::result<void>> credit_arrived(pg::connection& c, core::uuid customer);
+    /// New credit for `customers`, in the transaction that gives it: what waits for credit
+    /// (past_due and suspended subscriptions) is charged and resumed by a job after commit (one
+    /// job per customer, queued in one statement).
+    asio::awaitable<core::result<void>> credit_arrived(pg::connection& c, std::span<const core::uuid> customers);
 
     /// An administrator's change: `suspend` (active or past_due), `resume` (suspended; the
     /// period goes on) or `terminate` (any live state; nothing refunded), audited with it.

@@ -131,3 +131,42 @@ TEST_CASE("credit ledger: a transfer in the caller's transaction moves with it o
         CHECK(b->posted == 5'000'000);
     });
 }
+
+TEST_CASE("credit ledger: many top-ups credited in one batch, each as if alone")
+{
+    core::system_clock clock;
+    const auto credit = make_ledger(clock, "billing_batch");
+    const auto first = core::uuid::parse("0190a000-0000-7000-8000-0000000000c3").value();
+    const auto second = core::uuid::parse("0190a000-0000-7000-8000-0000000000c4").value();
+    test::with_connection([&](pg::connection& c) -> awaitable<void> {
+        auto installed = co_await credit.install(c);
+        REQUIRE(installed.has_value());
+        const billing::movement earlier{first, 1'000'000, "order-earlier"};
+        REQUIRE((co_await credit.credit_topup(c, earlier)).has_value());
+
+        // New and known customers, a replay, and a key reused for another amount (refused alone).
+        const std::vector<billing::movement> batch{{first, 2'000'000, "order-a"},
+                                                   {second, 3'000'000, "order-b"},
+                                                   {first, 1'000'000, "order-earlier"},
+                                                   {second, 9'000'000, "order-earlier"},
+                                                   {second, 4'000'000, "order-c"}};
+        auto outcomes = co_await credit.credit_topups(c, batch);
+        REQUIRE(outcomes.has_value());
+        REQUIRE(outcomes->size() == 5);
+        CHECK(((*outcomes)[0] && (*outcomes)[0]->amount == 2'000'000 && !(*outcomes)[0]->replayed));
+        CHECK(((*outcomes)[1] && (*outcomes)[1]->amount == 3'000'000 && !(*outcomes)[1]->replayed));
+        CHECK(((*outcomes)[2] && (*outcomes)[2]->replayed));
+        CHECK((!(*outcomes)[3] && (*outcomes)[3].error() == billing::errc::conflict));
+        CHECK(((*outcomes)[4] && !(*outcomes)[4]->replayed));
+        CHECK((*outcomes)[0]->id == billing::topup_transfer(batch[0]).id);
+
+        auto a = co_await credit.balance(c, first);
+        auto b = co_await credit.balance(c, second);
+        REQUIRE((a && b));
+        CHECK(a->available == 3'000'000);
+        CHECK(b->available == 7'000'000);
+        auto empty = co_await credit.credit_topups(c, {});
+        REQUIRE(empty.has_value());
+        CHECK(empty->empty());
+    });
+}

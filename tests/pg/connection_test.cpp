@@ -133,19 +133,21 @@ TEST_CASE("binary arrays of every element type arrive as the server reads them, 
 {
     test::with_connection([](pg::connection& c) -> awaitable<void> {
         pg::binary_array small(pg::binary_array::int4), big(pg::binary_array::int8), words(pg::binary_array::text),
-            documents(pg::binary_array::jsonb), times(pg::binary_array::timestamptz), nothing(pg::binary_array::int8);
+            documents(pg::binary_array::jsonb), times(pg::binary_array::timestamptz), nothing(pg::binary_array::int8),
+            ids(pg::binary_array::uuid);
         small.push(-7).push(2147483647);
         big.push(-9223372036854775807 - 1).push_null();
         words.push("plain").push("\"quoted\" {brace}, comma é");
         documents.push(R"({"a": [1, "x"]})").push_null();
         times.push(core::parse_rfc3339("1999-12-31T23:59:59.000001Z").value()).push(core::parse_rfc3339("2026-12-06T06:00:00.5Z").value());
+        ids.push(core::uuid::parse("018f4c2a-7b1e-7cde-8f00-0123456789ab").value()).push_null().push(core::uuid{});
         pg::params args;
-        for (auto* a : {&small, &big, &words, &documents, &times, &nothing})
+        for (auto* a : {&small, &big, &words, &documents, &times, &nothing, &ids})
             std::move(*a).add_to(args);
         auto r = co_await c.query("SELECT $1::integer[]::text, $2::bigint[]::text, $3::text[]::text, $4::jsonb[]::text, "
                                   "array_to_string(ARRAY(SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') "
                                   "FROM unnest($5::timestamptz[]) t), ';'), cardinality($6::bigint[]), (SELECT count(*) FROM unnest($4::jsonb[]) d "
-                                  "WHERE d IS NULL)",
+                                  "WHERE d IS NULL), $7::uuid[]::text",
                                   args);
         REQUIRE(r);
         CHECK(r->get<std::string>(0, 0).value() == "{-7,2147483647}");
@@ -155,6 +157,7 @@ TEST_CASE("binary arrays of every element type arrive as the server reads them, 
         CHECK(r->get<std::string>(0, 4).value() == "1999-12-31 23:59:59.000001;2026-12-06 06:00:00.500000");
         CHECK(r->get<std::int64_t>(0, 5).value() == 0);
         CHECK(r->get<std::int64_t>(0, 6).value() == 1);
+        CHECK(r->get<std::string>(0, 7).value() == "{018f4c2a-7b1e-7cde-8f00-0123456789ab,NULL,00000000-0000-0000-0000-000000000000}");
 
         pg::binary_array not_json(pg::binary_array::jsonb);
         not_json.push("{oops");

@@ -189,6 +189,76 @@ TEST_CASE("notifications: a forged or malformed one changes nothing; the same on
     books_balance(s);
 }
 
+TEST_CASE("notifications that arrive together are applied together: each credited once with its own invoice; one that cannot be "
+          "applied fails alone")
+{
+    auto& s = shared_server();
+    const auto conninfo = shared_cluster().conninfo();
+    std::vector<topup_started> started;
+    for (int i = 0; i < 32; ++i)
+        started.push_back(start_topup(s, 1'000'000 + 100 * i));
+    const auto& bad = started.back();
+    // Paid at the simulator, which says nothing: the notifications come from here, all at once.
+    REQUIRE(sim(bad, "PUT", "/sim/faults", json::object{{"silent", true}}).status == 200);
+    std::vector<json::object> notifications;
+    for (const auto& t : started) {
+        REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay").status == 200);
+        auto genuine = sim(t, "GET", "/sim/transactions/" + t.order_id).body.as_object();
+        genuine.erase("notifications");
+        notifications.push_back(std::move(genuine));
+    }
+    // One of them cannot be applied: the database refuses to change its top-up.
+    sql_run(conninfo, "CREATE OR REPLACE FUNCTION paaskit_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                      "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
+    sql_run(conninfo, "CREATE TRIGGER paaskit_test_refuse BEFORE UPDATE ON paaskit_billing_topups FOR EACH ROW WHEN (OLD.order_id = '" +
+                          bad.order_id + "') EXECUTE FUNCTION paaskit_test_refuse()");
+    const auto before = metrics_of(s.port());
+
+    // Each twice, 64 senders at once.
+    std::vector<int> statuses(2 * started.size());
+    std::vector<std::thread> senders;
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+        senders.emplace_back([&, i] {
+            statuses[i] = static_cast<int>(call(s.port(), "POST", "/api/billing/midtrans/notification", "", notifications[i % started.size()]).status);
+        });
+    for (auto& th : senders)
+        th.join();
+    sql_run(conninfo, "DROP TRIGGER paaskit_test_refuse ON paaskit_billing_topups");
+    sql_run(conninfo, "DROP FUNCTION paaskit_test_refuse()");
+    const auto after = metrics_of(s.port());
+    REQUIRE(sim(bad, "PUT", "/sim/faults", json::object{{"silent", false}}).status == 200);
+
+    for (std::size_t i = 0; i < statuses.size(); ++i) {
+        INFO("notification " << i % started.size());
+        if (i % started.size() == started.size() - 1)
+            CHECK(statuses[i] >= 500);
+        else
+            CHECK(statuses[i] == 200);
+    }
+    for (std::size_t i = 0; i + 1 < started.size(); ++i) {
+        CHECK(topup_status(s.port(), started[i]) == "paid");
+        CHECK(available(s.port(), started[i].token) == 1'000'000 + 100 * static_cast<std::int64_t>(i));
+        CHECK(sql_scalar(conninfo, "SELECT count(*) FROM paaskit_billing_invoices WHERE transaction_id = '" + started[i].id + "'") == 1);
+    }
+    CHECK(topup_status(s.port(), bad) == "pending");
+    CHECK(available(s.port(), bad.token) == 0);
+    // Applied in batches: fewer transactions than reports (every report went through one).
+    const auto batches = metric_value(after, "paaskit_billing_report_batch_size_count") -
+                         std::max(0.0, metric_value(before, "paaskit_billing_report_batch_size_count"));
+    const auto reports = metric_value(after, "paaskit_billing_report_batch_size_sum") -
+                         std::max(0.0, metric_value(before, "paaskit_billing_report_batch_size_sum"));
+    CHECK(reports == static_cast<double>(statuses.size()));
+    CHECK(batches < reports);
+    CHECK(sql_scalar(conninfo, "SELECT count(*) FROM (SELECT year FROM paaskit_billing_invoices GROUP BY year "
+                               "HAVING max(sequence) <> count(*) OR count(DISTINCT sequence) <> count(*)) gaps") == 0);
+
+    // Once the database takes it, the one that failed goes through like the others.
+    CHECK(call(s.port(), "POST", "/api/billing/midtrans/notification", "", notifications.back()).status == 200);
+    CHECK(topup_status(s.port(), bad) == "paid");
+    CHECK(available(s.port(), bad.token) == 1'000'000 + 100 * static_cast<std::int64_t>(started.size() - 1));
+    books_balance(s);
+}
+
 TEST_CASE("a settled amount that differs from the top-up is held for review, not credited")
 {
     auto& s = shared_server();

@@ -24,6 +24,18 @@ inline std::int64_t sql_scalar(const std::string& conninfo, const std::string& s
     });
 }
 
+/// Runs a statement that returns nothing to read (DDL, for example).
+inline void sql_run(const std::string& conninfo, const std::string& sql)
+{
+    run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
+        auto c = co_await pg::connection::connect(io.get_executor(), conninfo);
+        REQUIRE(c.has_value());
+        auto done = co_await c->query(sql);
+        INFO(sql);
+        REQUIRE(done.has_value());
+    });
+}
+
 /// A database of its own in the shared cluster, dropped (its sessions ended) at the end.
 class own_database {
 public:

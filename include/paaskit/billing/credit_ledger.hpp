@@ -21,7 +21,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <algorithm>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace paaskit::billing {
 
@@ -61,6 +64,16 @@ public:
         co_return co_await create_accounts(conn, accounts);
     }
 
+    /// Opens the customers' credit accounts in one round trip (those open already stay as they are).
+    boost::asio::awaitable<core::result<void>> open_customers(pg::connection& conn, std::span<const core::uuid> customers) const
+    {
+        std::vector<ledger::account> accounts;
+        for (const auto& customer : customers)
+            if (std::none_of(accounts.begin(), accounts.end(), [&](const auto& a) { return a.id == customer_account(customer); }))
+                accounts.push_back(customer_credit_account(customer));
+        co_return co_await create_accounts(conn, accounts);
+    }
+
     /// The customer's credit; zero for a customer without an account yet.
     boost::asio::awaitable<core::result<credit_balance>> balance(pg::connection& conn, const core::uuid& customer) const
     {
@@ -80,6 +93,35 @@ public:
         if (auto opened = co_await open_customer(conn, m.customer); !opened)
             co_return opened.error();
         co_return co_await apply(conn, topup_transfer(m));
+    }
+
+    /// Credits many paid top-ups in two round trips (the accounts, then one batch of transfers),
+    /// each exactly as `credit_topup` would: one outcome per movement, in order (a refusal affects
+    /// only its own). The outer error is the database's, and then nothing is credited.
+    boost::asio::awaitable<core::result<std::vector<core::result<applied_transfer>>>> credit_topups(pg::connection& conn,
+                                                                                                   std::span<const movement> topups) const
+    {
+        std::vector<core::uuid> customers;
+        std::vector<ledger::transfer> transfers;
+        std::vector<core::result<applied_transfer>> outcomes;
+        for (const auto& m : topups) {
+            customers.push_back(m.customer);
+            transfers.push_back(topup_transfer(m));
+        }
+        if (auto opened = co_await open_customers(conn, customers); !opened)
+            co_return opened.error();
+        auto results = co_await engine_.create_transfers(conn, transfers);
+        if (!results)
+            co_return results.error();
+        using r = ledger::create_transfer_result;
+        for (std::size_t i = 0; i < transfers.size(); ++i) {
+            const auto outcome = (*results)[i];
+            if (outcome == r::ok || outcome == r::exists)
+                outcomes.emplace_back(applied_transfer{transfers[i].id, transfers[i].amount, outcome == r::exists});
+            else
+                outcomes.emplace_back(refusal(outcome));
+        }
+        co_return outcomes;
     }
 
     /// Takes a refunded or charged-back top-up back, as far as the credit goes (`amount` says how

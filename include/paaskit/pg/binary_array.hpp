@@ -13,6 +13,7 @@
 /// \endcode
 
 #include <paaskit/core/clock.hpp>
+#include <paaskit/core/uuid.hpp>
 #include <paaskit/pg/params.hpp>
 
 #include <chrono>
@@ -45,6 +46,7 @@ public:
     static constexpr element_type text{25, 1009};
     static constexpr element_type jsonb{3802, 3807};
     static constexpr element_type timestamptz{1184, 1185};
+    static constexpr element_type uuid{2950, 2951};
 
     explicit binary_array(element_type type, std::size_t expected_elements = 0) : type_(type)
     {
@@ -75,6 +77,14 @@ public:
         if (is_jsonb)
             body_.push_back('\x01'); // jsonb's binary format version
         body_.append(value);
+        ++count_;
+        return *this;
+    }
+    /// A uuid element: its 16 bytes as they are.
+    binary_array& push(const core::uuid& value)
+    {
+        detail::append_big_endian(body_, 16, 4);
+        body_.append(reinterpret_cast<const char*>(value.bytes().data()), value.bytes().size());
         ++count_;
         return *this;
     }
