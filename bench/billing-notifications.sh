@@ -5,6 +5,8 @@
 #
 #   bench/billing-notifications.sh [TOPUPS] [CONNECTIONS]     # default 5000 top-ups, 64 senders
 #
+# PAASKIT_LOAD_SERVER_ARGS adds server flags, e.g. "--receipt-workers 0" (this replica renders no
+# receipts: the notifications alone).
 # Builds the Release server, starts it on a fresh embedded database, registers customers and
 # starts TOPUPS top-ups; the simulator is told to stay silent and every top-up is paid there; then
 # wrk (-t2 -cCONNECTIONS) sends each top-up's notification once. The rate is measured on the
@@ -23,9 +25,11 @@ build_release_server
 work=$(mktemp -d)
 chmod o+x "$work" # the embedded PostgreSQL runs as postgres when we are root
 log="$work/server.log"
-start_server "$log" --data-dir "$work/var" --scrypt-log2-n 10 \
+# shellcheck disable=SC2086 # the extra flags are words
+start_server "$log" --data-dir "$work/var" --scrypt-log2-n 10 ${PAASKIT_LOAD_SERVER_ARGS:-} \
   --login-attempts 10000 --max-pending-topups 100 --topup-check-after-s 86400 --access-log=false || exit 1
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+# PAASKIT_BENCH_KEEP=1 keeps the server's log and wrk's output (the directory is printed).
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; if [ -n "${PAASKIT_BENCH_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 api="http://127.0.0.1:$port"
 token_of() { sed 's/.*"access_token":"\([^"]*\)".*/\1/'; }
 
@@ -56,13 +60,37 @@ for t in json.load(sys.stdin)["transactions"]:
 echo "paaskit-server on port $port, $(nproc) cores; $(wc -l <"$work/notifications") notifications, wrk -t2 -c$connections"
 
 ticks_before=$(server_ticks)
+started=$(date +%s.%N)
 wrk -t2 -c"$connections" -d"$(( topups / 400 + 10 ))s" -s bench/notifications.lua "$api" -- "$work/notifications" 2 >"$work/wrk.out"
 ticks_after=$(server_ticks)
+grep -E "Non-2xx|Socket errors" "$work/wrk.out" || true
 
 password=$(sed -n 's/^password: //p' "$work/var/initial-admin-password")
 admin=$(curl -fsS -X POST "$api/api/auth/login" -H 'Content-Type: application/json' \
   -d "{\"email\":\"admin@paaskit.local\",\"password\":\"$password\"}" | token_of)
+# The receipts (invoice PDF, mail) rendered meanwhile and afterwards: when the last is done.
+pending_receipts() {
+  local n=0 state
+  for state in available running retryable; do
+    n=$((n + $(curl -fsS "$api/api/admin/jobs?queue=paaskit.billing.receipts&state=$state&per_page=1" -H "Authorization: Bearer $admin" |
+      grep -o '"total":[0-9]*' | cut -d: -f2)))
+  done
+  echo "$n"
+}
+receipts_done=never
+case " ${PAASKIT_LOAD_SERVER_ARGS:-} " in *" --receipt-workers 0 "*) receipt_polls=0 ;; *) receipt_polls=600 ;; esac
+for _ in $(seq 1 "$receipt_polls"); do
+  if [ "$(pending_receipts)" = 0 ]; then
+    receipts_done=$(echo "$(date +%s.%N) - $started" | bc)
+    break
+  fi
+  sleep 1 # poll the queue
+done
+if [ "$receipt_polls" != 0 ]; then
+  echo "receipts: all rendered and queued for mail ${receipts_done} s after the first notification was sent"
+fi
 books=$(curl -fsS "$api/api/admin/billing/dashboard" -H "Authorization: Bearer $admin" | grep -o '"books_balance":[a-z]*')
+curl -fsS "$api/metrics" | grep -E '^paaskit_billing_report_batch_size_(sum|count) ' | tr '\n' ' '; echo
 /usr/bin/python3 - "$api" "$admin" "$((ticks_after - ticks_before))" "$(getconf CLK_TCK)" "$books" <<'PY'
 import json, sys, urllib.request
 from datetime import datetime

@@ -207,6 +207,10 @@ int application::run()
         orphans.handle_jobs(*jobs.worker());
         pods.handle_jobs(*jobs.worker());
     }
+    // Receipts too: rendering PDFs is slow work that must not crowd out the jobs payments need.
+    if (options_.receipt_workers > 0)
+        if (auto* renderer = jobs.add_worker(std::string(billing_service::receipt_queue), options_.receipt_workers))
+            billing.handle_receipts(*renderer);
     // Mail goes on a queue of its own, served only by replicas that have a mail server.
     if ((*mail)->delivers())
         if (auto* mailer = jobs.add_worker(std::string(notification_service::delivery_queue), options_.mail_threads * 4))

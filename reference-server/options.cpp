@@ -120,6 +120,9 @@ core::result<config::parse_outcome> parse_server_options(int argc, const char* c
     cli.option("topup-min", options.topup_min, "Smallest top-up, IDR minor units (sen)").check(CLI::Range(std::int64_t{100}, std::int64_t{1'000'000'000'000}));
     cli.option("topup-max", options.topup_max, "Largest top-up, IDR minor units (sen)").check(CLI::Range(std::int64_t{100}, std::int64_t{1'000'000'000'000}));
     cli.option("max-pending-topups", options.max_pending_topups, "Top-ups a customer may have waiting for payment").check(CLI::Range(1U, 100U));
+    cli.option("receipt-workers", options.receipt_workers,
+               "Paid top-ups' receipts (invoice PDF and mail) this replica renders at once; 0: none here (another replica renders them)")
+        .check(CLI::Range(0U, 64U));
     cli.option("topup-lifetime-min", options.topup_lifetime_min, "Minutes a top-up waits for payment").check(CLI::Range(5U, 7U * 24U * 60U));
     cli.option("topup-check-after-s", options.topup_check_after_s,
                "Seconds before the Status API is asked about a top-up Midtrans said nothing of (then less often)")

@@ -73,6 +73,7 @@ struct server_options {
     std::int64_t topup_min = 1'000'000;     // sen: IDR 10,000
     std::int64_t topup_max = 1'000'000'000; // sen: IDR 10,000,000
     unsigned max_pending_topups = 5;
+    unsigned receipt_workers = 2; // receipts (invoice PDFs) this replica renders at once; 0: another replica does
     unsigned topup_lifetime_min = 24 * 60;
     unsigned topup_check_after_s = 300;     // the Status API is asked about a silent top-up after this
     double midtrans_sim_retry_scale = 0.01; // the embedded simulator's notification retry delays, scaled

@@ -588,6 +588,7 @@ asio::awaitable<core::result<std::vector<billing_store::invoice_row>>> billing_s
         if (receipt) {
             jobs::job mail;
             mail.kind = std::string(receipt_job);
+            mail.queue = std::string(receipt_queue);
             mail.args = {{"invoice_id", row.id.to_string()}};
             mail.unique_key = "receipt:" + row.id.to_string();
             receipts.push_back(std::move(mail));
@@ -750,6 +751,11 @@ asio::awaitable<core::result<jobs::outcome>> billing_service::send_receipt(const
     if (auto mailed = co_await pg::transact(**conn, pg::isolation::read_committed, queue); !mailed)
         co_return mailed.error();
     co_return jobs::outcome(jobs::completed{});
+}
+
+void billing_service::handle_receipts(jobs::worker& worker)
+{
+    worker.handle(std::string(receipt_job), [this](const jobs::leased_job& job) { return send_receipt(job); });
 }
 
 void billing_service::handle_jobs(jobs::worker& worker)

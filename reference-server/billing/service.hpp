@@ -55,6 +55,9 @@ public:
 
     static constexpr std::string_view check_job = "paaskit.billing.topup_check";
     static constexpr std::string_view receipt_job = "paaskit.billing.receipt"; ///< the receipt with the invoice's PDF
+    /// Receipts have a queue of their own, so that a burst of payments renders its PDFs at the
+    /// pace of the replicas' `--receipt-workers` instead of taking every job slot.
+    static constexpr std::string_view receipt_queue = "paaskit.billing.receipts";
     static constexpr std::string_view webhook_path = "/api/billing/midtrans/notification";
 
     /// Run in the transaction that gives customers credit (paid top-ups, an administrator's
@@ -73,8 +76,11 @@ public:
                                             {1, 2, 4, 8, 16, 32, 64, 128, 256})
                             .with({});
     }
-    /// Registers the top-up check on this replica's workers.
+    /// Registers the top-up check on this replica's workers (and receipts queued on the default
+    /// queue by earlier versions).
     void handle_jobs(jobs::worker& worker);
+    /// Registers the receipts on the worker of `receipt_queue`.
+    void handle_receipts(jobs::worker& worker);
 
     const billing_settings& settings() const noexcept { return settings_; }
     /// Where Midtrans sends notifications, when it is known only once the server listens (set

@@ -259,6 +259,33 @@ TEST_CASE("notifications that arrive together are applied together: each credite
     books_balance(s);
 }
 
+TEST_CASE("receipts are rendered where --receipt-workers allows: none on a replica with 0, the waiting ones by another replica")
+{
+    own_database database("paaskit_billing_receipts");
+    const auto conninfo = database.conninfo();
+    const std::string receipts = "SELECT count(*) FROM paaskit_jobs WHERE queue = 'paaskit.billing.receipts' AND state = ";
+    topup_started t;
+    {
+        auth_server webhook({"--database-url", conninfo, "--receipt-workers", "0"});
+        t = start_topup(webhook, 2'000'000);
+        REQUIRE(sim(t, "POST", "/sim/transactions/" + t.order_id + "/pay").status == 200);
+        REQUIRE(poll_until([&] { return topup_status(webhook.port(), t) == "paid"; }, std::chrono::seconds(20)));
+        // The payment's other job (credit for subscriptions) ran here; its receipt, queued with it, waits.
+        REQUIRE(poll_until([&] {
+            return sql_scalar(conninfo, "SELECT count(*) FROM paaskit_jobs WHERE kind = 'paaskit.subscriptions.settle' AND state = 'completed'") == 1;
+        }, std::chrono::seconds(20)));
+        CHECK(sql_scalar(conninfo, receipts + "'available'") == 1);
+        CHECK(available(webhook.port(), t.token) == 2'000'000);
+    }
+    auth_server renderer({"--database-url", conninfo});
+    REQUIRE(poll_until([&] { return sql_scalar(conninfo, receipts + "'completed'") == 1; }, std::chrono::seconds(30)));
+    const auto user_id = str(call(renderer.port(), "GET", "/api/auth/profile", t.token).body, "id");
+    auto mail = call(renderer.port(), "GET", "/api/admin/notifications?kind=topup_received&user_id=" + user_id, renderer.admin_token());
+    REQUIRE(mail.status == 200);
+    CHECK(mail.body.at("total").as_int64() == 1);
+    books_balance(renderer);
+}
+
 TEST_CASE("a settled amount that differs from the top-up is held for review, not credited")
 {
     auto& s = shared_server();
