@@ -134,9 +134,10 @@ TEST_CASE("two replicas on one database share the jobs, run each once, and elect
     auto first = std::make_unique<auth_server>(flags);
     auto second = std::make_unique<auth_server>(flags);
 
-    // Both listen for new jobs (their LISTEN sessions are in the database), then 2,000 come at once.
+    // Both listen for new jobs (their LISTEN sessions are in the database: one per worker, for the
+    // default queue and the receipts' queue), then 2,000 come at once.
     const std::string listening = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN \"paaskit_jobs\"'";
-    CHECK(poll_until([&] { return sql_scalar(conninfo, listening) == 2; }, std::chrono::seconds(20)));
+    CHECK(poll_until([&] { return sql_scalar(conninfo, listening) == 4; }, std::chrono::seconds(20)));
     constexpr int total = 2000;
     run_coroutine([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
         auto c = co_await pg::connection::connect(io.get_executor(), conninfo);
