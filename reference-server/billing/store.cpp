@@ -77,6 +77,15 @@ std::optional<topup> first_topup(const pg::query_result& r)
     return read_topup(r, 0);
 }
 
+template <class T>
+void push_optional(pg::binary_array& column, const std::optional<T>& value)
+{
+    if (value)
+        column.push(*value);
+    else
+        column.push_null();
+}
+
 constexpr std::string_view topup_select =
     "SELECT t.id, t.user_id, t.status, t.amount, p.order_id, p.redirect_url, p.credited_amount, p.reversed_amount, t.created_at, "
     "p.expires_at FROM paaskit_billing_topups p JOIN paaskit_billing_transactions t ON t.id = p.transaction_id ";
@@ -196,14 +205,14 @@ async<void> update_topups(pg::connection& c, std::span<const std::pair<core::uui
     for (const auto& [id, change] : changes) {
         ids.push(id);
         statuses.push(change.status);
-        change.ledger_transfer ? (void)transfers.push(*change.ledger_transfer) : (void)transfers.push_null();
+        push_optional(transfers, change.ledger_transfer);
         midtrans_statuses.push(change.midtrans_status);
         frauds.push(change.fraud_status);
         payment_types.push(change.payment_type);
         midtrans_ids.push(change.midtrans_transaction_id);
         credited.push(change.credited_amount);
         reversed.push(change.reversed_amount);
-        change.review_reason ? (void)reasons.push(*change.review_reason) : (void)reasons.push_null();
+        push_optional(reasons, change.review_reason);
         paid_now.push(change.paid_now ? 1 : 0);
     }
     pg::params args;
@@ -309,7 +318,7 @@ async<std::vector<std::pair<std::string, std::int64_t>>> insert_numbered_invoice
     for (const auto& row : rows) {
         ids.push(row.id);
         users.push(row.user_id);
-        row.transaction_id ? (void)transactions.push(*row.transaction_id) : (void)transactions.push_null();
+        push_optional(transactions, row.transaction_id);
         documents.push(boost::json::serialize(row.document));
         subtotals.push(row.subtotal);
         taxes.push(row.tax);
